@@ -1,0 +1,52 @@
+// Hybrid Logical Clock versions (wall_ms, counter, node): the sync version of every change.
+// Ordering is total and deterministic: by wall_ms, then counter, then node id. to_string() is
+// fixed-width so that string order equals version order ("0001732492800000-0000-laptop").
+// HlcClock issues versions that never go backwards even if the wall clock does, and
+// that exceed every version it has observed from other nodes. HlcClock is safe from many threads.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mcpmem {
+
+struct Hlc {
+  int64_t wall_ms = 0;
+  uint32_t counter = 0;
+  std::string node;
+
+  std::string to_string() const;
+  static std::optional<Hlc> parse(std::string_view text);
+
+  auto operator<=>(const Hlc&) const = default;
+  bool operator==(const Hlc&) const = default;
+};
+
+class HlcClock {
+ public:
+  using WallClock = std::function<int64_t()>;  // milliseconds since the Unix epoch
+
+  // `node` is passed through sanitize_node_name. `wall` defaults to the system clock.
+  explicit HlcClock(std::string node, WallClock wall = nullptr);
+
+  Hlc now();                          // a new version for a local change
+  void observe(const Hlc& remote);    // merge a version seen from another node
+  const std::string& node() const { return node_; }
+
+ private:
+  std::string node_;
+  WallClock wall_;
+  std::mutex mu_;
+  int64_t last_wall_ms_ = 0;
+  uint32_t last_counter_ = 0;
+};
+
+// Node names: lowercase, characters outside [a-z0-9_.:] replaced by '_', never empty.
+std::string sanitize_node_name(std::string_view name);
+
+}  // namespace mcpmem

@@ -1,0 +1,200 @@
+// MemoryService: the business rules every front end (CLI, MCP, HTTP, sync) calls. It owns the
+// database, the embedder and the in-RAM vector index, and keeps the index in step with the
+// database's change log, so writes by other processes (another CLI, a server, the Python
+// service) become searchable without a restart.
+//
+// Rules it enforces (DESIGN §3-4): content hash identity and exact dedup; optional semantic
+// dedup (cosine >= threshold among memories created within a window, as the Python service);
+// tag normalization; filters (tags, type, time) applied before the top-k, never after; scores
+// (1 + cos) / 2 like the Python service; updates keep created_at.
+// Thread-safety: safe from many threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.h"
+#include "core/hlc.h"
+#include "core/memory.h"
+#include "core/status.h"
+#include "embed/embedder.h"
+#include "index/vector_index.h"
+#include "storage/database.h"
+
+namespace mcpmem {
+
+struct StoreRequest {
+  std::string content;
+  std::vector<std::string> tags;  // raw; normalized by the service
+  std::string memory_type;        // "" = none
+  Json metadata = Json::object(); // must be an object
+  std::optional<double> created_at;  // kept when given (imports); now otherwise
+  std::optional<double> updated_at;
+  std::string conversation_id;    // non-empty: semantic dedup is skipped (Python #463)
+  bool skip_semantic_dedup = false;
+};
+
+struct StoreResult {
+  bool success = false;
+  std::string content_hash;
+  std::string message;  // "Memory stored successfully" or why not (the Python service's words)
+  std::optional<Memory> memory;
+};
+
+enum class SearchMode { kSemantic, kExact, kKeyword, kHybrid };
+const char* to_string(SearchMode mode);
+std::optional<SearchMode> parse_search_mode(std::string_view text);
+
+struct SearchRequest {
+  std::string query;              // may be empty when a time window is given (time-only recall)
+  SearchMode mode = SearchMode::kSemantic;
+  int limit = 10;
+  std::vector<std::string> tags;  // raw
+  bool match_all_tags = false;
+  std::optional<std::string> memory_type;
+  std::string time_expr;          // natural language ("last week"); wins over after/before
+  std::optional<double> after;    // created_at >= after (Unix seconds)
+  std::optional<double> before;   // created_at <= before
+};
+
+struct SearchHit {
+  Memory memory;
+  double similarity_score = 0;    // [0, 1]
+  std::string relevance_reason;
+};
+
+struct SearchResponse {
+  std::vector<SearchHit> results;
+  std::string query;
+  std::string search_type;        // "semantic", "exact", "keyword", "hybrid", "time"
+  double processing_time_ms = 0;
+};
+
+struct ListRequest {
+  int64_t page = 1;               // 1-based
+  int64_t page_size = 10;
+  std::vector<std::string> tags;  // raw
+  bool match_all_tags = false;
+  std::optional<std::string> memory_type;
+};
+
+struct ListResponse {
+  std::vector<Memory> memories;
+  int64_t total = 0;
+  int64_t page = 1;
+  int64_t page_size = 10;
+  bool has_more = false;
+};
+
+struct UpdateRequest {
+  std::string content_hash;
+  std::optional<std::vector<std::string>> tags;  // replaces the tags (normalized)
+  std::optional<std::string> memory_type;
+  std::optional<Json> metadata;   // merged into the existing object (keys overwritten)
+  bool preserve_timestamps = true;  // false: updated_at = now (created_at is always kept)
+};
+
+struct DeleteRequest {
+  std::optional<std::string> content_hash;
+  std::vector<std::string> tags;  // raw
+  bool match_all_tags = false;
+  std::optional<double> after;    // created_at >= after
+  std::optional<double> before;   // created_at <= before
+  bool dry_run = false;
+};
+
+struct DeleteResult {
+  int64_t count = 0;
+  std::vector<std::string> content_hashes;
+  bool dry_run = false;
+};
+
+struct ServiceStats {
+  StorageStats storage;
+  std::string embedding_model;
+  size_t embedding_dimension = 0;
+  std::vector<TagCount> sources;  // counts of "source:<machine>" tags, when asked for
+  bool index_ready = false;
+  size_t index_size = 0;
+};
+
+struct ServiceOptions {
+  bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
+};
+
+class MemoryService {
+ public:
+  static Result<std::unique_ptr<MemoryService>> open(const Config& config,
+                                                     const ServiceOptions& options = {});
+  ~MemoryService();
+
+  Result<StoreResult> store(const StoreRequest& request);
+  // Stores many in one transaction per `bulk_batch_size`: exact dedup only, as the Python
+  // service's store_batch. One result per request, in order.
+  Result<std::vector<StoreResult>> store_batch(const std::vector<StoreRequest>& requests);
+
+  Result<SearchResponse> search(const SearchRequest& request);
+  Result<ListResponse> list(const ListRequest& request);
+  Result<std::optional<Memory>> get(const std::string& content_hash);
+  Result<Memory> update(const UpdateRequest& request);
+  Result<DeleteResult> remove(const DeleteRequest& request);
+  Result<ServiceStats> stats(bool by_source = false);
+  Result<std::vector<TagCount>> tags();
+  // Removes rows whose content hashes to the same value as another row's (only possible in
+  // databases written by other programs), keeping the oldest. Returns how many were removed.
+  Result<int64_t> cleanup_duplicates();
+
+  // Blocks until the vector index holds every stored vector (loading it if not started).
+  Status wait_for_index();
+  bool index_ready() const;
+
+  const Config& config() const { return config_; }
+  const Embedder& embedder() const { return *embedder_; }
+
+  // Test hook: the wall clock in Unix seconds (defaults to the system clock).
+  void set_clock_for_testing(std::function<double()> now);
+
+ private:
+  MemoryService(Config config, ServiceOptions options, std::unique_ptr<Database> db,
+                std::unique_ptr<Embedder> embedder);
+  double now() const;
+  Status load_index();
+  Status catch_up_index();
+  Status embed_missing_vectors();
+  Result<MemoryFilter> make_filter(const std::vector<std::string>& tags, bool match_all,
+                                   const std::optional<std::string>& type,
+                                   std::optional<double> after, std::optional<double> before);
+  Result<Memory> prepare_memory(const StoreRequest& request, double now_s);
+  Result<std::optional<std::string>> find_semantic_duplicate(std::span<const float> vec,
+                                                             double now_s);
+  Result<SearchResponse> semantic_search(const SearchRequest& r, const MemoryFilter& f);
+  Result<std::vector<SearchHit>> hits_for(const std::vector<std::pair<int64_t, double>>& scored,
+                                          const std::string& reason);
+
+  Config config_;
+  ServiceOptions options_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Embedder> embedder_;
+  VectorIndex index_;
+  HlcClock hlc_;
+  std::function<double()> clock_;
+
+  // Index state: loaded once, then advanced along the change log.
+  std::mutex index_mu_;             // serializes loading and catching up
+  std::condition_variable index_cv_;
+  bool index_loaded_ = false;
+  Status index_error_;
+  int64_t index_seq_ = 0;           // last change-log seq applied to index_
+  int64_t index_data_version_ = -1; // PRAGMA data_version when index_seq_ was read
+  std::thread loader_;
+};
+
+}  // namespace mcpmem

@@ -1,0 +1,168 @@
+// Database: the only place in mcp-memory with SQL. One SQLite file in WAL mode holding the
+// Python service's `memories` table (read and written as it is), our `memory_vectors`
+// (float32 embeddings by memory id), `memory_tags` (indexed tags), `memories_fts` (FTS5),
+// `changes` (the change log) and `meta`. docs/storage.md describes the format.
+//
+// Guarantees:
+// - Every write is one `BEGIN IMMEDIATE` transaction; SQLITE_BUSY from another process is
+//   waited out (busy_timeout, then retries up to OpenOptions::write_retry_ms), so two processes
+//   writing one file never fail with "database is locked".
+// - The change log, the tag index and the FTS index are maintained by triggers in the same
+//   transaction as the row change, whoever writes the row (us or the Python service).
+// - A database made by the Python service opens; migrations only add tables, columns,
+//   indexes and triggers, never drop or rewrite its data.
+// Thread-safety: safe from many threads (one connection, calls serialized by a mutex).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/memory.h"
+#include "core/status.h"
+
+namespace mcpmem {
+
+struct OpenOptions {
+  bool synchronous_full = true;  // PRAGMA synchronous=FULL, else NORMAL
+  int busy_timeout_ms = 15000;
+  int write_retry_ms = 60000;    // total retry time for a write transaction on SQLITE_BUSY
+  bool read_only = false;
+};
+
+// Which rows a read selects. Every field is optional; empty means "no constraint".
+struct MemoryFilter {
+  std::vector<std::string> tags;        // normalized tags
+  bool match_all_tags = false;          // false: any of `tags`; true: all of them
+  std::optional<std::string> memory_type;
+  std::optional<double> created_after;  // created_at >= created_after
+  std::optional<double> created_before; // created_at <= created_before
+  bool include_deleted = false;         // tombstones are excluded unless set
+
+  bool empty() const {
+    return tags.empty() && !memory_type && !created_after && !created_before;
+  }
+};
+
+struct ScoredId {
+  int64_t id = 0;
+  double score = 0;  // meaning depends on the producer (bm25 for keyword search: lower = better)
+};
+
+struct TagCount {
+  std::string tag;
+  int64_t count = 0;
+};
+
+struct StorageStats {
+  int64_t total_memories = 0;     // alive rows
+  int64_t deleted_memories = 0;   // tombstones
+  int64_t unique_tags = 0;
+  int64_t memories_this_week = 0; // created in the last 7 days
+  int64_t database_size_bytes = 0;
+  double last_modified = 0;       // newest updated_at/deleted_at of any row (Unix seconds), 0 if none
+};
+
+// One entry of the change log: seq increases in commit order across all writers.
+struct Change {
+  int64_t seq = 0;
+  int64_t memory_id = 0;
+  std::string content_hash;
+  std::string op;   // "upsert", "delete" (tombstoned) or "purge" (row removed)
+  std::string hlc;
+};
+
+enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
+
+class Database {
+ public:
+  // Opens (creating when missing, unless read_only) and migrates to the current schema.
+  static Result<std::unique_ptr<Database>> open(const std::string& path, const OpenOptions& opts);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const;
+
+  // ---- meta (key/value of ours: embedding_model, embedding_dimension, node_id, ...) ----
+  Result<std::optional<std::string>> get_meta(const std::string& key);
+  Status set_meta(const std::string& key, const std::string& value);
+
+  // ---- writes ----
+  // Runs `body` inside one write transaction (BEGIN IMMEDIATE ... COMMIT), retried as a whole
+  // on SQLITE_BUSY. Write methods called inside `body` join it instead of opening their own.
+  // A non-ok Status from `body` rolls everything back.
+  Status write_transaction(const std::function<Status()>& body);
+
+  // Inserts `m` (id is ignored) and its embedding (may be empty). A tombstone with the same
+  // hash is replaced. AlreadyExists when an alive row has the same hash. Returns the new id.
+  Result<int64_t> insert_memory(const Memory& m, std::span<const float> embedding);
+
+  // Rewrites tags, memory_type, metadata, updated_at(+iso), hlc and origin of the alive row with
+  // m.content_hash (content and created_at are never changed here). NotFound when absent.
+  Status update_memory(const Memory& m);
+
+  // Tombstones the alive rows with these hashes: deleted_at, hlc, origin set, vectors dropped.
+  // Returns how many rows changed.
+  Result<int64_t> tombstone(const std::vector<std::string>& hashes, double deleted_at,
+                            const std::string& hlc, const std::string& origin);
+
+  // Stores (replaces) the embedding of a memory.
+  Status put_embedding(int64_t memory_id, std::span<const float> embedding);
+  // Drops every stored embedding (when the embedding model changes).
+  Status clear_embeddings();
+
+  // ---- reads ----
+  Result<std::optional<Memory>> get_by_hash(const std::string& hash, bool include_deleted = false);
+  // Rows with these ids, in the order of `ids` (missing ids skipped).
+  Result<std::vector<Memory>> get_by_ids(const std::vector<int64_t>& ids);
+  Result<std::vector<Memory>> list(const MemoryFilter& filter, ListOrder order, int64_t offset,
+                                   int64_t limit);
+  Result<int64_t> count(const MemoryFilter& filter);
+  // Ids of every row the filter selects (for filtering before a vector top-k).
+  Result<std::vector<int64_t>> ids_matching(const MemoryFilter& filter);
+  // Ids and hashes of rows the filter selects (for deletes by filter and dry runs).
+  Result<std::vector<std::pair<int64_t, std::string>>> hashes_matching(const MemoryFilter& filter);
+
+  // FTS5 BM25 over content: up to `limit` alive rows matching any word of `query` (words are
+  // quoted, so FTS syntax in user input is inert), best first; score = bm25 (negative, lower
+  // is better). Rows outside `filter` are excluded before the limit.
+  Result<std::vector<ScoredId>> keyword_search(const std::string& query, const MemoryFilter& filter,
+                                               int64_t limit);
+  // Case-insensitive substring match over content, newest first, filtered before the limit.
+  Result<std::vector<int64_t>> substring_search(const std::string& needle,
+                                                const MemoryFilter& filter, int64_t limit);
+
+  Result<std::vector<TagCount>> tag_counts();  // alive rows only, most used first
+  Result<StorageStats> stats();
+
+  // ---- index support ----
+  // Calls `fn(id, vector)` for every alive row that has an embedding of `dimension` floats,
+  // all inside one read transaction, and returns the change-log seq that snapshot includes.
+  Result<int64_t> scan_embeddings(size_t dimension,
+                                  const std::function<void(int64_t, std::span<const float>)>& fn);
+  // Alive rows with no stored embedding (e.g. written by the Python service), up to `limit`.
+  Result<std::vector<Memory>> memories_without_embedding(int64_t limit);
+  // The embedding of one alive row, if stored with `dimension` floats.
+  Result<std::optional<std::vector<float>>> get_embedding(int64_t memory_id, size_t dimension);
+  // Change-log entries with seq > `after_seq`, oldest first, at most `limit`.
+  Result<std::vector<Change>> changes_since(int64_t after_seq, int64_t limit);
+  // Highest seq in the change log (0 if empty).
+  Result<int64_t> last_change_seq();
+  // PRAGMA data_version: changes whenever another connection commits. Cheap; for polling.
+  Result<int64_t> data_version();
+
+  // ---- maintenance ----
+  Result<std::string> integrity_check();  // "ok" or SQLite's report
+
+ private:
+  struct Impl;
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcpmem
