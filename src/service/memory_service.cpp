@@ -1,1 +1,555 @@
-// placeholder: being written
+// MemoryService: opening, the vector index's life cycle, and the write paths (store, update,
+// delete). Search lives in memory_search.cpp.
+//
+// The index follows the database's change log: it is loaded once from a snapshot (which names
+// the last change seq it includes) and then advanced with every change after that seq. Our own
+// writes and other processes' writes take the same path, so nothing written by anyone is ever
+// missing from search, and nothing tombstoned stays in it.
+#include "service/memory_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/content_hash.h"
+#include "core/tags.h"
+#include "core/time_format.h"
+
+namespace mcpmem {
+namespace {
+
+constexpr int64_t kChangeBatch = 5000;      // change-log rows read per step when catching up
+constexpr int64_t kEmbedBatch = 1000;       // rows re-embedded per transaction
+constexpr size_t kDirectDedupScan = 4096;   // window size below which dedup reads the DB directly
+
+const char* kDuplicateExact = "Duplicate content detected (exact match)";
+
+Status ensure_parent_dir(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return Status::ok();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return Status::io_error("cannot create directory " + parent.string() + ": " + ec.message());
+  }
+  return Status::ok();
+}
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  float s = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+MemoryService::MemoryService(Config config, ServiceOptions options, std::unique_ptr<Database> db,
+                             std::unique_ptr<Embedder> embedder)
+    : config_(std::move(config)),
+      options_(options),
+      db_(std::move(db)),
+      embedder_(std::move(embedder)),
+      index_(embedder_->dimension()),
+      hlc_(config_.node_name.empty() ? "local" : config_.node_name),
+      clock_([] { return unix_now(); }) {}
+
+Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
+                                                           const ServiceOptions& options) {
+  auto embedder = make_embedder(config.embedding_model);
+  if (!embedder.is_ok()) return embedder.status();
+  MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
+  OpenOptions db_options;
+  db_options.synchronous_full = config.synchronous_full;
+  db_options.busy_timeout_ms = config.busy_timeout_ms;
+  db_options.write_retry_ms = config.write_retry_ms;
+  auto db = Database::open(config.db_path, db_options);
+  if (!db.is_ok()) return db.status();
+
+  // A database never mixes vectors of two models: when the model changes, the stored vectors
+  // are dropped and re-made from the content as the index loads.
+  const std::string& model = (*embedder)->model_id();
+  const std::string dim = std::to_string((*embedder)->dimension());
+  auto stored_model = (*db)->get_meta("embedding_model");
+  if (!stored_model.is_ok()) return stored_model.status();
+  auto stored_dim = (*db)->get_meta("embedding_dimension");
+  if (!stored_dim.is_ok()) return stored_dim.status();
+  if (*stored_model != model || *stored_dim != dim) {
+    MCP_RETURN_IF_ERROR((*db)->write_transaction([&]() -> Status {
+      if (stored_model->has_value()) MCP_RETURN_IF_ERROR((*db)->clear_embeddings());
+      MCP_RETURN_IF_ERROR((*db)->set_meta("embedding_model", model));
+      return (*db)->set_meta("embedding_dimension", dim);
+    }));
+  }
+
+  std::unique_ptr<MemoryService> service(new MemoryService(
+      config, options, std::move(db).value(), std::move(embedder).value()));
+  if (options.load_index_in_background) {
+    service->loader_started_ = true;
+    service->loader_ = std::thread([s = service.get()] { (void)s->load_index(); });
+  }
+  return service;
+}
+
+MemoryService::~MemoryService() {
+  if (loader_.joinable()) loader_.join();
+}
+
+void MemoryService::set_clock_for_testing(std::function<double()> now) { clock_ = std::move(now); }
+
+double MemoryService::now() const { return clock_(); }
+
+// ---------------------------------------------------------------------------------------------
+// The vector index
+
+Status MemoryService::load_index() {
+  std::unique_lock lock(index_mu_);
+  if (index_loaded_) return index_error_;
+  Status status = [&]() -> Status {
+    auto seq = db_->scan_embeddings(embedder_->dimension(),
+                                    [&](int64_t id, std::span<const float> v) {
+                                      (void)index_.upsert(id, v);
+                                    });
+    if (!seq.is_ok()) return seq.status();
+    index_seq_ = *seq;
+    return embed_missing_vectors();
+  }();
+  if (status.is_ok()) {
+    // Published before the final catch-up: a write that commits after that catch-up's read
+    // then sees the index as loaded and catches up itself.
+    index_loaded_ = true;
+    status = catch_up_locked(nullptr);
+  }
+  index_error_ = status;
+  index_loaded_ = true;
+  lock.unlock();
+  index_cv_.notify_all();
+  return status;
+}
+
+Status MemoryService::embed_missing_vectors() {
+  std::vector<float> vec(embedder_->dimension());
+  for (;;) {
+    auto rows = db_->memories_without_embedding(kEmbedBatch);
+    if (!rows.is_ok()) return rows.status();
+    if (rows->empty()) return Status::ok();
+    std::vector<std::pair<int64_t, std::vector<float>>> made;
+    made.reserve(rows->size());
+    for (const Memory& m : *rows) {
+      MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
+      made.emplace_back(m.id, vec);
+    }
+    MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
+      for (const auto& [id, v] : made) MCP_RETURN_IF_ERROR(db_->put_embedding(id, v));
+      return Status::ok();
+    }));
+    for (const auto& [id, v] : made) MCP_RETURN_IF_ERROR(index_.upsert(id, v));
+  }
+}
+
+Status MemoryService::wait_for_index() {
+  {
+    std::unique_lock lock(index_mu_);
+    if (loader_started_) {
+      index_cv_.wait(lock, [&] { return index_loaded_.load(); });
+      return index_error_;
+    }
+    loader_started_ = true;
+  }
+  return load_index();
+}
+
+bool MemoryService::index_ready() const {
+  if (!index_loaded_) return false;
+  std::lock_guard lock(index_mu_);
+  return index_error_.is_ok();
+}
+
+Status MemoryService::catch_up_index(const KnownVectors* known) {
+  if (!index_loaded_) return Status::ok();  // the loader catches up when it finishes
+  std::lock_guard lock(index_mu_);
+  return catch_up_locked(known);
+}
+
+Status MemoryService::catch_up_locked(const KnownVectors* known) {
+  // data_version moves only when another connection commits; our own commits are announced by
+  // own_writes_pending_. Reading it before the changes means nothing committed after the read
+  // can be skipped.
+  auto version = db_->data_version();
+  if (!version.is_ok()) return version.status();
+  bool own = own_writes_pending_.exchange(false);
+  if (!own && known == nullptr && *version == index_data_version_) return Status::ok();
+  std::vector<float> vec(embedder_->dimension());
+  for (;;) {
+    auto changes = db_->changes_since(index_seq_, kChangeBatch);
+    if (!changes.is_ok()) return changes.status();
+    for (const Change& c : *changes) {
+      if (c.op == "upsert") {
+        MCP_RETURN_IF_ERROR(apply_upsert(c.memory_id, known, vec));
+      } else {
+        index_.remove(c.memory_id);
+      }
+      index_seq_ = c.seq;
+    }
+    if (changes->size() < static_cast<size_t>(kChangeBatch)) break;
+  }
+  index_data_version_ = *version;
+  return Status::ok();
+}
+
+Status MemoryService::apply_upsert(int64_t id, const KnownVectors* known, std::vector<float>& vec) {
+  if (known != nullptr) {
+    if (auto it = known->find(id); it != known->end()) return index_.upsert(id, it->second);
+  }
+  auto stored = db_->get_embedding(id, embedder_->dimension());
+  if (!stored.is_ok()) return stored.status();
+  if (stored->has_value()) return index_.upsert(id, **stored);
+  // Alive without a vector (written by another program), or no longer alive.
+  auto rows = db_->get_by_ids({id});
+  if (!rows.is_ok()) return rows.status();
+  if (rows->empty() || rows->front().is_deleted()) {
+    index_.remove(id);
+    return Status::ok();
+  }
+  MCP_RETURN_IF_ERROR(embedder_->embed(rows->front().content, vec));
+  MCP_RETURN_IF_ERROR(db_->put_embedding(id, vec));
+  return index_.upsert(id, vec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+Result<Memory> MemoryService::prepare_memory(const StoreRequest& r, double now_s) {
+  if (r.content.size() > config_.max_content_bytes) {
+    return Status::invalid_argument("content is " + std::to_string(r.content.size()) +
+                                    " bytes; the limit is " +
+                                    std::to_string(config_.max_content_bytes) +
+                                    " (MCP_MEMORY_MAX_CONTENT_BYTES)");
+  }
+  auto hash = content_hash(r.content);
+  if (!hash.is_ok()) return hash.status().with_context("content");
+  if (python_strip_lower(r.content).empty()) {
+    return Status::invalid_argument("content is empty");
+  }
+  if (!r.metadata.is_object()) {
+    return Status::invalid_argument("metadata must be a JSON object");
+  }
+  Memory m;
+  m.content = r.content;
+  m.content_hash = std::move(hash).value();
+  auto tags = normalize_tags(r.tags);
+  if (!tags.is_ok()) return tags.status().with_context("tags");
+  m.tags = std::move(tags).value();
+  if (!is_valid_utf8(r.memory_type)) return Status::invalid_argument("memory type is not UTF-8");
+  m.memory_type = r.memory_type;
+  m.metadata = r.metadata;
+  if (!r.conversation_id.empty()) m.metadata["conversation_id"] = r.conversation_id;
+  std::string dumped = m.metadata.dump(-1, ' ', false, Json::error_handler_t::strict);
+  if (dumped.size() > config_.max_metadata_bytes) {
+    return Status::invalid_argument("metadata is " + std::to_string(dumped.size()) +
+                                    " bytes; the limit is " +
+                                    std::to_string(config_.max_metadata_bytes));
+  }
+  m.created_at = r.created_at.value_or(now_s);
+  m.updated_at = r.updated_at.value_or(m.created_at);
+  m.origin = hlc_.node();
+  return m;
+}
+
+Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
+    std::span<const float> vec, double now_s) {
+  MemoryFilter window;
+  window.created_after = now_s - config_.semantic_dedup_window_hours * 3600.0;
+  auto ids = db_->ids_matching(window);
+  if (!ids.is_ok()) return ids.status();
+  if (ids->empty()) return std::optional<std::string>();
+  int64_t best_id = 0;
+  float best = -2;
+  if (!index_loaded_ && ids->size() <= kDirectDedupScan) {
+    // A short-lived process (one CLI store) need not load the whole index for this.
+    for (int64_t id : *ids) {
+      auto v = db_->get_embedding(id, embedder_->dimension());
+      if (!v.is_ok()) return v.status();
+      if (!v->has_value()) continue;
+      float c = dot(vec, **v);
+      if (c > best) best = c, best_id = id;
+    }
+  } else {
+    MCP_RETURN_IF_ERROR(wait_for_index());
+    MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+    auto top = index_.search(vec, 1, &*ids);
+    if (!top.empty()) best = top[0].cosine, best_id = top[0].id;
+  }
+  if (best_id == 0 || best < config_.semantic_dedup_threshold) return std::optional<std::string>();
+  auto rows = db_->get_by_ids({best_id});
+  if (!rows.is_ok()) return rows.status();
+  if (rows->empty() || rows->front().is_deleted()) return std::optional<std::string>();
+  return std::optional<std::string>(rows->front().content_hash);
+}
+
+Result<StoreResult> MemoryService::store(const StoreRequest& request) {
+  double now_s = now();
+  auto prepared = prepare_memory(request, now_s);
+  if (!prepared.is_ok()) return prepared.status();
+  Memory m = std::move(prepared).value();
+  StoreResult result;
+  result.content_hash = m.content_hash;
+
+  auto existing = db_->get_by_hash(m.content_hash);
+  if (!existing.is_ok()) return existing.status();
+  if (existing->has_value()) {
+    result.message = kDuplicateExact;
+    return result;
+  }
+  std::vector<float> vec(embedder_->dimension());
+  MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
+  bool semantic_dedup = config_.semantic_dedup_enabled && !request.skip_semantic_dedup &&
+                        request.conversation_id.empty() && m.memory_type != "session";
+  if (semantic_dedup) {
+    auto similar = find_semantic_duplicate(vec, now_s);
+    if (!similar.is_ok()) return similar.status();
+    if (similar->has_value()) {
+      result.message = "Duplicate content detected (semantically similar to " + **similar + ")";
+      return result;
+    }
+  }
+  m.hlc = hlc_.now().to_string();
+  auto id = db_->insert_memory(m, vec);
+  if (!id.is_ok()) {
+    if (id.status().code() == StatusCode::kAlreadyExists) {  // another writer won the race
+      result.message = kDuplicateExact;
+      return result;
+    }
+    return id.status();
+  }
+  m.id = *id;
+  own_writes_pending_ = true;
+  KnownVectors known{{m.id, std::move(vec)}};
+  MCP_RETURN_IF_ERROR(catch_up_index(&known));
+  result.success = true;
+  result.message = "Memory stored successfully";
+  result.memory = std::move(m);
+  return result;
+}
+
+Result<std::vector<StoreResult>> MemoryService::store_batch(
+    const std::vector<StoreRequest>& requests) {
+  std::vector<StoreResult> results(requests.size());
+  std::vector<Memory> memories(requests.size());
+  std::vector<bool> valid(requests.size(), false);
+  double now_s = now();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto m = prepare_memory(requests[i], now_s);
+    if (!m.is_ok()) {
+      results[i].message = m.status().message();
+      continue;
+    }
+    memories[i] = std::move(m).value();
+    results[i].content_hash = memories[i].content_hash;
+    valid[i] = true;
+  }
+  const size_t batch = std::max<size_t>(1, config_.bulk_batch_size);
+  std::vector<float> vec(embedder_->dimension());
+  for (size_t begin = 0; begin < requests.size(); begin += batch) {
+    size_t end = std::min(requests.size(), begin + batch);
+    KnownVectors known;
+    std::vector<size_t> stored;
+    // Embedding happens before the transaction so the write lock is held only for inserts.
+    std::vector<std::vector<float>> vectors(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      if (!valid[i]) continue;
+      vectors[i - begin].resize(embedder_->dimension());
+      MCP_RETURN_IF_ERROR(embedder_->embed(memories[i].content, vectors[i - begin]));
+    }
+    Status s = db_->write_transaction([&]() -> Status {
+      known.clear();
+      stored.clear();
+      for (size_t i = begin; i < end; ++i) {
+        if (!valid[i]) continue;
+        memories[i].hlc = hlc_.now().to_string();
+        auto id = db_->insert_memory(memories[i], vectors[i - begin]);
+        if (!id.is_ok()) {
+          if (id.status().code() == StatusCode::kAlreadyExists) continue;
+          return id.status();
+        }
+        memories[i].id = *id;
+        stored.push_back(i);
+      }
+      return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    for (size_t i = begin; i < end; ++i) {
+      if (valid[i]) results[i].message = kDuplicateExact;
+    }
+    for (size_t i : stored) {
+      results[i].success = true;
+      results[i].message = "Memory stored successfully";
+      known.emplace(memories[i].id, std::move(vectors[i - begin]));
+      results[i].memory = memories[i];
+    }
+    own_writes_pending_ = true;
+    MCP_RETURN_IF_ERROR(catch_up_index(&known));
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read, update, delete
+
+Result<std::optional<Memory>> MemoryService::get(const std::string& content_hash) {
+  return db_->get_by_hash(content_hash);
+}
+
+Result<MemoryFilter> MemoryService::make_filter(const std::vector<std::string>& tags,
+                                                bool match_all,
+                                                const std::optional<std::string>& type,
+                                                std::optional<double> after,
+                                                std::optional<double> before) {
+  MemoryFilter f;
+  auto normalized = normalize_tag_filter(tags);
+  if (!normalized.is_ok()) return normalized.status().with_context("tags");
+  f.tags = std::move(normalized).value();
+  f.match_all_tags = match_all;
+  if (type && !type->empty()) f.memory_type = type;
+  f.created_after = after;
+  f.created_before = before;
+  if (after && before && *after > *before) {
+    return Status::invalid_argument("the time window ends before it starts");
+  }
+  return f;
+}
+
+Result<ListResponse> MemoryService::list(const ListRequest& r) {
+  if (r.page < 1) return Status::invalid_argument("page must be 1 or more");
+  if (r.page_size < 1 || r.page_size > config_.max_page_size) {
+    return Status::invalid_argument("page size must be between 1 and " +
+                                    std::to_string(config_.max_page_size));
+  }
+  auto filter = make_filter(r.tags, r.match_all_tags, r.memory_type, std::nullopt, std::nullopt);
+  if (!filter.is_ok()) return filter.status();
+  ListResponse out;
+  out.page = r.page;
+  out.page_size = r.page_size;
+  auto total = db_->count(*filter);
+  if (!total.is_ok()) return total.status();
+  out.total = *total;
+  auto rows = db_->list(*filter, ListOrder::kCreatedDesc, (r.page - 1) * r.page_size, r.page_size);
+  if (!rows.is_ok()) return rows.status();
+  out.memories = std::move(rows).value();
+  out.has_more = r.page * r.page_size < out.total;
+  return out;
+}
+
+Result<Memory> MemoryService::update(const UpdateRequest& r) {
+  auto found = db_->get_by_hash(r.content_hash);
+  if (!found.is_ok()) return found.status();
+  if (!found->has_value()) {
+    return Status::not_found("no memory with content hash " + r.content_hash);
+  }
+  Memory m = std::move(**found);
+  if (r.tags) {
+    auto tags = normalize_tags(*r.tags);
+    if (!tags.is_ok()) return tags.status().with_context("tags");
+    m.tags = std::move(tags).value();
+  }
+  if (r.memory_type) {
+    if (!is_valid_utf8(*r.memory_type)) return Status::invalid_argument("memory type is not UTF-8");
+    m.memory_type = *r.memory_type;
+  }
+  if (r.metadata) {
+    if (!r.metadata->is_object()) return Status::invalid_argument("metadata must be a JSON object");
+    for (const auto& [key, value] : r.metadata->items()) m.metadata[key] = value;
+    if (m.metadata.dump().size() > config_.max_metadata_bytes) {
+      return Status::invalid_argument("metadata would exceed " +
+                                      std::to_string(config_.max_metadata_bytes) + " bytes");
+    }
+  }
+  m.updated_at = std::max(now(), m.created_at);
+  m.hlc = hlc_.now().to_string();
+  m.origin = hlc_.node();
+  MCP_RETURN_IF_ERROR(db_->update_memory(m));
+  own_writes_pending_ = true;
+  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  return m;
+}
+
+Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
+  DeleteResult out;
+  out.dry_run = r.dry_run;
+  if (r.content_hash) {
+    auto found = db_->get_by_hash(*r.content_hash);
+    if (!found.is_ok()) return found.status();
+    if (!found->has_value()) {
+      return Status::not_found("no memory with content hash " + *r.content_hash);
+    }
+    out.content_hashes.push_back(*r.content_hash);
+  } else {
+    if (r.tags.empty() && !r.after && !r.before) {
+      return Status::invalid_argument(
+          "refusing to delete without a filter: give a content hash, tags or a time window");
+    }
+    auto filter = make_filter(r.tags, r.match_all_tags, std::nullopt, r.after, r.before);
+    if (!filter.is_ok()) return filter.status();
+    auto rows = db_->hashes_matching(*filter);
+    if (!rows.is_ok()) return rows.status();
+    for (auto& [id, hash] : *rows) out.content_hashes.push_back(std::move(hash));
+  }
+  if (r.dry_run || out.content_hashes.empty()) {
+    out.count = static_cast<int64_t>(out.content_hashes.size());
+    return out;
+  }
+  auto n = db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node());
+  if (!n.is_ok()) return n.status();
+  out.count = *n;
+  own_writes_pending_ = true;
+  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  return out;
+}
+
+Result<ServiceStats> MemoryService::stats(bool by_source) {
+  ServiceStats out;
+  auto storage = db_->stats();
+  if (!storage.is_ok()) return storage.status();
+  out.storage = *storage;
+  out.embedding_model = embedder_->model_id();
+  out.embedding_dimension = embedder_->dimension();
+  if (by_source) {
+    auto tags = db_->tag_counts();
+    if (!tags.is_ok()) return tags.status();
+    for (const TagCount& t : *tags) {
+      if (t.tag.rfind("source:", 0) == 0) out.sources.push_back({t.tag.substr(7), t.count});
+    }
+  }
+  out.index_ready = index_ready();
+  out.index_size = index_.size();
+  return out;
+}
+
+Result<std::vector<TagCount>> MemoryService::tags() { return db_->tag_counts(); }
+
+Result<int64_t> MemoryService::cleanup_duplicates() {
+  // Hashes written by other programs (older Python versions hashed metadata too) can disagree
+  // with the content; rows whose content is the same under today's hash are duplicates.
+  constexpr int64_t kPage = 1000;
+  std::unordered_set<std::string> seen;
+  std::vector<std::string> doomed;
+  for (int64_t offset = 0;; offset += kPage) {
+    auto rows = db_->list(MemoryFilter{}, ListOrder::kCreatedAsc, offset, kPage);
+    if (!rows.is_ok()) return rows.status();
+    for (const Memory& m : *rows) {
+      auto h = content_hash(m.content);
+      if (!h.is_ok()) continue;
+      if (!seen.insert(*h).second) doomed.push_back(m.content_hash);
+    }
+    if (rows->size() < static_cast<size_t>(kPage)) break;
+  }
+  if (doomed.empty()) return int64_t{0};
+  auto n = db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node());
+  if (!n.is_ok()) return n.status();
+  own_writes_pending_ = true;
+  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  return *n;
+}
+
+}  // namespace mcpmem

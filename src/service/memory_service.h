@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.h"
@@ -99,7 +100,7 @@ struct UpdateRequest {
   std::optional<std::vector<std::string>> tags;  // replaces the tags (normalized)
   std::optional<std::string> memory_type;
   std::optional<Json> metadata;   // merged into the existing object (keys overwritten)
-  bool preserve_timestamps = true;  // false: updated_at = now (created_at is always kept)
+  // created_at is always kept; updated_at becomes now (the sync version moves with it).
 };
 
 struct DeleteRequest {
@@ -163,21 +164,39 @@ class MemoryService {
   void set_clock_for_testing(std::function<double()> now);
 
  private:
+  using KnownVectors = std::unordered_map<int64_t, std::vector<float>>;
+  struct ScoredHit {
+    int64_t id = 0;
+    double score = 0;
+    std::string reason;
+  };
+
   MemoryService(Config config, ServiceOptions options, std::unique_ptr<Database> db,
                 std::unique_ptr<Embedder> embedder);
   double now() const;
+
+  // Index life cycle (memory_service.cpp).
   Status load_index();
-  Status catch_up_index();
   Status embed_missing_vectors();
+  // Applies change-log entries after index_seq_. `known` holds vectors the caller just wrote,
+  // so they need not be read back.
+  Status catch_up_index(const KnownVectors* known);
+  Status catch_up_locked(const KnownVectors* known);
+  Status apply_upsert(int64_t id, const KnownVectors* known, std::vector<float>& scratch);
+
   Result<MemoryFilter> make_filter(const std::vector<std::string>& tags, bool match_all,
                                    const std::optional<std::string>& type,
                                    std::optional<double> after, std::optional<double> before);
   Result<Memory> prepare_memory(const StoreRequest& request, double now_s);
   Result<std::optional<std::string>> find_semantic_duplicate(std::span<const float> vec,
                                                              double now_s);
-  Result<SearchResponse> semantic_search(const SearchRequest& r, const MemoryFilter& f);
-  Result<std::vector<SearchHit>> hits_for(const std::vector<std::pair<int64_t, double>>& scored,
-                                          const std::string& reason);
+
+  // Ranking (memory_search.cpp).
+  Result<std::vector<Neighbor>> nearest(std::span<const float> query, size_t k,
+                                        const MemoryFilter& filter);
+  Result<std::vector<ScoredHit>> rank(const SearchRequest& r, const MemoryFilter& filter);
+  Result<std::vector<ScoredHit>> rank_hybrid(const SearchRequest& r, const MemoryFilter& filter);
+  Result<std::vector<SearchHit>> hits_for(const std::vector<ScoredHit>& scored);
 
   Config config_;
   ServiceOptions options_;
@@ -187,13 +206,16 @@ class MemoryService {
   HlcClock hlc_;
   std::function<double()> clock_;
 
-  // Index state: loaded once, then advanced along the change log.
-  std::mutex index_mu_;             // serializes loading and catching up
+  // Index state: loaded once, then advanced along the change log. index_mu_ serializes
+  // loading and catching up; index_loaded_ is also read without it (see catch_up_index).
+  mutable std::mutex index_mu_;
   std::condition_variable index_cv_;
-  bool index_loaded_ = false;
+  bool loader_started_ = false;
+  std::atomic<bool> index_loaded_{false};
+  std::atomic<bool> own_writes_pending_{false};  // we committed since the last catch-up
   Status index_error_;
-  int64_t index_seq_ = 0;           // last change-log seq applied to index_
-  int64_t index_data_version_ = -1; // PRAGMA data_version when index_seq_ was read
+  int64_t index_seq_ = 0;            // last change-log seq applied to index_
+  int64_t index_data_version_ = -1;  // PRAGMA data_version read before that catch-up
   std::thread loader_;
 };
 

@@ -1,0 +1,213 @@
+// MemoryService::search: semantic, exact, keyword and hybrid recall, with tag, type and time
+// filters applied before the top-k (the Python service's #214 under-filling cannot happen:
+// when `limit` rows pass the filters, `limit` rows come back).
+//
+// Scores are in [0, 1]: semantic (1 + cos) / 2 as the Python service; exact 1.0; keyword maps
+// BM25 (x = -bm25 >= 0, larger is better) to x / (1 + x); hybrid fuses 0.7 semantic + 0.3
+// keyword as the Python service's weighted average; a time-only recall scores 0.5 as it does.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <unordered_map>
+
+#include "core/time_grammar.h"
+#include "service/memory_service.h"
+
+namespace mcpmem {
+namespace {
+
+constexpr double kHybridSemanticWeight = 0.7;
+constexpr double kHybridKeywordWeight = 0.3;
+constexpr int kHybridOverfetch = 2;  // each side fetches 2 x limit before fusing
+
+double semantic_score(float cosine) { return std::clamp((1.0 + cosine) / 2.0, 0.0, 1.0); }
+
+double keyword_score(double bm25) {
+  double x = std::max(0.0, -bm25);
+  return x / (1.0 + x);
+}
+
+std::string format_score(const char* label, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s %.3f", label, v);
+  return buf;
+}
+
+}  // namespace
+
+const char* to_string(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::kSemantic: return "semantic";
+    case SearchMode::kExact: return "exact";
+    case SearchMode::kKeyword: return "keyword";
+    case SearchMode::kHybrid: return "hybrid";
+  }
+  return "semantic";
+}
+
+std::optional<SearchMode> parse_search_mode(std::string_view text) {
+  if (text == "semantic") return SearchMode::kSemantic;
+  if (text == "exact") return SearchMode::kExact;
+  if (text == "keyword") return SearchMode::kKeyword;
+  if (text == "hybrid") return SearchMode::kHybrid;
+  return std::nullopt;
+}
+
+Result<std::vector<SearchHit>> MemoryService::hits_for(const std::vector<ScoredHit>& scored) {
+  std::vector<int64_t> ids;
+  ids.reserve(scored.size());
+  for (const ScoredHit& s : scored) ids.push_back(s.id);
+  auto rows = db_->get_by_ids(ids);
+  if (!rows.is_ok()) return rows.status();
+  std::unordered_map<int64_t, Memory*> by_id;
+  for (Memory& m : *rows) by_id.emplace(m.id, &m);
+  std::vector<SearchHit> hits;
+  hits.reserve(scored.size());
+  for (const ScoredHit& s : scored) {
+    auto it = by_id.find(s.id);
+    // A row deleted by another process between the index read and this one is dropped.
+    if (it == by_id.end() || it->second->is_deleted()) continue;
+    hits.push_back({std::move(*it->second), s.score, s.reason});
+  }
+  return hits;
+}
+
+Result<std::vector<Neighbor>> MemoryService::nearest(std::span<const float> query, size_t k,
+                                                     const MemoryFilter& filter) {
+  MCP_RETURN_IF_ERROR(wait_for_index());
+  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  if (filter.empty()) return index_.search(query, k);
+  auto ids = db_->ids_matching(filter);
+  if (!ids.is_ok()) return ids.status();
+  return index_.search(query, k, &*ids);
+}
+
+Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
+  auto started = std::chrono::steady_clock::now();
+  if (r.limit < 1 || r.limit > config_.max_search_limit) {
+    return Status::invalid_argument("limit must be between 1 and " +
+                                    std::to_string(config_.max_search_limit));
+  }
+  std::optional<double> after = r.after, before = r.before;
+  if (!r.time_expr.empty()) {
+    auto range = parse_time_expression(r.time_expr, now());
+    if (!range) {
+      return Status::invalid_argument(
+          "could not understand the time expression '" + r.time_expr +
+          "' (try 'yesterday', 'last week', '3 days ago', 'between 2025-01-01 and 2025-02-01')");
+    }
+    after = range->start;
+    before = range->end;
+  }
+  auto filter = make_filter(r.tags, r.match_all_tags, r.memory_type, after, before);
+  if (!filter.is_ok()) return filter.status();
+
+  SearchResponse out;
+  out.query = r.query;
+  out.search_type = to_string(r.mode);
+  bool blank_query = r.query.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank_query) {
+    if (filter->empty()) {
+      return Status::invalid_argument("the query is empty: give a query, tags or a time window");
+    }
+    // Recall by filters alone: newest first.
+    out.search_type = "time";
+    auto rows = db_->list(*filter, ListOrder::kCreatedDesc, 0, r.limit);
+    if (!rows.is_ok()) return rows.status();
+    for (Memory& m : *rows) {
+      out.results.push_back({std::move(m), 0.5, "matched filters"});
+    }
+  } else {
+    auto found = rank(r, *filter);
+    if (!found.is_ok()) return found.status();
+    auto hits = hits_for(*found);
+    if (!hits.is_ok()) return hits.status();
+    out.results = std::move(hits).value();
+  }
+  out.processing_time_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  return out;
+}
+
+Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRequest& r,
+                                                                  const MemoryFilter& filter) {
+  std::vector<ScoredHit> scored;
+  switch (r.mode) {
+    case SearchMode::kExact: {
+      auto ids = db_->substring_search(r.query, filter, r.limit);
+      if (!ids.is_ok()) return ids.status();
+      for (int64_t id : *ids) scored.push_back({id, 1.0, "exact match"});
+      return scored;
+    }
+    case SearchMode::kKeyword: {
+      auto found = db_->keyword_search(r.query, filter, r.limit);
+      if (!found.is_ok()) return found.status();
+      for (const ScoredId& s : *found) {
+        double score = keyword_score(s.score);
+        scored.push_back({s.id, score, format_score("keyword match", score)});
+      }
+      return scored;
+    }
+    case SearchMode::kSemantic: {
+      auto query = embedder_->embed(r.query);
+      if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
+      auto near = nearest(query, r.limit, filter);
+      if (!near.is_ok()) return near.status();
+      for (const Neighbor& n : *near) {
+        double score = semantic_score(n.cosine);
+        scored.push_back({n.id, score, format_score("semantic similarity", score)});
+      }
+      return scored;
+    }
+    case SearchMode::kHybrid:
+      return rank_hybrid(r, filter);
+  }
+  return scored;
+}
+
+Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
+    const SearchRequest& r, const MemoryFilter& filter) {
+  auto query = embedder_->embed(r.query);
+  if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
+  const size_t fetch = static_cast<size_t>(r.limit) * kHybridOverfetch;
+  auto near = nearest(query, fetch, filter);
+  if (!near.is_ok()) return near.status();
+  auto keyword = db_->keyword_search(r.query, filter, static_cast<int64_t>(fetch));
+  if (!keyword.is_ok()) return keyword.status();
+
+  struct Parts {
+    double semantic = 0;
+    double keyword = 0;
+  };
+  std::unordered_map<int64_t, Parts> parts;
+  for (const Neighbor& n : *near) parts[n.id].semantic = semantic_score(n.cosine);
+  std::vector<int64_t> keyword_only;
+  for (const ScoredId& s : *keyword) {
+    auto [it, inserted] = parts.try_emplace(s.id);
+    it->second.keyword = keyword_score(s.score);
+    if (inserted) keyword_only.push_back(s.id);
+  }
+  // Rows found only by keyword still get their true semantic part.
+  if (!keyword_only.empty()) {
+    for (const Neighbor& n : index_.search(query, keyword_only.size(), &keyword_only)) {
+      parts[n.id].semantic = semantic_score(n.cosine);
+    }
+  }
+  std::vector<ScoredHit> scored;
+  scored.reserve(parts.size());
+  for (const auto& [id, p] : parts) {
+    double fused = kHybridSemanticWeight * p.semantic + kHybridKeywordWeight * p.keyword;
+    char reason[96];
+    std::snprintf(reason, sizeof reason, "hybrid %.3f (semantic %.3f, keyword %.3f)", fused,
+                  p.semantic, p.keyword);
+    scored.push_back({id, fused, reason});
+  }
+  std::sort(scored.begin(), scored.end(), [](const ScoredHit& a, const ScoredHit& b) {
+    return a.score != b.score ? a.score > b.score : a.id < b.id;
+  });
+  if (scored.size() > static_cast<size_t>(r.limit)) scored.resize(r.limit);
+  return scored;
+}
+
+}  // namespace mcpmem
