@@ -1,1 +1,70 @@
-int main() { return 0; }
+// mcp-memory: the one binary. main() only wires the command families together, parses the
+// command line (CLI11), and maps outcomes to exit codes: 0 ok, 1 operational error, 2 usage.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/cli_context.h"
+
+namespace mcpmem::cli {
+
+Result<std::unique_ptr<MemoryService>> CliContext::open_service() {
+  if (!db_path_flag.empty()) config.db_path = db_path_flag;
+  return MemoryService::open(config);
+}
+
+int report_error(const Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  return kExitError;
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return kExitUsage;
+}
+
+int run(int argc, char** argv) {
+  CliContext ctx;
+  ctx.config = config_from_env();
+
+  CLI::App app{"mcp-memory: memory for AI agents, kept in step across your machines"};
+  app.set_version_flag("--version", std::string("mcp-memory ") + MCP_MEMORY_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command
+  app.add_option("--db-path", ctx.db_path_flag,
+                 "SQLite database (env MCP_MEMORY_SQLITE_PATH; default "
+                 "$MCP_MEMORY_BASE_DIR/sqlite_vec.db)");
+  app.add_flag("--json", ctx.json, "Print machine-readable JSON");
+  app.add_flag("--verbose,-v", ctx.verbose, "Log more on stderr");
+
+  std::vector<Command> commands;
+  add_memory_commands(app, ctx, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help/version to stdout, errors to stderr
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  auto logger = spdlog::stderr_logger_mt("mcp-memory");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
+
+  for (const Command& c : commands) {
+    if (c.app->parsed()) return c.run();
+  }
+  return usage_error("no command given (try --help)");
+}
+
+}  // namespace mcpmem::cli
+
+int main(int argc, char** argv) {
+  try {
+    return mcpmem::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    // Third-party exceptions that escaped their edge: still one line and a non-zero exit.
+    std::cerr << "error: " << e.what() << "\n";
+    return mcpmem::cli::kExitError;
+  }
+}

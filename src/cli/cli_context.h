@@ -1,0 +1,46 @@
+// CliContext: what every command of the `mcp-memory` binary shares: the merged Config
+// (defaults, environment, then global flags), the output mode, and how a command reports its
+// outcome. Commands return an exit code: 0 ok, 1 operational error, 2 usage error; errors are
+// one line on stderr ("error: what failed: why").
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "service/memory_service.h"
+
+namespace mcpmem::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+struct CliContext {
+  Config config;
+  std::string db_path_flag;  // --db-path; overrides the environment when set
+  bool json = false;         // --json: machine-readable output on stdout
+  bool verbose = false;
+
+  // Opens the service on the configured database (flags applied).
+  Result<std::unique_ptr<MemoryService>> open_service();
+};
+
+// A registered command: its CLI11 subcommand and what runs when it was chosen.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+// Print "error: <message>" to stderr and return kExitError / kExitUsage.
+int report_error(const Status& status);
+int usage_error(const std::string& message);
+
+void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+
+}  // namespace mcpmem::cli
