@@ -17,9 +17,10 @@ $(BUILD_DIR)/CMakeCache.txt:
 build: install-deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# Starts the service on the default database ($$MCP_MEMORY_BASE_DIR/sqlite_vec.db).
+# Opens the default database ($$MCP_MEMORY_BASE_DIR/sqlite_vec.db, created on first use) and
+# shows its state. The servers (`serve`) come with the MCP and HTTP issues.
 run: build
-	$(BUILD_DIR)/mcp-memory serve
+	$(BUILD_DIR)/mcp-memory stats
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
