@@ -1,1 +1,105 @@
-// placeholder: being written
+// Config from defaults and the environment. The one place that reads environment variables;
+// invalid values (a threshold that is not a number, ...) keep the default rather than fail,
+// since a typo in a shell profile must not stop an agent's memory from starting.
+#include "core/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
+#include "core/hlc.h"
+
+extern char** environ;
+
+namespace mcpmem {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+const std::string* get(const Env& env, const char* name) {
+  auto it = env.find(name);
+  return it == env.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+std::string expand_home(const std::string& path, const Env& env) {
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    const std::string* home = get(env, "HOME");
+    if (home) return *home + path.substr(1);
+  }
+  return path;
+}
+
+void read_bool(const Env& env, const char* name, bool& out) {
+  const std::string* v = get(env, name);
+  if (!v) return;
+  std::string s;
+  for (char c : *v) s.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  if (s == "1" || s == "true" || s == "yes" || s == "on") out = true;
+  if (s == "0" || s == "false" || s == "no" || s == "off") out = false;
+}
+
+template <typename T>
+void read_number(const Env& env, const char* name, T& out) {
+  const std::string* v = get(env, name);
+  if (!v) return;
+  char* end = nullptr;
+  double d = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || *end != '\0' || !(d >= 0)) return;
+  out = static_cast<T>(d);
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "local";
+  return buf;
+}
+
+}  // namespace
+
+Config config_from_env(const Env& env) {
+  Config c;
+  if (const std::string* base = get(env, "MCP_MEMORY_BASE_DIR")) {
+    c.base_dir = expand_home(*base, env);
+  } else if (const std::string* home = get(env, "HOME")) {
+    c.base_dir = *home + "/.local/share/mcp-memory";
+  } else {
+    c.base_dir = ".mcp-memory";
+  }
+  if (const std::string* p = get(env, "MCP_MEMORY_SQLITE_PATH")) {
+    c.db_path = expand_home(*p, env);
+  } else if (const std::string* q = get(env, "MCP_MEMORY_SQLITEVEC_PATH")) {
+    c.db_path = expand_home(*q, env);
+  } else {
+    c.db_path = c.base_dir + "/sqlite_vec.db";
+  }
+  if (const std::string* b = get(env, "MCP_MEMORY_BACKUPS_PATH")) {
+    c.backups_path = expand_home(*b, env);
+  } else {
+    c.backups_path = c.base_dir + "/backups";
+  }
+  if (const std::string* s = get(env, "MCP_MEMORY_SQLITE_SYNCHRONOUS")) {
+    if (*s == "normal" || *s == "NORMAL") c.synchronous_full = false;
+    if (*s == "full" || *s == "FULL") c.synchronous_full = true;
+  }
+  if (const std::string* m = get(env, "MCP_MEMORY_EMBEDDING_MODEL")) c.embedding_model = *m;
+  read_bool(env, "MCP_SEMANTIC_DEDUP_ENABLED", c.semantic_dedup_enabled);
+  read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", c.semantic_dedup_threshold);
+  read_number(env, "MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS", c.semantic_dedup_window_hours);
+  read_number(env, "MCP_MEMORY_MAX_CONTENT_BYTES", c.max_content_bytes);
+  const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
+  c.node_name = sanitize_node_name(node ? *node : host_name());
+  return c;
+}
+
+Config config_from_env() {
+  Env env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return config_from_env(env);
+}
+
+}  // namespace mcpmem
