@@ -44,9 +44,23 @@ bool is_case_ignorable(int32_t c) {
       break;
   }
   switch (c) {
-    case 0x0027: case 0x002E: case 0x003A: case 0x00B7: case 0x0387: case 0x055F:
-    case 0x05F4: case 0x2018: case 0x2019: case 0x2024: case 0x2027: case 0xFE13:
-    case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E: case 0xFF1A:
+    case 0x0027:
+    case 0x002E:
+    case 0x003A:
+    case 0x00B7:
+    case 0x0387:
+    case 0x055F:
+    case 0x05F4:
+    case 0x2018:
+    case 0x2019:
+    case 0x2024:
+    case 0x2027:
+    case 0xFE13:
+    case 0xFE52:
+    case 0xFE55:
+    case 0xFF07:
+    case 0xFF0E:
+    case 0xFF1A:
       return true;
     default:
       return false;

@@ -3,9 +3,8 @@
 // when nothing is left; plus the CSV column format and user-input splitting.
 #include "core/tags.h"
 
-#include <unordered_set>
-
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "core/content_hash.h"
 

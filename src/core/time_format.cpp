@@ -75,8 +75,8 @@ std::string iso_utc(double unix_seconds) {
 
 std::optional<double> parse_iso_time(std::string_view s, bool naive_is_local) {
   int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d)) {
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
