@@ -30,22 +30,20 @@ namespace mcpmem {
 struct OpenOptions {
   bool synchronous_full = true;  // PRAGMA synchronous=FULL, else NORMAL
   int busy_timeout_ms = 15000;
-  int write_retry_ms = 60000;    // total retry time for a write transaction on SQLITE_BUSY
+  int write_retry_ms = 60000;  // total retry time for a write transaction on SQLITE_BUSY
   bool read_only = false;
 };
 
 // Which rows a read selects. Every field is optional; empty means "no constraint".
 struct MemoryFilter {
-  std::vector<std::string> tags;        // normalized tags
-  bool match_all_tags = false;          // false: any of `tags`; true: all of them
+  std::vector<std::string> tags;  // normalized tags
+  bool match_all_tags = false;    // false: any of `tags`; true: all of them
   std::optional<std::string> memory_type;
-  std::optional<double> created_after;  // created_at >= created_after
-  std::optional<double> created_before; // created_at <= created_before
-  bool include_deleted = false;         // tombstones are excluded unless set
+  std::optional<double> created_after;   // created_at >= created_after
+  std::optional<double> created_before;  // created_at <= created_before
+  bool include_deleted = false;          // tombstones are excluded unless set
 
-  bool empty() const {
-    return tags.empty() && !memory_type && !created_after && !created_before;
-  }
+  bool empty() const { return tags.empty() && !memory_type && !created_after && !created_before; }
 };
 
 struct ScoredId {
@@ -59,12 +57,12 @@ struct TagCount {
 };
 
 struct StorageStats {
-  int64_t total_memories = 0;     // alive rows
-  int64_t deleted_memories = 0;   // tombstones
+  int64_t total_memories = 0;    // alive rows
+  int64_t deleted_memories = 0;  // tombstones
   int64_t unique_tags = 0;
-  int64_t memories_this_week = 0; // created in the last 7 days
+  int64_t memories_this_week = 0;  // created in the last 7 days
   int64_t database_size_bytes = 0;
-  double last_modified = 0;       // newest updated_at/deleted_at of any row (Unix seconds), 0 if none
+  double last_modified = 0;  // newest updated_at/deleted_at of any row (Unix seconds), 0 if none
 };
 
 // One entry of the change log: seq increases in commit order across all writers.
@@ -72,7 +70,7 @@ struct Change {
   int64_t seq = 0;
   int64_t memory_id = 0;
   std::string content_hash;
-  std::string op;   // "upsert", "delete" (tombstoned) or "purge" (row removed)
+  std::string op;  // "upsert", "delete" (tombstoned) or "purge" (row removed)
   std::string hlc;
 };
 
