@@ -14,8 +14,8 @@
 namespace mcpmem::cli {
 namespace {
 
-void print_json(const Json& j) {
-  std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+void print_json(const OJson& j) {
+  std::cout << j.dump(2, ' ', false, OJson::error_handler_t::replace) << "\n";
 }
 
 // Reads all of stdin, refusing more than `limit` bytes (so a huge pipe fails fast).
@@ -323,7 +323,7 @@ void add_tags(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
       auto r = service.tags();
       if (!r.is_ok()) return report_error(r.status());
       if (ctx.json) {
-        Json tags = Json::array();
+        OJson tags = OJson::array();
         for (const TagCount& t : *r) tags.push_back({{"tag", t.tag}, {"count", t.count}});
         print_json({{"tags", tags}});
       } else {

@@ -68,13 +68,13 @@ std::string one_line(const std::string& text, size_t width) {
   return out;
 }
 
-Json memory_json(const Memory& m) {
-  Json j = Json::object();
+OJson memory_json(const Memory& m) {
+  OJson j = OJson::object();
   j["content"] = m.content;
   j["content_hash"] = m.content_hash;
   j["tags"] = m.tags;
   j["memory_type"] = m.memory_type.empty() ? Json(nullptr) : Json(m.memory_type);
-  j["metadata"] = m.metadata;
+  j["metadata"] = OJson::parse(m.metadata.dump());
   j["created_at"] = m.created_at;
   j["created_at_iso"] = iso_utc(m.created_at);
   j["updated_at"] = m.updated_at;
@@ -82,14 +82,16 @@ Json memory_json(const Memory& m) {
   return j;
 }
 
-Json search_json(const SearchResponse& r) {
-  Json results = Json::array();
+OJson search_json(const SearchResponse& r) {
+  OJson results = OJson::array();
   for (const SearchHit& h : r.results) {
-    results.push_back({{"memory", memory_json(h.memory)},
-                       {"similarity_score", h.similarity_score},
-                       {"relevance_reason", h.relevance_reason}});
+    OJson hit = OJson::object();
+    hit["memory"] = memory_json(h.memory);
+    hit["similarity_score"] = h.similarity_score;
+    hit["relevance_reason"] = h.relevance_reason;
+    results.push_back(std::move(hit));
   }
-  Json j = Json::object();
+  OJson j = OJson::object();
   j["results"] = std::move(results);
   j["total_found"] = r.results.size();
   j["query"] = r.query;
@@ -98,10 +100,10 @@ Json search_json(const SearchResponse& r) {
   return j;
 }
 
-Json list_json(const ListResponse& r) {
-  Json memories = Json::array();
+OJson list_json(const ListResponse& r) {
+  OJson memories = OJson::array();
   for (const Memory& m : r.memories) memories.push_back(memory_json(m));
-  Json j = Json::object();
+  OJson j = OJson::object();
   j["memories"] = std::move(memories);
   j["total"] = r.total;
   j["page"] = r.page;
@@ -110,8 +112,8 @@ Json list_json(const ListResponse& r) {
   return j;
 }
 
-Json stats_json(const ServiceStats& s, const std::string& db_path, bool by_source) {
-  Json j = Json::object();
+OJson stats_json(const ServiceStats& s, const std::string& db_path, bool by_source) {
+  OJson j = OJson::object();
   j["backend"] = "sqlite-vec";
   j["total_memories"] = s.storage.total_memories;
   j["unique_tags"] = s.storage.unique_tags;
@@ -125,7 +127,7 @@ Json stats_json(const ServiceStats& s, const std::string& db_path, bool by_sourc
   j["last_modified"] = s.storage.last_modified;
   j["database_path"] = db_path;
   if (by_source) {
-    Json sources = Json::object();
+    OJson sources = OJson::object();
     for (const TagCount& t : s.sources) sources[t.tag] = t.count;
     j["sources"] = std::move(sources);
   }

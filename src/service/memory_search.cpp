@@ -2,9 +2,11 @@
 // filters applied before the top-k (the Python service's #214 under-filling cannot happen:
 // when `limit` rows pass the filters, `limit` rows come back).
 //
-// Scores are in [0, 1]: semantic (1 + cos) / 2 as the Python service; exact 1.0; keyword maps
-// BM25 (x = -bm25 >= 0, larger is better) to x / (1 + x); hybrid fuses 0.7 semantic + 0.3
-// keyword as the Python service's weighted average; a time-only recall scores 0.5 as it does.
+// Scores are in [0, 1]: semantic (1 + cos) / 2 as the Python service; exact 1.0; keyword is
+// BM25 relative to the best match of the query (x / x_max with x = -bm25, so the best keyword
+// match scores 1.0: raw BM25 is near zero in small collections and means nothing absolute);
+// hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average; a
+// time-only recall scores 0.5 as it does.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,9 +24,16 @@ constexpr int kHybridOverfetch = 2;  // each side fetches 2 x limit before fusin
 
 double semantic_score(float cosine) { return std::clamp((1.0 + cosine) / 2.0, 0.0, 1.0); }
 
-double keyword_score(double bm25) {
-  double x = std::max(0.0, -bm25);
-  return x / (1.0 + x);
+// Keyword scores of a result list, best = 1.0 (all 1.0 when BM25 cannot tell them apart).
+std::vector<double> keyword_scores(const std::vector<ScoredId>& found) {
+  double best = 0;
+  for (const ScoredId& s : found) best = std::max(best, -s.score);
+  std::vector<double> out;
+  out.reserve(found.size());
+  for (const ScoredId& s : found) {
+    out.push_back(best > 1e-9 ? std::clamp(-s.score / best, 0.0, 1.0) : 1.0);
+  }
+  return out;
 }
 
 std::string format_score(const char* label, double v) {
@@ -143,9 +152,9 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
     case SearchMode::kKeyword: {
       auto found = db_->keyword_search(r.query, filter, r.limit);
       if (!found.is_ok()) return found.status();
-      for (const ScoredId& s : *found) {
-        double score = keyword_score(s.score);
-        scored.push_back({s.id, score, format_score("keyword match", score)});
+      std::vector<double> scores = keyword_scores(*found);
+      for (size_t i = 0; i < found->size(); ++i) {
+        scored.push_back({(*found)[i].id, scores[i], format_score("keyword match", scores[i])});
       }
       return scored;
     }
@@ -183,10 +192,11 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
   std::unordered_map<int64_t, Parts> parts;
   for (const Neighbor& n : *near) parts[n.id].semantic = semantic_score(n.cosine);
   std::vector<int64_t> keyword_only;
-  for (const ScoredId& s : *keyword) {
-    auto [it, inserted] = parts.try_emplace(s.id);
-    it->second.keyword = keyword_score(s.score);
-    if (inserted) keyword_only.push_back(s.id);
+  std::vector<double> scores = keyword_scores(*keyword);
+  for (size_t i = 0; i < keyword->size(); ++i) {
+    auto [it, inserted] = parts.try_emplace((*keyword)[i].id);
+    it->second.keyword = scores[i];
+    if (inserted) keyword_only.push_back((*keyword)[i].id);
   }
   // Rows found only by keyword still get their true semantic part.
   if (!keyword_only.empty()) {
