@@ -1,1 +1,53 @@
-// placeholder: being written
+// Config from the environment: the Python service's variable names, defaults, bad values.
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace mcpmem {
+namespace {
+
+TEST(Config, DefaultsUnderHome) {
+  Config c = config_from_env({{"HOME", "/home/u"}});
+  EXPECT_EQ(c.base_dir, "/home/u/.local/share/mcp-memory");
+  EXPECT_EQ(c.db_path, "/home/u/.local/share/mcp-memory/sqlite_vec.db");
+  EXPECT_EQ(c.backups_path, "/home/u/.local/share/mcp-memory/backups");
+  EXPECT_TRUE(c.synchronous_full);
+  EXPECT_TRUE(c.semantic_dedup_enabled);
+  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.85);
+  EXPECT_EQ(c.embedding_model, "hash-384");
+  EXPECT_FALSE(c.node_name.empty());
+}
+
+TEST(Config, EnvironmentOverrides) {
+  Config c = config_from_env({{"HOME", "/h"},
+                              {"MCP_MEMORY_BASE_DIR", "~/mem"},
+                              {"MCP_MEMORY_SQLITEVEC_PATH", "/data/x.db"},
+                              {"MCP_SEMANTIC_DEDUP_ENABLED", "false"},
+                              {"MCP_SEMANTIC_DEDUP_THRESHOLD", "0.9"},
+                              {"MCP_MEMORY_SQLITE_SYNCHRONOUS", "normal"},
+                              {"MCP_MEMORY_NODE_NAME", "Work Laptop"}});
+  EXPECT_EQ(c.base_dir, "/h/mem");
+  EXPECT_EQ(c.db_path, "/data/x.db");
+  EXPECT_EQ(c.backups_path, "/h/mem/backups");
+  EXPECT_FALSE(c.semantic_dedup_enabled);
+  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.9);
+  EXPECT_FALSE(c.synchronous_full);
+  EXPECT_EQ(c.node_name, "work_laptop");
+  // MCP_MEMORY_SQLITE_PATH wins over its alias.
+  EXPECT_EQ(config_from_env({{"MCP_MEMORY_SQLITE_PATH", "/a.db"}, {"MCP_MEMORY_SQLITEVEC_PATH", "/b.db"}})
+                .db_path,
+            "/a.db");
+}
+
+TEST(Config, InvalidValuesKeepDefaults) {
+  Config c = config_from_env({{"HOME", "/h"},
+                              {"MCP_SEMANTIC_DEDUP_THRESHOLD", "high"},
+                              {"MCP_MEMORY_MAX_CONTENT_BYTES", "-5"},
+                              {"MCP_SEMANTIC_DEDUP_ENABLED", "maybe"}});
+  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.85);
+  EXPECT_EQ(c.max_content_bytes, size_t{1} << 20);
+  EXPECT_TRUE(c.semantic_dedup_enabled);
+}
+
+}  // namespace
+}  // namespace mcpmem
