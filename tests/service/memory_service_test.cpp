@@ -1,1 +1,416 @@
-// placeholder: being written
+// MemoryService on real databases with the real hash-384 embedder and a fixed clock: dedup,
+// bad input, search modes, filters before top-k (the Python service's #214), paging, update,
+// delete, stats, cleanup, and an index that follows other writers.
+#include "service/memory_service.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "core/content_hash.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kNow = 1752676200;  // 2025-07-16 14:30:00 UTC, a Wednesday
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-svc-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    config_ = config_from_env({{"HOME", dir_}});
+    config_.db_path = dir_ + "/memories.db";
+    config_.synchronous_full = false;
+    service_ = open_service();
+  }
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  std::unique_ptr<MemoryService> open_service(ServiceOptions o = {}) {
+    auto s = MemoryService::open(config_, o);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    if (!s.is_ok()) return nullptr;
+    (*s)->set_clock_for_testing([this] { return now_; });
+    return std::move(s).value();
+  }
+  StoreResult store(const std::string& content, std::vector<std::string> tags = {},
+                    std::optional<double> created = std::nullopt, const std::string& type = "") {
+    StoreRequest r;
+    r.content = content;
+    r.tags = std::move(tags);
+    r.created_at = created;
+    r.memory_type = type;
+    auto out = service_->store(r);
+    EXPECT_TRUE(out.is_ok()) << out.status().message();
+    return out.is_ok() ? *out : StoreResult{};
+  }
+  int64_t total() { return service_->stats()->storage.total_memories; }
+  SearchResponse search(SearchRequest r) {
+    auto out = service_->search(r);
+    EXPECT_TRUE(out.is_ok()) << out.status().message();
+    return out.is_ok() ? *out : SearchResponse{};
+  }
+
+  std::string dir_;
+  Config config_;
+  double now_ = kNow;
+  std::unique_ptr<MemoryService> service_;
+};
+
+TEST_F(ServiceTest, StoreHashesLikePythonAndRejectsExactDuplicates) {
+  auto r = store("Deploys happen on Tuesdays", {"Ops", " ops ", ""});
+  EXPECT_TRUE(r.success);
+  EXPECT_EQ(r.message, "Memory stored successfully");
+  EXPECT_EQ(r.content_hash, *content_hash("deploys happen on tuesdays"));
+  EXPECT_EQ(r.memory->tags, std::vector<std::string>{"ops"});
+  EXPECT_DOUBLE_EQ(r.memory->created_at, kNow);
+  auto dup = store("  DEPLOYS happen on tuesdays\n");
+  EXPECT_FALSE(dup.success);
+  EXPECT_EQ(dup.message, "Duplicate content detected (exact match)");
+  EXPECT_EQ(total(), 1);
+  EXPECT_EQ(store("untagged thought").memory->tags, std::vector<std::string>{"untagged"});
+}
+
+TEST_F(ServiceTest, SemanticDedupWithinTheWindowOnly) {
+  store("The staging database password rotates every month on the first");
+  auto near = store("The staging database password rotates every month on the first!!");
+  // Punctuation does not change the words: same features, same vector.
+  EXPECT_FALSE(near.success);
+  EXPECT_NE(near.message.find("semantically similar to"), std::string::npos);
+  StoreRequest session;
+  session.content = "The staging database password rotates every month on the first!!";
+  session.memory_type = "session";
+  EXPECT_TRUE(service_->store(session)->success);  // sessions are exempt (Python #463)
+  // A near-identical memory older than the 24 h window does not count.
+  store("Kubernetes ingress timeouts need raising to 120 seconds", {}, kNow - 3 * 86400);
+  EXPECT_TRUE(store("Kubernetes ingress timeouts need raising to 120 seconds!").success);
+}
+
+TEST_F(ServiceTest, SemanticDedupCanBeTurnedOff) {
+  config_.semantic_dedup_enabled = false;
+  service_ = open_service();
+  store("Coffee machine on floor 3 is broken");
+  EXPECT_TRUE(store("Coffee machine on floor 3 is broken!").success);
+}
+
+TEST_F(ServiceTest, BadInputIsRefusedAndChangesNothing) {
+  store("existing");
+  auto bad = [&](StoreRequest r) {
+    auto out = service_->store(r);
+    EXPECT_FALSE(out.is_ok());
+    EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+    return out.status().message();
+  };
+  StoreRequest r;
+  r.content = "\xff\xfe not utf8";
+  bad(r);
+  r.content = "   \n ";
+  EXPECT_NE(bad(r).find("empty"), std::string::npos);
+  r.content = std::string(10 << 20, 'x');
+  EXPECT_NE(bad(r).find("limit"), std::string::npos);
+  r.content = "fine";
+  r.metadata = Json::array({1, 2});
+  bad(r);
+  r.metadata = Json::object();
+  r.tags = {std::string(500, 't')};
+  bad(r);
+  EXPECT_EQ(total(), 1);
+}
+
+TEST_F(ServiceTest, SearchModesAndScores) {
+  store("Postgres 16 needs the pgvector extension on the hub", {"db"});
+  store("Deploys happen on Tuesdays after the standup", {"ops"});
+  store("Litestream replicates the SQLite WAL to S3", {"db", "sync"});
+  SearchRequest r;
+  r.query = "pgvector extension for postgres";
+  auto sem = search(r);
+  ASSERT_EQ(sem.results.size(), 3u);
+  EXPECT_EQ(sem.results[0].memory.content_hash,
+            *content_hash("Postgres 16 needs the pgvector extension on the hub"));
+  for (const auto& h : sem.results) {
+    EXPECT_GE(h.similarity_score, 0.0);
+    EXPECT_LE(h.similarity_score, 1.0);
+  }
+  r.query = "Postgres 16 needs the pgvector extension on the hub";
+  EXPECT_GT(search(r).results[0].similarity_score, 0.99);  // (1 + cos) / 2 with cos = 1
+
+  r.mode = SearchMode::kExact;
+  r.query = "SQLITE wal";
+  auto exact = search(r);
+  ASSERT_EQ(exact.results.size(), 1u);
+  EXPECT_EQ(exact.results[0].similarity_score, 1.0);
+  r.mode = SearchMode::kKeyword;
+  r.query = "tuesdays standup";
+  auto kw = search(r);
+  ASSERT_EQ(kw.results.size(), 1u);
+  EXPECT_EQ(kw.search_type, "keyword");
+  r.mode = SearchMode::kHybrid;
+  r.query = "litestream";
+  auto hy = search(r);
+  ASSERT_FALSE(hy.results.empty());
+  EXPECT_NE(hy.results[0].memory.content.find("Litestream"), std::string::npos);
+}
+
+// The Python service's #214: filters applied after top-k returned too few results.
+TEST_F(ServiceTest, Issue214FiltersApplyBeforeTopK) {
+  std::vector<StoreRequest> batch;
+  for (int i = 0; i < 500; ++i) {
+    StoreRequest r;
+    bool target = i % 16 == 0 && i < 16 * 30;  // 30 targets, semantically far from the query
+    r.content = target ? "grocery list item number " + std::to_string(i) + " bananas apples"
+                       : "kubernetes deployment note " + std::to_string(i) + " about ingress";
+    r.tags = {target ? "groceries" : "k8s"};
+    r.created_at = target ? kNow - 86400 : kNow - 40 * 86400;
+    batch.push_back(r);
+  }
+  auto stored = service_->store_batch(batch);
+  ASSERT_TRUE(stored.is_ok());
+  SearchRequest r;
+  r.query = "kubernetes ingress deployment";
+  r.tags = {"groceries"};
+  r.limit = 20;
+  EXPECT_EQ(search(r).results.size(), 20u);
+  r.limit = 50;
+  EXPECT_EQ(search(r).results.size(), 30u);
+  r.tags.clear();
+  r.time_expr = "yesterday";
+  r.limit = 20;
+  auto timed = search(r);
+  ASSERT_EQ(timed.results.size(), 20u);
+  for (const auto& h : timed.results) EXPECT_EQ(h.memory.tags[0], "groceries");
+}
+
+TEST_F(ServiceTest, TimeOnlyRecallAndSearchErrors) {
+  store("old", {}, kNow - 10 * 86400);
+  store("yesterday's note", {}, kNow - 86400);
+  SearchRequest r;
+  r.time_expr = "yesterday";
+  auto out = search(r);
+  ASSERT_EQ(out.results.size(), 1u);
+  EXPECT_EQ(out.search_type, "time");
+  EXPECT_EQ(out.results[0].memory.content, "yesterday's note");
+  SearchRequest blank;
+  EXPECT_EQ(service_->search(blank).status().code(), StatusCode::kInvalidArgument);
+  SearchRequest bad_time;
+  bad_time.query = "x";
+  bad_time.time_expr = "whenever";
+  auto err = service_->search(bad_time);
+  ASSERT_FALSE(err.is_ok());
+  EXPECT_NE(err.status().message().find("last week"), std::string::npos);
+  SearchRequest bad_limit;
+  bad_limit.query = "x";
+  bad_limit.limit = 0;
+  EXPECT_FALSE(service_->search(bad_limit).is_ok());
+  bad_limit.limit = 100000;
+  EXPECT_FALSE(service_->search(bad_limit).is_ok());
+}
+
+TEST_F(ServiceTest, ListPagesNewestFirstWithFilters) {
+  for (int i = 0; i < 25; ++i) {
+    store("memory number " + std::to_string(i) + " with distinct words " + std::string(i, 'z'),
+          {i % 2 ? "odd" : "even"}, kNow - 1000 + i, i % 5 ? "note" : "decision");
+  }
+  ListRequest r;
+  r.page_size = 10;
+  r.page = 2;
+  auto page = service_->list(r);
+  ASSERT_TRUE(page.is_ok());
+  EXPECT_EQ(page->total, 25);
+  EXPECT_TRUE(page->has_more);
+  ASSERT_EQ(page->memories.size(), 10u);
+  EXPECT_GT(page->memories[0].created_at, page->memories[1].created_at);
+  r.page = 3;
+  EXPECT_FALSE(service_->list(r)->has_more);
+  EXPECT_EQ(service_->list(r)->memories.size(), 5u);
+  ListRequest odd;
+  odd.tags = {"ODD"};
+  EXPECT_EQ(service_->list(odd)->total, 12);
+  ListRequest decisions;
+  decisions.memory_type = "decision";
+  EXPECT_EQ(service_->list(decisions)->total, 5);
+  r.page = 0;
+  EXPECT_FALSE(service_->list(r).is_ok());
+}
+
+TEST_F(ServiceTest, UpdateMergesMetadataAndKeepsCreatedAt) {
+  StoreRequest s;
+  s.content = "Team decided to adopt Litestream";
+  s.tags = {"sync"};
+  s.metadata = {{"project", "atlas"}, {"owner", "kim"}};
+  auto stored = service_->store(s);
+  const std::string hash = stored->content_hash;
+  const std::string old_hlc = stored->memory->hlc;
+  now_ += 3600;
+  UpdateRequest u;
+  u.content_hash = hash;
+  u.tags = std::vector<std::string>{"Sync", "Decision"};
+  u.memory_type = "decision";
+  u.metadata = Json{{"owner", "lee"}, {"reviewed", true}};
+  auto updated = service_->update(u);
+  ASSERT_TRUE(updated.is_ok());
+  auto got = **service_->get(hash);
+  EXPECT_EQ(got.tags, (std::vector<std::string>{"sync", "decision"}));
+  EXPECT_EQ(got.memory_type, "decision");
+  EXPECT_EQ(got.metadata["project"], "atlas");
+  EXPECT_EQ(got.metadata["owner"], "lee");
+  EXPECT_EQ(got.metadata["reviewed"], true);
+  EXPECT_DOUBLE_EQ(got.created_at, kNow);
+  EXPECT_DOUBLE_EQ(got.updated_at, kNow + 3600);
+  EXPECT_GT(got.hlc, old_hlc);
+  u.content_hash = std::string(64, 'a');
+  EXPECT_EQ(service_->update(u).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServiceTest, DeleteByHashTagsAndTimeWithDryRun) {
+  auto a = store("alpha memory about caching layers", {"tmp"}, kNow - 10 * 86400);
+  store("beta memory about queues", {"tmp", "keep"}, kNow - 5 * 86400);
+  store("gamma memory about logging", {"keep"}, kNow);
+  DeleteRequest none;
+  EXPECT_EQ(service_->remove(none).status().code(), StatusCode::kInvalidArgument);
+  DeleteRequest dry;
+  dry.tags = {"tmp"};
+  dry.dry_run = true;
+  auto preview = service_->remove(dry);
+  EXPECT_EQ(preview->content_hashes.size(), 2u);
+  EXPECT_EQ(total(), 3);
+  DeleteRequest by_time;
+  by_time.before = kNow - 7 * 86400;
+  EXPECT_EQ(service_->remove(by_time)->count, 1);
+  EXPECT_FALSE(service_->get(a.content_hash)->has_value());
+  SearchRequest s;
+  s.query = "alpha memory about caching layers";
+  for (const auto& h : search(s).results) EXPECT_NE(h.memory.content_hash, a.content_hash);
+  DeleteRequest all_tags;
+  all_tags.tags = {"tmp", "keep"};
+  all_tags.match_all_tags = true;
+  EXPECT_EQ(service_->remove(all_tags)->count, 1);
+  DeleteRequest missing;
+  missing.content_hash = a.content_hash;
+  EXPECT_EQ(service_->remove(missing).status().code(), StatusCode::kNotFound);
+  // Re-storing deleted content works and leaves one row.
+  EXPECT_TRUE(store("alpha memory about caching layers").success);
+  EXPECT_EQ(total(), 2);
+  EXPECT_EQ(service_->search(s)->results[0].memory.content_hash, a.content_hash);
+}
+
+TEST_F(ServiceTest, StatsTagsAndSources) {
+  store("from the laptop", {"source:laptop", "x"});
+  store("from the desktop", {"source:desktop"});
+  store("also laptop, different words", {"source:laptop"});
+  auto st = service_->stats(true);
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ(st->storage.total_memories, 3);
+  EXPECT_EQ(st->embedding_model, "hash-384");
+  EXPECT_EQ(st->embedding_dimension, 384u);
+  ASSERT_EQ(st->sources.size(), 2u);
+  EXPECT_EQ(st->sources[0].tag, "laptop");
+  EXPECT_EQ(st->sources[0].count, 2);
+  EXPECT_GT(st->storage.last_modified, 0);
+  auto tags = service_->tags();
+  EXPECT_EQ((*tags)[0].tag, "source:laptop");
+}
+
+TEST_F(ServiceTest, CleanupRemovesRowsWhoseContentHashesAlike) {
+  store("Same text");
+  sqlite3* raw = nullptr;
+  sqlite3_open(config_.db_path.c_str(), &raw);
+  sqlite3_busy_timeout(raw, 5000);
+  // An old Python version hashed metadata too: same content, another hash.
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "INSERT INTO memories(content_hash, content, tags, created_at, updated_at)"
+                         " VALUES ('legacyhash', 'same TEXT ', 'x', 1, 1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_EQ(total(), 2);
+  EXPECT_EQ(*service_->cleanup_duplicates(), 1);
+  EXPECT_EQ(total(), 1);
+  EXPECT_EQ(*service_->cleanup_duplicates(), 0);
+}
+
+TEST_F(ServiceTest, IndexFollowsOtherWriters) {
+  store("seed memory so both indexes load");
+  auto other = open_service();
+  SearchRequest s;
+  s.query = "quantum entanglement experiment results";
+  ASSERT_TRUE(other->search(s).is_ok());  // B's index is loaded now
+  store("quantum entanglement experiment results from the lab");
+  auto found = other->search(s);
+  ASSERT_FALSE(found->results.empty());
+  EXPECT_EQ(found->results[0].memory.content, "quantum entanglement experiment results from the lab");
+  DeleteRequest d;
+  d.content_hash = found->results[0].memory.content_hash;
+  ASSERT_TRUE(service_->remove(d).is_ok());
+  auto after = other->search(s);
+  ASSERT_TRUE(after.is_ok());
+  for (const auto& h : after->results) EXPECT_NE(h.memory.content_hash, *d.content_hash);
+  // A row written by another program without a vector becomes searchable (vector re-made).
+  sqlite3* raw = nullptr;
+  sqlite3_open(config_.db_path.c_str(), &raw);
+  sqlite3_busy_timeout(raw, 5000);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "INSERT INTO memories(content_hash, content, tags, created_at, updated_at)"
+                         " VALUES ('py1', 'penguins migrate across antarctic ice', 'py', 5, 5)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  s.query = "penguins antarctic ice";
+  auto py = other->search(s);
+  ASSERT_FALSE(py->results.empty());
+  EXPECT_EQ(py->results[0].memory.content_hash, "py1");
+}
+
+TEST_F(ServiceTest, BackgroundLoadingNeverGivesPartialResults) {
+  std::vector<StoreRequest> batch;
+  for (int i = 0; i < 5000; ++i) {
+    StoreRequest r;
+    r.content = "background memory " + std::to_string(i) + " token" + std::to_string(i * 7919);
+    batch.push_back(r);
+  }
+  ASSERT_TRUE(service_->store_batch(batch).is_ok());
+  service_.reset();
+  ServiceOptions o;
+  o.load_index_in_background = true;
+  service_ = open_service(o);
+  EXPECT_EQ(total(), 5000);  // stats answer while loading
+  SearchRequest s;
+  s.query = "background memory 4321 token" + std::to_string(4321 * 7919);
+  auto out = search(s);
+  ASSERT_FALSE(out.results.empty());
+  EXPECT_EQ(out.results[0].memory.content, s.query);
+  EXPECT_TRUE(service_->index_ready());
+  EXPECT_EQ(service_->stats()->index_size, 5000u);
+}
+
+TEST_F(ServiceTest, ModelChangeRemakesVectors) {
+  store("vectors are remade when the model changes");
+  service_.reset();
+  config_.embedding_model = "hash-256";
+  service_ = open_service();
+  SearchRequest s;
+  s.query = "vectors are remade when the model changes";
+  auto out = search(s);
+  ASSERT_EQ(out.results.size(), 1u);
+  EXPECT_GT(out.results[0].similarity_score, 0.99);
+  EXPECT_EQ(service_->stats()->embedding_dimension, 256u);
+}
+
+TEST_F(ServiceTest, OpensThePythonServiceDatabaseAndSearchesIt) {
+  service_.reset();
+  fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/python_service.db", config_.db_path,
+                fs::copy_options::overwrite_existing);
+  service_ = open_service();
+  SearchRequest s;
+  s.query = "kubernetes ingress timeouts";
+  auto out = search(s);
+  ASSERT_FALSE(out.results.empty());
+  EXPECT_EQ(out.results[0].memory.content, "Python service memory about Kubernetes ingress timeouts");
+  EXPECT_EQ(total(), 9);
+}
+
+}  // namespace
+}  // namespace mcpmem
