@@ -41,6 +41,23 @@ int run(int argc, char** argv) {
   std::vector<Command> commands;
   add_memory_commands(app, ctx, commands);
 
+  // Name an unknown command plainly (CLI11 would only say that a command is required).
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--db-path") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    bool known = false;
+    std::string names;
+    for (const Command& c : commands) {
+      known = known || c.app->get_name() == arg;
+      names += (names.empty() ? "" : ", ") + c.app->get_name();
+    }
+    if (!known) return usage_error("unknown command '" + arg + "' (commands: " + names + ")");
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

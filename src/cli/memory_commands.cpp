@@ -80,36 +80,37 @@ void add_store(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   cmd->add_option("--type", o->type, "Memory type (note, decision, reference, ...)");
   cmd->add_option("--metadata", o->metadata, "Metadata as a JSON object");
   out.push_back({cmd, [&ctx, o]() -> int {
-    StoreRequest req;
-    if (o->content == "-") {
-      auto data = read_stdin(ctx.config.max_content_bytes);
-      if (!data.is_ok()) return report_error(data.status());
-      req.content = std::move(data).value();
-    } else {
-      req.content = o->content;
-    }
-    if (!o->metadata.empty()) {
-      auto meta = parse_metadata_flag(o->metadata);
-      if (!meta.is_ok()) return usage_error(meta.status().message());
-      req.metadata = std::move(meta).value();
-    }
-    req.tags = split_tag_list(o->tags);
-    req.memory_type = o->type;
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.store(req);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json({{"success", r->success},
-                    {"content_hash", r->content_hash},
-                    {"message", r->message}});
-      } else if (r->success) {
-        std::cout << "Memory stored successfully (hash: " << r->content_hash << ")\n";
-      } else {
-        std::cout << r->message << " (hash: " << r->content_hash << ")\n";
-      }
-      return kExitOk;
-    });
-  }});
+                   StoreRequest req;
+                   if (o->content == "-") {
+                     auto data = read_stdin(ctx.config.max_content_bytes);
+                     if (!data.is_ok()) return report_error(data.status());
+                     req.content = std::move(data).value();
+                   } else {
+                     req.content = o->content;
+                   }
+                   if (!o->metadata.empty()) {
+                     auto meta = parse_metadata_flag(o->metadata);
+                     if (!meta.is_ok()) return usage_error(meta.status().message());
+                     req.metadata = std::move(meta).value();
+                   }
+                   req.tags = split_tag_list(o->tags);
+                   req.memory_type = o->type;
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.store(req);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json({{"success", r->success},
+                                   {"content_hash", r->content_hash},
+                                   {"message", r->message}});
+                     } else if (r->success) {
+                       std::cout << "Memory stored successfully (hash: " << r->content_hash
+                                 << ")\n";
+                     } else {
+                       std::cout << r->message << " (hash: " << r->content_hash << ")\n";
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_search(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -129,25 +130,25 @@ void add_search(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   cmd->add_option("--time", o->time, "Only memories from this time ('last week', '3 days ago')");
   cmd->add_option("--type", o->type, "Only memories of this type");
   out.push_back({cmd, [&ctx, o]() -> int {
-    SearchRequest req;
-    req.query = o->query;
-    req.mode = *parse_search_mode(o->mode);
-    req.limit = o->limit;
-    req.tags = o->tags.list();
-    req.match_all_tags = o->tags.all();
-    req.time_expr = o->time;
-    if (!o->type.empty()) req.memory_type = o->type;
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.search(req);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json(search_json(*r));
-      } else {
-        std::cout << search_text(*r);
-      }
-      return kExitOk;
-    });
-  }});
+                   SearchRequest req;
+                   req.query = o->query;
+                   req.mode = *parse_search_mode(o->mode);
+                   req.limit = o->limit;
+                   req.tags = o->tags.list();
+                   req.match_all_tags = o->tags.all();
+                   req.time_expr = o->time;
+                   if (!o->type.empty()) req.memory_type = o->type;
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.search(req);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json(search_json(*r));
+                     } else {
+                       std::cout << search_text(*r);
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_list(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -163,23 +164,23 @@ void add_list(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   o->tags.add(cmd, "Only memories with these tags");
   cmd->add_option("--type", o->type, "Only memories of this type");
   out.push_back({cmd, [&ctx, o]() -> int {
-    ListRequest req;
-    req.page = o->page;
-    req.page_size = o->page_size;
-    req.tags = o->tags.list();
-    req.match_all_tags = o->tags.all();
-    if (!o->type.empty()) req.memory_type = o->type;
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.list(req);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json(list_json(*r));
-      } else {
-        std::cout << list_text(*r);
-      }
-      return kExitOk;
-    });
-  }});
+                   ListRequest req;
+                   req.page = o->page;
+                   req.page_size = o->page_size;
+                   req.tags = o->tags.list();
+                   req.match_all_tags = o->tags.all();
+                   if (!o->type.empty()) req.memory_type = o->type;
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.list(req);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json(list_json(*r));
+                     } else {
+                       std::cout << list_text(*r);
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_get(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -187,18 +188,19 @@ void add_get(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand("get", "Show one memory by its content hash");
   cmd->add_option("hash", *hash, "Content hash (64 hex characters)")->required();
   out.push_back({cmd, [&ctx, hash]() -> int {
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.get(*hash);
-      if (!r.is_ok()) return report_error(r.status());
-      if (!r->has_value()) return report_error(Status::not_found("no memory with hash " + *hash));
-      if (ctx.json) {
-        print_json(memory_json(**r));
-      } else {
-        std::cout << memory_text(**r);
-      }
-      return kExitOk;
-    });
-  }});
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.get(*hash);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (!r->has_value())
+                       return report_error(Status::not_found("no memory with hash " + *hash));
+                     if (ctx.json) {
+                       print_json(memory_json(**r));
+                     } else {
+                       std::cout << memory_text(**r);
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_update(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -212,32 +214,32 @@ void add_update(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::Option* type = cmd->add_option("--type", o->type, "Set the memory type");
   CLI::Option* meta = cmd->add_option("--metadata", o->metadata, "Merge this JSON object");
   out.push_back({cmd, [&ctx, o, tags, type, meta]() -> int {
-    UpdateRequest req;
-    req.content_hash = o->hash;
-    if (tags->count() == 0 && type->count() == 0 && meta->count() == 0) {
-      return usage_error("nothing to update: give --tags, --type or --metadata");
-    }
-    if (tags->count()) req.tags = split_tag_list(o->tags);
-    if (type->count()) req.memory_type = o->type;
-    if (meta->count()) {
-      auto m = parse_metadata_flag(o->metadata);
-      if (!m.is_ok()) return usage_error(m.status().message());
-      req.metadata = std::move(m).value();
-    }
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.update(req);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json({{"success", true},
-                    {"message", "Memory updated"},
-                    {"content_hash", r->content_hash},
-                    {"memory", memory_json(*r)}});
-      } else {
-        std::cout << "Memory updated (hash: " << r->content_hash << ")\n";
-      }
-      return kExitOk;
-    });
-  }});
+                   UpdateRequest req;
+                   req.content_hash = o->hash;
+                   if (tags->count() == 0 && type->count() == 0 && meta->count() == 0) {
+                     return usage_error("nothing to update: give --tags, --type or --metadata");
+                   }
+                   if (tags->count()) req.tags = split_tag_list(o->tags);
+                   if (type->count()) req.memory_type = o->type;
+                   if (meta->count()) {
+                     auto m = parse_metadata_flag(o->metadata);
+                     if (!m.is_ok()) return usage_error(m.status().message());
+                     req.metadata = std::move(m).value();
+                   }
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.update(req);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json({{"success", true},
+                                   {"message", "Memory updated"},
+                                   {"content_hash", r->content_hash},
+                                   {"memory", memory_json(*r)}});
+                     } else {
+                       std::cout << "Memory updated (hash: " << r->content_hash << ")\n";
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_delete(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -255,47 +257,50 @@ void add_delete(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   cmd->add_option("--after", o->after, "Delete memories created on or after this date");
   cmd->add_flag("--dry-run", o->dry_run, "Show what would be deleted, change nothing");
   out.push_back({cmd, [&ctx, o]() -> int {
-    DeleteRequest req;
-    req.dry_run = o->dry_run;
-    bool has_filter = !o->tags.tags.empty() || !o->before.empty() || !o->after.empty();
-    if (!o->hash.empty() && has_filter) {
-      return usage_error("give either a hash or filters (--tags, --before, --after), not both");
-    }
-    if (o->hash.empty() && !has_filter) {
-      return usage_error("refusing to delete without a filter: give a hash, --tags, --before or "
+                   DeleteRequest req;
+                   req.dry_run = o->dry_run;
+                   bool has_filter =
+                       !o->tags.tags.empty() || !o->before.empty() || !o->after.empty();
+                   if (!o->hash.empty() && has_filter) {
+                     return usage_error(
+                         "give either a hash or filters (--tags, --before, --after), not both");
+                   }
+                   if (o->hash.empty() && !has_filter) {
+                     return usage_error(
+                         "refusing to delete without a filter: give a hash, --tags, --before or "
                          "--after");
-    }
-    if (!o->hash.empty()) req.content_hash = o->hash;
-    req.tags = o->tags.list();
-    req.match_all_tags = o->tags.all();
-    if (!o->before.empty()) {
-      auto t = parse_date_flag("--before", o->before);
-      if (!t.is_ok()) return usage_error(t.status().message());
-      req.before = *t - 1e-6;  // strictly before
-    }
-    if (!o->after.empty()) {
-      auto t = parse_date_flag("--after", o->after);
-      if (!t.is_ok()) return usage_error(t.status().message());
-      req.after = *t;
-    }
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.remove(req);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json({{"success", true},
-                    {"dry_run", r->dry_run},
-                    {"deleted", r->dry_run ? 0 : r->count},
-                    {"matched", r->content_hashes.size()},
-                    {"content_hashes", r->content_hashes}});
-      } else if (r->dry_run) {
-        std::cout << "Would delete " << r->content_hashes.size() << " memories\n";
-        for (const auto& h : r->content_hashes) std::cout << "  " << h << "\n";
-      } else {
-        std::cout << "Deleted " << r->count << " memories\n";
-      }
-      return kExitOk;
-    });
-  }});
+                   }
+                   if (!o->hash.empty()) req.content_hash = o->hash;
+                   req.tags = o->tags.list();
+                   req.match_all_tags = o->tags.all();
+                   if (!o->before.empty()) {
+                     auto t = parse_date_flag("--before", o->before);
+                     if (!t.is_ok()) return usage_error(t.status().message());
+                     req.before = *t - 1e-6;  // strictly before
+                   }
+                   if (!o->after.empty()) {
+                     auto t = parse_date_flag("--after", o->after);
+                     if (!t.is_ok()) return usage_error(t.status().message());
+                     req.after = *t;
+                   }
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.remove(req);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json({{"success", true},
+                                   {"dry_run", r->dry_run},
+                                   {"deleted", r->dry_run ? 0 : r->count},
+                                   {"matched", r->content_hashes.size()},
+                                   {"content_hashes", r->content_hashes}});
+                     } else if (r->dry_run) {
+                       std::cout << "Would delete " << r->content_hashes.size() << " memories\n";
+                       for (const auto& h : r->content_hashes) std::cout << "  " << h << "\n";
+                     } else {
+                       std::cout << "Deleted " << r->count << " memories\n";
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_stats(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -303,35 +308,36 @@ void add_stats(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand("stats", "Database statistics");
   cmd->add_flag("--by-source", *by_source, "Count memories per source:<machine> tag");
   out.push_back({cmd, [&ctx, by_source]() -> int {
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.stats(*by_source);
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        print_json(stats_json(*r, ctx.config.db_path, *by_source));
-      } else {
-        std::cout << stats_text(*r, ctx.config.db_path, *by_source);
-      }
-      return kExitOk;
-    });
-  }});
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.stats(*by_source);
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       print_json(stats_json(*r, ctx.config.db_path, *by_source));
+                     } else {
+                       std::cout << stats_text(*r, ctx.config.db_path, *by_source);
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 void add_tags(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand("tags", "All tags with how many memories carry each");
   out.push_back({cmd, [&ctx]() -> int {
-    return with_service(ctx, [&](MemoryService& service) {
-      auto r = service.tags();
-      if (!r.is_ok()) return report_error(r.status());
-      if (ctx.json) {
-        OJson tags = OJson::array();
-        for (const TagCount& t : *r) tags.push_back({{"tag", t.tag}, {"count", t.count}});
-        print_json({{"tags", tags}});
-      } else {
-        std::cout << tags_text(*r);
-      }
-      return kExitOk;
-    });
-  }});
+                   return with_service(ctx, [&](MemoryService& service) {
+                     auto r = service.tags();
+                     if (!r.is_ok()) return report_error(r.status());
+                     if (ctx.json) {
+                       OJson tags = OJson::array();
+                       for (const TagCount& t : *r)
+                         tags.push_back({{"tag", t.tag}, {"count", t.count}});
+                       print_json({{"tags", tags}});
+                     } else {
+                       std::cout << tags_text(*r);
+                     }
+                     return kExitOk;
+                   });
+                 }});
 }
 
 }  // namespace

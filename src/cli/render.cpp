@@ -52,7 +52,8 @@ std::string one_line(const std::string& text, size_t width) {
     size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
     if (columns + 1 > width) {
       // Replace the last column with an ellipsis.
-      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+        out.pop_back();
       if (!out.empty()) out.pop_back();
       out += "…";
       return out;

@@ -46,10 +46,14 @@ std::string format_score(const char* label, double v) {
 
 const char* to_string(SearchMode mode) {
   switch (mode) {
-    case SearchMode::kSemantic: return "semantic";
-    case SearchMode::kExact: return "exact";
-    case SearchMode::kKeyword: return "keyword";
-    case SearchMode::kHybrid: return "hybrid";
+    case SearchMode::kSemantic:
+      return "semantic";
+    case SearchMode::kExact:
+      return "exact";
+    case SearchMode::kKeyword:
+      return "keyword";
+    case SearchMode::kHybrid:
+      return "hybrid";
   }
   return "semantic";
 }
@@ -134,8 +138,7 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
     out.results = std::move(hits).value();
   }
   out.processing_time_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return out;
 }
 

@@ -20,9 +20,9 @@
 namespace mcpmem {
 namespace {
 
-constexpr int64_t kChangeBatch = 5000;      // change-log rows read per step when catching up
-constexpr int64_t kEmbedBatch = 1000;       // rows re-embedded per transaction
-constexpr size_t kDirectDedupScan = 4096;   // window size below which dedup reads the DB directly
+constexpr int64_t kChangeBatch = 5000;     // change-log rows read per step when catching up
+constexpr int64_t kEmbedBatch = 1000;      // rows re-embedded per transaction
+constexpr size_t kDirectDedupScan = 4096;  // window size below which dedup reads the DB directly
 
 const char* kDuplicateExact = "Duplicate content detected (exact match)";
 
@@ -83,8 +83,8 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
     }));
   }
 
-  std::unique_ptr<MemoryService> service(new MemoryService(
-      config, options, std::move(db).value(), std::move(embedder).value()));
+  std::unique_ptr<MemoryService> service(
+      new MemoryService(config, options, std::move(db).value(), std::move(embedder).value()));
   if (options.load_index_in_background) {
     service->loader_started_ = true;
     service->loader_ = std::thread([s = service.get()] { (void)s->load_index(); });
@@ -107,10 +107,9 @@ Status MemoryService::load_index() {
   std::unique_lock lock(index_mu_);
   if (index_loaded_) return index_error_;
   Status status = [&]() -> Status {
-    auto seq = db_->scan_embeddings(embedder_->dimension(),
-                                    [&](int64_t id, std::span<const float> v) {
-                                      (void)index_.upsert(id, v);
-                                    });
+    auto seq = db_->scan_embeddings(
+        embedder_->dimension(),
+        [&](int64_t id, std::span<const float> v) { (void)index_.upsert(id, v); });
     if (!seq.is_ok()) return seq.status();
     index_seq_ = *seq;
     return embed_missing_vectors();
@@ -222,10 +221,9 @@ Status MemoryService::apply_upsert(int64_t id, const KnownVectors* known, std::v
 
 Result<Memory> MemoryService::prepare_memory(const StoreRequest& r, double now_s) {
   if (r.content.size() > config_.max_content_bytes) {
-    return Status::invalid_argument("content is " + std::to_string(r.content.size()) +
-                                    " bytes; the limit is " +
-                                    std::to_string(config_.max_content_bytes) +
-                                    " (MCP_MEMORY_MAX_CONTENT_BYTES)");
+    return Status::invalid_argument(
+        "content is " + std::to_string(r.content.size()) + " bytes; the limit is " +
+        std::to_string(config_.max_content_bytes) + " (MCP_MEMORY_MAX_CONTENT_BYTES)");
   }
   auto hash = content_hash(r.content);
   if (!hash.is_ok()) return hash.status().with_context("content");

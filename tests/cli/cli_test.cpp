@@ -1,1 +1,406 @@
-// placeholder: being written
+// The real `mcp-memory` binary on temporary databases: every command and its JSON shape, exit
+// codes, bad input that must change nothing, two writer processes, and kill -9 mid-run.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Proc {
+  int code = -1;
+  std::string out, err;
+  json j() const { return json::parse(out); }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    db_ = dir_ + "/cli.db";
+    env_ = {"HOME=" + dir_, "MCP_MEMORY_SQLITE_PATH=" + db_, "TZ=UTC",
+            "MCP_MEMORY_SQLITE_SYNCHRONOUS=normal"};
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs the binary with `args`, `input` on stdin, and the test's environment.
+  Proc run(const std::vector<std::string>& args, const std::string& input = "",
+           const std::vector<std::string>& extra_env = {}) {
+    std::string in_path = dir_ + "/stdin", out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    std::ofstream(in_path, std::ios::binary) << input;
+    std::vector<std::string> argv_s = {MCP_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s = env_;
+    env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
+    env_s.push_back("PATH=/usr/bin:/bin");
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, in_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    Proc r;
+    if (posix_spawn(&pid, MCP_BINARY, &fa, nullptr, argv.data(), envp.data()) == 0) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    return r;
+  }
+  std::string store(const std::string& content, std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"store", content, "--json"};
+    args.insert(args.end(), more.begin(), more.end());
+    Proc r = run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.j()["content_hash"];
+  }
+  // A full dump of the memories table: equal dumps mean nothing changed.
+  std::string dump() {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(db_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return "";
+    sqlite3_stmt* s = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT content_hash, tags, memory_type, metadata, deleted_at "
+                           "FROM memories ORDER BY id",
+                           -1, &s, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        for (int c = 0; c < 5; ++c) {
+          const unsigned char* t = sqlite3_column_text(s, c);
+          out += t ? reinterpret_cast<const char*>(t) : "NULL";
+          out += "|";
+        }
+        out += "\n";
+      }
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+  }
+  int64_t count(const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open(db_.c_str(), &db);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+  }
+
+  std::string dir_, db_;
+  std::vector<std::string> env_;
+};
+
+TEST_F(CliTest, StorePrintsPythonShapedJsonAndHumanText) {
+  Proc r = run({"store", "Postgres needs pgvector", "--tags", "infra, db", "--type", "reference",
+                "--metadata", R"({"project":"atlas"})", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = r.j();
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["message"], "Memory stored successfully");
+  EXPECT_EQ(j["content_hash"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j.size(), 3u);
+  Proc dup = run({"store", "postgres needs PGVECTOR"});
+  EXPECT_EQ(dup.code, 0);
+  EXPECT_NE(dup.out.find("Duplicate content detected (exact match)"), std::string::npos);
+  Proc human = run({"store", "Deploys happen on Tuesdays"});
+  EXPECT_NE(human.out.find("Memory stored successfully (hash: "), std::string::npos);
+  Proc piped = run({"store", "-", "--json"}, "from stdin\nwith two lines\n");
+  ASSERT_EQ(piped.code, 0) << piped.err;
+  Proc got = run({"get", piped.j()["content_hash"], "--json"});
+  EXPECT_EQ(got.j()["content"], "from stdin\nwith two lines\n");
+}
+
+TEST_F(CliTest, SearchJsonHasThePythonServiceShape) {
+  store("Postgres 16 needs the pgvector extension", {"--tags", "db"});
+  store("Deploys happen on Tuesdays after the standup", {"--tags", "ops"});
+  Proc r = run({"search", "pgvector postgres", "--json", "--limit", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = r.j();
+  for (const char* k : {"results", "total_found", "query", "search_type", "processing_time_ms"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  EXPECT_EQ(j["search_type"], "semantic");
+  EXPECT_EQ(j["query"], "pgvector postgres");
+  ASSERT_EQ(j["total_found"], 2);
+  const json& hit = j["results"][0];
+  EXPECT_TRUE(hit["similarity_score"].is_number_float());
+  EXPECT_TRUE(hit["relevance_reason"].is_string());
+  const json& m = hit["memory"];
+  EXPECT_EQ(m["content"], "Postgres 16 needs the pgvector extension");
+  EXPECT_TRUE(m["created_at"].is_number_float());
+  EXPECT_TRUE(m["updated_at"].is_number_float());
+  EXPECT_EQ(m["created_at_iso"].get<std::string>().back(), 'Z');
+  EXPECT_TRUE(m["tags"].is_array());
+  EXPECT_TRUE(m["memory_type"].is_null());
+  EXPECT_TRUE(m["metadata"].is_object());
+  for (const char* mode : {"exact", "keyword", "hybrid"}) {
+    Proc mr = run({"search", "pgvector", "--mode", mode, "--json"});
+    ASSERT_EQ(mr.code, 0) << mr.err;
+    EXPECT_EQ(mr.j()["search_type"], mode);
+    EXPECT_GE(mr.j()["total_found"].get<int>(), 1);
+  }
+  Proc filtered = run({"search", "deploys", "--tags", "db", "--json"});
+  EXPECT_EQ(filtered.j()["total_found"], 1);
+  Proc timed = run({"search", "", "--time", "today", "--json"});
+  EXPECT_EQ(timed.j()["total_found"], 2);
+  Proc human = run({"search", "tuesday deploys"});
+  EXPECT_NE(human.out.find("Deploys happen on Tuesdays"), std::string::npos);
+  // --json also works before the command.
+  EXPECT_EQ(run({"--json", "search", "x", "--mode", "keyword"}).j()["total_found"], 0);
+}
+
+TEST_F(CliTest, ListGetUpdateDeleteStatsTags) {
+  std::string a = store("alpha note about caching", {"--tags", "tmp,cache"});
+  store("beta note about queues", {"--tags", "tmp", "--type", "decision"});
+  store("gamma note about logging", {"--tags", "keep"});
+  json list = run({"list", "--page-size", "2", "--json"}).j();
+  EXPECT_EQ(list["total"], 3);
+  EXPECT_EQ(list["page"], 1);
+  EXPECT_EQ(list["page_size"], 2);
+  EXPECT_EQ(list["has_more"], true);
+  EXPECT_EQ(list["memories"].size(), 2u);
+  EXPECT_EQ(run({"list", "--type", "decision", "--json"}).j()["total"], 1);
+  EXPECT_EQ(run({"list", "--tags", "tmp", "--json"}).j()["total"], 2);
+  EXPECT_NE(run({"list"}).out.find("gamma note about logging"), std::string::npos);
+
+  Proc got = run({"get", a});
+  EXPECT_EQ(got.code, 0);
+  EXPECT_NE(got.out.find("alpha note about caching"), std::string::npos);
+
+  Proc up = run({"update", a, "--tags", "cache,hot", "--metadata", R"({"ttl":60})", "--json"});
+  ASSERT_EQ(up.code, 0) << up.err;
+  EXPECT_EQ(up.j()["memory"]["tags"], json({"cache", "hot"}));
+  EXPECT_EQ(up.j()["memory"]["metadata"]["ttl"], 60);
+  EXPECT_EQ(run({"update", a}).code, 2);  // nothing to update
+
+  json dry = run({"delete", "--tags", "tmp", "--dry-run", "--json"}).j();
+  EXPECT_EQ(dry["dry_run"], true);
+  EXPECT_EQ(dry["matched"], 1);
+  EXPECT_EQ(run({"list", "--json"}).j()["total"], 3);
+  EXPECT_EQ(run({"delete", "--tags", "tmp", "--json"}).j()["deleted"], 1);
+  EXPECT_EQ(run({"delete", a, "--json"}).j()["deleted"], 1);
+  EXPECT_EQ(run({"get", a}).code, 1);
+  EXPECT_EQ(run({"delete", "--after", "2000-01-01", "--json"}).j()["deleted"], 1);
+
+  store("from laptop", {"--tags", "source:laptop"});
+  json stats = run({"stats", "--by-source", "--json"}).j();
+  EXPECT_EQ(stats["total_memories"], 1);
+  EXPECT_EQ(stats["deleted_memories"], 3);
+  EXPECT_EQ(stats["embedding_model"], "hash-384");
+  EXPECT_EQ(stats["sources"]["laptop"], 1);
+  EXPECT_NE(run({"stats", "--by-source"}).out.find("laptop"), std::string::npos);
+  json tags = run({"tags", "--json"}).j();
+  EXPECT_EQ(tags["tags"][0]["tag"], "source:laptop");
+  EXPECT_EQ(tags["tags"][0]["count"], 1);
+}
+
+TEST_F(CliTest, DatabasePathFlagEnvAndDefaults) {
+  std::string other = dir_ + "/other.db";
+  ASSERT_EQ(run({"--db-path", other, "store", "in the other db"}).code, 0);
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_EQ(run({"stats", "--json", "--db-path", other}).j()["total_memories"], 1);
+  EXPECT_EQ(run({"stats", "--json"}).j()["total_memories"], 0);
+  // Without MCP_MEMORY_SQLITE_PATH: $MCP_MEMORY_BASE_DIR, else ~/.local/share/mcp-memory.
+  env_ = {"HOME=" + dir_, "TZ=UTC"};
+  ASSERT_EQ(run({"store", "default place"}).code, 0);
+  EXPECT_TRUE(fs::exists(dir_ + "/.local/share/mcp-memory/sqlite_vec.db"));
+  ASSERT_EQ(run({"store", "base dir place"}, "", {"MCP_MEMORY_BASE_DIR=" + dir_ + "/base"}).code,
+            0);
+  EXPECT_TRUE(fs::exists(dir_ + "/base/sqlite_vec.db"));
+}
+
+TEST_F(CliTest, BadInputGetsAClearErrorAndChangesNothing) {
+  store("the only memory");
+  const std::string before = dump();
+  ASSERT_FALSE(before.empty());
+  struct Case {
+    std::vector<std::string> args;
+    std::string input;
+    int code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"store", "bad \xff\xfe bytes"}, "", 1, "UTF-8"},
+      {{"store", "-"}, "also \xc0\xaf bad", 1, "UTF-8"},
+      {{"store", "-"}, std::string(10 << 20, 'x'), 1, "limit"},
+      {{"store", "ok", "--metadata", "{not json"}, "", 2, "not valid JSON"},
+      {{"store", "ok", "--metadata", "[1,2]"}, "", 2, "JSON object"},
+      {{"store", "ok", "--no-such-flag"}, "", 2, "no-such-flag"},
+      {{"frobnicate"}, "", 2, "frobnicate"},
+      {{"delete"}, "", 2, "refusing"},
+      {{"delete", "--before", "someday"}, "", 2, "not a date"},
+      {{"get", std::string(64, 'a')}, "", 1, "no memory"},
+      {{"search", "x", "--time", "whenever"}, "", 1, "time expression"},
+      {{"search", "x", "--mode", "psychic"}, "", 2, "psychic"},
+      {{"search", "x", "--limit", "0"}, "", 2, "limit"},
+      {{"update", std::string(64, 'b'), "--tags", "x"}, "", 1, "no memory"},
+  };
+  for (const Case& c : cases) {
+    Proc r = run(c.args, c.input);
+    SCOPED_TRACE(c.args[0] + (c.args.size() > 1 ? " " + c.args[1].substr(0, 20) : ""));
+    EXPECT_EQ(r.code, c.code) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n') <= 3, true) << r.err;
+    EXPECT_EQ(dump(), before);
+  }
+}
+
+TEST_F(CliTest, AFileThatIsNotADatabaseIsLeftAlone) {
+  std::string junk = "this is a text file, not SQLite\n" + std::string(5000, 'j');
+  std::ofstream(db_) << junk;
+  Proc r = run({"stats"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not an mcp-memory database"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(db_), junk);
+}
+
+// Two processes, each storing 1000 memories one command at a time, at once.
+TEST_F(CliTest, TwoConcurrentWriterProcessesLoseNothing) {
+  ASSERT_EQ(run({"stats"}).code, 0);  // create the database first
+  // Semantic dedup would (rightly) call these look-alike notes duplicates: this test is about
+  // locking, so it is off.
+  const std::string script =
+      "i=0; fails=0; while [ $i -lt 1000 ]; do "
+      "\"$BIN\" store \"writer $W note $i about topic $((i * 7919 % 1000))\" >/dev/null "
+      "2>>\"$ERR\" || fails=$((fails+1)); i=$((i+1)); done; exit $fails";
+  std::vector<pid_t> pids;
+  for (const char* w : {"A", "B"}) {
+    std::string bin = std::string("BIN=") + MCP_BINARY, ww = std::string("W=") + w;
+    std::string err = "ERR=" + dir_ + "/err_" + w, path = "MCP_MEMORY_SQLITE_PATH=" + db_;
+    std::string home = "HOME=" + dir_;
+    const char* env[] = {bin.c_str(),
+                         ww.c_str(),
+                         err.c_str(),
+                         path.c_str(),
+                         home.c_str(),
+                         "MCP_SEMANTIC_DEDUP_ENABLED=false",
+                         "MCP_MEMORY_SQLITE_SYNCHRONOUS=normal",
+                         "PATH=/usr/bin:/bin",
+                         nullptr};
+    const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+    pid_t pid;
+    ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv),
+                          const_cast<char**>(env)),
+              0);
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "failed stores";
+  }
+  EXPECT_EQ(slurp(dir_ + "/err_A") + slurp(dir_ + "/err_B"), "");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM memories WHERE deleted_at IS NULL"), 2000);
+}
+
+// kill -9 in the middle of a long run of stores: the database is intact and every store that
+// reported success is there.
+TEST_F(CliTest, KillNineMidRunLosesNoAcknowledgedStore) {
+  ASSERT_EQ(run({"stats"}).code, 0);
+  const std::string log = dir_ + "/acked";
+  const std::string script =
+      "i=0; while [ $i -lt 10000 ]; do "
+      "\"$BIN\" store \"durable note $i with words $((i * 31 % 977))\" --json >>\"$LOG\" "
+      "|| exit 1; i=$((i+1)); done";
+  std::string bin = std::string("BIN=") + MCP_BINARY, logv = "LOG=" + log;
+  std::string path = "MCP_MEMORY_SQLITE_PATH=" + db_, home = "HOME=" + dir_;
+  const char* env[] = {bin.c_str(),
+                       logv.c_str(),
+                       path.c_str(),
+                       home.c_str(),
+                       "MCP_SEMANTIC_DEDUP_ENABLED=false",
+                       "PATH=/usr/bin:/bin",
+                       nullptr};
+  const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv),
+                        const_cast<char**>(env)),
+            0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(-pid, SIGKILL);  // the loop and the mcp-memory it is running, mid-write
+  int status = 0;
+  waitpid(pid, &status, 0);
+  posix_spawnattr_destroy(&attr);
+
+  std::set<std::string> acked;
+  std::istringstream lines(slurp(log));
+  std::string buffer((std::istreambuf_iterator<char>(lines)), std::istreambuf_iterator<char>());
+  // The log holds pretty-printed JSON objects back to back; the last may be cut off.
+  size_t pos = 0;
+  while ((pos = buffer.find("\"content_hash\": \"", pos)) != std::string::npos) {
+    pos += 17;
+    std::string hash = buffer.substr(pos, 64);
+    size_t obj_end = buffer.find('}', pos);
+    if (hash.size() == 64 && obj_end != std::string::npos) acked.insert(hash);
+  }
+  ASSERT_GT(acked.size(), 5u) << "the run should have stored something in 1.5 s";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
+  sqlite3_finalize(s);
+  sqlite3_prepare_v2(db, "SELECT 1 FROM memories WHERE content_hash = ?", -1, &s, nullptr);
+  for (const std::string& h : acked) {
+    sqlite3_bind_text(s, 1, h.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_ROW) << h;
+    sqlite3_reset(s);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_EQ(run({"stats", "--json"}).code, 0);
+}
+
+TEST_F(CliTest, HelpAndVersion) {
+  Proc help = run({"--help"});
+  EXPECT_EQ(help.code, 0);
+  for (const char* cmd : {"store", "search", "list", "get", "update", "delete", "stats", "tags"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+  }
+  EXPECT_NE(run({"--version"}).out.find("mcp-memory"), std::string::npos);
+  EXPECT_EQ(run({}).code, 2);
+}
+
+}  // namespace

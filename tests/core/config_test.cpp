@@ -34,9 +34,10 @@ TEST(Config, EnvironmentOverrides) {
   EXPECT_FALSE(c.synchronous_full);
   EXPECT_EQ(c.node_name, "work_laptop");
   // MCP_MEMORY_SQLITE_PATH wins over its alias.
-  EXPECT_EQ(config_from_env({{"MCP_MEMORY_SQLITE_PATH", "/a.db"}, {"MCP_MEMORY_SQLITEVEC_PATH", "/b.db"}})
-                .db_path,
-            "/a.db");
+  EXPECT_EQ(
+      config_from_env({{"MCP_MEMORY_SQLITE_PATH", "/a.db"}, {"MCP_MEMORY_SQLITEVEC_PATH", "/b.db"}})
+          .db_path,
+      "/a.db");
 }
 
 TEST(Config, InvalidValuesKeepDefaults) {

@@ -41,8 +41,9 @@ TEST(ContentHash, FinalSigmaFollowsPython) {
 }
 
 TEST(ContentHash, RejectsInvalidUtf8) {
-  for (std::string bad : {std::string("\xff"), std::string("a\xc0\xaf"), std::string("\xed\xa0\x80"),
-                          std::string("\xe2\x82"), std::string("\xf4\x90\x80\x80")}) {
+  for (std::string bad :
+       {std::string("\xff"), std::string("a\xc0\xaf"), std::string("\xed\xa0\x80"),
+        std::string("\xe2\x82"), std::string("\xf4\x90\x80\x80")}) {
     EXPECT_FALSE(is_valid_utf8(bad));
     auto h = content_hash(bad);
     ASSERT_FALSE(h.is_ok());

@@ -19,9 +19,7 @@ TEST(Tags, EmptyBecomesUntaggedButNotInFilters) {
   EXPECT_TRUE(normalize_tag_filter({})->empty());
 }
 
-TEST(Tags, CommaInsideATagBecomesDash) {
-  EXPECT_EQ(*normalize_tags({"a,b"}), V{"a-b"});
-}
+TEST(Tags, CommaInsideATagBecomesDash) { EXPECT_EQ(*normalize_tags({"a,b"}), V{"a-b"}); }
 
 TEST(Tags, LimitsAreEnforced) {
   EXPECT_FALSE(normalize_tags({std::string(kMaxTagLength + 1, 'x')}).is_ok());

@@ -68,7 +68,7 @@ TEST(HashEmbedder, GoldenValuesArePinned) {
   }
   ASSERT_EQ(nonzero.size(), 13u);  // 2 words, 1 pair, 10 trigrams, no collisions
   const std::pair<size_t, float> golden[] = {
-      {32, -0.184851706f}, {41, -0.184851706f}, {62, 0.184851706f},  {68, 0.184851706f},
+      {32, -0.184851706f}, {41, -0.184851706f}, {62, 0.184851706f}, {68, 0.184851706f},
       {126, 0.184851706f}, {186, 0.184851706f}, {221, 0.31688866f}, {226, -0.184851706f}};
   for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); ++i) {
     EXPECT_EQ(nonzero[i].first, golden[i].first);

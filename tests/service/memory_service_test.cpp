@@ -341,7 +341,8 @@ TEST_F(ServiceTest, IndexFollowsOtherWriters) {
   store("quantum entanglement experiment results from the lab");
   auto found = other->search(s);
   ASSERT_FALSE(found->results.empty());
-  EXPECT_EQ(found->results[0].memory.content, "quantum entanglement experiment results from the lab");
+  EXPECT_EQ(found->results[0].memory.content,
+            "quantum entanglement experiment results from the lab");
   DeleteRequest d;
   d.content_hash = found->results[0].memory.content_hash;
   ASSERT_TRUE(service_->remove(d).is_ok());
@@ -408,7 +409,8 @@ TEST_F(ServiceTest, OpensThePythonServiceDatabaseAndSearchesIt) {
   s.query = "kubernetes ingress timeouts";
   auto out = search(s);
   ASSERT_FALSE(out.results.empty());
-  EXPECT_EQ(out.results[0].memory.content, "Python service memory about Kubernetes ingress timeouts");
+  EXPECT_EQ(out.results[0].memory.content,
+            "Python service memory about Kubernetes ingress timeouts");
   EXPECT_EQ(total(), 9);
 }
 
