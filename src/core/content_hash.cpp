@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace mcpmem {
@@ -109,6 +110,10 @@ bool sigma_is_final(const std::vector<int32_t>& s, size_t i, size_t begin, size_
   return true;
 }
 
+bool is_ascii_python_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) {
@@ -130,6 +135,17 @@ bool is_valid_utf8(std::string_view text) {
 }
 
 std::string python_strip_lower(std::string_view text) {
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    // ASCII fast path: same result, no decoding.
+    while (!text.empty() && is_ascii_python_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_ascii_python_space(text.back())) text.remove_suffix(1);
+    std::string out(text);
+    for (char& c : out) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    }
+    return out;
+  }
   std::vector<int32_t> cps = decode(text);
   size_t begin = 0, end = cps.size();
   while (begin < end && is_python_space(cps[begin])) ++begin;

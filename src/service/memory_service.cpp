@@ -22,7 +22,7 @@ namespace {
 
 constexpr int64_t kChangeBatch = 5000;     // change-log rows read per step when catching up
 constexpr int64_t kEmbedBatch = 1000;      // rows re-embedded per transaction
-constexpr size_t kDirectDedupScan = 4096;  // window size below which dedup reads the DB directly
+constexpr size_t kDirectDedupScan = 256;  // window size below which dedup reads the DB directly
 
 const char* kDuplicateExact = "Duplicate content detected (exact match)";
 
@@ -107,6 +107,10 @@ Status MemoryService::load_index() {
   std::unique_lock lock(index_mu_);
   if (index_loaded_) return index_error_;
   Status status = [&]() -> Status {
+    // Sized once: growing the matrices while loading would briefly hold two copies.
+    auto rows = db_->count(MemoryFilter{});
+    if (!rows.is_ok()) return rows.status();
+    index_.reserve(static_cast<size_t>(*rows));
     auto seq = db_->scan_embeddings(
         embedder_->dimension(),
         [&](int64_t id, std::span<const float> v) { (void)index_.upsert(id, v); });
@@ -348,43 +352,35 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
     valid[i] = true;
   }
   const size_t batch = std::max<size_t>(1, config_.bulk_batch_size);
-  std::vector<float> vec(embedder_->dimension());
   for (size_t begin = 0; begin < requests.size(); begin += batch) {
-    size_t end = std::min(requests.size(), begin + batch);
-    KnownVectors known;
-    std::vector<size_t> stored;
+    const size_t end = std::min(requests.size(), begin + batch);
     // Embedding happens before the transaction so the write lock is held only for inserts.
-    std::vector<std::vector<float>> vectors(end - begin);
+    std::vector<Memory> chunk;
+    std::vector<std::vector<float>> chunk_vectors;
+    std::vector<size_t> index_of;  // chunk position -> request index
     for (size_t i = begin; i < end; ++i) {
       if (!valid[i]) continue;
-      vectors[i - begin].resize(embedder_->dimension());
-      MCP_RETURN_IF_ERROR(embedder_->embed(memories[i].content, vectors[i - begin]));
+      std::vector<float> vec(embedder_->dimension());
+      MCP_RETURN_IF_ERROR(embedder_->embed(memories[i].content, vec));
+      memories[i].hlc = hlc_.now().to_string();
+      chunk.push_back(memories[i]);
+      chunk_vectors.push_back(std::move(vec));
+      index_of.push_back(i);
     }
-    Status s = db_->write_transaction([&]() -> Status {
-      known.clear();
-      stored.clear();
-      for (size_t i = begin; i < end; ++i) {
-        if (!valid[i]) continue;
-        memories[i].hlc = hlc_.now().to_string();
-        auto id = db_->insert_memory(memories[i], vectors[i - begin]);
-        if (!id.is_ok()) {
-          if (id.status().code() == StatusCode::kAlreadyExists) continue;
-          return id.status();
-        }
-        memories[i].id = *id;
-        stored.push_back(i);
+    auto ids = db_->insert_memories(chunk, chunk_vectors);
+    if (!ids.is_ok()) return ids.status();
+    KnownVectors known;
+    for (size_t c = 0; c < chunk.size(); ++c) {
+      const size_t i = index_of[c];
+      if ((*ids)[c] == 0) {
+        results[i].message = kDuplicateExact;
+        continue;
       }
-      return Status::ok();
-    });
-    if (!s.is_ok()) return s;
-    for (size_t i = begin; i < end; ++i) {
-      if (valid[i]) results[i].message = kDuplicateExact;
-    }
-    for (size_t i : stored) {
+      memories[i].id = (*ids)[c];
       results[i].success = true;
       results[i].message = "Memory stored successfully";
-      known.emplace(memories[i].id, std::move(vectors[i - begin]));
       results[i].memory = memories[i];
+      known.emplace(memories[i].id, std::move(chunk_vectors[c]));
     }
     own_writes_pending_ = true;
     MCP_RETURN_IF_ERROR(catch_up_index(&known));

@@ -307,10 +307,10 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
                               objects.status().message() + ")");
   }
   const bool created = *objects == 0;
-  std::string pragmas = std::string("PRAGMA synchronous=") +
-                        (opts.synchronous_full ? "FULL" : "NORMAL") +
-                        "; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;"
-                        " PRAGMA foreign_keys=OFF;";
+  std::string pragmas =
+      std::string("PRAGMA synchronous=") + (opts.synchronous_full ? "FULL" : "NORMAL") +
+      "; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=8000;"
+      " PRAGMA foreign_keys=OFF;";
   if (!opts.read_only) {
     // Switching a new database to WAL needs a moment of exclusive access: retry while another
     // process opening the same new file holds it (a no-op once the file is in WAL mode).
@@ -418,6 +418,103 @@ Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> 
   });
   if (!st.is_ok()) return st;
   return id;
+}
+
+Result<std::vector<int64_t>> Database::insert_memories(
+    const std::vector<Memory>& memories, const std::vector<std::vector<float>>& embeddings) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<int64_t> ids(memories.size(), 0);
+  Status st = impl_->write([&]() -> Status {
+    std::fill(ids.begin(), ids.end(), 0);
+    // Which memories go in: not alive already, not repeated within this call.
+    std::vector<size_t> fresh;
+    std::unordered_map<std::string, size_t> seen;
+    for (size_t i = 0; i < memories.size(); ++i) {
+      const Memory& m = memories[i];
+      if (!seen.emplace(m.content_hash, i).second) continue;
+      int64_t old_id = 0;
+      bool tombstone = false;
+      {
+        auto find = impl_->prepare(
+            "SELECT id, deleted_at IS NOT NULL FROM memories WHERE content_hash = ?");
+        if (!find.is_ok()) return find.status();
+        (*find)->bind(1, m.content_hash);
+        if ((*find)->step()) {
+          old_id = (*find)->i64(0);
+          tombstone = (*find)->i64(1) != 0;
+        }
+        MCP_RETURN_IF_ERROR((*find)->status("looking up a content hash"));
+      }
+      if (old_id != 0 && !tombstone) continue;
+      if (old_id != 0) {
+        auto del = impl_->prepare("DELETE FROM memories WHERE id = ?");
+        if (!del.is_ok()) return del.status();
+        MCP_RETURN_IF_ERROR((*del)->bind(1, old_id).run("replacing a deleted memory"));
+      }
+      fresh.push_back(i);
+    }
+    // Multi-row statements in power-of-two chunks (a handful of cached statement shapes).
+    constexpr size_t kMaxRows = 256;
+    constexpr const char* kInsert =
+        "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
+        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin) VALUES ";
+    std::unordered_map<std::string, int64_t> id_of;
+    for (size_t begin = 0; begin < fresh.size();) {
+      size_t n = kMaxRows;
+      while (n > fresh.size() - begin) n /= 2;
+      std::string sql = kInsert;
+      for (size_t r = 0; r < n; ++r)
+        sql += r ? ",(?,?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?,?)";
+      sql += " RETURNING id, content_hash";
+      auto ins = impl_->prepare(sql);
+      if (!ins.is_ok()) return ins.status();
+      Stmt& s = **ins;
+      int p = 1;
+      for (size_t r = 0; r < n; ++r) {
+        const Memory& m = memories[fresh[begin + r]];
+        s.bind(p, m.content_hash).bind(p + 1, m.content).bind(p + 2, join_tags_csv(m.tags));
+        s.bind_optional_text(p + 3, m.memory_type).bind(p + 4, m.metadata.dump());
+        s.bind(p + 5, m.created_at).bind(p + 6, m.updated_at);
+        s.bind(p + 7, iso_utc(m.created_at)).bind(p + 8, iso_utc(m.updated_at));
+        if (m.deleted_at) {
+          s.bind(p + 9, *m.deleted_at);
+        } else {
+          s.bind_null(p + 9);
+        }
+        s.bind_optional_text(p + 10, m.hlc).bind_optional_text(p + 11, m.origin);
+        p += 12;
+      }
+      while (s.step()) id_of[s.text(1)] = s.i64(0);
+      MCP_RETURN_IF_ERROR(s.status("storing memories"));
+      begin += n;
+    }
+    std::vector<size_t> with_vectors;
+    for (size_t i : fresh) {
+      ids[i] = id_of[memories[i].content_hash];
+      if (i < embeddings.size() && !embeddings[i].empty() && !memories[i].deleted_at) {
+        with_vectors.push_back(i);
+      }
+    }
+    for (size_t begin = 0; begin < with_vectors.size();) {
+      size_t n = kMaxRows;
+      while (n > with_vectors.size() - begin) n /= 2;
+      std::string sql = "INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES ";
+      for (size_t r = 0; r < n; ++r) sql += r ? ",(?,?)" : "(?,?)";
+      auto ins = impl_->prepare(sql);
+      if (!ins.is_ok()) return ins.status();
+      for (size_t r = 0; r < n; ++r) {
+        size_t i = with_vectors[begin + r];
+        (*ins)->bind(static_cast<int>(2 * r + 1), ids[i]);
+        (*ins)->bind_blob(static_cast<int>(2 * r + 2), embeddings[i].data(),
+                          embeddings[i].size() * sizeof(float));
+      }
+      MCP_RETURN_IF_ERROR((*ins)->run("storing vectors"));
+      begin += n;
+    }
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return ids;
 }
 
 Status Database::update_memory(const Memory& m) {
@@ -602,8 +699,7 @@ Result<std::vector<int64_t>> Database::substring_search(const std::string& needl
 Result<std::vector<TagCount>> Database::tag_counts() {
   std::lock_guard lock(impl_->mu);
   auto s = impl_->prepare(
-      "SELECT t.tag, COUNT(*) AS n FROM memory_tags t JOIN memories m ON m.id = t.memory_id "
-      "WHERE m.deleted_at IS NULL GROUP BY t.tag ORDER BY n DESC, t.tag");
+      "SELECT tag, COUNT(*) AS n FROM memory_tags GROUP BY tag ORDER BY n DESC, tag");
   if (!s.is_ok()) return s.status();
   std::vector<TagCount> out;
   while ((*s)->step()) out.push_back({(*s)->text(0), (*s)->i64(1)});
@@ -614,20 +710,18 @@ Result<std::vector<TagCount>> Database::tag_counts() {
 Result<StorageStats> Database::stats() {
   std::lock_guard lock(impl_->mu);
   StorageStats st;
-  auto alive = impl_->scalar("SELECT COUNT(*) FROM memories WHERE deleted_at IS NULL");
-  if (!alive.is_ok()) return alive.status();
-  st.total_memories = *alive;
+  // Each count is shaped to be answered from an index: this runs at every `stats`.
+  auto all = impl_->scalar("SELECT COUNT(*) FROM memories");
+  if (!all.is_ok()) return all.status();
   auto dead = impl_->scalar("SELECT COUNT(*) FROM memories WHERE deleted_at IS NOT NULL");
   if (!dead.is_ok()) return dead.status();
   st.deleted_memories = *dead;
-  auto tags = impl_->scalar(
-      "SELECT COUNT(*) FROM (SELECT DISTINCT tag FROM memory_tags) d WHERE EXISTS ("
-      "SELECT 1 FROM memory_tags t JOIN memories m ON m.id = t.memory_id "
-      "WHERE t.tag = d.tag AND m.deleted_at IS NULL)");
+  st.total_memories = *all - *dead;
+  auto tags = impl_->scalar("SELECT COUNT(DISTINCT tag) FROM memory_tags");
   if (!tags.is_ok()) return tags.status();
   st.unique_tags = *tags;
   auto week =
-      impl_->scalar("SELECT COUNT(*) FROM memories WHERE deleted_at IS NULL AND created_at >= ?",
+      impl_->scalar("SELECT COUNT(*) FROM memories WHERE created_at >= ? AND +deleted_at IS NULL",
                     {unix_now() - 7 * 86400.0});
   if (!week.is_ok()) return week.status();
   st.memories_this_week = *week;

@@ -100,6 +100,13 @@ class Database {
   // hash is replaced. AlreadyExists when an alive row has the same hash. Returns the new id.
   Result<int64_t> insert_memory(const Memory& m, std::span<const float> embedding);
 
+  // Inserts many memories at once (joining or opening a write transaction) with multi-row
+  // statements, so derived data is written per statement instead of per row. Returns one id per
+  // memory, in order; 0 where an alive row or an earlier memory of this call has the same hash.
+  // Tombstones with the same hash are replaced. `embeddings` is parallel to `memories`.
+  Result<std::vector<int64_t>> insert_memories(const std::vector<Memory>& memories,
+                                               const std::vector<std::vector<float>>& embeddings);
+
   // Rewrites tags, memory_type, metadata, updated_at(+iso), hlc and origin of the alive row with
   // m.content_hash (content and created_at are never changed here). NotFound when absent.
   Status update_memory(const Memory& m);

@@ -3,9 +3,9 @@
 // missing, so its databases open without losing anything and it can still open ours.
 //
 // Derived data is kept by triggers in the writer's transaction, whoever the writer is:
-// memories_fts (FTS5, every row; reads filter tombstones), memory_tags (one row per tag, the
-// indexed form of the CSV column), and the change log `changes` (one entry per row change,
-// seq in commit order). A new database also gets the Python service's `metadata` rows.
+// memories_fts (FTS5, every row; reads filter tombstones), memory_tags (one row per tag of each
+// alive row, the indexed form of the CSV column), and the change log `changes` (one entry per row
+// change, seq in commit order). A new database also gets the Python service's `metadata` rows.
 #include "storage/schema.h"
 
 #include <string>
@@ -22,10 +22,12 @@ std::string tags_json(const std::string& r) {
   return "(CASE WHEN json_valid(" + x + ") THEN " + x + " ELSE '[]' END)";
 }
 
+// memory_tags holds the tags of alive rows only, so tag counts and filters need no join.
 std::string insert_tags(const std::string& r) {
   return "INSERT OR IGNORE INTO memory_tags(tag, memory_id) "
          "SELECT DISTINCT lower(trim(value)), " +
-         r + ".id FROM json_each(" + tags_json(r) + ") WHERE trim(value) <> '';";
+         r + ".id FROM json_each(" + tags_json(r) + ") WHERE trim(value) <> '' AND " + r +
+         ".deleted_at IS NULL;";
 }
 
 const char* kNow = "((julianday('now') - 2440587.5) * 86400.0)";
@@ -49,7 +51,9 @@ std::vector<std::string> schema_statements() {
       " created_at_iso TEXT,"
       " updated_at_iso TEXT,"
       " deleted_at REAL DEFAULT NULL)",
-      "CREATE INDEX IF NOT EXISTS idx_content_hash ON memories(content_hash)",
+      // (The Python service also creates idx_content_hash, which duplicates the UNIQUE
+      // constraint's index; we leave it where it exists and do not add it: one index less to
+      // update per write.)
       "CREATE INDEX IF NOT EXISTS idx_created_at ON memories(created_at)",
       "CREATE INDEX IF NOT EXISTS idx_memory_type ON memories(memory_type)",
       "CREATE INDEX IF NOT EXISTS idx_deleted_at ON memories(deleted_at)",
@@ -71,7 +75,6 @@ std::vector<std::string> schema_statements() {
       " op TEXT NOT NULL,"
       " hlc TEXT,"
       " at REAL NOT NULL)",
-      "CREATE INDEX IF NOT EXISTS idx_changes_hash ON changes(content_hash)",
       // Triggers.
       "CREATE TRIGGER IF NOT EXISTS mcpmem_memories_ai AFTER INSERT ON memories BEGIN "
       " INSERT INTO memories_fts(rowid, content) VALUES (new.id, new.content); " +
@@ -84,7 +87,8 @@ std::vector<std::string> schema_statements() {
       " INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.id, "
       "old.content);"
       " INSERT INTO memories_fts(rowid, content) VALUES (new.id, new.content); END",
-      "CREATE TRIGGER IF NOT EXISTS mcpmem_memories_au_tags AFTER UPDATE OF tags ON memories"
+      "CREATE TRIGGER IF NOT EXISTS mcpmem_memories_au_tags AFTER UPDATE OF tags, deleted_at ON"
+      " memories"
       " BEGIN DELETE FROM memory_tags WHERE memory_id = old.id; " +
           insert_tags("new") + " END",
       "CREATE TRIGGER IF NOT EXISTS mcpmem_memories_au AFTER UPDATE OF content, tags,"
@@ -191,7 +195,7 @@ Status migrate(sqlite3* db, bool created) {
     std::string sql =
         "INSERT OR IGNORE INTO memory_tags(tag, memory_id) "
         "SELECT DISTINCT lower(trim(j.value)), m.id FROM memories m, json_each(" +
-        tags_json("m") + ") j WHERE trim(j.value) <> ''";
+        tags_json("m") + ") j WHERE trim(j.value) <> '' AND m.deleted_at IS NULL";
     MCP_RETURN_IF_ERROR(exec_sql(db, sql.c_str(), "indexing tags"));
   }
   if (*had_memories && !*had_changes) {

@@ -1,0 +1,330 @@
+// mcp_bench: the figures of `make bench`, one line each as `BENCH <name> <value> <unit>`.
+// Data: 100k generated memories (seeded Zipf-ish vocabulary, 10-40 words, 50 tags, a year of
+// timestamps) stored through MemoryService into a database cached under --data-dir. Each
+// figure's method is in docs/perf.md. Query embeddings are made before timing vector search.
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "embed/embedder.h"
+#include "index/vector_index.h"
+#include "service/memory_service.h"
+#include "storage/database.h"
+
+namespace {
+
+using namespace mcpmem;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMemories = 100000;
+constexpr size_t kQueries = 200;
+constexpr const char* kDataVersion = "v1";
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+void report(const char* name, double value, const char* unit) {
+  std::printf("BENCH %s %.3f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+class TextGen {
+ public:
+  explicit TextGen(unsigned seed) : rng_(seed) {
+    const char* syllables[] = {"ka", "lo",  "mi",  "ne",  "ru",  "sa",  "ti",  "vo",  "ze",
+                               "po", "qua", "ber", "don", "fel", "gur", "hin", "jor", "lex"};
+    for (int i = 0; i < 600; ++i) {
+      std::string w;
+      int n = 2 + static_cast<int>(rng_() % 3);
+      for (int j = 0; j < n; ++j) w += syllables[rng_() % 18];
+      words_.push_back(w);
+    }
+  }
+  std::string sentence() {
+    std::string s;
+    int n = 10 + static_cast<int>(rng_() % 31);
+    for (int i = 0; i < n; ++i) {
+      // Zipf-ish: square a uniform draw so early words are common.
+      double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+      if (!s.empty()) s += ' ';
+      s += words_[static_cast<size_t>(u * u * static_cast<double>(words_.size()))];
+    }
+    return s + " #" + std::to_string(counter_++);
+  }
+  std::vector<std::string> tags() { return {"tag" + std::to_string(rng_() % 50)}; }
+  double created(double now) { return now - static_cast<double>(rng_() % (365 * 86400)); }
+
+ private:
+  std::mt19937 rng_;
+  std::vector<std::string> words_;
+  uint64_t counter_ = 0;
+};
+
+Config bench_config(const std::string& db, bool dedup) {
+  Config c = config_from_env();
+  c.db_path = db;
+  c.semantic_dedup_enabled = dedup;
+  return c;
+}
+
+std::vector<StoreRequest> requests(TextGen& gen, size_t n) {
+  std::vector<StoreRequest> out(n);
+  double now = static_cast<double>(time(nullptr));
+  for (auto& r : out) {
+    r.content = gen.sentence();
+    r.tags = gen.tags();
+    r.created_at = gen.created(now);
+  }
+  return out;
+}
+
+// Stores `n` memories in bulk on a fresh database; returns memories per second.
+double bulk_store(const std::string& db, size_t n, unsigned seed) {
+  for (const char* s : {"", "-wal", "-shm"}) fs::remove(db + s);
+  auto service = MemoryService::open(bench_config(db, false));
+  if (!service.is_ok()) {
+    std::fprintf(stderr, "bench: %s\n", service.status().message().c_str());
+    std::exit(1);
+  }
+  TextGen gen(seed);
+  auto reqs = requests(gen, n);
+  auto t = Clock::now();
+  for (size_t i = 0; i < reqs.size(); i += 10000) {
+    std::vector<StoreRequest> chunk(
+        reqs.begin() + static_cast<std::ptrdiff_t>(i),
+        reqs.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10000, n)));
+    if (!(*service)->store_batch(chunk).is_ok()) std::exit(1);
+  }
+  return static_cast<double>(n) / (ms_since(t) / 1000.0);
+}
+
+double single_stores(const std::string& db, size_t n, bool dedup) {
+  for (const char* s : {"", "-wal", "-shm"}) fs::remove(db + s);
+  auto service = MemoryService::open(bench_config(db, dedup));
+  if (!service.is_ok()) std::exit(1);
+  TextGen gen(17);
+  auto reqs = requests(gen, n);
+  auto t = Clock::now();
+  for (auto& r : reqs) {
+    r.created_at.reset();
+    if (!(*service)->store(r).is_ok()) std::exit(1);
+  }
+  return static_cast<double>(n) / (ms_since(t) / 1000.0);
+}
+
+struct ChildRun {
+  double wall_ms;
+  long max_rss_kb;
+};
+
+ChildRun run_child(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto t = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout)) _exit(127);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  return {ms_since(t), usage.ru_maxrss};
+}
+
+void sqlite_vec_figure(const std::string& extension,
+                       const std::vector<std::pair<int64_t, std::vector<float>>>& rows,
+                       const std::vector<std::vector<float>>& queries, double our_p50) {
+  sqlite3* db = nullptr;
+  sqlite3_open(":memory:", &db);
+  sqlite3_enable_load_extension(db, 1);
+  char* err = nullptr;
+  if (sqlite3_load_extension(db, extension.c_str(), nullptr, &err) != SQLITE_OK) {
+    std::fprintf(stderr, "bench: cannot load sqlite-vec (%s): %s\n", extension.c_str(),
+                 err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return;
+  }
+  const size_t dim = queries[0].size();
+  std::string ddl = "CREATE VIRTUAL TABLE v USING vec0(embedding float[" + std::to_string(dim) +
+                    "] distance_metric=cosine)";
+  sqlite3_exec(db, ddl.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO v(rowid, embedding) VALUES (?, ?)", -1, &ins, nullptr);
+  for (const auto& [id, vec] : rows) {
+    sqlite3_bind_int64(ins, 1, id);
+    sqlite3_bind_blob(ins, 2, vec.data(), static_cast<int>(vec.size() * 4), SQLITE_STATIC);
+    sqlite3_step(ins);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(ins);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "SELECT rowid, distance FROM v WHERE embedding MATCH ? AND k = 10", -1, &q,
+                     nullptr);
+  std::vector<double> times;
+  for (size_t i = 0; i < std::min<size_t>(queries.size(), 50); ++i) {
+    auto t = Clock::now();
+    sqlite3_bind_blob(q, 1, queries[i].data(), static_cast<int>(dim * 4), SQLITE_STATIC);
+    int n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) ++n;
+    sqlite3_reset(q);
+    times.push_back(ms_since(t));
+    if (n != 10) std::fprintf(stderr, "bench: sqlite-vec returned %d rows\n", n);
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  double p50 = percentile(times, 0.5);
+  report("sqlitevec_p50_ms_100k", p50, "ms");
+  report("speedup_vs_sqlitevec", p50 / our_p50, "x");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir = "build/bench-data", binary = "build/mcp-memory",
+              extension = "node_modules/sqlite-vec-linux-x64/vec0";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--data-dir") data_dir = argv[i + 1];
+    if (flag == "--binary") binary = argv[i + 1];
+    if (flag == "--sqlite-vec") extension = argv[i + 1];
+  }
+  fs::create_directories(data_dir);
+  const std::string db100k = data_dir + "/bench-100k-" + kDataVersion + ".db";
+  const std::string scratch = data_dir + "/scratch.db";
+
+  // The 100k database is made in a child process, so this process stays small: a child's peak
+  // RSS (ru_maxrss) also counts the memory it was forked with.
+  if (!fs::exists(db100k)) {
+    std::fprintf(stderr, "bench: generating %zu memories into %s\n", kMemories, db100k.c_str());
+    pid_t pid = fork();
+    if (pid == 0) {
+      bulk_store(db100k, kMemories, 1);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+  }
+  std::vector<std::string> probe_queries;
+  {
+    TextGen qgen(12345);
+    probe_queries.push_back(qgen.sentence());
+  }
+  // Whole processes: first answer of `stats`, and peak memory of a search.
+  std::vector<double> opens;
+  for (int i = 0; i < 11; ++i) {
+    opens.push_back(run_child({binary, "--db-path", db100k, "stats", "--json"}).wall_ms);
+  }
+  report("open_ms_100k", percentile(opens, 0.5), "ms");
+  ChildRun s = run_child({binary, "--db-path", db100k, "search", probe_queries[0], "--json"});
+  report("rss_mb_100k", static_cast<double>(s.max_rss_kb) / 1024.0, "MB");
+  report("cli_search_ms_100k", s.wall_ms, "ms");
+
+  // Embedding throughput.
+  {
+    auto embedder = make_embedder("hash-384");
+    TextGen gen(3);
+    std::vector<std::string> texts;
+    for (int i = 0; i < 20000; ++i) texts.push_back(gen.sentence());
+    std::vector<float> out(384);
+    auto t = Clock::now();
+    for (const auto& s : texts) (void)(*embedder)->embed(s, out);
+    report("embed_per_s", 20000.0 / (ms_since(t) / 1000.0), "1/s");
+  }
+  report("bulk_store_per_s", bulk_store(scratch, 50000, 5), "1/s");
+  report("store_per_s", single_stores(scratch, 1000, true), "1/s");
+  report("store_per_s_nodedup", single_stores(scratch, 1000, false), "1/s");
+
+  // Index load, then vector search on the same vectors.
+  auto t_open = Clock::now();
+  auto service = MemoryService::open(bench_config(db100k, false));
+  if (!service.is_ok() || !(*service)->wait_for_index().is_ok()) return 1;
+  report("index_load_ms_100k", ms_since(t_open), "ms");
+
+  auto db = Database::open(db100k, OpenOptions{});
+  if (!db.is_ok()) return 1;
+  VectorIndex index(384);
+  index.reserve(kMemories);
+  std::vector<std::pair<int64_t, std::vector<float>>> rows;
+  rows.reserve(kMemories);
+  (void)(*db)->scan_embeddings(384, [&](int64_t id, std::span<const float> v) {
+    (void)index.upsert(id, v);
+    rows.emplace_back(id, std::vector<float>(v.begin(), v.end()));
+  });
+  TextGen qgen(12345);
+  std::vector<std::string> query_texts;
+  std::vector<std::vector<float>> queries;
+  for (size_t i = 0; i < kQueries; ++i) {
+    query_texts.push_back(qgen.sentence());
+    queries.push_back((*service)->embedder().embed(query_texts.back()));
+  }
+  std::vector<double> times;
+  for (const auto& q : queries) {
+    auto t = Clock::now();
+    auto hits = index.search(q, 10);
+    times.push_back(ms_since(t));
+    if (hits.size() != 10) return 1;
+  }
+  const double p50 = percentile(times, 0.5);
+  report("search_p50_ms_100k", p50, "ms");
+  report("search_p99_ms_100k", percentile(times, 0.99), "ms");
+  index.set_simd_level(SimdLevel::kScalar);
+  times.clear();
+  for (size_t i = 0; i < 50; ++i) {
+    auto t = Clock::now();
+    (void)index.search(queries[i], 10);
+    times.push_back(ms_since(t));
+  }
+  report("search_scalar_p50_ms_100k", percentile(times, 0.5), "ms");
+
+  times.clear();
+  for (const auto& text : query_texts) {
+    SearchRequest r;
+    r.query = text;
+    auto t = Clock::now();
+    if (!(*service)->search(r).is_ok()) return 1;
+    times.push_back(ms_since(t));
+  }
+  report("search_e2e_p50_ms_100k", percentile(times, 0.5), "ms");
+  times.clear();
+  for (size_t i = 0; i < 50; ++i) {
+    SearchRequest r;
+    r.query = query_texts[i];
+    r.tags = {"tag" + std::to_string(i % 50)};
+    auto t = Clock::now();
+    if (!(*service)->search(r).is_ok()) return 1;
+    times.push_back(ms_since(t));
+  }
+  report("search_filtered_p50_ms_100k", percentile(times, 0.5), "ms");
+
+  sqlite_vec_figure(extension, rows, queries, p50);
+  rows.clear();
+  rows.shrink_to_fit();
+  service->reset();
+
+  fs::remove(scratch);
+  return 0;
+}
