@@ -11,34 +11,34 @@ namespace mcpmem {
 
 struct Config {
   // --- paths ---
-  std::string base_dir;     // MCP_MEMORY_BASE_DIR, default ~/.local/share/mcp-memory
-  std::string db_path;      // MCP_MEMORY_SQLITE_PATH (alias MCP_MEMORY_SQLITEVEC_PATH),
-                            // default <base_dir>/sqlite_vec.db
-  std::string backups_path; // MCP_MEMORY_BACKUPS_PATH, default <base_dir>/backups
+  std::string base_dir;      // MCP_MEMORY_BASE_DIR, default ~/.local/share/mcp-memory
+  std::string db_path;       // MCP_MEMORY_SQLITE_PATH (alias MCP_MEMORY_SQLITEVEC_PATH),
+                             // default <base_dir>/sqlite_vec.db
+  std::string backups_path;  // MCP_MEMORY_BACKUPS_PATH, default <base_dir>/backups
 
   // --- storage ---
-  bool synchronous_full = true;       // PRAGMA synchronous=FULL (MCP_MEMORY_SQLITE_SYNCHRONOUS=normal
-                                      // trades the last commit on power loss for speed)
-  int busy_timeout_ms = 15000;        // how long a writer waits for another process's lock
-  int write_retry_ms = 60000;         // total time a write retries on SQLITE_BUSY before failing
+  bool synchronous_full = true;  // PRAGMA synchronous=FULL (MCP_MEMORY_SQLITE_SYNCHRONOUS=normal
+                                 // trades the last commit on power loss for speed)
+  int busy_timeout_ms = 15000;   // how long a writer waits for another process's lock
+  int write_retry_ms = 60000;    // total time a write retries on SQLITE_BUSY before failing
 
   // --- embedding and index ---
   std::string embedding_model = "hash-384";  // MCP_MEMORY_EMBEDDING_MODEL
   size_t bulk_batch_size = 1000;             // memories per transaction in bulk stores
 
   // --- write-time dedup (as the Python service) ---
-  bool semantic_dedup_enabled = true;        // MCP_SEMANTIC_DEDUP_ENABLED
-  double semantic_dedup_threshold = 0.85;    // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine)
-  double semantic_dedup_window_hours = 24;   // MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS
+  bool semantic_dedup_enabled = true;       // MCP_SEMANTIC_DEDUP_ENABLED
+  double semantic_dedup_threshold = 0.85;   // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine)
+  double semantic_dedup_window_hours = 24;  // MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS
 
   // --- limits (each hit by a test) ---
-  size_t max_content_bytes = 1 << 20;        // MCP_MEMORY_MAX_CONTENT_BYTES: 1 MiB per memory
-  size_t max_metadata_bytes = 64 << 10;      // serialized metadata JSON per memory
-  int max_search_limit = 1000;               // largest `limit` a search accepts
-  int max_page_size = 1000;                  // largest page a list accepts
+  size_t max_content_bytes = 1 << 20;    // MCP_MEMORY_MAX_CONTENT_BYTES: 1 MiB per memory
+  size_t max_metadata_bytes = 64 << 10;  // serialized metadata JSON per memory
+  int max_search_limit = 1000;           // largest `limit` a search accepts
+  int max_page_size = 1000;              // largest page a list accepts
 
   // --- identity ---
-  std::string node_name;    // MCP_MEMORY_NODE_NAME, default the host name (sanitized)
+  std::string node_name;  // MCP_MEMORY_NODE_NAME, default the host name (sanitized)
 };
 
 // Defaults overlaid with the environment (`env` is injectable for tests; by default the

@@ -34,8 +34,8 @@ class HlcClock {
   // `node` is passed through sanitize_node_name. `wall` defaults to the system clock.
   explicit HlcClock(std::string node, WallClock wall = nullptr);
 
-  Hlc now();                          // a new version for a local change
-  void observe(const Hlc& remote);    // merge a version seen from another node
+  Hlc now();                        // a new version for a local change
+  void observe(const Hlc& remote);  // merge a version seen from another node
   const std::string& node() const { return node_; }
 
  private:

@@ -4,28 +4,27 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mcpmem {
 
 using Json = nlohmann::json;
 
 struct Memory {
-  int64_t id = 0;                  // row id in the database; 0 until stored
-  std::string content;             // valid UTF-8
-  std::string content_hash;        // content_hash(content): 64 lowercase hex characters
-  std::vector<std::string> tags;   // normalized (normalize_tags); never empty once stored
-  std::string memory_type;         // "" means none (SQL NULL)
-  Json metadata = Json::object();  // always a JSON object
-  double created_at = 0;           // Unix seconds (float, microsecond precision)
-  double updated_at = 0;           // Unix seconds
+  int64_t id = 0;                    // row id in the database; 0 until stored
+  std::string content;               // valid UTF-8
+  std::string content_hash;          // content_hash(content): 64 lowercase hex characters
+  std::vector<std::string> tags;     // normalized (normalize_tags); never empty once stored
+  std::string memory_type;           // "" means none (SQL NULL)
+  Json metadata = Json::object();    // always a JSON object
+  double created_at = 0;             // Unix seconds (float, microsecond precision)
+  double updated_at = 0;             // Unix seconds
   std::optional<double> deleted_at;  // set on tombstones only
-  std::string hlc;                 // sync version (Hlc::to_string), "" for rows never versioned
-  std::string origin;              // node that made this version, "" when unknown
+  std::string hlc;                   // sync version (Hlc::to_string), "" for rows never versioned
+  std::string origin;                // node that made this version, "" when unknown
 
   bool is_deleted() const { return deleted_at.has_value(); }
 };

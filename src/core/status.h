@@ -13,14 +13,14 @@ namespace mcpmem {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad input from the caller: fix the input
-  kNotFound,          // the thing asked for does not exist
-  kAlreadyExists,     // a duplicate (e.g. same content hash)
-  kFailedPrecondition,// the state does not allow it (e.g. DB made by another embedding model)
-  kBusy,              // another writer held the database for longer than the timeout
-  kIoError,           // disk, file or database failure
-  kCorruption,        // a file or database is damaged
-  kInternal,          // a bug: should never happen
+  kInvalidArgument,     // bad input from the caller: fix the input
+  kNotFound,            // the thing asked for does not exist
+  kAlreadyExists,       // a duplicate (e.g. same content hash)
+  kFailedPrecondition,  // the state does not allow it (e.g. DB made by another embedding model)
+  kBusy,                // another writer held the database for longer than the timeout
+  kIoError,             // disk, file or database failure
+  kCorruption,          // a file or database is damaged
+  kInternal,            // a bug: should never happen
 };
 
 class [[nodiscard]] Status {
@@ -29,7 +29,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status failed_precondition(std::string m) {
@@ -59,7 +61,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).is_ok() && "Result built from an ok Status has no value");
   }
@@ -85,14 +87,16 @@ class [[nodiscard]] Result {
 namespace detail {
 inline Status status_of(const Status& s) { return s; }
 template <typename T>
-Status status_of(const Result<T>& r) { return r.status(); }
+Status status_of(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace detail
 
 // Returns early from a function returning Status or Result<U> when `expr` (a Status or a
 // Result) is not ok.
-#define MCP_RETURN_IF_ERROR(expr)                                        \
-  do {                                                                   \
-    auto&& _mcp_result = (expr);                                         \
+#define MCP_RETURN_IF_ERROR(expr)                                              \
+  do {                                                                         \
+    auto&& _mcp_result = (expr);                                               \
     if (!_mcp_result.is_ok()) return ::mcpmem::detail::status_of(_mcp_result); \
   } while (0)
 

@@ -12,29 +12,6 @@
 namespace mcpmem {
 namespace {
 
-// Days since 1970-01-01 to civil date (Howard Hinnant's algorithm), valid for all int64 days.
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-}
-
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
@@ -61,13 +38,11 @@ std::string iso_utc(double unix_seconds) {
   int64_t secs = static_cast<int64_t>(int_part);
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   int64_t rem = secs - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
+  CivilDate date = civil_from_days(days);
   char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", date.year, date.month,
+                        date.day, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                        static_cast<int>(rem % 60));
   long us = static_cast<long>(frac);
   if (us != 0) std::snprintf(buf + n, sizeof buf - n, ".%06ld", us);
   return std::string(buf) + "Z";
@@ -117,23 +92,45 @@ std::optional<double> parse_iso_time(std::string_view s, bool naive_is_local) {
     }
   }
   if (!offset_s && naive_is_local) {
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    std::time_t t = std::mktime(&tm);
-    if (t == static_cast<std::time_t>(-1) && !(y == 1969 && mo == 12 && d == 31)) {
-      return std::nullopt;
-    }
-    return static_cast<double>(t) + micros / 1e6;
+    return local_to_unix({y, mo, d}, h, mi, sec) + micros / 1e6;
   }
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  int64_t days = days_from_civil({y, mo, d});
   double t = static_cast<double>(days * 86400 + h * 3600 + mi * 60 + sec - offset_s.value_or(0));
   return t + micros / 1e6;
+}
+
+int64_t days_from_civil(CivilDate date) {
+  int64_t y = date.year - (date.month <= 2);
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy =
+      (153 * (date.month > 2 ? date.month - 3 : date.month + 9) + 2) / 5 + date.day - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+CivilDate civil_from_days(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {static_cast<int>(yoe + era * 400 + (month <= 2)), month, day};
+}
+
+double local_to_unix(CivilDate date, int hour, int minute, int second) {
+  std::tm tm{};
+  tm.tm_year = date.year - 1900;
+  tm.tm_mon = date.month - 1;
+  tm.tm_mday = date.day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  tm.tm_isdst = -1;
+  return static_cast<double>(std::mktime(&tm));
 }
 
 double unix_now() {

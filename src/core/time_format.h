@@ -3,6 +3,7 @@
 // microseconds rounded half-to-even, the fraction omitted when it is zero.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,5 +20,18 @@ std::optional<double> parse_iso_time(std::string_view text, bool naive_is_local 
 
 // Wall-clock now as float Unix seconds (microsecond precision).
 double unix_now();
+
+// Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms), exact for any date.
+struct CivilDate {
+  int year = 1970;
+  int month = 1;  // 1..12
+  int day = 1;    // 1..31
+};
+int64_t days_from_civil(CivilDate date);  // days since 1970-01-01
+CivilDate civil_from_days(int64_t days);
+
+// Local wall time (the process's TZ) to Unix seconds, as Python's naive
+// datetime.timestamp() (and mktime with tm_isdst = -1) does.
+double local_to_unix(CivilDate date, int hour = 0, int minute = 0, int second = 0);
 
 }  // namespace mcpmem

@@ -14,39 +14,18 @@
 #include <regex>
 #include <string>
 
+#include "core/time_format.h"
+
 namespace mcpmem {
 namespace {
 
 constexpr size_t kMaxExpressionLength = 500;
 
-// ---- calendar helpers (proleptic Gregorian, days since 1970-01-01) ----
+// ---- calendar helpers (core/time_format.h) ----
 
-struct Date {
-  int y, m, d;
-};
+using Date = CivilDate;
 
-int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-Date civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return {static_cast<int>(yoe + era * 400 + (m <= 2)), m, d};
-}
-
-int64_t day_number(Date d) { return days_from_civil(d.y, d.m, d.d); }
+int64_t day_number(Date d) { return days_from_civil(d); }
 Date add_days(Date d, int64_t n) { return civil_from_days(day_number(d) + n); }
 int weekday(Date d) {  // Monday = 0, as Python's date.weekday()
   int64_t z = day_number(d);
@@ -54,22 +33,14 @@ int weekday(Date d) {  // Monday = 0, as Python's date.weekday()
 }
 bool valid_date(int y, int m, int d) {
   if (m < 1 || m > 12 || d < 1 || y < 1 || y > 9999) return false;
-  return civil_from_days(days_from_civil(y, m, d)).d == d;
+  return civil_from_days(days_from_civil({y, m, d})).day == d;
 }
 Date first_of_next_month(int y, int m) { return m == 12 ? Date{y + 1, 1, 1} : Date{y, m + 1, 1}; }
 Date last_of_month(int y, int m) { return add_days(first_of_next_month(y, m), -1); }
 
 // Local wall time -> Unix seconds (Python's naive datetime.timestamp()).
 double local_ts(Date d, int hh = 0, int mm = 0, int ss = 0, int us = 0) {
-  std::tm tm{};
-  tm.tm_year = d.y - 1900;
-  tm.tm_mon = d.m - 1;
-  tm.tm_mday = d.d;
-  tm.tm_hour = hh;
-  tm.tm_min = mm;
-  tm.tm_sec = ss;
-  tm.tm_isdst = -1;
-  return static_cast<double>(std::mktime(&tm)) + us / 1e6;
+  return local_to_unix(d, hh, mm, ss) + us / 1e6;
 }
 double day_start(Date d) { return local_ts(d); }
 double day_end(Date d) { return local_ts(d, 23, 59, 59, 999999); }  // time.max
@@ -114,28 +85,28 @@ TimeRange season_in(const Season& s, int year) {
 
 // The season we are in, or else the latest one that has begun ("summer", "this winter"...).
 TimeRange current_or_latest_season(const Season& s, const Now& now) {
-  for (int year = now.today.y; year >= now.today.y - 2; --year) {
+  for (int year = now.today.year; year >= now.today.year - 2; --year) {
     TimeRange r = season_in(s, year);
     if (r.start <= now.ts) return r;
   }
-  return season_in(s, now.today.y - 1);
+  return season_in(s, now.today.year - 1);
 }
 
 // "last summer": the latest occurrence that has ended.
 TimeRange last_season(const Season& s, const Now& now) {
-  for (int year = now.today.y; year >= now.today.y - 2; --year) {
+  for (int year = now.today.year; year >= now.today.year - 2; --year) {
     TimeRange r = season_in(s, year);
     if (r.end < now.ts) return r;
   }
-  return season_in(s, now.today.y - 2);
+  return season_in(s, now.today.year - 2);
 }
 
 // "this summer": the occurrence in this calendar year (winter: the one we are in or ahead).
 TimeRange this_season(const Season& s, const Now& now) {
   if (s.start_m > s.end_m) {
-    return season_in(s, now.today.m <= 3 ? now.today.y - 1 : now.today.y);
+    return season_in(s, now.today.month <= 3 ? now.today.year - 1 : now.today.year);
   }
-  return season_in(s, now.today.y);
+  return season_in(s, now.today.year);
 }
 
 Date thanksgiving(int year) {
@@ -159,10 +130,10 @@ std::optional<TimeRange> holiday(const std::string& name, const Now& now) {
   } else {
     return std::nullopt;
   }
-  for (int year = now.today.y; year >= now.today.y - 1; --year) {
+  for (int year = now.today.year; year >= now.today.year - 1; --year) {
     Date center = day == 0 ? thanksgiving(year) : Date{year, month, day};
     Date from = add_days(center, -window);
-    if (day_number(from) <= day_number(now.today) || year < now.today.y) {
+    if (day_number(from) <= day_number(now.today) || year < now.today.year) {
       return whole_days(from, add_days(center, window));
     }
   }
@@ -183,8 +154,8 @@ TimeRange time_of_day(Date d, const std::string& part) {
 }
 
 Date months_back(Date today, int n) {
-  int month = today.m - n;
-  int year = today.y;
+  int month = today.month - n;
+  int year = today.year;
   while (month <= 0) {
     month += 12;
     --year;
@@ -201,7 +172,7 @@ TimeRange last_n(const std::string& unit, int n, const Now& now) {
   } else if (unit == "month") {
     start = months_back(now.today, n);
   } else {
-    start = {now.today.y - n, 1, 1};
+    start = {now.today.year - n, 1, 1};
   }
   return {day_start(start), now.ts};
 }
@@ -215,10 +186,10 @@ std::optional<TimeRange> last_period(const std::string& period, const Now& now) 
   }
   if (period == "month") {
     Date first = months_back(t, 1);
-    return whole_days(first, last_of_month(first.y, first.m));
+    return whole_days(first, last_of_month(first.year, first.month));
   }
   if (period == "year")
-    return TimeRange{local_ts({t.y - 1, 1, 1}), local_ts({t.y - 1, 12, 31}, 23, 59, 59)};
+    return TimeRange{local_ts({t.year - 1, 1, 1}), local_ts({t.year - 1, 12, 31}, 23, 59, 59)};
   if (const Season* s = find_season(period)) return last_season(*s, now);
   return std::nullopt;
 }
@@ -230,9 +201,9 @@ std::optional<TimeRange> this_period(const std::string& period, const Now& now) 
     Date monday = add_days(t, -weekday(t));
     return whole_days(monday, add_days(monday, 6));
   }
-  if (period == "month") return whole_days({t.y, t.m, 1}, last_of_month(t.y, t.m));
+  if (period == "month") return whole_days({t.year, t.month, 1}, last_of_month(t.year, t.month));
   if (period == "year")
-    return TimeRange{local_ts({t.y, 1, 1}), local_ts({t.y, 12, 31}, 23, 59, 59)};
+    return TimeRange{local_ts({t.year, 1, 1}), local_ts({t.year, 12, 31}, 23, 59, 59)};
   if (const Season* s = find_season(period)) return this_season(*s, now);
   return std::nullopt;
 }
@@ -295,7 +266,7 @@ std::optional<TimeRange> parse(const std::string& q, const Now& now, int depth) 
   }
   if (std::regex_search(q, m, kSpecificDate)) {
     int mo = to_int(m[1]), d = to_int(m[2]);
-    int y = m[3].matched ? to_int(m[3]) : now.today.y;
+    int y = m[3].matched ? to_int(m[3]) : now.today.year;
     if (m[3].matched && y < 100) y = y < 50 ? 2000 + y : 1900 + y;
     if (!valid_date(y, mo, d)) return std::nullopt;
     return whole_days({y, mo, d}, {y, mo, d});
@@ -316,10 +287,10 @@ std::optional<TimeRange> parse(const std::string& q, const Now& now, int depth) 
   }
   if (std::regex_search(q, m, kMonthsAgo)) {
     Date first = months_back(now.today, to_int(m[1]));
-    return whole_days(first, last_of_month(first.y, first.m));
+    return whole_days(first, last_of_month(first.year, first.month));
   }
   if (std::regex_search(q, m, kYearsAgo)) {
-    int y = now.today.y - to_int(m[1]);
+    int y = now.today.year - to_int(m[1]);
     if (y < 1) return std::nullopt;
     return TimeRange{local_ts({y, 1, 1}), local_ts({y, 12, 31}, 23, 59, 59)};
   }
@@ -328,7 +299,7 @@ std::optional<TimeRange> parse(const std::string& q, const Now& now, int depth) 
   if (std::regex_search(q, m, kThisPeriod)) return this_period(m[1].str(), now);
   if (std::regex_search(q, m, kMonthName)) {
     int month = month_number(m[1].str());
-    int year = month <= now.today.m ? now.today.y : now.today.y - 1;
+    int year = month <= now.today.month ? now.today.year : now.today.year - 1;
     return whole_days({year, month, 1}, last_of_month(year, month));
   }
   if (std::regex_search(q, m, kNamed)) {
@@ -343,7 +314,7 @@ std::optional<TimeRange> parse(const std::string& q, const Now& now, int depth) 
       return TimeRange{local_ts({y, 1, 1}), local_ts({y, 6, 30}, 23, 59, 59)};
     return TimeRange{local_ts({y, 7, 1}), local_ts({y, 12, 31}, 23, 59, 59)};
   }
-  int quarter = 0, qyear = now.today.y;
+  int quarter = 0, qyear = now.today.year;
   if (std::regex_search(q, m, kQuarter)) {
     const std::string w = m[1].str();
     quarter = (w == "first" || w == "1st")    ? 1
