@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMemories = 100000;
 constexpr size_t kQueries = 200;
-constexpr const char* kDataVersion = "v1";
+constexpr const char* kDataVersion = "v2";
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();

@@ -183,6 +183,17 @@ FilterSql filter_sql(const MemoryFilter& f) {
   return out;
 }
 
+// What the tag triggers store for a tag: SQLite's trim() and (ASCII-only) lower().
+std::string lower_ascii_trimmed(std::string_view tag) {
+  while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+  while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+  std::string out(tag);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return out;
+}
+
 // Words of a keyword query, each quoted so FTS5 syntax in user input is inert.
 std::string fts_query(const std::string& query) {
   std::string out, word;
@@ -254,6 +265,58 @@ struct Database::Impl {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(1 + jitter() % (attempt < 5 ? 10 : 50)));
     }
+  }
+
+  // Writes the FTS and tag-index rows of memories we just inserted (the triggers do this only
+  // for other programs' rows), in multi-row statements of at most kRows rows.
+  Status index_rows(const std::vector<std::pair<int64_t, const Memory*>>& rows) {
+    constexpr size_t kRows = 128;
+    for (size_t begin = 0; begin < rows.size();) {
+      size_t n = kRows;
+      while (n > rows.size() - begin) n /= 2;
+      std::string sql = "INSERT INTO memories_fts(rowid, content) VALUES ";
+      size_t alive = 0;
+      for (size_t r = 0; r < n; ++r) {
+        if (!rows[begin + r].second->deleted_at) sql += alive++ ? ",(?,?)" : "(?,?)";
+      }
+      if (alive > 0) {
+        auto fts = prepare(sql);
+        if (!fts.is_ok()) return fts.status();
+        int p = 1;
+        for (size_t r = 0; r < n; ++r) {
+          const auto& [id, m] = rows[begin + r];
+          if (m->deleted_at) continue;
+          (*fts)->bind(p, id).bind(p + 1, m->content);
+          p += 2;
+        }
+        MCP_RETURN_IF_ERROR((*fts)->run("indexing content"));
+      }
+      std::vector<std::pair<int64_t, std::string>> tags;
+      for (size_t r = 0; r < n; ++r) {
+        const auto& [id, m] = rows[begin + r];
+        if (m->deleted_at) continue;
+        for (const std::string& t : m->tags) {
+          std::string tag = lower_ascii_trimmed(t);
+          if (!tag.empty()) tags.emplace_back(id, std::move(tag));
+        }
+      }
+      for (size_t t = 0; t < tags.size();) {
+        size_t m = kRows;
+        while (m > tags.size() - t) m /= 2;
+        std::string tag_sql = "INSERT OR IGNORE INTO memory_tags(tag, memory_id) VALUES ";
+        for (size_t r = 0; r < m; ++r) tag_sql += r ? ",(?,?)" : "(?,?)";
+        auto ins = prepare(tag_sql);
+        if (!ins.is_ok()) return ins.status();
+        for (size_t r = 0; r < m; ++r) {
+          (*ins)->bind(static_cast<int>(2 * r + 1), tags[t + r].second);
+          (*ins)->bind(static_cast<int>(2 * r + 2), tags[t + r].first);
+        }
+        MCP_RETURN_IF_ERROR((*ins)->run("indexing tags"));
+        t += m;
+      }
+      begin += n;
+    }
+    return Status::ok();
   }
 
   Result<int64_t> scalar(const std::string& sql, const std::vector<Value>& values = {}) {
@@ -410,9 +473,10 @@ Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> 
     } else {
       s.bind_null(10);
     }
-    s.bind_optional_text(11, m.hlc).bind_optional_text(12, m.origin);
+    s.bind_optional_text(11, m.hlc).bind(12, m.origin);  // never NULL: see schema.cpp
     MCP_RETURN_IF_ERROR(s.run("storing a memory"));
     id = sqlite3_last_insert_rowid(impl_->db);
+    MCP_RETURN_IF_ERROR(impl_->index_rows({{id, &m}}));
     if (!embedding.empty() && !m.deleted_at) return put_embedding(id, embedding);
     return Status::ok();
   });
@@ -481,13 +545,16 @@ Result<std::vector<int64_t>> Database::insert_memories(
         } else {
           s.bind_null(p + 9);
         }
-        s.bind_optional_text(p + 10, m.hlc).bind_optional_text(p + 11, m.origin);
+        s.bind_optional_text(p + 10, m.hlc).bind(p + 11, m.origin);
         p += 12;
       }
       while (s.step()) id_of[s.text(1)] = s.i64(0);
       MCP_RETURN_IF_ERROR(s.status("storing memories"));
       begin += n;
     }
+    std::vector<std::pair<int64_t, const Memory*>> inserted;
+    for (size_t i : fresh) inserted.emplace_back(id_of[memories[i].content_hash], &memories[i]);
+    MCP_RETURN_IF_ERROR(impl_->index_rows(inserted));
     std::vector<size_t> with_vectors;
     for (size_t i : fresh) {
       ids[i] = id_of[memories[i].content_hash];
