@@ -20,9 +20,11 @@
 namespace mcpmem {
 namespace {
 
-constexpr int64_t kChangeBatch = 5000;     // change-log rows read per step when catching up
-constexpr int64_t kEmbedBatch = 1000;      // rows re-embedded per transaction
-constexpr size_t kDirectDedupScan = 256;  // window size below which dedup reads the DB directly
+constexpr int64_t kChangeBatch = 5000;  // change-log rows read per step when catching up
+constexpr int64_t kEmbedBatch = 1000;   // rows re-embedded per transaction
+// Dedup windows up to this size are read from the DB directly; larger ones load the index.
+constexpr size_t kDirectDedupScan = 256;
+constexpr size_t kParallelPrepareMin = 512;  // smaller batches are prepared on one thread
 
 const char* kDuplicateExact = "Duplicate content detected (exact match)";
 
@@ -337,34 +339,51 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
 
 Result<std::vector<StoreResult>> MemoryService::store_batch(
     const std::vector<StoreRequest>& requests) {
-  std::vector<StoreResult> results(requests.size());
-  std::vector<Memory> memories(requests.size());
-  std::vector<bool> valid(requests.size(), false);
-  double now_s = now();
-  for (size_t i = 0; i < requests.size(); ++i) {
-    auto m = prepare_memory(requests[i], now_s);
-    if (!m.is_ok()) {
-      results[i].message = m.status().message();
-      continue;
+  const size_t n = requests.size();
+  std::vector<StoreResult> results(n);
+  std::vector<Memory> memories(n);
+  std::vector<std::vector<float>> vectors(n);
+  std::vector<char> valid(n, 0);  // not vector<bool>: written from several threads
+  const double now_s = now();
+  // Validation, hashing and embedding are independent per memory: spread them over the cores
+  // (each thread owns a contiguous slice); only the inserts below are serial.
+  auto prepare_range = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      auto m = prepare_memory(requests[i], now_s);
+      if (!m.is_ok()) {
+        results[i].message = m.status().message();
+        continue;
+      }
+      memories[i] = std::move(m).value();
+      results[i].content_hash = memories[i].content_hash;
+      vectors[i].resize(embedder_->dimension());
+      if (!embedder_->embed(memories[i].content, vectors[i]).is_ok()) {
+        results[i].message = "content could not be embedded";
+        continue;
+      }
+      valid[i] = 1;
     }
-    memories[i] = std::move(m).value();
-    results[i].content_hash = memories[i].content_hash;
-    valid[i] = true;
+  };
+  const size_t workers =
+      n < kParallelPrepareMin ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) {
+    threads.emplace_back(prepare_range, n * w / workers, n * (w + 1) / workers);
   }
+  prepare_range(0, n / workers);
+  for (auto& t : threads) t.join();
+
   const size_t batch = std::max<size_t>(1, config_.bulk_batch_size);
-  for (size_t begin = 0; begin < requests.size(); begin += batch) {
-    const size_t end = std::min(requests.size(), begin + batch);
-    // Embedding happens before the transaction so the write lock is held only for inserts.
+  for (size_t begin = 0; begin < n; begin += batch) {
+    const size_t end = std::min(n, begin + batch);
     std::vector<Memory> chunk;
     std::vector<std::vector<float>> chunk_vectors;
     std::vector<size_t> index_of;  // chunk position -> request index
     for (size_t i = begin; i < end; ++i) {
       if (!valid[i]) continue;
-      std::vector<float> vec(embedder_->dimension());
-      MCP_RETURN_IF_ERROR(embedder_->embed(memories[i].content, vec));
       memories[i].hlc = hlc_.now().to_string();
       chunk.push_back(memories[i]);
-      chunk_vectors.push_back(std::move(vec));
+      chunk_vectors.push_back(std::move(vectors[i]));
       index_of.push_back(i);
     }
     auto ids = db_->insert_memories(chunk, chunk_vectors);
