@@ -47,10 +47,9 @@ float dot(std::span<const float> a, std::span<const float> b) {
 
 }  // namespace
 
-MemoryService::MemoryService(Config config, ServiceOptions options, std::unique_ptr<Database> db,
+MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
                              std::unique_ptr<Embedder> embedder)
     : config_(std::move(config)),
-      options_(options),
       db_(std::move(db)),
       embedder_(std::move(embedder)),
       index_(embedder_->dimension()),
@@ -86,7 +85,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
   }
 
   std::unique_ptr<MemoryService> service(
-      new MemoryService(config, options, std::move(db).value(), std::move(embedder).value()));
+      new MemoryService(config, std::move(db).value(), std::move(embedder).value()));
   if (options.load_index_in_background) {
     service->loader_started_ = true;
     service->loader_ = std::thread([s = service.get()] { (void)s->load_index(); });

@@ -34,12 +34,12 @@ namespace mcpmem {
 
 struct StoreRequest {
   std::string content;
-  std::vector<std::string> tags;  // raw; normalized by the service
-  std::string memory_type;        // "" = none
-  Json metadata = Json::object(); // must be an object
+  std::vector<std::string> tags;     // raw; normalized by the service
+  std::string memory_type;           // "" = none
+  Json metadata = Json::object();    // must be an object
   std::optional<double> created_at;  // kept when given (imports); now otherwise
   std::optional<double> updated_at;
-  std::string conversation_id;    // non-empty: semantic dedup is skipped (Python #463)
+  std::string conversation_id;  // non-empty: semantic dedup is skipped (Python #463)
   bool skip_semantic_dedup = false;
 };
 
@@ -55,32 +55,32 @@ const char* to_string(SearchMode mode);
 std::optional<SearchMode> parse_search_mode(std::string_view text);
 
 struct SearchRequest {
-  std::string query;              // may be empty when a time window is given (time-only recall)
+  std::string query;  // may be empty when a time window is given (time-only recall)
   SearchMode mode = SearchMode::kSemantic;
   int limit = 10;
   std::vector<std::string> tags;  // raw
   bool match_all_tags = false;
   std::optional<std::string> memory_type;
-  std::string time_expr;          // natural language ("last week"); wins over after/before
-  std::optional<double> after;    // created_at >= after (Unix seconds)
-  std::optional<double> before;   // created_at <= before
+  std::string time_expr;         // natural language ("last week"); wins over after/before
+  std::optional<double> after;   // created_at >= after (Unix seconds)
+  std::optional<double> before;  // created_at <= before
 };
 
 struct SearchHit {
   Memory memory;
-  double similarity_score = 0;    // [0, 1]
+  double similarity_score = 0;  // [0, 1]
   std::string relevance_reason;
 };
 
 struct SearchResponse {
   std::vector<SearchHit> results;
   std::string query;
-  std::string search_type;        // "semantic", "exact", "keyword", "hybrid", "time"
+  std::string search_type;  // "semantic", "exact", "keyword", "hybrid", "time"
   double processing_time_ms = 0;
 };
 
 struct ListRequest {
-  int64_t page = 1;               // 1-based
+  int64_t page = 1;  // 1-based
   int64_t page_size = 10;
   std::vector<std::string> tags;  // raw
   bool match_all_tags = false;
@@ -99,7 +99,7 @@ struct UpdateRequest {
   std::string content_hash;
   std::optional<std::vector<std::string>> tags;  // replaces the tags (normalized)
   std::optional<std::string> memory_type;
-  std::optional<Json> metadata;   // merged into the existing object (keys overwritten)
+  std::optional<Json> metadata;  // merged into the existing object (keys overwritten)
   // created_at is always kept; updated_at becomes now (the sync version moves with it).
 };
 
@@ -107,8 +107,8 @@ struct DeleteRequest {
   std::optional<std::string> content_hash;
   std::vector<std::string> tags;  // raw
   bool match_all_tags = false;
-  std::optional<double> after;    // created_at >= after
-  std::optional<double> before;   // created_at <= before
+  std::optional<double> after;   // created_at >= after
+  std::optional<double> before;  // created_at <= before
   bool dry_run = false;
 };
 
@@ -171,8 +171,7 @@ class MemoryService {
     std::string reason;
   };
 
-  MemoryService(Config config, ServiceOptions options, std::unique_ptr<Database> db,
-                std::unique_ptr<Embedder> embedder);
+  MemoryService(Config config, std::unique_ptr<Database> db, std::unique_ptr<Embedder> embedder);
   double now() const;
 
   // Index life cycle (memory_service.cpp).
@@ -199,7 +198,6 @@ class MemoryService {
   Result<std::vector<SearchHit>> hits_for(const std::vector<ScoredHit>& scored);
 
   Config config_;
-  ServiceOptions options_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<Embedder> embedder_;
   VectorIndex index_;

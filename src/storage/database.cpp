@@ -438,50 +438,10 @@ Status Database::write_transaction(const std::function<Status()>& body) {
 }
 
 Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> embedding) {
-  std::lock_guard lock(impl_->mu);
-  int64_t id = 0;
-  Status st = impl_->write([&]() -> Status {
-    auto find =
-        impl_->prepare("SELECT id, deleted_at IS NOT NULL FROM memories WHERE content_hash = ?");
-    if (!find.is_ok()) return find.status();
-    (*find)->bind(1, m.content_hash);
-    if ((*find)->step()) {
-      int64_t old_id = (*find)->i64(0);
-      bool tombstone = (*find)->i64(1) != 0;
-      find->reset();
-      if (!tombstone) return Status::already_exists("a memory with this content already exists");
-      // A tombstone gives way to the new row (the Python service's #644 rule).
-      auto del = impl_->prepare("DELETE FROM memories WHERE id = ?");
-      if (!del.is_ok()) return del.status();
-      MCP_RETURN_IF_ERROR((*del)->bind(1, old_id).run("replacing a deleted memory"));
-    } else {
-      MCP_RETURN_IF_ERROR((*find)->status("looking up a content hash"));
-      find->reset();
-    }
-    auto ins = impl_->prepare(
-        "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
-        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!ins.is_ok()) return ins.status();
-    Stmt& s = **ins;
-    s.bind(1, m.content_hash).bind(2, m.content).bind(3, join_tags_csv(m.tags));
-    s.bind_optional_text(4, m.memory_type).bind(5, m.metadata.dump());
-    s.bind(6, m.created_at).bind(7, m.updated_at);
-    s.bind(8, iso_utc(m.created_at)).bind(9, iso_utc(m.updated_at));
-    if (m.deleted_at) {
-      s.bind(10, *m.deleted_at);
-    } else {
-      s.bind_null(10);
-    }
-    s.bind_optional_text(11, m.hlc).bind(12, m.origin);  // never NULL: see schema.cpp
-    MCP_RETURN_IF_ERROR(s.run("storing a memory"));
-    id = sqlite3_last_insert_rowid(impl_->db);
-    MCP_RETURN_IF_ERROR(impl_->index_rows({{id, &m}}));
-    if (!embedding.empty() && !m.deleted_at) return put_embedding(id, embedding);
-    return Status::ok();
-  });
-  if (!st.is_ok()) return st;
-  return id;
+  auto ids = insert_memories({m}, {std::vector<float>(embedding.begin(), embedding.end())});
+  if (!ids.is_ok()) return ids.status();
+  if (ids->front() == 0) return Status::already_exists("a memory with this content already exists");
+  return ids->front();
 }
 
 Result<std::vector<int64_t>> Database::insert_memories(

@@ -7,8 +7,10 @@
 // - Every write is one `BEGIN IMMEDIATE` transaction; SQLITE_BUSY from another process is
 //   waited out (busy_timeout, then retries up to OpenOptions::write_retry_ms), so two processes
 //   writing one file never fail with "database is locked".
-// - The change log, the tag index and the FTS index are maintained by triggers in the same
-//   transaction as the row change, whoever writes the row (us or the Python service).
+// - The change log, the tag index and the FTS index change in the same transaction as the
+//   row, whoever writes it: our inserts write FTS and tag rows themselves (in multi-row
+//   statements), triggers do it for rows of other programs (the Python service) and for every
+//   update and delete; the change log is always written by a trigger.
 // - A database made by the Python service opens; migrations only add tables, columns,
 //   indexes and triggers, never drop or rewrite its data.
 // Thread-safety: safe from many threads (one connection, calls serialized by a mutex).
