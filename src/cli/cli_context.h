@@ -42,5 +42,6 @@ int report_error(const Status& status);
 int usage_error(const std::string& message);
 
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

@@ -1,0 +1,258 @@
+// The MCP server: JSON-RPC framing and errors, version negotiation, the tools with the Python
+// service's names and text, their structuredContent, aliases, bad arguments as isError
+// results; and the real binary over stdio with a burst of pipelined requests.
+#include "mcp/mcp_server.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/content_hash.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+
+class McpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-mcp-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/mcp.db";
+    c.synchronous_full = false;
+    service_ = std::move(MemoryService::open(c)).value();
+    server_ = std::make_unique<McpServer>(*service_);
+  }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  Json rpc(const Json& message) {
+    auto out = server_->handle(message.dump());
+    return out ? Json::parse(*out) : Json();
+  }
+  Json request(const std::string& method, Json params = Json::object()) {
+    return rpc({{"jsonrpc", "2.0"}, {"id", ++id_}, {"method", method}, {"params", params}});
+  }
+  void initialize() {
+    Json r = request("initialize", {{"protocolVersion", "2025-11-25"},
+                                    {"capabilities", Json::object()},
+                                    {"clientInfo", {{"name", "test"}, {"version", "1"}}}});
+    ASSERT_EQ(r["result"]["protocolVersion"], "2025-11-25");
+    EXPECT_FALSE(server_->handle(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  }
+  Json call(const std::string& tool, Json args) {
+    Json r = request("tools/call", {{"name", tool}, {"arguments", args}});
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    return r["result"];
+  }
+  static std::string text(const Json& result) { return result["content"][0]["text"]; }
+
+  std::string dir_;
+  std::unique_ptr<MemoryService> service_;
+  std::unique_ptr<McpServer> server_;
+  int id_ = 0;
+};
+
+TEST_F(McpTest, InitializeNegotiatesVersions) {
+  Json r =
+      request("initialize", {{"protocolVersion", "2024-11-05"}, {"capabilities", Json::object()}});
+  EXPECT_EQ(r["result"]["protocolVersion"], "2024-11-05");
+  EXPECT_EQ(r["result"]["serverInfo"]["name"], "memory");
+  EXPECT_TRUE(r["result"]["capabilities"].contains("tools"));
+  Json future = request("initialize", {{"protocolVersion", "2099-01-01"}});
+  EXPECT_EQ(future["result"]["protocolVersion"], kProtocolVersions[0]);
+}
+
+TEST_F(McpTest, ProtocolErrorsHaveTheRightCodes) {
+  EXPECT_EQ(Json::parse(*server_->handle("{not json"))["error"]["code"], -32700);
+  EXPECT_EQ(Json::parse(*server_->handle("42"))["error"]["code"], -32600);
+  EXPECT_EQ(Json::parse(*server_->handle(R"({"id":1,"method":"ping"})"))["error"]["code"], -32600);
+  EXPECT_EQ(Json::parse(
+                *server_->handle(R"({"jsonrpc":"2.0","id":{},"method":"ping"})"))["error"]["code"],
+            -32600);
+  EXPECT_EQ(
+      Json::parse(*server_->handle(R"({"jsonrpc":"2.0","id":1,"method":7})"))["error"]["code"],
+      -32600);
+  // Before initialize only ping works.
+  EXPECT_EQ(request("ping")["result"], Json::object());
+  EXPECT_EQ(request("tools/list")["error"]["code"], -32600);
+  initialize();
+  EXPECT_EQ(request("no/such/method")["error"]["code"], -32601);
+  EXPECT_EQ(request("tools/call", {{"arguments", Json::object()}})["error"]["code"], -32602);
+  EXPECT_EQ(request("tools/call", {{"name", "nope"}})["error"]["code"], -32602);
+  std::string huge = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":")" +
+                     std::string(kMaxMessageBytes, 'x') + "\"}}";
+  Json big = Json::parse(*server_->handle(huge));
+  EXPECT_EQ(big["error"]["code"], -32600);
+  EXPECT_NE(big["error"]["message"].get<std::string>().find("limit"), std::string::npos);
+  // Notifications are never answered, even unknown ones.
+  EXPECT_FALSE(
+      server_->handle(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{}})"));
+  // Batches get an array of responses.
+  Json batch = Json::parse(*server_->handle(
+      R"([{"jsonrpc":"2.0","id":"a","method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}])"));
+  ASSERT_TRUE(batch.is_array());
+  EXPECT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0]["id"], "a");
+}
+
+TEST_F(McpTest, ToolsListHasSchemasAndAnnotations) {
+  initialize();
+  Json tools = request("tools/list")["result"]["tools"];
+  std::set<std::string> names;
+  for (const Json& t : tools) {
+    names.insert(t["name"]);
+    EXPECT_EQ(t["inputSchema"]["type"], "object") << t["name"];
+    EXPECT_FALSE(t["description"].get<std::string>().empty());
+    EXPECT_TRUE(t["annotations"].contains("readOnlyHint"));
+  }
+  for (const char* n :
+       {"memory_store", "memory_search", "memory_list", "memory_delete", "memory_update",
+        "memory_health", "memory_stats", "memory_cleanup", "memory_sync_status"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+  EXPECT_FALSE(names.count("store_memory"));  // aliases are callable, not listed
+}
+
+TEST_F(McpTest, StoreSearchListUpdateDelete) {
+  initialize();
+  Json stored =
+      call("memory_store", {{"content", "Deploys happen on Tuesdays"},
+                            {"metadata", {{"tags", "ops,release"}, {"type", "decision"}}}});
+  std::string hash = *content_hash("Deploys happen on Tuesdays");
+  EXPECT_EQ(text(stored), "Memory stored successfully (hash: " + hash + ")");
+  EXPECT_EQ(stored["structuredContent"]["success"], true);
+  Json dup = call("memory_store", {{"content", "deploys happen on tuesdays"}});
+  EXPECT_EQ(text(dup), "Duplicate content detected (exact match)");
+  EXPECT_EQ(dup["structuredContent"]["success"], false);
+
+  Json found = call("memory_search", {{"query", "when do deploys happen"}, {"limit", 5}});
+  EXPECT_EQ(
+      text(found).rfind("Found 1 memories (mode: semantic) for query: 'when do deploys happen'", 0),
+      0u)
+      << text(found);
+  EXPECT_NE(text(found).find("Hash: " + hash), std::string::npos);
+  EXPECT_EQ(found["structuredContent"]["results"][0]["tags"], Json({"ops", "release"}));
+  EXPECT_EQ(found["structuredContent"]["results"][0]["memory_type"], "decision");
+  Json none = call("memory_search", {{"query", "tuesdays"}, {"tags", Json::array({"other"})}});
+  EXPECT_EQ(none["structuredContent"]["total_found"], 0);
+
+  Json list = call("memory_list", {{"page", 1}, {"page_size", 5}});
+  EXPECT_EQ(list["structuredContent"]["total"], 1);
+  EXPECT_EQ(Json::parse(text(list))["memories"][0]["content_hash"], hash);
+
+  Json upd = call(
+      "memory_update",
+      {{"content_hash", hash}, {"updates", {{"tags", Json::array({"ops"})}, {"owner", "kim"}}}});
+  EXPECT_EQ(upd["structuredContent"]["memory"]["metadata"]["owner"], "kim");
+  EXPECT_EQ(upd["structuredContent"]["memory"]["tags"], Json({"ops"}));
+
+  Json refuse = call("memory_delete", Json::object());
+  EXPECT_EQ(refuse["isError"], true);
+  Json dry = call("memory_delete", {{"tags", "ops"}, {"dry_run", true}});
+  EXPECT_EQ(text(dry), "Would delete 1 memories\nHashes: " + hash);
+  Json del = call("memory_delete", {{"content_hash", hash}});
+  EXPECT_EQ(text(del), "Deleted 1 memories");
+  EXPECT_EQ(call("memory_stats", Json::object())["structuredContent"]["total_memories"], 0);
+}
+
+TEST_F(McpTest, BadArgumentsAreIsErrorResultsNamingTheArgument) {
+  initialize();
+  struct Case {
+    const char* tool;
+    Json args;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"memory_store", Json::object(), "'content' is required"},
+      {"memory_store", {{"content", 5}}, "'content' must be a string"},
+      {"memory_store", {{"content", "x"}, {"metadata", "nope"}}, "'metadata' must be an object"},
+      {"memory_search", {{"query", "x"}, {"limit", 0}}, "'limit' must be between 1 and 100"},
+      {"memory_search", {{"query", "x"}, {"mode", "psychic"}}, "'mode'"},
+      {"memory_search", {{"query", "x"}, {"time_expr", "whenever"}}, "time expression"},
+      {"memory_search", {{"query", "x"}, {"after", "soon"}}, "'after' must be a date"},
+      {"memory_list", {{"page_size", "ten"}}, "'page_size' must be an integer"},
+      {"memory_update", {{"content_hash", "abc"}, {"updates", Json::object()}}, "'updates'"},
+      {"memory_update", {{"content_hash", "abc"}, {"updates", {{"tags", "x"}}}}, "no memory"},
+  };
+  for (const Case& c : cases) {
+    Json r = call(c.tool, c.args);
+    EXPECT_EQ(r["isError"], true) << c.tool << " " << c.args.dump();
+    EXPECT_NE(text(r).find(c.says), std::string::npos) << text(r);
+  }
+}
+
+TEST_F(McpTest, PythonAliasesStillWork) {
+  initialize();
+  call("store_memory", {{"content", "Alias stored memory about penguins"}, {"tags", "birds"}});
+  Json r = call("retrieve_memory", {{"query", "penguins"}, {"n_results", 3}});
+  EXPECT_EQ(r["structuredContent"]["total_found"], 1);
+  EXPECT_EQ(call("search_by_tag", {{"tags", Json::array({"birds"})}})["structuredContent"]["total"],
+            1);
+  EXPECT_NE(text(call("check_database_health", Json::object())).find("Health"), std::string::npos);
+  EXPECT_EQ(call("memory_sync_status", Json::object())["structuredContent"]["status"],
+            "not configured");
+  Json gone = call("delete_memory",
+                   {{"content_hash", *content_hash("Alias stored memory about penguins")}});
+  EXPECT_EQ(text(gone), "Deleted 1 memories");
+}
+
+// The real binary on stdio: 1,000 pipelined requests, every one answered in order.
+TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
+  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ostringstream in;
+  in << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})"
+     << "\n"
+     << R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+     << "\n";
+  for (int i = 1; i <= 1000; ++i) {
+    if (i % 100 == 0) {
+      in << "{broken json\n";
+    } else if (i % 10 == 0) {
+      in << R"({"jsonrpc":"2.0","id":)" << i
+         << R"(,"method":"tools/call","params":{"name":"memory_store","arguments":{"content":"note )"
+         << i << R"("}}})"
+         << "\n";
+    } else {
+      in << R"({"jsonrpc":"2.0","id":)" << i << R"(,"method":"ping"})"
+         << "\n";
+    }
+  }
+  std::ofstream(dir + "/in") << in.str();
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir +
+                    "/db MCP_SEMANTIC_DEDUP_ENABLED=false " + MCP_BINARY + " serve < " + dir +
+                    "/in > " + dir + "/out 2> " + dir + "/err";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream out(dir + "/out");
+  std::string line;
+  int lines = 0, stored = 0, parse_errors = 0, last_id = -1;
+  while (std::getline(out, line)) {
+    Json r = Json::parse(line);  // stdout holds protocol only
+    ++lines;
+    if (r.contains("error")) {
+      EXPECT_EQ(r["error"]["code"], -32700);
+      ++parse_errors;
+      continue;
+    }
+    EXPECT_GT(r["id"].get<int>(), last_id);
+    last_id = r["id"];
+    if (r["result"].contains("structuredContent"))
+      stored += r["result"]["structuredContent"]["success"].get<bool>();
+  }
+  EXPECT_EQ(lines, 1001);
+  EXPECT_EQ(parse_errors, 10);
+  EXPECT_EQ(stored, 90);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mcpmem
