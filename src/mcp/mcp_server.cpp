@@ -107,12 +107,27 @@ Json McpServer::dispatch(const std::string& method, const Json& params) {
   }
   if (method == "tools/list") return {{"tools", mcp_tool_list()}};
   if (method == "tools/call") return call_tool(params);
-  if (method == "resources/list" || method == "resources/templates/list" ||
-      method == "prompts/list") {
-    const char* key = method == "resources/list"             ? "resources"
-                      : method == "resources/templates/list" ? "resourceTemplates"
-                                                             : "prompts";
-    return {{key, Json::array()}};
+  if (method == "resources/list") return {{"resources", mcp_resource_list()}};
+  if (method == "resources/templates/list") {
+    return {{"resourceTemplates", mcp_resource_templates()}};
+  }
+  if (method == "resources/read") {
+    if (!params.is_object() || !params.contains("uri") || !params["uri"].is_string()) {
+      throw RpcError{kInvalidParams, "resources/read needs a uri"};
+    }
+    auto r = mcp_read_resource(service_, params["uri"]);
+    if (!r.is_ok()) throw RpcError{kInvalidParams, r.status().message()};
+    return *r;
+  }
+  if (method == "prompts/list") return {{"prompts", mcp_prompt_list()}};
+  if (method == "prompts/get") {
+    if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+      throw RpcError{kInvalidParams, "prompts/get needs a name"};
+    }
+    Json args = params.value("arguments", Json::object());
+    auto r = mcp_get_prompt(params["name"], args.is_object() ? args : Json::object());
+    if (!r.is_ok()) throw RpcError{kInvalidParams, r.status().message()};
+    return *r;
   }
   if (method == "logging/setLevel") return Json::object();
   throw RpcError{kMethodNotFound, "method not found: " + method};

@@ -51,4 +51,13 @@ Json mcp_tool_list();
 std::optional<Json> mcp_call_tool(MemoryService& service, const std::string& name,
                                   const Json& arguments);
 
+// Resources (memory://stats, memory://tags, memory://recent/{n}, memory://tag/{tag},
+// memory://search/{query}) and the Python service's prompts (mcp_resources.cpp).
+Json mcp_resource_list();
+Json mcp_resource_templates();
+// The ReadResourceResult, or an error message for an unknown or malformed URI.
+Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri);
+Json mcp_prompt_list();
+Result<Json> mcp_get_prompt(const std::string& name, const Json& arguments);
+
 }  // namespace mcpmem

@@ -66,6 +66,16 @@ try {
     const r = await client.callTool({ name: n, arguments: {} });
     assert.ok(!r.isError, `${n} failed: ${r.content[0].text}`);
   }
+  const { resources } = await client.listResources();
+  assert.ok(resources.some((r) => r.uri === "memory://stats"));
+  const statsRes = await client.readResource({ uri: "memory://stats" });
+  assert.equal(JSON.parse(statsRes.contents[0].text).total_memories, 0);
+  const { resourceTemplates } = await client.listResourceTemplates();
+  assert.equal(resourceTemplates.length, 3);
+  const { prompts } = await client.listPrompts();
+  assert.ok(prompts.some((p) => p.name === "memory_review"));
+  const prompt = await client.getPrompt({ name: "memory_review", arguments: { time_period: "yesterday" } });
+  assert.match(prompt.messages[0].content.text, /yesterday/);
   await client.ping();
   console.log("mcp stdio e2e: ok");
 } finally {

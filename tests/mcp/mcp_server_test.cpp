@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "core/content_hash.h"
@@ -203,6 +205,76 @@ TEST_F(McpTest, PythonAliasesStillWork) {
   Json gone = call("delete_memory",
                    {{"content_hash", *content_hash("Alias stored memory about penguins")}});
   EXPECT_EQ(text(gone), "Deleted 1 memories");
+}
+
+TEST_F(McpTest, ResourcesAndPrompts) {
+  initialize();
+  call("memory_store", {{"content", "Resource test memory about glaciers"}, {"tags", "ice,geo"}});
+  Json list = request("resources/list")["result"]["resources"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(request("resources/templates/list")["result"]["resourceTemplates"].size(), 3u);
+  auto read = [&](const std::string& uri) {
+    Json r = request("resources/read", {{"uri", uri}});
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    return Json::parse(r["result"]["contents"][0]["text"].get<std::string>());
+  };
+  EXPECT_EQ(read("memory://stats")["total_memories"], 1);
+  EXPECT_EQ(read("memory://tags")["count"], 2);
+  EXPECT_EQ(read("memory://recent/5")["count"], 1);
+  EXPECT_EQ(read("memory://tag/ice")["count"], 1);
+  EXPECT_EQ(read("memory://search/glaciers%20melting")["memories"][0]["tags"],
+            Json({"ice", "geo"}));
+  EXPECT_EQ(request("resources/read", {{"uri", "memory://recent/0"}})["error"]["code"], -32602);
+  EXPECT_EQ(request("resources/read", {{"uri", "file:///etc/passwd"}})["error"]["code"], -32602);
+
+  Json prompts = request("prompts/list")["result"]["prompts"];
+  EXPECT_EQ(prompts.size(), 5u);
+  Json p = request("prompts/get",
+                   {{"name", "memory_review"}, {"arguments", {{"time_period", "last week"}}}});
+  std::string text = p["result"]["messages"][0]["content"]["text"];
+  EXPECT_NE(text.find("last week"), std::string::npos);
+  EXPECT_EQ(request("prompts/get", {{"name", "memory_review"}})["error"]["code"], -32602);
+  EXPECT_EQ(request("prompts/get", {{"name", "nope"}})["error"]["code"], -32602);
+}
+
+// A seeded mutator over valid messages: every input gets a well-formed answer or none, and the
+// server never throws or crashes (run under ASan/UBSan with -DMCP_ASAN=ON).
+TEST_F(McpTest, MutatedMessagesNeverBreakTheServer) {
+  initialize();
+  const std::vector<std::string> seeds = {
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"memory_search","arguments":{"query":"x","limit":3,"tags":["a"],"time_expr":"last week"}}})",
+      R"({"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"name":"memory_store","arguments":{"content":"fuzz","metadata":{"tags":"a,b","type":"note"}}}})",
+      R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"memory://recent/3"}})",
+      R"([{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}])",
+      R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"memory_delete","arguments":{"tags":"a","dry_run":true}}})",
+  };
+  const std::string alphabet = "{}[]\":,0123456789abcdefghijklmnopqrstuvwxyz-_. ÿÃ©";
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 4000; ++i) {
+    std::string m = seeds[rng() % seeds.size()];
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !m.empty(); ++e) {
+      size_t at = rng() % m.size();
+      switch (rng() % 3) {
+        case 0:
+          m[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          m.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          m.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+      }
+    }
+    std::optional<std::string> out;
+    ASSERT_NO_THROW(out = server_->handle(m)) << m;
+    if (out) {
+      Json r = Json::parse(*out, nullptr, false);
+      ASSERT_FALSE(r.is_discarded()) << *out;
+      ASSERT_TRUE(r.is_object() || r.is_array()) << *out;
+    }
+  }
 }
 
 // The real binary on stdio: 1,000 pipelined requests, every one answered in order.
