@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embed/embedder.h"
@@ -200,6 +201,91 @@ void sqlite_vec_figure(const std::string& extension,
   report("speedup_vs_sqlitevec", p50 / our_p50, "x");
 }
 
+// A child process speaking newline-delimited JSON-RPC on pipes (an MCP server on stdio).
+class StdioChild {
+ public:
+  explicit StdioChild(std::vector<std::string> argv, const std::string& db_env) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) std::exit(1);
+    started_ = Clock::now();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(to_child[0], 0);
+      dup2(from_child[1], 1);
+      close(to_child[1]);
+      close(from_child[0]);
+      if (!freopen("/dev/null", "w", stderr)) _exit(127);
+      if (!db_env.empty()) setenv("MCP_MEMORY_SQLITE_PATH", db_env.c_str(), 1);
+      setenv("MEMORY_FILE_PATH", "/tmp/mcp-memory-bench-peer.jsonl", 1);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    in_ = fdopen(to_child[1], "w");
+    out_ = fdopen(from_child[0], "r");
+  }
+  ~StdioChild() {
+    fclose(in_);
+    char buf[4096];
+    while (fgets(buf, sizeof buf, out_)) {
+    }
+    fclose(out_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  std::string request(const std::string& line) {
+    fputs((line + "\n").c_str(), in_);
+    fflush(in_);
+    std::string reply;
+    char buf[65536];
+    while (fgets(buf, sizeof buf, out_)) {
+      reply += buf;
+      if (!reply.empty() && reply.back() == '\n') break;
+    }
+    return reply;
+  }
+  double ms_since_start() const { return ms_since(started_); }
+  long rss_kb() const {
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(pid_) + "/status").c_str(), "r");
+    long kb = 0;
+    char line[256];
+    while (f && std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    }
+    if (f) std::fclose(f);
+    return kb;
+  }
+
+ private:
+  pid_t pid_ = 0;
+  std::FILE* in_ = nullptr;
+  std::FILE* out_ = nullptr;
+  Clock::time_point started_;
+};
+
+const char* kInitialize =
+    R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"bench","version":"1"}}})";
+
+// Median time from spawning `argv` to its initialize reply.
+double init_ms(const std::vector<std::string>& argv, const std::string& db, int runs) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    StdioChild child(argv, db);
+    std::string reply = child.request(kInitialize);
+    t.push_back(child.ms_since_start());
+    if (reply.find("protocolVersion") == std::string::npos) {
+      std::fprintf(stderr, "bench: no initialize reply from %s\n", argv[0].c_str());
+      return -1;
+    }
+  }
+  return percentile(t, 0.5);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +328,48 @@ int main(int argc, char** argv) {
   ChildRun s = run_child({binary, "--db-path", db100k, "search", probe_queries[0], "--json"});
   report("rss_mb_100k", static_cast<double>(s.max_rss_kb) / 1024.0, "MB");
   report("cli_search_ms_100k", s.wall_ms, "ms");
+
+  // MCP over stdio: start-up to the initialize reply (ours vs the reference memory server),
+  // idle memory, and a search round trip on 10k memories.
+  {
+    report("mcp_init_ms_100k", init_ms({binary, "serve"}, db100k, 11), "ms");
+    const std::string peer = fs::path(extension).parent_path().parent_path().string() +
+                             "/@modelcontextprotocol/server-memory/dist/index.js";
+    if (fs::exists(peer)) report("peer_init_ms", init_ms({"node", peer}, "", 5), "ms");
+    const std::string empty = data_dir + "/empty.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(empty + suffix);
+    StdioChild idle({binary, "serve"}, empty);
+    idle.request(kInitialize);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    report("mcp_rss_mb_idle", static_cast<double>(idle.rss_kb()) / 1024.0, "MB");
+  }
+  {
+    const std::string db10k = data_dir + "/bench-10k-" + kDataVersion + ".db";
+    if (!fs::exists(db10k)) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        bulk_store(db10k, 10000, 2);
+        _exit(0);
+      }
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+    StdioChild server({binary, "serve"}, db10k);
+    server.request(kInitialize);
+    TextGen qgen(777);
+    std::vector<double> rt;
+    for (int i = 0; i < 220; ++i) {
+      std::string q = qgen.sentence();
+      auto t = Clock::now();
+      std::string reply = server.request(
+          R"({"jsonrpc":"2.0","id":)" + std::to_string(i + 1) +
+          R"(,"method":"tools/call","params":{"name":"memory_search","arguments":{"query":")" + q +
+          R"(","limit":10}}})");
+      if (i >= 20) rt.push_back(ms_since(t));  // the first ones wait for the index to load
+      if (reply.find("Found") == std::string::npos) return 1;
+    }
+    report("mcp_search_p50_ms_10k", percentile(rt, 0.5), "ms");
+  }
 
   // Embedding throughput.
   {
