@@ -401,6 +401,7 @@ int main(int argc, char** argv) {
   (void)(*db)->scan_embeddings(384, [&](int64_t id, std::span<const float> v) {
     (void)index.upsert(id, v);
     rows.emplace_back(id, std::vector<float>(v.begin(), v.end()));
+    return true;
   });
   TextGen qgen(12345);
   std::vector<std::string> query_texts;

@@ -4,12 +4,11 @@
 // one line on stderr ("error: what failed: why").
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "core/config.h"
 #include "core/status.h"

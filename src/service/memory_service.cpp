@@ -94,6 +94,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
 }
 
 MemoryService::~MemoryService() {
+  closing_ = true;  // a background load in progress stops at its next row
   if (loader_.joinable()) loader_.join();
 }
 
@@ -112,9 +113,11 @@ Status MemoryService::load_index() {
     auto rows = db_->count(MemoryFilter{});
     if (!rows.is_ok()) return rows.status();
     index_.reserve(static_cast<size_t>(*rows));
-    auto seq = db_->scan_embeddings(
-        embedder_->dimension(),
-        [&](int64_t id, std::span<const float> v) { (void)index_.upsert(id, v); });
+    auto seq =
+        db_->scan_embeddings(embedder_->dimension(), [&](int64_t id, std::span<const float> v) {
+          (void)index_.upsert(id, v);
+          return !closing_.load(std::memory_order_relaxed);
+        });
     if (!seq.is_ok()) return seq.status();
     index_seq_ = *seq;
     return embed_missing_vectors();

@@ -211,6 +211,7 @@ class MemoryService {
   bool loader_started_ = false;
   std::atomic<bool> index_loaded_{false};
   std::atomic<bool> own_writes_pending_{false};  // we committed since the last catch-up
+  std::atomic<bool> closing_{false};             // the destructor asks the loader to stop
   Status index_error_;
   int64_t index_seq_ = 0;            // last change-log seq applied to index_
   int64_t index_data_version_ = -1;  // PRAGMA data_version read before that catch-up

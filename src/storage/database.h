@@ -150,8 +150,9 @@ class Database {
   // ---- index support ----
   // Calls `fn(id, vector)` for every alive row that has an embedding of `dimension` floats,
   // all inside one read transaction, and returns the change-log seq that snapshot includes.
+  // `fn` returns false to stop early; the scan then returns a kFailedPrecondition "stopped".
   Result<int64_t> scan_embeddings(size_t dimension,
-                                  const std::function<void(int64_t, std::span<const float>)>& fn);
+                                  const std::function<bool(int64_t, std::span<const float>)>& fn);
   // Alive rows with no stored embedding (e.g. written by the Python service), up to `limit`.
   Result<std::vector<Memory>> memories_without_embedding(int64_t limit);
   // The embedding of one alive row, if stored with `dimension` floats.

@@ -326,5 +326,26 @@ TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
   fs::remove_all(dir);
 }
 
+// stdin closed in the middle of a request: the partial message gets a parse error, the server
+// exits cleanly, and nothing but protocol reaches stdout.
+TEST(McpStdio, StdinClosedMidRequest) {
+  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/in") << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})"
+                             << "\n"
+                             << R"({"jsonrpc":"2.0","id":1,"method":"tools/ca)";
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir + "/db " + MCP_BINARY +
+                    " serve < " + dir + "/in > " + dir + "/out 2> " + dir + "/err";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream out(dir + "/out");
+  std::string first, second, third;
+  ASSERT_TRUE(std::getline(out, first));
+  ASSERT_TRUE(std::getline(out, second));
+  EXPECT_FALSE(std::getline(out, third));
+  EXPECT_EQ(Json::parse(first)["id"], 0);
+  EXPECT_EQ(Json::parse(second)["error"]["code"], -32700);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace mcpmem

@@ -274,9 +274,16 @@ TEST_F(DatabaseTest, EmbeddingsScanWithSnapshotSeq) {
   auto seq = db->scan_embeddings(4, [&](int64_t, std::span<const float> got) {
     ++rows;
     EXPECT_EQ(got[3], 4.0f);
+    return true;
   });
   EXPECT_EQ(rows, 1);
   EXPECT_EQ(*seq, *db->last_change_seq());
+  ASSERT_TRUE(db->insert_memory(memory("c", {}, 4), v).is_ok());
+  rows = 0;
+  auto stopped =
+      db->scan_embeddings(4, [&](int64_t, std::span<const float>) { return ++rows < 1; });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(rows, 1);
   EXPECT_TRUE(db->get_embedding(1, 4)->has_value());
   EXPECT_FALSE(db->get_embedding(1, 8)->has_value());  // wrong dimension reads as missing
 }
