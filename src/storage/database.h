@@ -38,7 +38,7 @@ struct OpenOptions {
 
 // Which rows a read selects. Every field is optional; empty means "no constraint".
 struct MemoryFilter {
-  std::vector<std::string> tags;  // normalized tags
+  std::vector<std::string> tags;  // whole tags, matched as stored (trimmed, ASCII-lowercased)
   bool match_all_tags = false;    // false: any of `tags`; true: all of them
   std::optional<std::string> memory_type;
   std::optional<double> created_after;   // created_at >= created_after
@@ -64,7 +64,7 @@ struct StorageStats {
   int64_t unique_tags = 0;
   int64_t memories_this_week = 0;  // created in the last 7 days
   int64_t database_size_bytes = 0;
-  double last_modified = 0;  // newest updated_at/deleted_at of any row (Unix seconds), 0 if none
+  double last_modified = 0;  // time of the last write by any program (Unix seconds), 0 if none
 };
 
 // One entry of the change log: seq increases in commit order across all writers.
@@ -81,6 +81,8 @@ enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
 class Database {
  public:
   // Opens (creating when missing, unless read_only) and migrates to the current schema.
+  // Corruption when the file is not an SQLite database (nothing is written to it then);
+  // FailedPrecondition when it is from a newer mcp-memory, or needs migrating and read_only.
   static Result<std::unique_ptr<Database>> open(const std::string& path, const OpenOptions& opts);
   ~Database();
   Database(const Database&) = delete;
@@ -125,7 +127,8 @@ class Database {
 
   // ---- reads ----
   Result<std::optional<Memory>> get_by_hash(const std::string& hash, bool include_deleted = false);
-  // Rows with these ids, in the order of `ids` (missing ids skipped).
+  // Rows with these ids, in the order of `ids` (missing ids skipped). Tombstones are returned
+  // too (is_deleted()): an id from the index may have been deleted by another process since.
   Result<std::vector<Memory>> get_by_ids(const std::vector<int64_t>& ids);
   Result<std::vector<Memory>> list(const MemoryFilter& filter, ListOrder order, int64_t offset,
                                    int64_t limit);
@@ -165,10 +168,14 @@ class Database {
   Result<int64_t> data_version();
 
   // ---- maintenance ----
-  Result<std::string> integrity_check();  // "ok" or SQLite's report
+  // "ok" or SQLite's report. FailedPrecondition when SQLite needs a virtual-table module we do
+  // not load to check a table (the Python service's sqlite-vec table, on newer SQLite).
+  Result<std::string> integrity_check();
+
+  // The implementation, opaque outside src/storage (storage/database_impl.h).
+  struct Impl;
 
  private:
-  struct Impl;
   explicit Database(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

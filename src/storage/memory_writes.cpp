@@ -1,0 +1,273 @@
+// Writes of memories: inserts (one or many, in multi-row statements; a tombstone with the same
+// hash is purged first, #644), updates, tombstones and embeddings. Each call is one write
+// transaction or joins the caller's. Our inserts carry a non-NULL origin and write their own
+// FTS and tag rows, with the same derivation the triggers use for other programs' rows
+// (schema.cpp), so memory_tags and memories_fts are the same whoever wrote a row.
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/tags.h"
+#include "core/time_format.h"
+#include "storage/database_impl.h"
+#include "storage/schema.h"
+
+namespace mcpmem {
+
+using storage_detail::Statement;
+
+namespace {
+
+// Rows per multi-row statement: powers of two up to `max`, so few statement shapes are cached.
+size_t chunk_rows(size_t remaining, size_t max) {
+  size_t n = max;
+  while (n > remaining) n /= 2;
+  return n;
+}
+
+std::string placeholders(size_t rows, const char* row) {
+  std::string out;
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) out += ",";
+    out += row;
+  }
+  return out;
+}
+
+std::string metadata_text(const Memory& m) {
+  // Invalid UTF-8 in a metadata string must not throw out of a write.
+  return m.metadata.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Which of `memories` go in: not alive already, not repeated earlier in the list. Tombstones
+// with the same hash are deleted (their FTS, tag and vector rows go with them, by trigger).
+Result<std::vector<size_t>> pick_fresh(Database::Impl& impl, const std::vector<Memory>& memories) {
+  std::vector<size_t> fresh;
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < memories.size(); ++i) {
+    const Memory& m = memories[i];
+    if (!seen.emplace(m.content_hash, i).second) continue;
+    int64_t old_id = 0;
+    bool tombstone = false;
+    {
+      auto find =
+          impl.prepare("SELECT id, deleted_at IS NOT NULL FROM memories WHERE content_hash = ?");
+      if (!find.is_ok()) return find.status();
+      (*find)->bind(1, m.content_hash);
+      if ((*find)->step()) {
+        old_id = (*find)->i64(0);
+        tombstone = (*find)->i64(1) != 0;
+      }
+      MCP_RETURN_IF_ERROR((*find)->status("looking up a content hash"));
+    }
+    if (old_id != 0 && !tombstone) continue;
+    if (old_id != 0) {
+      auto del = impl.prepare("DELETE FROM memories WHERE id = ?");
+      if (!del.is_ok()) return del.status();
+      MCP_RETURN_IF_ERROR((*del)->bind(1, old_id).run("replacing a deleted memory"));
+    }
+    fresh.push_back(i);
+  }
+  return fresh;
+}
+
+// Inserts memories[fresh...] and returns their ids by content hash.
+Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& impl,
+                                                             const std::vector<Memory>& memories,
+                                                             const std::vector<size_t>& fresh) {
+  constexpr size_t kMaxRows = 256;
+  std::unordered_map<std::string, int64_t> id_of;
+  for (size_t begin = 0; begin < fresh.size();) {
+    size_t n = chunk_rows(fresh.size() - begin, kMaxRows);
+    auto ins = impl.prepare(
+        "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
+        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin) VALUES " +
+        placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash");
+    if (!ins.is_ok()) return ins.status();
+    Statement& s = **ins;
+    int p = 1;
+    for (size_t r = 0; r < n; ++r, p += 12) {
+      const Memory& m = memories[fresh[begin + r]];
+      s.bind(p, m.content_hash).bind(p + 1, m.content).bind(p + 2, join_tags_csv(m.tags));
+      s.bind_optional_text(p + 3, m.memory_type).bind(p + 4, metadata_text(m));
+      s.bind(p + 5, m.created_at).bind(p + 6, m.updated_at);
+      s.bind(p + 7, iso_utc(m.created_at)).bind(p + 8, iso_utc(m.updated_at));
+      if (m.deleted_at) {
+        s.bind(p + 9, *m.deleted_at);
+      } else {
+        s.bind_null(p + 9);
+      }
+      // origin is never NULL for our rows: NULL is what tells the trigger to index the row.
+      s.bind_optional_text(p + 10, m.hlc).bind(p + 11, m.origin);
+    }
+    while (s.step()) id_of[s.text(1)] = s.i64(0);
+    MCP_RETURN_IF_ERROR(s.status("storing memories"));
+    begin += n;
+  }
+  return id_of;
+}
+
+using VectorRow = std::pair<int64_t, std::span<const float>>;
+
+Status store_vectors(Database::Impl& impl, const std::vector<VectorRow>& rows) {
+  constexpr size_t kMaxRows = 256;
+  for (size_t begin = 0; begin < rows.size();) {
+    size_t n = chunk_rows(rows.size() - begin, kMaxRows);
+    auto ins = impl.prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES " +
+                            placeholders(n, "(?,?)"));
+    if (!ins.is_ok()) return ins.status();
+    for (size_t r = 0; r < n; ++r) {
+      const auto& [id, vec] = rows[begin + r];
+      (*ins)->bind(static_cast<int>(2 * r + 1), id);
+      (*ins)->bind_blob(static_cast<int>(2 * r + 2), vec.data(), vec.size_bytes());
+    }
+    MCP_RETURN_IF_ERROR((*ins)->run("storing vectors"));
+    begin += n;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Database::Impl::index_rows(const std::vector<std::pair<int64_t, const Memory*>>& rows) {
+  constexpr size_t kMaxRows = 128;
+  std::vector<std::pair<int64_t, const Memory*>> alive;
+  for (const auto& row : rows) {
+    if (!row.second->deleted_at) alive.push_back(row);
+  }
+  for (size_t begin = 0; begin < alive.size();) {
+    size_t n = chunk_rows(alive.size() - begin, kMaxRows);
+    auto fts =
+        prepare("INSERT INTO memories_fts(rowid, content) VALUES " + placeholders(n, "(?,?)"));
+    if (!fts.is_ok()) return fts.status();
+    for (size_t r = 0; r < n; ++r) {
+      (*fts)->bind(static_cast<int>(2 * r + 1), alive[begin + r].first);
+      (*fts)->bind(static_cast<int>(2 * r + 2), alive[begin + r].second->content);
+    }
+    MCP_RETURN_IF_ERROR((*fts)->run("indexing content"));
+    begin += n;
+  }
+  std::vector<std::pair<int64_t, std::string>> tags;
+  for (const auto& [id, m] : alive) {
+    for (std::string& t : storage_detail::indexed_tags(join_tags_csv(m->tags))) {
+      tags.emplace_back(id, std::move(t));
+    }
+  }
+  for (size_t begin = 0; begin < tags.size();) {
+    size_t n = chunk_rows(tags.size() - begin, kMaxRows);
+    auto ins = prepare("INSERT OR IGNORE INTO memory_tags(tag, memory_id) VALUES " +
+                       placeholders(n, "(?,?)"));
+    if (!ins.is_ok()) return ins.status();
+    for (size_t r = 0; r < n; ++r) {
+      (*ins)->bind(static_cast<int>(2 * r + 1), tags[begin + r].second);
+      (*ins)->bind(static_cast<int>(2 * r + 2), tags[begin + r].first);
+    }
+    MCP_RETURN_IF_ERROR((*ins)->run("indexing tags"));
+    begin += n;
+  }
+  return Status::ok();
+}
+
+Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> embedding) {
+  auto ids = insert_memories({m}, {std::vector<float>(embedding.begin(), embedding.end())});
+  if (!ids.is_ok()) return ids.status();
+  if (ids->front() == 0) {
+    return Status::already_exists("a memory with this content already exists (content hash " +
+                                  m.content_hash + ")");
+  }
+  return ids->front();
+}
+
+Result<std::vector<int64_t>> Database::insert_memories(
+    const std::vector<Memory>& memories, const std::vector<std::vector<float>>& embeddings) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<int64_t> ids(memories.size(), 0);
+  Status st = impl_->write([&]() -> Status {
+    std::fill(ids.begin(), ids.end(), 0);  // a retried body starts over
+    auto fresh = pick_fresh(*impl_, memories);
+    if (!fresh.is_ok()) return fresh.status();
+    auto id_of = insert_rows(*impl_, memories, *fresh);
+    if (!id_of.is_ok()) return id_of.status();
+    std::vector<std::pair<int64_t, const Memory*>> inserted;
+    std::vector<VectorRow> vectors;
+    for (size_t i : *fresh) {
+      ids[i] = (*id_of)[memories[i].content_hash];
+      inserted.emplace_back(ids[i], &memories[i]);
+      if (i < embeddings.size() && !embeddings[i].empty() && !memories[i].deleted_at) {
+        vectors.emplace_back(ids[i], std::span<const float>(embeddings[i]));
+      }
+    }
+    MCP_RETURN_IF_ERROR(impl_->index_rows(inserted));
+    return store_vectors(*impl_, vectors);
+  });
+  if (!st.is_ok()) return st;
+  return ids;
+}
+
+Status Database::update_memory(const Memory& m) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->write([&]() -> Status {
+    auto s = impl_->prepare(
+        "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
+        "updated_at_iso = ?, hlc = ?, origin = ? WHERE content_hash = ? AND deleted_at IS NULL");
+    if (!s.is_ok()) return s.status();
+    (*s)->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
+    (*s)->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
+    (*s)->bind_optional_text(6, m.hlc).bind_optional_text(7, m.origin).bind(8, m.content_hash);
+    MCP_RETURN_IF_ERROR((*s)->run("updating a memory"));
+    if (sqlite3_changes(impl_->db) == 0) {
+      return Status::not_found("no memory with content hash " + m.content_hash);
+    }
+    return Status::ok();
+  });
+}
+
+Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, double deleted_at,
+                                    const std::string& hlc, const std::string& origin) {
+  std::lock_guard lock(impl_->mu);
+  int64_t changed = 0;
+  Status st = impl_->write([&]() -> Status {
+    changed = 0;
+    for (const std::string& h : hashes) {
+      std::vector<int64_t> ids;
+      {
+        // updated_at stays: it is the time of the last edit, deleted_at the time of the delete.
+        auto upd = impl_->prepare(
+            "UPDATE memories SET deleted_at = ?, hlc = ?, origin = ? "
+            "WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
+        if (!upd.is_ok()) return upd.status();
+        (*upd)->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
+        (*upd)->bind(4, h);
+        while ((*upd)->step()) ids.push_back((*upd)->i64(0));
+        MCP_RETURN_IF_ERROR((*upd)->status("deleting a memory"));
+      }
+      for (int64_t id : ids) {
+        auto drop = impl_->prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
+        if (!drop.is_ok()) return drop.status();
+        MCP_RETURN_IF_ERROR((*drop)->bind(1, id).run("dropping a vector"));
+        ++changed;
+      }
+    }
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return changed;
+}
+
+Status Database::put_embedding(int64_t memory_id, std::span<const float> embedding) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->write([&]() -> Status {
+    auto s = impl_->prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES (?, ?)");
+    if (!s.is_ok()) return s.status();
+    (*s)->bind(1, memory_id).bind_blob(2, embedding.data(), embedding.size_bytes());
+    return (*s)->run("storing a vector");
+  });
+}
+
+Status Database::clear_embeddings() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->write([&] {
+    return storage_detail::exec_sql(impl_->db, "DELETE FROM memory_vectors", "dropping vectors");
+  });
+}
+
+}  // namespace mcpmem
