@@ -1,17 +1,146 @@
-// `mcp-memory serve`: the MCP server on stdio, as Claude Desktop, Claude Code, Codex and other
-// MCP clients launch it. The vector index loads in the background, so `initialize` is
-// answered at once; a search issued while it loads waits for it.
+// `mcp-memory serve`: the MCP server. Without flags it speaks stdio, as Claude Desktop, Claude
+// Code, Codex and other MCP clients launch it. With --http (or --https) it serves HTTP instead:
+// MCP Streamable HTTP at /mcp and the open health check /api/health, behind the API key.
+// Either way the vector index loads in the background, so `initialize` is answered at once; a
+// search issued while it loads waits for it.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "cli/cli_context.h"
+#include "http/api_key.h"
+#include "http/http_server.h"
+#include "http/mcp_endpoint.h"
 #include "mcp/stdio_transport.h"
+#include "platform/shutdown_signal.h"
 
 namespace mcpmem::cli {
+namespace {
+
+struct ServeFlags {
+  bool http = false;
+  bool https = false;
+  std::string host;
+  int port = -1;
+  bool allow_anonymous = false;
+};
+
+std::vector<std::string> split_names(const std::string& csv) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= csv.size()) {
+    size_t comma = csv.find(',', start);
+    if (comma == std::string::npos) comma = csv.size();
+    std::string name = csv.substr(start, comma - start);
+    std::erase(name, ' ');
+    if (!name.empty()) out.push_back(name);
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
+  HttpOptions o;
+  const bool https = f.https || c.https_enabled;
+  o.host = f.host.empty() ? c.http_host : f.host;
+  o.port = f.port >= 0 ? f.port : (https ? c.https_port : c.http_port);
+  if (https) {
+    if (c.ssl_cert_file.empty() || c.ssl_key_file.empty()) {
+      return Status::invalid_argument(
+          "--https needs a certificate: set MCP_SSL_CERT_FILE and MCP_SSL_KEY_FILE (PEM)");
+    }
+    o.cert_file = c.ssl_cert_file;
+    o.key_file = c.ssl_key_file;
+  }
+  o.allow_anonymous = f.allow_anonymous || c.allow_anonymous;
+  o.allowed_hosts = split_names(c.allowed_hosts);
+  if (o.allow_anonymous) return o;
+  auto key = resolve_api_key(c);
+  if (!key.is_ok()) return key.status();
+  o.api_key = key->key;
+  if (key->generated) {
+    std::fprintf(stderr,
+                 "mcp-memory: generated an API key and kept it in %s (mode 0600):\n  %s\n"
+                 "Send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>', or set "
+                 "MCP_API_KEY to use your own.\n",
+                 key->file.c_str(), key->key.c_str());
+  }
+  if (key->file_too_open) {
+    spdlog::warn("{} can be read by other users: chmod 600 it", key->file);
+  }
+  return o;
+}
+
+int serve_http(CliContext& ctx, const ServeFlags& flags) {
+  // Signals first: every thread made after this inherits the blocked mask.
+  std::atomic<bool> stop_requested{false};
+  std::atomic<HttpServer*> live{nullptr};
+  ShutdownSignal on_signal([&](int) {
+    stop_requested = true;
+    // stop() only works once the server listens: wait for that (or for it never to happen).
+    for (int i = 0; i < 500; ++i) {
+      HttpServer* s = live.load();
+      if (s && s->running()) return s->stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+
+  auto options = http_options(ctx.config, flags);
+  if (!options.is_ok()) return report_error(options.status());
+  if (options->allow_anonymous) {
+    spdlog::warn("ANONYMOUS ACCESS: anyone on this machine can read and change your memories "
+                 "through {}:{} without a key (--allow-anonymous is for loopback testing only)",
+                 options->host, options->port);
+  }
+  ServiceOptions service_options;
+  service_options.load_index_in_background = true;
+  auto service = MemoryService::open(ctx.config, service_options);
+  if (!service.is_ok()) return report_error(service.status());
+  auto server = HttpServer::create(*options);
+  if (!server.is_ok()) return report_error(server.status());
+
+  McpHttpEndpoint mcp(**service);
+  mcp.mount(**server);
+  (*server)->open_path("/api/health");
+  (*server)->get("/api/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"healthy"})", "application/json");
+  });
+
+  if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
+  std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
+               (*server)->url().c_str(), (*server)->url().c_str(), ctx.config.db_path.c_str());
+  live = server->get();
+  if (stop_requested) return kExitOk;
+  Status ran = (*server)->run();
+  live = nullptr;
+  spdlog::info("stopped; closing the database");
+  return ran.is_ok() ? kExitOk : report_error(ran);
+}
+
+}  // namespace
 
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
-  CLI::App* cmd = app.add_subcommand("serve", "Run the MCP server on stdin/stdout");
-  out.push_back({cmd, [&ctx]() -> int {
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run the MCP server: stdio by default, or HTTP with --http/--https");
+  auto flags = std::make_shared<ServeFlags>();
+  cmd->add_flag("--http", flags->http,
+                "Serve HTTP: MCP Streamable HTTP at /mcp, /api/health (HTTPS when "
+                "MCP_HTTPS_ENABLED=true)");
+  cmd->add_flag("--https", flags->https,
+                "Serve HTTPS (MCP_SSL_CERT_FILE, MCP_SSL_KEY_FILE; port MCP_HTTPS_PORT, 8443)");
+  cmd->add_option("--host", flags->host, "Address to bind (env MCP_HTTP_HOST; 127.0.0.1)");
+  cmd->add_option("--port", flags->port, "Port (env MCP_HTTP_PORT; 8000; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_flag("--allow-anonymous", flags->allow_anonymous,
+                "Serve without an API key (loopback addresses only)");
+  out.push_back({cmd, [&ctx, flags]() -> int {
                    if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
+                   if (flags->http || flags->https) {
+                     return serve_http(ctx, *flags);
+                   }
                    ServiceOptions options;
                    options.load_index_in_background = true;
                    auto service = MemoryService::open(ctx.config, options);

@@ -87,6 +87,15 @@ Config config_from_env(const Env& env) {
   read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", c.semantic_dedup_threshold);
   read_number(env, "MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS", c.semantic_dedup_window_hours);
   read_number(env, "MCP_MEMORY_MAX_CONTENT_BYTES", c.max_content_bytes);
+  if (const std::string* h = get(env, "MCP_HTTP_HOST")) c.http_host = *h;
+  read_number(env, "MCP_HTTP_PORT", c.http_port);
+  read_bool(env, "MCP_HTTPS_ENABLED", c.https_enabled);
+  read_number(env, "MCP_HTTPS_PORT", c.https_port);
+  if (const std::string* f = get(env, "MCP_SSL_CERT_FILE")) c.ssl_cert_file = expand_home(*f, env);
+  if (const std::string* f = get(env, "MCP_SSL_KEY_FILE")) c.ssl_key_file = expand_home(*f, env);
+  if (const std::string* k = get(env, "MCP_API_KEY")) c.api_key = *k;
+  read_bool(env, "MCP_ALLOW_ANONYMOUS_ACCESS", c.allow_anonymous);
+  if (const std::string* h = get(env, "MCP_ALLOWED_HOSTS")) c.allowed_hosts = *h;
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
   c.node_name = sanitize_node_name(node ? *node : host_name());
   return c;

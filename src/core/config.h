@@ -37,6 +37,17 @@ struct Config {
   int max_search_limit = 1000;           // largest `limit` a search accepts
   int max_page_size = 1000;              // largest page a list accepts
 
+  // --- HTTP server (serve --http) ---
+  std::string http_host = "127.0.0.1";  // MCP_HTTP_HOST; loopback unless asked otherwise
+  int http_port = 8000;                 // MCP_HTTP_PORT
+  bool https_enabled = false;           // MCP_HTTPS_ENABLED
+  int https_port = 8443;                // MCP_HTTPS_PORT
+  std::string ssl_cert_file;            // MCP_SSL_CERT_FILE (PEM)
+  std::string ssl_key_file;             // MCP_SSL_KEY_FILE (PEM)
+  std::string api_key;                  // MCP_API_KEY; else kept in <base_dir>/api_key (0600)
+  bool allow_anonymous = false;         // MCP_ALLOW_ANONYMOUS_ACCESS (loopback binds only)
+  std::string allowed_hosts;            // MCP_ALLOWED_HOSTS: extra Host names, comma separated
+
   // --- identity ---
   std::string node_name;  // MCP_MEMORY_NODE_NAME, default the host name (sanitized)
 };

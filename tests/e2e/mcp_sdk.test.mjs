@@ -1,20 +1,51 @@
-// End-to-end: the official MCP TypeScript SDK client drives `mcp-memory serve` over stdio.
-// Usage: node mcp_stdio_sdk.test.mjs <path to mcp-memory>. Exits non-zero on the first failure.
+// End-to-end: the official MCP TypeScript SDK client drives `mcp-memory serve` over stdio or over
+// Streamable HTTP (`serve --http`, API key required), and checks every tool, resource and prompt.
+// Usage: node mcp_sdk.test.mjs <path to mcp-memory> stdio|http. Exits non-zero on the first failure.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-const binary = process.argv[2];
+const [binary, mode] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), "mcpmem-sdk-"));
-const transport = new StdioClientTransport({
-  command: binary,
-  args: ["serve"],
-  env: { HOME: dir, MCP_MEMORY_SQLITE_PATH: join(dir, "sdk.db"), PATH: process.env.PATH },
-  stderr: "inherit",
-});
+const env = { HOME: dir, MCP_MEMORY_SQLITE_PATH: join(dir, "sdk.db"), PATH: process.env.PATH };
+const apiKey = "e2e-key-0123456789";
+
+// Starts `serve --http --port 0` and resolves with its base URL once it listens.
+function startHttpServer() {
+  const child = spawn(binary, ["serve", "--http", "--port", "0"], {
+    env: { ...env, MCP_API_KEY: apiKey },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
+    child.stderr.on("data", (chunk) => {
+      seen += chunk;
+      const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (m) resolve({ child, url: m[1] });
+    });
+  });
+}
+
+function httpTransport(url, key) {
+  return new StreamableHTTPClientTransport(new URL(url + "/mcp"), {
+    requestInit: { headers: { "X-API-Key": key } },
+  });
+}
+
+let server = null;
+let transport;
+if (mode === "http") {
+  server = await startHttpServer();
+  transport = httpTransport(server.url, apiKey);
+} else {
+  transport = new StdioClientTransport({ command: binary, args: ["serve"], env, stderr: "inherit" });
+}
 const client = new Client({ name: "mcp-memory-e2e", version: "1.0.0" });
 
 try {
@@ -77,8 +108,28 @@ try {
   const prompt = await client.getPrompt({ name: "memory_review", arguments: { time_period: "yesterday" } });
   assert.match(prompt.messages[0].content.text, /yesterday/);
   await client.ping();
-  console.log("mcp stdio e2e: ok");
+  if (mode === "http") {
+    // A wrong key is refused before any session exists.
+    const intruder = new Client({ name: "intruder", version: "1.0.0" });
+    await assert.rejects(intruder.connect(httpTransport(server.url, "wrong-key")), (e) => e.code === 401);
+    // Ending the session: later requests on it get 404 Session not found.
+    const sessionId = transport.sessionId;
+    assert.match(sessionId, /^[A-Za-z0-9_-]{22}$/);
+    await transport.terminateSession();
+    const res = await fetch(server.url + "/mcp", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream",
+                 "X-API-Key": apiKey, "Mcp-Session-Id": sessionId },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
+    });
+    assert.equal(res.status, 404);
+  }
+  console.log(`mcp ${mode} e2e: ok`);
 } finally {
   await client.close();
+  if (server) {
+    server.child.kill("SIGTERM");
+    await new Promise((r) => server.child.on("exit", r));
+  }
   rmSync(dir, { recursive: true, force: true });
 }

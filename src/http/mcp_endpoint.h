@@ -1,0 +1,52 @@
+// MCP over Streamable HTTP (spec 2025-11-25 §transports) at /mcp on an HttpServer:
+//   POST   one JSON-RPC message or batch; requests get 200 application/json with the response,
+//          notifications and responses 202 with no body. `initialize` opens a session whose id
+//          comes back in Mcp-Session-Id; every later POST must carry it (400 without, 404 for an
+//          unknown or ended session). MCP-Protocol-Version, when sent, must be one we speak.
+//   DELETE ends the session named by Mcp-Session-Id.
+//   GET    405: we offer no server-initiated stream (we send no server requests).
+// Sessions idle longer than kMcpSessionIdleSeconds are dropped; at most kMaxMcpSessions live.
+// Thread-safety: requests of different sessions run in parallel; one session's run in order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "http/http_server.h"
+#include "mcp/mcp_server.h"
+
+namespace mcpmem {
+
+inline constexpr size_t kMaxMcpSessions = 1024;
+inline constexpr int kMcpSessionIdleSeconds = 3600;
+
+class McpHttpEndpoint {
+ public:
+  explicit McpHttpEndpoint(MemoryService& service);
+  void mount(HttpServer& server, const std::string& path = "/mcp");
+
+  size_t session_count() const;
+
+ private:
+  struct Session {
+    explicit Session(MemoryService& service) : server(service) {}
+    std::mutex mu;
+    McpServer server;
+    std::atomic<int64_t> last_used_s{0};  // steady clock seconds
+  };
+
+  void post(const httplib::Request& req, httplib::Response& res);
+  void end_session(const httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<Session> open_session(std::string* id);
+  std::shared_ptr<Session> find_session(const std::string& id);
+
+  MemoryService& service_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+};
+
+}  // namespace mcpmem

@@ -1,0 +1,371 @@
+// The HTTP listener and MCP over Streamable HTTP, on a real socket on loopback: API-key auth on
+// every route (header, bearer, query; wrong keys refused), DNS-rebinding protection (Host and
+// Origin), size limits, malformed bodies, the session life cycle, HTTPS with a real
+// certificate, the key file (generated once, mode 0600), and no key ever in the log.
+#include "http/http_server.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "http/api_key.h"
+#include "http/mcp_endpoint.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kKey = "test-key-5f1c2a9b";
+constexpr const char* kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-http-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/http.db";
+    c.synchronous_full = false;
+    service_ = std::move(MemoryService::open(c)).value();
+  }
+  void TearDown() override {
+    stop();
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  void start(HttpOptions o = {}) {
+    o.port = 0;
+    if (o.api_key.empty() && !o.allow_anonymous) o.api_key = kKey;
+    server_ = std::move(HttpServer::create(o)).value();
+    endpoint_ = std::make_unique<McpHttpEndpoint>(*service_);
+    endpoint_->mount(*server_);
+    server_->open_path("/api/health");
+    server_->get("/api/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"healthy"})", "application/json");
+    });
+    thread_ = std::thread([this] { (void)server_->run(); });
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    thread_.join();
+    server_.reset();
+  }
+  httplib::Client client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(10);
+    return c;
+  }
+  static httplib::Headers with_key(httplib::Headers h = {}) {
+    h.emplace("X-API-Key", kKey);
+    return h;
+  }
+  // POSTs a JSON-RPC message to /mcp with the key and, when given, a session.
+  httplib::Result mcp_post(const std::string& body, const std::string& session = "") {
+    httplib::Headers h = with_key({{"Accept", "application/json, text/event-stream"}});
+    if (!session.empty()) h.emplace("Mcp-Session-Id", session);
+    return client().Post("/mcp", h, body, "application/json");
+  }
+  std::string open_session() {
+    auto r = mcp_post(kInitialize);
+    EXPECT_EQ(r->status, 200);
+    return r->get_header_value("Mcp-Session-Id");
+  }
+  int64_t memory_count() { return service_->stats().value().storage.total_memories; }
+
+  std::string dir_;
+  std::unique_ptr<MemoryService> service_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<McpHttpEndpoint> endpoint_;
+  std::thread thread_;
+};
+
+TEST_F(HttpTest, HealthIsOpenAndMinimal) {
+  start();
+  auto r = client().Get("/api/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"status":"healthy"})");
+}
+
+TEST_F(HttpTest, EveryOtherRouteAnswers401WithoutOrWithAWrongKey) {
+  start();
+  struct Probe {
+    const char* method;
+    const char* path;
+  };
+  const Probe probes[] = {{"GET", "/mcp"},        {"POST", "/mcp"},   {"DELETE", "/mcp"},
+                          {"GET", "/api/stats"},  {"PUT", "/x"},      {"GET", "/api/health/x"},
+                          {"GET", "/api/health?x"}};
+  for (const Probe& p : probes) {
+    for (const char* key : {"", "wrong", "test-key-5f1c2a9", "test-key-5f1c2a9bx"}) {
+      httplib::Request req;
+      req.method = p.method;
+      req.path = p.path;
+      if (*key) req.headers.emplace("X-API-Key", key);
+      req.headers.emplace("Content-Type", "application/json");
+      req.body = "{}";
+      auto r = client().send(req);
+      ASSERT_TRUE(r);
+      if (std::string(p.path) == "/api/health?x") {
+        EXPECT_EQ(r->status, 200);  // the query string does not change the path
+        continue;
+      }
+      EXPECT_EQ(r->status, 401) << p.method << " " << p.path << " key '" << key << "'";
+      EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
+    }
+  }
+}
+
+TEST_F(HttpTest, KeyIsAcceptedAsHeaderBearerOrQueryParameter) {
+  start();
+  auto c = client();
+  EXPECT_EQ(c.Get("/mcp", {{"X-API-Key", kKey}})->status, 405);
+  EXPECT_EQ(c.Get("/mcp", {{"Authorization", std::string("Bearer ") + kKey}})->status, 405);
+  EXPECT_EQ(c.Get("/mcp", {{"Authorization", std::string("bearer ") + kKey}})->status, 405);
+  EXPECT_EQ(c.Get((std::string("/mcp?api_key=") + kKey).c_str())->status, 405);
+  EXPECT_EQ(c.Get("/mcp", {{"Authorization", std::string("Basic ") + kKey}})->status, 401);
+}
+
+TEST_F(HttpTest, ForeignHostNamesAreRefusedOnALoopbackBind) {
+  start();
+  const std::string port = std::to_string(server_->port());
+  for (std::string host : {"localhost", "127.0.0.1", "[::1]"}) {
+    auto r = client().Get("/api/health", {{"Host", host + ":" + port}});
+    EXPECT_EQ(r->status, 200) << host;
+  }
+  for (std::string host : {std::string("evil.example.com"), "evil.example.com:" + port,
+                           std::string("localhost.evil.com"), std::string("127.0.0.1.evil.com"),
+                           std::string()}) {
+    auto r = client().Get("/api/health", {{"Host", host}});
+    EXPECT_EQ(r->status, 403) << host;
+  }
+}
+
+TEST_F(HttpTest, AllowedHostsExtendTheLoopbackNames) {
+  HttpOptions o;
+  o.allowed_hosts = {"memory.local"};
+  start(o);
+  EXPECT_EQ(client().Get("/api/health", {{"Host", "Memory.Local:8000"}})->status, 200);
+  EXPECT_EQ(client().Get("/api/health", {{"Host", "other.local"}})->status, 403);
+}
+
+TEST_F(HttpTest, CrossSiteOriginsAreRefused) {
+  start();
+  const std::string self = "http://127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_EQ(client().Get("/api/health", {{"Origin", self}})->status, 200);
+  EXPECT_EQ(client().Get("/api/health", {{"Origin", "http://localhost:3000"}})->status, 200);
+  EXPECT_EQ(client().Get("/api/health", {{"Origin", "https://evil.example.com"}})->status, 403);
+  EXPECT_EQ(client().Get("/api/health", {{"Origin", "null"}})->status, 403);
+  auto r = mcp_post(kInitialize);
+  ASSERT_EQ(r->status, 200);
+  httplib::Headers h = with_key({{"Origin", "https://evil.example.com"}});
+  EXPECT_EQ(client().Post("/mcp", h, kInitialize, "application/json")->status, 403);
+}
+
+TEST_F(HttpTest, OversizedAndMalformedBodiesAreRefusedAndChangeNothing) {
+  start();
+  const std::string session = open_session();
+  std::string huge = R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":)"
+                     R"("memory_store","arguments":{"content":")" +
+                     std::string(kMaxRequestBodyBytes, 'a') + R"("}}})";
+  auto r = mcp_post(huge, session);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("exceeds"), std::string::npos);
+
+  for (std::string bad : {"{", "not json", "\xff\xfe", R"({"jsonrpc":"2.0","id":3,)"}) {
+    auto m = mcp_post(bad, session);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->status, 400) << bad;
+    EXPECT_EQ(Json::parse(m->body)["error"]["code"], -32700);
+  }
+  // Valid JSON, wrong JSON-RPC shape: a JSON-RPC error inside a 200.
+  auto shape = mcp_post(R"({"jsonrpc":"1.0","id":4,"method":"ping"})", session);
+  EXPECT_EQ(shape->status, 200);
+  EXPECT_EQ(Json::parse(shape->body)["error"]["code"], -32600);
+  EXPECT_EQ(memory_count(), 0);
+}
+
+TEST_F(HttpTest, SessionLifeCycle) {
+  start();
+  const std::string session = open_session();
+  ASSERT_EQ(session.size(), 22u);
+  EXPECT_EQ(endpoint_->session_count(), 1u);
+
+  auto note = mcp_post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", session);
+  EXPECT_EQ(note->status, 202);
+  EXPECT_TRUE(note->body.empty());
+
+  auto store = mcp_post(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":)"
+                        R"("memory_store","arguments":{"content":"over http","tags":["h"]}}})",
+                        session);
+  ASSERT_EQ(store->status, 200);
+  EXPECT_EQ(store->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(Json::parse(store->body)["result"]["structuredContent"]["success"], true);
+  EXPECT_EQ(memory_count(), 1);
+
+  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})")->status, 400);
+  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})", "nope")->status, 404);
+
+  auto end = client().Delete("/mcp", with_key({{"Mcp-Session-Id", session}}));
+  EXPECT_EQ(end->status, 200);
+  EXPECT_EQ(endpoint_->session_count(), 0u);
+  auto after = mcp_post(R"({"jsonrpc":"2.0","id":4,"method":"ping"})", session);
+  EXPECT_EQ(after->status, 404);
+  EXPECT_EQ(Json::parse(after->body)["error"]["code"], -32001);
+  EXPECT_EQ(client().Delete("/mcp", with_key({{"Mcp-Session-Id", session}}))->status, 404);
+}
+
+TEST_F(HttpTest, FailedInitializeOpensNoSession) {
+  start();
+  auto r = mcp_post(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":[]})");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_TRUE(Json::parse(r->body).contains("error"));
+  EXPECT_FALSE(r->has_header("Mcp-Session-Id"));
+  EXPECT_EQ(endpoint_->session_count(), 0u);
+}
+
+TEST_F(HttpTest, TransportRulesForHeadersAndMethods) {
+  start();
+  const std::string session = open_session();
+  auto c = client();
+  auto get = c.Get("/mcp", with_key());
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST, DELETE");
+  EXPECT_EQ(c.Post("/mcp", with_key(), kInitialize, "text/plain")->status, 415);
+  EXPECT_EQ(c.Post("/mcp", with_key({{"Accept", "text/html"}}), kInitialize, "application/json")
+                ->status,
+            406);
+  httplib::Headers old = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}});
+  EXPECT_EQ(c.Post("/mcp", old, R"({"jsonrpc":"2.0","id":5,"method":"ping"})", "application/json")
+                ->status,
+            400);
+  httplib::Headers ok = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
+  EXPECT_EQ(c.Post("/mcp", ok, R"({"jsonrpc":"2.0","id":6,"method":"ping"})", "application/json")
+                ->status,
+            200);
+}
+
+TEST_F(HttpTest, AnonymousAccessOnlyOnLoopback) {
+  HttpOptions o;
+  o.allow_anonymous = true;
+  o.host = "0.0.0.0";
+  o.port = 0;
+  auto refused = HttpServer::create(o);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("loopback"), std::string::npos);
+
+  HttpOptions keyless;
+  keyless.port = 0;
+  EXPECT_FALSE(HttpServer::create(keyless).is_ok());
+
+  HttpOptions local;
+  local.allow_anonymous = true;
+  start(local);
+  EXPECT_EQ(client().Get("/mcp")->status, 405);
+}
+
+TEST_F(HttpTest, TheKeyNeverReachesTheLog) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(logger);
+  start();
+  client().Get((std::string("/mcp?api_key=") + kKey).c_str());
+  client().Get("/mcp", {{"Authorization", std::string("Bearer ") + kKey}});
+  client().Get("/mcp", {{"X-API-Key", "almost-the-key"}});
+  mcp_post(kInitialize);
+  stop();
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  EXPECT_NE(text.find("GET /mcp 405"), std::string::npos) << text;
+  EXPECT_NE(text.find("GET /mcp 401"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kKey), std::string::npos) << text;
+  EXPECT_EQ(text.find("almost-the-key"), std::string::npos) << text;
+}
+
+TEST_F(HttpTest, ServesHttpsWithARealCertificate) {
+  const std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                          "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
+                          "-keyout " + key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  HttpOptions o;
+  o.cert_file = cert;
+  o.key_file = key;
+  start(o);
+  EXPECT_EQ(server_->url().rfind("https://127.0.0.1:", 0), 0u);
+  httplib::SSLClient tls("127.0.0.1", server_->port());
+  tls.set_ca_cert_path(cert.c_str());
+  tls.enable_server_certificate_verification(true);
+  auto r = tls.Get("/api/health");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  auto session = tls.Post("/mcp", with_key(), kInitialize, "application/json");
+  ASSERT_TRUE(session);
+  EXPECT_EQ(session->status, 200);
+  // Plain HTTP to the TLS port gets no answer.
+  EXPECT_FALSE(client().Get("/api/health") && client().Get("/api/health")->status == 200);
+}
+
+TEST_F(HttpTest, UnreadableCertificateIsAClearError) {
+  HttpOptions o;
+  o.api_key = kKey;
+  o.port = 0;
+  o.cert_file = dir_ + "/missing.pem";
+  o.key_file = dir_ + "/missing.key";
+  auto r = HttpServer::create(o);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("missing.pem"), std::string::npos);
+  o.key_file.clear();
+  EXPECT_NE(HttpServer::create(o).status().message().find("both"), std::string::npos);
+}
+
+TEST(ApiKey, GeneratedOnceKeptWithMode0600AndReused) {
+  char tmpl[] = "/tmp/mcpmem-key-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Config c = config_from_env({{"HOME", dir}});
+  c.base_dir = dir + "/data";
+  auto first = resolve_api_key(c);
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_TRUE(first->generated);
+  EXPECT_EQ(first->key.size(), 43u);
+  struct stat st {};
+  ASSERT_EQ(stat(first->file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto second = resolve_api_key(c);
+  ASSERT_TRUE(second.is_ok());
+  EXPECT_FALSE(second->generated);
+  EXPECT_EQ(second->key, first->key);
+  EXPECT_FALSE(second->file_too_open);
+  chmod(first->file.c_str(), 0644);
+  EXPECT_TRUE(resolve_api_key(c)->file_too_open);
+
+  c.api_key = "from-env";
+  auto env = resolve_api_key(c);
+  EXPECT_EQ(env->key, "from-env");
+  EXPECT_TRUE(env->file.empty());
+  fs::remove_all(dir);
+}
+
+TEST(HostWithoutPort, HandlesNamesAddressesAndBrackets) {
+  EXPECT_EQ(host_without_port("Example.COM:80"), "example.com");
+  EXPECT_EQ(host_without_port("[::1]:8000"), "::1");
+  EXPECT_EQ(host_without_port("[::1]"), "::1");
+  EXPECT_EQ(host_without_port("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(host_without_port(""), "");
+}
+
+}  // namespace
+}  // namespace mcpmem
