@@ -31,6 +31,10 @@ struct Config {
   double semantic_dedup_threshold = 0.85;   // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine)
   double semantic_dedup_window_hours = 24;  // MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS
 
+  // --- MCP ---
+  size_t session_chunk_chars = 1500;  // SESSION_CHUNK_SIZE: memory_store_session splits longer
+                                      // sessions at turn boundaries (0 = never split)
+
   // --- limits (each hit by a test) ---
   size_t max_content_bytes = 1 << 20;    // MCP_MEMORY_MAX_CONTENT_BYTES: 1 MiB per memory
   size_t max_metadata_bytes = 64 << 10;  // serialized metadata JSON per memory

@@ -134,6 +134,26 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::string python_strip(std::string_view text) {
+  if (!is_valid_utf8(text)) return std::string(text);
+  // Whitespace at either end is decoded one code point at a time from that end.
+  auto front_space = [&](std::string_view t, size_t* len) {
+    unsigned char c = static_cast<unsigned char>(t[0]);
+    *len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    std::vector<int32_t> cp = decode(t.substr(0, *len));
+    return is_python_space(cp[0]);
+  };
+  size_t len = 0;
+  while (!text.empty() && front_space(text, &len)) text.remove_prefix(len);
+  while (!text.empty()) {
+    size_t start = text.size() - 1;
+    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+    if (!front_space(text.substr(start), &len)) break;
+    text.remove_suffix(text.size() - start);
+  }
+  return std::string(text);
+}
+
 std::string python_strip_lower(std::string_view text) {
   if (std::all_of(text.begin(), text.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {

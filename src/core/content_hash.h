@@ -14,6 +14,9 @@ namespace mcpmem {
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
+// Python's `text.strip()` (same whitespace as below). Invalid UTF-8 comes back unchanged.
+std::string python_strip(std::string_view text);
+
 // Python's `text.strip().lower()`. Requires valid UTF-8.
 std::string python_strip_lower(std::string_view text);
 

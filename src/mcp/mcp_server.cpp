@@ -105,6 +105,11 @@ Json McpServer::dispatch(const std::string& method, const Json& params) {
   if (protocol_version_.empty()) {
     throw RpcError{kInvalidRequest, "the session is not initialized: send initialize first"};
   }
+  // Lists come whole in one page (no nextCursor), so no cursor we could receive is valid.
+  if (method.ends_with("/list") && params.is_object() && params.contains("cursor") &&
+      !params["cursor"].is_null()) {
+    throw RpcError{kInvalidParams, "invalid cursor: this server returns every item in one page"};
+  }
   if (method == "tools/list") return {{"tools", mcp_tool_list()}};
   if (method == "tools/call") return call_tool(params);
   if (method == "resources/list") return {{"resources", mcp_resource_list()}};

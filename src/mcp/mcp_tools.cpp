@@ -2,9 +2,12 @@
 // output (so agents prompted for it keep working), plus structuredContent matching each
 // tool's outputSchema. Arguments are validated here; bad ones give an isError result that says
 // which argument and why. The Python service's old tool names are accepted, not listed.
+#include <cstdio>
 #include <functional>
+#include <random>
 #include <sstream>
 
+#include "core/content_hash.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "mcp/mcp_server.h"
@@ -123,6 +126,94 @@ Json memory_store(MemoryService& s, const Json& a) {
   return text_result(
       text,
       {{"success", out.success}, {"content_hash", out.content_hash}, {"message", out.message}});
+}
+
+size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+std::string uuid4() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xF000ull) | 0x4000ull;                      // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);      // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+// A conversation as one memory ("[role] content" lines, type "session", tag session:<id>), or,
+// past session_chunk_chars, as several that keep whole turns and add chunk:i/n, as the Python
+// service (lengths in code points, like Python's len()).
+Json memory_store_session(MemoryService& s, const Json& a) {
+  if (!a.contains("turns") || !a["turns"].is_array() || a["turns"].empty()) {
+    throw ToolError{"'turns' is required and must be a non-empty list of {role, content}"};
+  }
+  std::vector<std::string> lines;
+  for (const Json& turn : a["turns"]) {
+    if (!turn.is_object()) throw ToolError{"each of 'turns' must be an object {role, content}"};
+    std::string role = str_arg(turn, "role", "unknown");
+    std::string content = python_strip(str_arg(turn, "content"));
+    if (!content.empty()) lines.push_back("[" + role + "] " + content);
+  }
+  if (lines.empty()) throw ToolError{"all turns have empty content"};
+  std::string session_id = str_arg(a, "session_id");
+  if (session_id.empty()) session_id = uuid4();
+  Json meta = a.value("metadata", Json::object());
+  if (!meta.is_object()) throw ToolError{"'metadata' must be an object"};
+  std::vector<std::string> tags = {"session:" + session_id};
+  for (auto& t : tags_arg(a, "tags")) tags.push_back(std::move(t));
+
+  const size_t limit = s.config().session_chunk_chars;
+  std::vector<std::vector<std::string>> chunks(1);
+  size_t size = 0, total = 0;
+  for (const std::string& line : lines) total += code_points(line) + 1;
+  for (const std::string& line : lines) {
+    size_t n = code_points(line) + 1;
+    if (limit > 0 && total - 1 > limit && !chunks.back().empty() && size + n > limit) {
+      chunks.emplace_back();
+      size = 0;
+    }
+    chunks.back().push_back(line);
+    size += n;
+  }
+  std::vector<std::string> hashes;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    StoreRequest r;
+    for (const std::string& line : chunks[i]) r.content += (r.content.empty() ? "" : "\n") + line;
+    r.tags = tags;
+    if (chunks.size() > 1) {
+      r.tags.push_back("chunk:" + std::to_string(i + 1) + "/" + std::to_string(chunks.size()));
+    }
+    r.memory_type = "session";
+    r.metadata = meta;
+    StoreResult out = unwrap(s.store(r));
+    if (!out.success && chunks.size() > 1) {
+      throw ToolError{"storing session chunk " + std::to_string(i + 1) + "/" +
+                      std::to_string(chunks.size()) + ": " + out.message + " (stored " +
+                      std::to_string(i) + "/" + std::to_string(chunks.size()) +
+                      " before failure)"};
+    }
+    if (!out.success) throw ToolError{"storing session: " + out.message};
+    hashes.push_back(out.content_hash);
+  }
+  const std::string turns = std::to_string(lines.size());
+  std::string text = chunks.size() == 1
+                         ? "Session stored successfully (session_id: " + session_id +
+                               ", hash: " + hashes[0] + ", turns: " + turns + ")"
+                         : "Session stored successfully (session_id: " + session_id +
+                               ", chunks: " + std::to_string(chunks.size()) + "/" +
+                               std::to_string(chunks.size()) + ", turns: " + turns + ")";
+  return text_result(text, {{"success", true},
+                            {"session_id", session_id},
+                            {"content_hashes", hashes},
+                            {"turns", lines.size()}});
 }
 
 Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int default_limit) {
@@ -342,6 +433,28 @@ const std::vector<Tool>& tools() {
                      {"success", "content_hash", "message"}),
        {{"readOnlyHint", false}, {"destructiveHint", false}, {"idempotentHint", true}},
        [](MemoryService& s, const Json& a) { return memory_store(s, a); }},
+      {"memory_store_session",
+       "Store a whole conversation (ordered turns) as one memory, so it is recalled as a "
+       "unit; long sessions are split at turn boundaries. Tagged session:<session_id>.",
+       object_schema(
+           {{"turns",
+             {{"type", "array"},
+              {"minItems", 1},
+              {"items", object_schema({{"role", {{"type", "string"}}},
+                                       {"content", {{"type", "string"}}}},
+                                      {"role", "content"})}}},
+            {"session_id",
+             {{"type", "string"}, {"description", "Stable id; a UUID is made when omitted"}}},
+            {"tags", kTagsSchema},
+            {"metadata", {{"type", "object"}}}},
+           {"turns"}),
+       object_schema({{"success", {{"type", "boolean"}}},
+                      {"session_id", {{"type", "string"}}},
+                      {"content_hashes", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                      {"turns", {{"type", "integer"}}}},
+                     {"success", "session_id", "content_hashes", "turns"}),
+       {{"readOnlyHint", false}, {"destructiveHint", false}, {"idempotentHint", true}},
+       [](MemoryService& s, const Json& a) { return memory_store_session(s, a); }},
       {"memory_search",
        "Search memories by meaning (semantic), exact text, keywords or both (hybrid), optionally "
        "filtered by tags, type and time ('yesterday', 'last week', 'between X and Y').",

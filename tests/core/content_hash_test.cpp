@@ -40,6 +40,13 @@ TEST(ContentHash, FinalSigmaFollowsPython) {
   EXPECT_EQ(python_strip_lower("İ"), "i\u0307");
 }
 
+TEST(PythonStrip, RemovesUnicodeWhitespaceAtBothEndsOnly) {
+  EXPECT_EQ(python_strip("\u3000\u00a0 a  b\t\n\u2028"), "a  b");
+  EXPECT_EQ(python_strip("\u200bzero width\u200b"), "\u200bzero width\u200b");  // not space
+  EXPECT_EQ(python_strip(" \u3000 "), "");
+  EXPECT_EQ(python_strip("Straße"), "Straße");
+}
+
 TEST(ContentHash, RejectsInvalidUtf8) {
   for (std::string bad :
        {std::string("\xff"), std::string("a\xc0\xaf"), std::string("\xed\xa0\x80"),

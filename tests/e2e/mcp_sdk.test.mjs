@@ -54,7 +54,7 @@ try {
 
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
-  for (const n of ["memory_store", "memory_search", "memory_list", "memory_delete", "memory_update",
+  for (const n of ["memory_store", "memory_store_session", "memory_search", "memory_list", "memory_delete", "memory_update",
                    "memory_health", "memory_stats", "memory_cleanup", "memory_sync_status"]) {
     assert.ok(names.includes(n), `tools/list lacks ${n}`);
   }
@@ -84,14 +84,37 @@ try {
   });
   assert.equal(updated.structuredContent.memory.memory_type, "reference");
 
-  const bad = await client.callTool({ name: "memory_search", arguments: { query: "x", limit: 0 } });
-  assert.equal(bad.isError, true);
-  assert.match(bad.content[0].text, /'limit' must be between 1 and 100/);
+  const session = await client.callTool({
+    name: "memory_store_session",
+    arguments: { turns: [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }],
+                 session_id: "e2e-1" },
+  });
+  assert.match(session.content[0].text, /^Session stored successfully \(session_id: e2e-1, hash: [0-9a-f]{64}, turns: 2\)$/);
+  assert.equal(session.structuredContent.content_hashes.length, 1);
+
+  // Invalid arguments: an isError result that names the argument, for every tool that takes any.
+  const invalid = [
+    ["memory_store", {}, /'content' is required/],
+    ["memory_store", { content: "x", tags: 5 }, /'tags' must be a list or a string/],
+    ["memory_store_session", { turns: [] }, /'turns' is required/],
+    ["memory_search", { query: "x", limit: 0 }, /'limit' must be between 1 and 100/],
+    ["memory_search", { query: "x", mode: "fuzzy" }, /'mode' must be/],
+    ["memory_list", { page_size: 0 }, /'page_size'/],
+    ["memory_delete", {}, /filter/],
+    ["memory_update", { updates: {} }, /'content_hash' is required/],
+  ];
+  for (const [name, args, message] of invalid) {
+    const r = await client.callTool({ name, arguments: args });
+    assert.equal(r.isError, true, `${name} ${JSON.stringify(args)} was accepted`);
+    assert.match(r.content[0].text, message);
+  }
+  await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {} }), /unknown tool/);
 
   const dry = await client.callTool({ name: "memory_delete", arguments: { tags: ["e2e"], dry_run: true } });
   assert.equal(dry.structuredContent.dry_run, true);
   const del = await client.callTool({ name: "memory_delete", arguments: { content_hash: hash } });
   assert.equal(del.structuredContent.deleted, 1);
+  await client.callTool({ name: "memory_delete", arguments: { tags: "session:e2e-1" } });
 
   for (const n of ["memory_health", "memory_stats", "memory_cleanup", "memory_sync_status"]) {
     const r = await client.callTool({ name: n, arguments: {} });
