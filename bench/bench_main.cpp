@@ -291,6 +291,10 @@ double init_ms(const std::vector<std::string>& argv, const std::string& db, int 
 int main(int argc, char** argv) {
   std::string data_dir = "build/bench-data", binary = "build/mcp-memory",
               extension = "node_modules/sqlite-vec-linux-x64/vec0";
+  bool bulk_only = false;  // --bulk-only: just bulk_store_per_s (for profiling the write path)
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--bulk-only") bulk_only = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--data-dir") data_dir = argv[i + 1];
@@ -298,6 +302,10 @@ int main(int argc, char** argv) {
     if (flag == "--sqlite-vec") extension = argv[i + 1];
   }
   fs::create_directories(data_dir);
+  if (bulk_only) {
+    report("bulk_store_per_s", bulk_store(data_dir + "/scratch.db", 50000, 5), "1/s");
+    return 0;
+  }
   const std::string db100k = data_dir + "/bench-100k-" + kDataVersion + ".db";
   const std::string scratch = data_dir + "/scratch.db";
 

@@ -24,7 +24,7 @@ struct Config {
 
   // --- embedding and index ---
   std::string embedding_model = "hash-384";  // MCP_MEMORY_EMBEDDING_MODEL
-  size_t bulk_batch_size = 1000;             // memories per transaction in bulk stores
+  size_t bulk_batch_size = 5000;             // memories per transaction in bulk stores
 
   // --- write-time dedup (as the Python service) ---
   bool semantic_dedup_enabled = true;       // MCP_SEMANTIC_DEDUP_ENABLED

@@ -366,25 +366,25 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       valid[i] = 1;
     }
   };
-  const size_t workers =
-      n < kParallelPrepareMin ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
-  std::vector<std::thread> threads;
-  for (size_t w = 1; w < workers; ++w) {
-    threads.emplace_back(prepare_range, n * w / workers, n * (w + 1) / workers);
-  }
-  prepare_range(0, n / workers);
-  for (auto& t : threads) t.join();
-
-  const size_t batch = std::max<size_t>(1, config_.bulk_batch_size);
-  for (size_t begin = 0; begin < n; begin += batch) {
-    const size_t end = std::min(n, begin + batch);
+  // Prepares [begin, end) on `workers` threads, each owning a contiguous slice.
+  auto prepare_batch = [&](size_t begin, size_t end, size_t workers) {
+    std::vector<std::thread> threads;
+    const size_t len = end - begin;
+    for (size_t w = 1; w < workers; ++w) {
+      threads.emplace_back(prepare_range, begin + len * w / workers, begin + len * (w + 1) / workers);
+    }
+    prepare_range(begin, begin + len / workers);
+    for (auto& t : threads) t.join();
+  };
+  // Writes [begin, end) in one transaction, then brings the index up to date.
+  auto write_batch = [&](size_t begin, size_t end) -> Status {
     std::vector<Memory> chunk;
     std::vector<std::vector<float>> chunk_vectors;
     std::vector<size_t> index_of;  // chunk position -> request index
     for (size_t i = begin; i < end; ++i) {
       if (!valid[i]) continue;
       memories[i].hlc = hlc_.now().to_string();
-      chunk.push_back(memories[i]);
+      chunk.push_back(std::move(memories[i]));  // moved on into results[i] below
       chunk_vectors.push_back(std::move(vectors[i]));
       index_of.push_back(i);
     }
@@ -397,14 +397,29 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
         results[i].message = kDuplicateExact;
         continue;
       }
-      memories[i].id = (*ids)[c];
+      chunk[c].id = (*ids)[c];
       results[i].success = true;
       results[i].message = "Memory stored successfully";
-      results[i].memory = memories[i];
-      known.emplace(memories[i].id, std::move(chunk_vectors[c]));
+      known.emplace(chunk[c].id, std::move(chunk_vectors[c]));
+      results[i].memory = std::move(chunk[c]);
     }
     own_writes_pending_ = true;
-    MCP_RETURN_IF_ERROR(catch_up_index(&known));
+    return catch_up_index(&known);
+  };
+
+  // The write is one thread; while it runs, the other cores prepare the next batch.
+  const size_t cores = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const size_t batch = std::max<size_t>(1, config_.bulk_batch_size);
+  prepare_batch(0, std::min(n, batch), n < kParallelPrepareMin ? 1 : cores);
+  for (size_t begin = 0; begin < n; begin += batch) {
+    const size_t end = std::min(n, begin + batch);
+    std::thread next;
+    if (end < n) {
+      next = std::thread(prepare_batch, end, std::min(n, end + batch), std::max<size_t>(1, cores - 1));
+    }
+    Status written = write_batch(begin, end);
+    if (next.joinable()) next.join();
+    MCP_RETURN_IF_ERROR(written);
   }
   return results;
 }

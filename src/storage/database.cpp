@@ -177,7 +177,7 @@ Status set_pragmas(Database::Impl& impl) {
   // Never a TRUNCATE or RESTART checkpoint: Litestream may hold a read transaction.
   std::string pragmas =
       std::string("PRAGMA synchronous=") + (impl.opts.synchronous_full ? "FULL" : "NORMAL") +
-      "; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=8000;"
+      "; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8000;"
       " PRAGMA foreign_keys=OFF;";
   return exec_sql(impl.db, pragmas.c_str(), "setting pragmas");
 }

@@ -184,6 +184,46 @@ TEST_F(ServiceTest, Issue214FiltersApplyBeforeTopK) {
   for (const auto& h : timed.results) EXPECT_EQ(h.memory.tags[0], "groceries");
 }
 
+// Bulk stores write batch k while the next batch is prepared on other threads: results stay in
+// request order, duplicates (in the request and in the database) and invalid requests are
+// reported at their own index, across batch boundaries.
+TEST_F(ServiceTest, StoreBatchAcrossManyPipelinedBatchesKeepsEveryResultInPlace) {
+  config_.bulk_batch_size = 7;
+  config_.semantic_dedup_enabled = false;
+  service_ = open_service();
+  store("already here", {});
+  std::vector<StoreRequest> batch;
+  for (int i = 0; i < 600; ++i) {
+    StoreRequest r;
+    r.content = i % 50 == 3    ? std::string()  // invalid: empty
+                : i % 50 == 4  ? "already here"
+                : i % 50 == 5  ? "memory number " + std::to_string(i - 5)  // repeats i - 5
+                               : "memory number " + std::to_string(i);
+    batch.push_back(r);
+  }
+  auto out = service_->store_batch(batch);
+  ASSERT_TRUE(out.is_ok());
+  ASSERT_EQ(out->size(), 600u);
+  int stored = 0;
+  for (int i = 0; i < 600; ++i) {
+    const StoreResult& r = (*out)[i];
+    if (i % 50 == 3 || i % 50 == 4 || i % 50 == 5) {
+      EXPECT_FALSE(r.success) << i;
+      continue;
+    }
+    ASSERT_TRUE(r.success) << i << " " << r.message;
+    EXPECT_EQ(r.memory->content, "memory number " + std::to_string(i));
+    EXPECT_EQ(r.content_hash, *content_hash("memory number " + std::to_string(i)));
+    ++stored;
+  }
+  EXPECT_EQ(stored, 600 - 3 * 12);
+  EXPECT_EQ(service_->stats()->storage.total_memories, stored + 1);
+  SearchRequest q;
+  q.query = "memory number 599";
+  q.mode = SearchMode::kExact;
+  EXPECT_EQ(search(q).results.size(), 1u);
+}
+
 TEST_F(ServiceTest, TimeOnlyRecallAndSearchErrors) {
   store("old", {}, kNow - 10 * 86400);
   store("yesterday's note", {}, kNow - 86400);
