@@ -7,18 +7,9 @@
 
 #include "core/memory.h"
 #include "service/memory_service.h"
+#include "service/wire_json.h"
 
 namespace mcpmem::cli {
-
-// Output JSON keeps keys in the order the Python service prints them.
-using OJson = nlohmann::ordered_json;
-
-// {content, content_hash, tags, memory_type, metadata, created_at, created_at_iso, updated_at,
-// updated_at_iso}: the Python service's MemoryResponse.
-OJson memory_json(const Memory& m);
-OJson search_json(const SearchResponse& r);
-OJson list_json(const ListResponse& r);
-OJson stats_json(const ServiceStats& s, const std::string& db_path, bool by_source);
 
 // Human output.
 std::string search_text(const SearchResponse& r);

@@ -1,6 +1,6 @@
 // `mcp-memory serve`: the MCP server. Without flags it speaks stdio, as Claude Desktop, Claude
 // Code, Codex and other MCP clients launch it. With --http (or --https) it serves HTTP instead:
-// MCP Streamable HTTP at /mcp and the open health check /api/health, behind the API key.
+// MCP Streamable HTTP at /mcp and the REST API under /api, behind the API key.
 // Either way the vector index loads in the background, so `initialize` is answered at once; a
 // search issued while it loads waits for it.
 #include <spdlog/spdlog.h>
@@ -14,6 +14,7 @@
 #include "http/api_key.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
+#include "http/rest_api.h"
 #include "mcp/stdio_transport.h"
 #include "platform/shutdown_signal.h"
 
@@ -104,10 +105,8 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
 
   McpHttpEndpoint mcp(**service);
   mcp.mount(**server);
-  (*server)->open_path("/api/health");
-  (*server)->get("/api/health", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"healthy"})", "application/json");
-  });
+  RestApi rest(**service, MCP_MEMORY_VERSION);
+  rest.mount(**server);
 
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
@@ -127,7 +126,7 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
       "serve", "Run the MCP server: stdio by default, or HTTP with --http/--https");
   auto flags = std::make_shared<ServeFlags>();
   cmd->add_flag("--http", flags->http,
-                "Serve HTTP: MCP Streamable HTTP at /mcp, /api/health (HTTPS when "
+                "Serve HTTP: MCP Streamable HTTP at /mcp and the REST API (HTTPS when "
                 "MCP_HTTPS_ENABLED=true)");
   cmd->add_flag("--https", flags->https,
                 "Serve HTTPS (MCP_SSL_CERT_FILE, MCP_SSL_KEY_FILE; port MCP_HTTPS_PORT, 8443)");

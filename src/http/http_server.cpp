@@ -154,11 +154,31 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
   return self;
 }
 
-void HttpServer::get(const std::string& p, Handler h) { server_->Get(p, std::move(h)); }
-void HttpServer::post(const std::string& p, Handler h) { server_->Post(p, std::move(h)); }
-void HttpServer::put(const std::string& p, Handler h) { server_->Put(p, std::move(h)); }
-void HttpServer::del(const std::string& p, Handler h) { server_->Delete(p, std::move(h)); }
+void HttpServer::get(const std::string& p, Handler h) {
+  routes_.push_back({"GET", p});
+  server_->Get(p, std::move(h));
+}
+void HttpServer::post(const std::string& p, Handler h) {
+  routes_.push_back({"POST", p});
+  server_->Post(p, std::move(h));
+}
+void HttpServer::put(const std::string& p, Handler h) {
+  routes_.push_back({"PUT", p});
+  server_->Put(p, std::move(h));
+}
+void HttpServer::del(const std::string& p, Handler h) {
+  routes_.push_back({"DELETE", p});
+  server_->Delete(p, std::move(h));
+}
 void HttpServer::open_path(const std::string& exact_path) { open_paths_.push_back(exact_path); }
+
+std::vector<HttpServer::Route> HttpServer::routes() const {
+  std::vector<Route> out = routes_;
+  for (Route& r : out) {
+    r.open = std::find(open_paths_.begin(), open_paths_.end(), r.pattern) != open_paths_.end();
+  }
+  return out;
+}
 
 std::string HttpServer::url() const {
   std::string host = options_.host.find(':') != std::string::npos ? "[" + options_.host + "]"

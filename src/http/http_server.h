@@ -54,6 +54,14 @@ class HttpServer {
   void del(const std::string& pattern, Handler handler);
   void open_path(const std::string& exact_path);  // served without a key
 
+  struct Route {
+    std::string method;
+    std::string pattern;  // as registered (may hold regex groups)
+    bool open = false;
+  };
+  // Every route registered so far (what the auth test walks).
+  std::vector<Route> routes() const;
+
   int port() const { return port_; }
   std::string url() const;  // e.g. "https://127.0.0.1:8443"
   bool tls() const { return !options_.cert_file.empty(); }
@@ -73,6 +81,7 @@ class HttpServer {
   HttpOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<std::string> open_paths_;
+  std::vector<Route> routes_;
   bool loopback_bind_ = true;
   int port_ = 0;
 };

@@ -142,6 +142,34 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
   return out;
 }
 
+Result<SearchResponse> MemoryService::search_similar(const std::string& content_hash, int limit) {
+  auto started = std::chrono::steady_clock::now();
+  auto source = get(content_hash);
+  if (!source.is_ok()) return source.status();
+  if (!source->has_value()) return Status::not_found("Memory not found");
+  if (limit < 1 || limit >= config_.max_search_limit) {
+    return Status::invalid_argument("limit must be between 1 and " +
+                                    std::to_string(config_.max_search_limit - 1));
+  }
+  SearchRequest r;
+  r.query = (*source)->content;
+  r.limit = limit + 1;  // the memory itself comes back first
+  auto found = search(r);
+  if (!found.is_ok()) return found.status();
+  SearchResponse out;
+  out.query = content_hash;
+  out.search_type = "similar";
+  for (SearchHit& h : found->results) {
+    if (h.memory.content_hash == content_hash || out.results.size() == static_cast<size_t>(limit)) {
+      continue;
+    }
+    out.results.push_back(std::move(h));
+  }
+  out.processing_time_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
 Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRequest& r,
                                                                   const MemoryFilter& filter) {
   std::vector<ScoredHit> scored;

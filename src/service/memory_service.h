@@ -143,6 +143,9 @@ class MemoryService {
   Result<std::vector<StoreResult>> store_batch(const std::vector<StoreRequest>& requests);
 
   Result<SearchResponse> search(const SearchRequest& request);
+  // The memories closest in meaning to the one with `content_hash` (itself excluded);
+  // NotFound when there is no such memory. search_type "similar", query = the hash.
+  Result<SearchResponse> search_similar(const std::string& content_hash, int limit);
   Result<ListResponse> list(const ListRequest& request);
   Result<std::optional<Memory>> get(const std::string& content_hash);
   Result<Memory> update(const UpdateRequest& request);

@@ -1,0 +1,94 @@
+// A real HttpServer on a free loopback port with the MCP endpoint and the REST API mounted
+// on a temporary database, and an httplib client for it: the fixture of the http tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/http_server.h"
+#include "http/mcp_endpoint.h"
+#include "http/rest_api.h"
+
+namespace mcpmem {
+
+namespace fs = std::filesystem;
+constexpr const char* kKey = "test-key-5f1c2a9b";
+constexpr const char* kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-http-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/http.db";
+    c.synchronous_full = false;
+    c.semantic_dedup_enabled = false;  // these tests store look-alike memories on purpose
+    service_ = std::move(MemoryService::open(c)).value();
+  }
+  void TearDown() override {
+    stop();
+    rest_.reset();
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  void start(HttpOptions o = {}) {
+    o.port = 0;
+    if (o.api_key.empty() && !o.allow_anonymous) o.api_key = kKey;
+    server_ = std::move(HttpServer::create(o)).value();
+    endpoint_ = std::make_unique<McpHttpEndpoint>(*service_);
+    endpoint_->mount(*server_);
+    rest_ = std::make_unique<RestApi>(*service_, "test", [this](const std::string& type,
+                                                                 const Json&) {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events_.push_back(type);
+    });
+    rest_->mount(*server_);
+    thread_ = std::thread([this] { (void)server_->run(); });
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    thread_.join();
+    server_.reset();
+  }
+  httplib::Client client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(10);
+    return c;
+  }
+  static httplib::Headers with_key(httplib::Headers h = {}) {
+    h.emplace("X-API-Key", kKey);
+    return h;
+  }
+  // POSTs a JSON-RPC message to /mcp with the key and, when given, a session.
+  httplib::Result mcp_post(const std::string& body, const std::string& session = "") {
+    httplib::Headers h = with_key({{"Accept", "application/json, text/event-stream"}});
+    if (!session.empty()) h.emplace("Mcp-Session-Id", session);
+    return client().Post("/mcp", h, body, "application/json");
+  }
+  std::string open_session() {
+    auto r = mcp_post(kInitialize);
+    EXPECT_EQ(r->status, 200);
+    return r->get_header_value("Mcp-Session-Id");
+  }
+  int64_t memory_count() { return service_->stats().value().storage.total_memories; }
+
+  std::string dir_;
+  std::unique_ptr<MemoryService> service_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<McpHttpEndpoint> endpoint_;
+  std::unique_ptr<RestApi> rest_;
+  std::mutex events_mu_;
+  std::vector<std::string> events_;  // event types the REST handlers emitted
+  std::thread thread_;
+};
+
+}  // namespace mcpmem
