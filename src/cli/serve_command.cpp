@@ -15,6 +15,7 @@
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
+#include "http/tls_certificate.h"
 #include "mcp/stdio_transport.h"
 #include "platform/shutdown_signal.h"
 
@@ -48,13 +49,28 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
   const bool https = f.https || c.https_enabled;
   o.host = f.host.empty() ? c.http_host : f.host;
   o.port = f.port >= 0 ? f.port : (https ? c.https_port : c.http_port);
-  if (https) {
-    if (c.ssl_cert_file.empty() || c.ssl_key_file.empty()) {
-      return Status::invalid_argument(
-          "--https needs a certificate: set MCP_SSL_CERT_FILE and MCP_SSL_KEY_FILE (PEM)");
-    }
+  if (https && (c.ssl_cert_file.empty() != c.ssl_key_file.empty())) {
+    return Status::invalid_argument("set both MCP_SSL_CERT_FILE and MCP_SSL_KEY_FILE, or neither");
+  }
+  if (https && !c.ssl_cert_file.empty()) {
     o.cert_file = c.ssl_cert_file;
     o.key_file = c.ssl_key_file;
+  } else if (https) {
+    auto names = certificate_names(c.host_name, c.ssl_extra_hostnames, c.ssl_extra_ips);
+    auto tls = ensure_self_signed_certificate(c.base_dir + "/tls", names);
+    if (!tls.is_ok()) return tls.status();
+    o.cert_file = tls->cert_file;
+    o.key_file = tls->key_file;
+    if (tls->created) {
+      std::string all;
+      for (const auto& n : names.dns) all += (all.empty() ? "" : ", ") + n;
+      for (const auto& n : names.ips) all += ", " + n;
+      std::fprintf(stderr,
+                   "mcp-memory: made a self-signed certificate for %s, valid %d days:\n  %s\n"
+                   "  SHA-256 %s\nClients trust it with e.g. curl --cacert %s (or -k).\n",
+                   all.c_str(), kCertificateDays, tls->cert_file.c_str(),
+                   tls->sha256_fingerprint.c_str(), tls->cert_file.c_str());
+    }
   }
   o.allow_anonymous = f.allow_anonymous || c.allow_anonymous;
   o.allowed_hosts = split_names(c.allowed_hosts);
@@ -129,7 +145,8 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                 "Serve HTTP: MCP Streamable HTTP at /mcp and the REST API (HTTPS when "
                 "MCP_HTTPS_ENABLED=true)");
   cmd->add_flag("--https", flags->https,
-                "Serve HTTPS (MCP_SSL_CERT_FILE, MCP_SSL_KEY_FILE; port MCP_HTTPS_PORT, 8443)");
+                "Serve HTTPS on MCP_HTTPS_PORT (8443) with MCP_SSL_CERT_FILE/MCP_SSL_KEY_FILE, "
+                "or a self-signed certificate kept in the data directory");
   cmd->add_option("--host", flags->host, "Address to bind (env MCP_HTTP_HOST; 127.0.0.1)");
   cmd->add_option("--port", flags->port, "Port (env MCP_HTTP_PORT; 8000; 0 = any free port)")
       ->check(CLI::Range(0, 65535));

@@ -97,8 +97,11 @@ Config config_from_env(const Env& env) {
   if (const std::string* k = get(env, "MCP_API_KEY")) c.api_key = *k;
   read_bool(env, "MCP_ALLOW_ANONYMOUS_ACCESS", c.allow_anonymous);
   if (const std::string* h = get(env, "MCP_ALLOWED_HOSTS")) c.allowed_hosts = *h;
+  if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_HOSTNAMES")) c.ssl_extra_hostnames = *h;
+  if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_IPS")) c.ssl_extra_ips = *h;
+  c.host_name = host_name();
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
-  c.node_name = sanitize_node_name(node ? *node : host_name());
+  c.node_name = sanitize_node_name(node ? *node : c.host_name);
   return c;
 }
 

@@ -51,8 +51,11 @@ struct Config {
   std::string api_key;                  // MCP_API_KEY; else kept in <base_dir>/api_key (0600)
   bool allow_anonymous = false;         // MCP_ALLOW_ANONYMOUS_ACCESS (loopback binds only)
   std::string allowed_hosts;            // MCP_ALLOWED_HOSTS: extra Host names, comma separated
+  std::string ssl_extra_hostnames;      // MCP_SSL_ADDITIONAL_HOSTNAMES: extra names in the
+  std::string ssl_extra_ips;            // MCP_SSL_ADDITIONAL_IPS:  self-signed certificate
 
   // --- identity ---
+  std::string host_name;  // this machine's host name, as the system reports it
   std::string node_name;  // MCP_MEMORY_NODE_NAME, default the host name (sanitized)
 };
 
