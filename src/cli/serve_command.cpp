@@ -12,6 +12,7 @@
 
 #include "cli/cli_context.h"
 #include "http/api_key.h"
+#include "http/event_stream.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
@@ -100,7 +101,10 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
     // stop() only works once the server listens: wait for that (or for it never to happen).
     for (int i = 0; i < 500; ++i) {
       HttpServer* s = live.load();
-      if (s && s->running()) return s->stop();
+      if (s && s->running()) {
+        s->stop();  // open event streams end when they next wake (at most a second)
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
@@ -121,8 +125,12 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
 
   McpHttpEndpoint mcp(**service);
   mcp.mount(**server);
-  RestApi rest(**service, MCP_MEMORY_VERSION);
+  EventStream events(**service);
+  events.mount(**server);
+  RestApi rest(**service, MCP_MEMORY_VERSION,
+               [&events](const std::string& type, const Json& data) { events.publish(type, data); });
   rest.mount(**server);
+  events.start();
 
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
@@ -131,6 +139,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   if (stop_requested) return kExitOk;
   Status ran = (*server)->run();
   live = nullptr;
+  events.close();
   spdlog::info("stopped; closing the database");
   return ran.is_ok() ? kExitOk : report_error(ran);
 }

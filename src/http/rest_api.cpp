@@ -127,16 +127,6 @@ bool tag_match_all(const std::string& mode) {
   return mode == "all";
 }
 
-OJson memory_event(const Memory& m, const std::string& message) {
-  OJson e = OJson::object();
-  e["content_hash"] = m.content_hash;
-  e["content_preview"] = m.content.substr(0, 100);
-  e["tags"] = m.tags;
-  e["memory_type"] = m.memory_type;
-  e["message"] = message;
-  return e;
-}
-
 std::string uptime_text(double seconds) {
   auto s = static_cast<int64_t>(seconds);
   char buf[64];
@@ -226,7 +216,7 @@ void RestApi::mount(HttpServer& server) {
                send(res, j);
              }));
 
-  server.post("/api/memories", run([&svc, emit](const httplib::Request& req,
+  server.post("/api/memories", run([&svc](const httplib::Request& req,
                                                 httplib::Response& res) {
                 Json body = body_object(req);
                 StoreRequest r;
@@ -249,7 +239,6 @@ void RestApi::mount(HttpServer& server) {
                 j["message"] = out.message;
                 j["content_hash"] = out.content_hash;
                 j["memory"] = out.memory ? memory_json(*out.memory) : OJson(nullptr);
-                if (out.memory) emit("memory_stored", memory_event(*out.memory, out.message));
                 send(res, j);
               }));
 
@@ -305,7 +294,7 @@ void RestApi::mount(HttpServer& server) {
                send(res, j);
              }));
 
-  server.del(by_hash, run([&svc, emit](const httplib::Request& req, httplib::Response& res) {
+  server.del(by_hash, run([&svc](const httplib::Request& req, httplib::Response& res) {
                DeleteRequest d;
                d.content_hash = req.matches[1];
                auto removed = svc.remove(d);
@@ -318,11 +307,6 @@ void RestApi::mount(HttpServer& server) {
                j["message"] = out.count > 0 ? "Memory deleted successfully"
                                             : "Memory with hash " + *d.content_hash + " not found";
                j["content_hash"] = *d.content_hash;
-               OJson e = OJson::object();
-               e["content_hash"] = *d.content_hash;
-               e["success"] = out.count > 0;
-               e["message"] = j["message"];
-               if (out.count > 0) emit("memory_deleted", e);
                send(res, j);
              }));
 

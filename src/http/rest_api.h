@@ -20,6 +20,7 @@
 namespace mcpmem {
 
 // What a handler tells the live-event stream (GET /api/events): a type and its JSON payload.
+// (Stores and deletes reach the stream through the change log; handlers publish searches.)
 using EventSink = std::function<void(const std::string& type, const Json& data)>;
 
 class RestApi {

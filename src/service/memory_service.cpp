@@ -427,6 +427,12 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
 // ---------------------------------------------------------------------------------------------
 // Read, update, delete
 
+Result<std::vector<Change>> MemoryService::changes_since(int64_t after_seq, int64_t limit) {
+  return db_->changes_since(after_seq, limit);
+}
+
+Result<int64_t> MemoryService::last_change_seq() { return db_->last_change_seq(); }
+
 Result<std::optional<Memory>> MemoryService::get(const std::string& content_hash) {
   return db_->get_by_hash(content_hash);
 }

@@ -156,6 +156,11 @@ class MemoryService {
   // databases written by other programs), keeping the oldest. Returns how many were removed.
   Result<int64_t> cleanup_duplicates();
 
+  // The change log: every writer's changes (this process, other processes, sync), oldest
+  // first. For live events and sync; seq increases in commit order.
+  Result<std::vector<Change>> changes_since(int64_t after_seq, int64_t limit);
+  Result<int64_t> last_change_seq();
+
   // Blocks until the vector index holds every stored vector (loading it if not started).
   Status wait_for_index();
   bool index_ready() const;

@@ -3,7 +3,8 @@
 # self-signed certificate on first start, `curl -k https://localhost:8443/api/health/detailed`
 # (here on a free port) answers with the API key and refuses without it, the guide's
 # monitoring fields (memory_count, last_modified) follow a store made over REST, curl
-# --cacert with the kept certificate verifies, and SIGTERM stops the server cleanly.
+# --cacert with the kept certificate verifies, /api/events streams the next store, and SIGTERM
+# stops the server cleanly and quickly even with that stream open.
 # Usage: https_sync_guide.sh <path to mcp-memory>
 set -euo pipefail
 binary=$1
@@ -44,10 +45,23 @@ open=$(curl -sS --cacert "$work/tls/cert.pem" "https://localhost:$port/api/healt
 grep -q '"memory_count":1' <<<"$open" || fail "open health after a store: $open"
 grep -q '"last_modified":"20' <<<"$open" || fail "last_modified: $open"
 
+# A live event stream sees the next store, and does not keep the server from stopping.
+curl -sS -N -k "https://localhost:$port/api/events?api_key=$MCP_API_KEY" >"$work/events" 2>/dev/null &
+events_pid=$!
+for _ in $(seq 100); do grep -q connection_established "$work/events" && break; sleep 0.05; done
+curl -sS -k -H "X-API-Key: $MCP_API_KEY" -H 'Content-Type: application/json' \
+  -d '{"content":"seen live"}' "https://localhost:$port/api/memories" >/dev/null
+for _ in $(seq 100); do grep -q '"content_preview":"seen live"' "$work/events" && break; sleep 0.05; done
+grep -q 'event: memory_stored' "$work/events" || fail "no live event: $(cat "$work/events")"
+
+started=$(date +%s%N)
 kill -TERM "$server_pid"
 wait "$server_pid" && rc=0 || rc=$?
+elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+wait "$events_pid" 2>/dev/null || true
+(( elapsed_ms < 3000 )) || fail "stopping took ${elapsed_ms} ms with an open event stream"
 server_pid=
 [[ $rc == 0 ]] || fail "exit code $rc after SIGTERM"
 [[ $(sqlite3 "$work/sqlite_vec.db" 'PRAGMA integrity_check') == ok ]] || fail "integrity"
-[[ $(sqlite3 "$work/sqlite_vec.db" 'SELECT count(*) FROM memories') == 1 ]] || fail "row count"
+[[ $(sqlite3 "$work/sqlite_vec.db" 'SELECT count(*) FROM memories') == 2 ]] || fail "row count"
 echo "https sync guide: ok"

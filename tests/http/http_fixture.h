@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/event_stream.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
@@ -35,6 +36,7 @@ class HttpTest : public ::testing::Test {
   void TearDown() override {
     stop();
     rest_.reset();
+    stream_.reset();
     service_.reset();
     fs::remove_all(dir_);
   }
@@ -44,17 +46,24 @@ class HttpTest : public ::testing::Test {
     server_ = std::move(HttpServer::create(o)).value();
     endpoint_ = std::make_unique<McpHttpEndpoint>(*service_);
     endpoint_->mount(*server_);
+    stream_ = std::make_unique<EventStream>(*service_);
+    stream_->mount(*server_);
     rest_ = std::make_unique<RestApi>(*service_, "test", [this](const std::string& type,
-                                                                 const Json&) {
-      std::lock_guard<std::mutex> lock(events_mu_);
-      events_.push_back(type);
+                                                                 const Json& data) {
+      {
+        std::lock_guard<std::mutex> lock(events_mu_);
+        events_.push_back(type);
+      }
+      stream_->publish(type, data);
     });
     rest_->mount(*server_);
+    stream_->start();
     thread_ = std::thread([this] { (void)server_->run(); });
     while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void stop() {
     if (!server_) return;
+    stream_->close();
     server_->stop();
     thread_.join();
     server_.reset();
@@ -86,6 +95,7 @@ class HttpTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<McpHttpEndpoint> endpoint_;
   std::unique_ptr<RestApi> rest_;
+  std::unique_ptr<EventStream> stream_;
   std::mutex events_mu_;
   std::vector<std::string> events_;  // event types the REST handlers emitted
   std::thread thread_;

@@ -81,7 +81,7 @@ TEST_F(RestTest, StoreGetUpdateDeleteWithThePythonShapes) {
                          "application/json")->status,
             404);
   std::lock_guard<std::mutex> lock(events_mu_);
-  EXPECT_EQ(events_, (std::vector<std::string>{"memory_stored", "memory_deleted"}));
+  EXPECT_TRUE(events_.empty());  // stores and deletes reach /api/events by the change log
 }
 
 TEST_F(RestTest, ListPagesAndFilters) {
