@@ -127,10 +127,14 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   mcp.mount(**server);
   EventStream events(**service);
   events.mount(**server);
-  RestApi rest(**service, MCP_MEMORY_VERSION,
-               [&events](const std::string& type, const Json& data) { events.publish(type, data); });
+  Backups backups(**service, ctx.config);
+  RestApi rest(
+      **service, MCP_MEMORY_VERSION,
+      [&events](const std::string& type, const Json& data) { events.publish(type, data); },
+      &backups);
   rest.mount(**server);
   events.start();
+  backups.start_schedule();
 
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
@@ -140,6 +144,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   Status ran = (*server)->run();
   live = nullptr;
   events.close();
+  backups.stop();
   spdlog::info("stopped; closing the database");
   return ran.is_ok() ? kExitOk : report_error(ran);
 }

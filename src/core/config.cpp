@@ -83,6 +83,12 @@ Config config_from_env(const Env& env) {
     if (*s == "full" || *s == "FULL") c.synchronous_full = true;
   }
   if (const std::string* m = get(env, "MCP_MEMORY_EMBEDDING_MODEL")) c.embedding_model = *m;
+  read_bool(env, "MCP_BACKUP_ENABLED", c.backup_enabled);
+  if (const std::string* i = get(env, "MCP_BACKUP_INTERVAL")) {
+    if (*i == "hourly" || *i == "daily" || *i == "weekly") c.backup_interval = *i;
+  }
+  read_number(env, "MCP_BACKUP_RETENTION", c.backup_retention_days);
+  read_number(env, "MCP_BACKUP_MAX_COUNT", c.backup_max_count);
   read_bool(env, "MCP_SEMANTIC_DEDUP_ENABLED", c.semantic_dedup_enabled);
   read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", c.semantic_dedup_threshold);
   read_number(env, "MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS", c.semantic_dedup_window_hours);

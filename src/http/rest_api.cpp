@@ -136,12 +136,72 @@ std::string uptime_text(double seconds) {
   return buf;
 }
 
+OJson optional_number(const std::optional<double>& v) { return v ? OJson(*v) : OJson(nullptr); }
+
+// The Python service's backup routes (its BackupScheduler's shapes).
+void mount_backups(HttpServer& server, Backups& backups) {
+  server.get("/api/backup/status", run([&backups](const httplib::Request&, httplib::Response& res) {
+               BackupStatus s = backups.status();
+               const double now = std::chrono::duration<double>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+               OJson j = OJson::object();
+               j["enabled"] = s.enabled;
+               j["interval"] = s.interval;
+               j["retention_days"] = s.retention_days;
+               j["max_count"] = s.max_count;
+               j["backup_count"] = s.backup_count;
+               j["total_size_bytes"] = s.total_size_bytes;
+               j["last_backup_time"] = optional_number(s.last_backup_time);
+               j["time_since_last_seconds"] =
+                   s.last_backup_time ? OJson(now - *s.last_backup_time) : OJson(nullptr);
+               j["next_backup_at"] =
+                   s.next_backup_at ? OJson(iso_utc(*s.next_backup_at)) : OJson(nullptr);
+               j["scheduler_running"] = s.scheduler_running;
+               j["backup_directory"] = s.backup_directory;
+               send(res, j);
+             }));
+  server.post("/api/backup/now", run([&backups](const httplib::Request&, httplib::Response& res) {
+                BackupInfo b = value_or_fail(backups.create());
+                OJson j = OJson::object();
+                j["success"] = true;
+                j["filename"] = b.filename;
+                j["size_bytes"] = b.size_bytes;
+                j["created_at"] = iso_utc(b.created_at);
+                j["duration_seconds"] = b.duration_seconds;
+                send(res, j);
+              }));
+  server.get("/api/backup/list", run([&backups](const httplib::Request&, httplib::Response& res) {
+               const double now = std::chrono::duration<double>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+               OJson list = OJson::array();
+               int64_t total = 0;
+               for (const BackupInfo& b : backups.list()) {
+                 OJson one = OJson::object();
+                 one["filename"] = b.filename;
+                 one["size_bytes"] = b.size_bytes;
+                 one["created_at"] = iso_utc(b.created_at);
+                 one["age_days"] = static_cast<int64_t>((now - b.created_at) / 86400);
+                 list.push_back(std::move(one));
+                 total += b.size_bytes;
+               }
+               OJson j = OJson::object();
+               j["total_count"] = list.size();
+               j["backups"] = std::move(list);
+               j["total_size_bytes"] = total;
+               send(res, j);
+             }));
+}
+
 }  // namespace
 
-RestApi::RestApi(MemoryService& service, std::string version, EventSink events)
+RestApi::RestApi(MemoryService& service, std::string version, EventSink events,
+                 Backups* backups)
     : service_(service),
       version_(std::move(version)),
       events_(std::move(events)),
+      backups_(backups),
       started_(std::chrono::steady_clock::now()) {}
 
 void RestApi::mount(HttpServer& server) {
@@ -406,6 +466,8 @@ void RestApi::mount(HttpServer& server) {
                j["tags"] = std::move(tags);
                send(res, j);
              }));
+
+  if (backups_) mount_backups(server, *backups_);
 
   server.get("/api/stats", run([&svc](const httplib::Request& req, httplib::Response& res) {
                const bool by_source = req.get_param_value("by_source") == "true";

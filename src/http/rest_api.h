@@ -6,6 +6,7 @@
 //   GET|PUT|DELETE /api/memories/{hash}
 //   POST /api/search, /api/search/by-tag, /api/search/by-time; GET /api/search/similar/{hash}
 //   GET  /api/tags, /api/stats
+//   GET  /api/backup/status, /api/backup/list; POST /api/backup/now
 // Errors are {"detail": message}: 400 malformed JSON, 422 invalid fields, 404 unknown memory,
 // 503 database busy, 500 otherwise. Handlers only translate; MemoryService decides.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "http/http_server.h"
+#include "service/backups.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -25,14 +27,16 @@ using EventSink = std::function<void(const std::string& type, const Json& data)>
 
 class RestApi {
  public:
-  // `events` may be empty (no live events).
-  RestApi(MemoryService& service, std::string version, EventSink events = {});
+  // `events` may be empty (no live events); `backups` may be null (no /api/backup routes).
+  RestApi(MemoryService& service, std::string version, EventSink events = {},
+          Backups* backups = nullptr);
   void mount(HttpServer& server);
 
  private:
   MemoryService& service_;
   std::string version_;
   EventSink events_;
+  Backups* backups_;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -433,6 +433,8 @@ Result<std::vector<Change>> MemoryService::changes_since(int64_t after_seq, int6
 
 Result<int64_t> MemoryService::last_change_seq() { return db_->last_change_seq(); }
 
+Status MemoryService::backup_to(const std::string& path) { return db_->backup_to(path); }
+
 Result<std::optional<Memory>> MemoryService::get(const std::string& content_hash) {
   return db_->get_by_hash(content_hash);
 }

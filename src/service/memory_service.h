@@ -156,6 +156,9 @@ class MemoryService {
   // databases written by other programs), keeping the oldest. Returns how many were removed.
   Result<int64_t> cleanup_duplicates();
 
+  // A consistent copy of the database at `path` (see Database::backup_to).
+  Status backup_to(const std::string& path);
+
   // The change log: every writer's changes (this process, other processes, sync), oldest
   // first. For live events and sync; seq increases in commit order.
   Result<std::vector<Change>> changes_since(int64_t after_seq, int64_t limit);

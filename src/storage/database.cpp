@@ -5,7 +5,11 @@
 // Every public call holds one recursive mutex, so nested writes join the open transaction.
 #include "storage/database.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -260,6 +264,47 @@ Status Database::write_transaction(const std::function<Status()>& body) {
 Result<int64_t> Database::data_version() {
   std::lock_guard lock(impl_->mu);
   return impl_->scalar("PRAGMA data_version");
+}
+
+Status Database::backup_to(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec)) return Status::already_exists(path + " already exists");
+  const std::string partial = path + ".partial";
+  fs::remove(partial, ec);
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(partial.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           nullptr);
+  Status st = Status::ok();
+  if (rc == SQLITE_OK) {
+    std::lock_guard lock(impl_->mu);
+    sqlite3_backup* b = sqlite3_backup_init(dest, "main", impl_->db, "main");
+    if (!b) {
+      st = Status::io_error(std::string("starting a backup: ") + sqlite3_errmsg(dest));
+    } else {
+      rc = sqlite3_backup_step(b, -1);  // every page in one step: one consistent snapshot
+      sqlite3_backup_finish(b);
+      if (rc != SQLITE_DONE) {
+        st = Status::io_error(std::string("copying the database: ") + sqlite3_errstr(rc));
+      }
+    }
+  } else {
+    st = Status::io_error("creating " + partial + ": " + sqlite3_errstr(rc));
+  }
+  // The copy is a standalone file: no WAL beside it, so it opens anywhere as it is.
+  if (st.is_ok()) st = storage_detail::exec_sql(dest, "PRAGMA journal_mode=DELETE", "finishing the backup");
+  sqlite3_close(dest);
+  if (st.is_ok()) {
+    int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) st = Status::io_error("syncing " + partial);
+    if (fd >= 0) ::close(fd);
+  }
+  if (st.is_ok()) {
+    fs::rename(partial, path, ec);
+    if (ec) st = Status::io_error("renaming the backup to " + path + ": " + ec.message());
+  }
+  if (!st.is_ok()) fs::remove(partial, ec);
+  return st;
 }
 
 Result<std::string> Database::integrity_check() {

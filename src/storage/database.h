@@ -171,6 +171,10 @@ class Database {
   // "ok" or SQLite's report. FailedPrecondition when SQLite needs a virtual-table module we do
   // not load to check a table (the Python service's sqlite-vec table, on newer SQLite).
   Result<std::string> integrity_check();
+  // A consistent copy of the whole database at `path` (SQLite's online backup: other
+  // connections may keep writing). Written beside as <path>.partial, fsynced, then renamed, so
+  // `path` is complete or absent. Fails if `path` exists.
+  Status backup_to(const std::string& path);
 
   // The implementation, opaque outside src/storage (storage/database_impl.h).
   struct Impl;

@@ -37,6 +37,7 @@ class HttpTest : public ::testing::Test {
     stop();
     rest_.reset();
     stream_.reset();
+    backups_.reset();
     service_.reset();
     fs::remove_all(dir_);
   }
@@ -47,6 +48,7 @@ class HttpTest : public ::testing::Test {
     endpoint_ = std::make_unique<McpHttpEndpoint>(*service_);
     endpoint_->mount(*server_);
     stream_ = std::make_unique<EventStream>(*service_);
+    backups_ = std::make_unique<Backups>(*service_, service_->config());
     stream_->mount(*server_);
     rest_ = std::make_unique<RestApi>(*service_, "test", [this](const std::string& type,
                                                                  const Json& data) {
@@ -55,7 +57,7 @@ class HttpTest : public ::testing::Test {
         events_.push_back(type);
       }
       stream_->publish(type, data);
-    });
+    }, backups_.get());
     rest_->mount(*server_);
     stream_->start();
     thread_ = std::thread([this] { (void)server_->run(); });
@@ -96,6 +98,7 @@ class HttpTest : public ::testing::Test {
   std::unique_ptr<McpHttpEndpoint> endpoint_;
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<EventStream> stream_;
+  std::unique_ptr<Backups> backups_;
   std::mutex events_mu_;
   std::vector<std::string> events_;  // event types the REST handlers emitted
   std::thread thread_;

@@ -3,6 +3,8 @@
 // nothing changed, the events each write emits, and the sync guide's health fields.
 #include "http/rest_api.h"
 
+#include <regex>
+
 #include "core/content_hash.h"
 #include "http_fixture.h"
 
@@ -186,6 +188,33 @@ TEST_F(RestTest, BadBodiesAreRefusedAndChangeNothing) {
     EXPECT_EQ(post(path, body)->status, 422) << path << " " << body.dump();
   }
   EXPECT_EQ(memory_count(), 1);
+}
+
+TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {
+  store("a memory worth keeping");
+  Json none = ok_json(client().Get("/api/backup/list", with_key()));
+  EXPECT_EQ(none["total_count"], 0);
+  Json made = ok_json(post("/api/backup/now", Json::object()));
+  EXPECT_EQ(made["success"], true);
+  const std::string name = made["filename"];
+  EXPECT_TRUE(std::regex_match(name, std::regex(R"(memory_backup_\d{8}_\d{6}\.db)"))) << name;
+  Json second = ok_json(post("/api/backup/now", Json::object()));
+  EXPECT_NE(second["filename"], made["filename"]);  // same second: a new name, not overwritten
+  Json list = ok_json(client().Get("/api/backup/list", with_key()));
+  EXPECT_EQ(list["total_count"], 2);
+  EXPECT_EQ(list["backups"][0]["filename"], second["filename"]);
+  Json status = ok_json(client().Get("/api/backup/status", with_key()));
+  EXPECT_EQ(status["backup_count"], 2);
+  EXPECT_EQ(status["enabled"], true);
+  EXPECT_EQ(status["interval"], "daily");
+  EXPECT_TRUE(status["last_backup_time"].is_number());
+
+  // The copy opens on its own (no WAL beside it) with every memory in it.
+  Config copy_config = service_->config();
+  copy_config.db_path = service_->config().backups_path + "/" + name;
+  auto copy = MemoryService::open(copy_config);
+  ASSERT_TRUE(copy.is_ok()) << copy.status().message();
+  EXPECT_EQ((*copy)->stats()->storage.total_memories, 1);
 }
 
 // The sync guide: `curl -k https://localhost:8443/api/health/detailed` with the key, and its
