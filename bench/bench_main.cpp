@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/http_bench.h"
 #include "embed/embedder.h"
 #include "index/vector_index.h"
 #include "service/memory_service.h"
@@ -292,8 +293,10 @@ int main(int argc, char** argv) {
   std::string data_dir = "build/bench-data", binary = "build/mcp-memory",
               extension = "node_modules/sqlite-vec-linux-x64/vec0";
   bool bulk_only = false;  // --bulk-only: just bulk_store_per_s (for profiling the write path)
+  bool http_only = false;  // --http-only: just the HTTPS search figures
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--bulk-only") bulk_only = true;
+    if (std::string(argv[i]) == "--http-only") http_only = true;
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -306,6 +309,17 @@ int main(int argc, char** argv) {
     report("bulk_store_per_s", bulk_store(data_dir + "/scratch.db", 50000, 5), "1/s");
     return 0;
   }
+  const std::string db10k = data_dir + "/bench-10k-" + kDataVersion + ".db";
+  if (!fs::exists(db10k)) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      bulk_store(db10k, 10000, 2);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  if (http_only) return bench::bench_http_search(binary, db10k, data_dir, 16, 10) ? 0 : 1;
   const std::string db100k = data_dir + "/bench-100k-" + kDataVersion + ".db";
   const std::string scratch = data_dir + "/scratch.db";
 
@@ -352,16 +366,6 @@ int main(int argc, char** argv) {
     report("mcp_rss_mb_idle", static_cast<double>(idle.rss_kb()) / 1024.0, "MB");
   }
   {
-    const std::string db10k = data_dir + "/bench-10k-" + kDataVersion + ".db";
-    if (!fs::exists(db10k)) {
-      pid_t pid = fork();
-      if (pid == 0) {
-        bulk_store(db10k, 10000, 2);
-        _exit(0);
-      }
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
     StdioChild server({binary, "serve"}, db10k);
     server.request(kInitialize);
     TextGen qgen(777);
@@ -377,6 +381,8 @@ int main(int argc, char** argv) {
       if (reply.find("Found") == std::string::npos) return 1;
     }
     report("mcp_search_p50_ms_10k", percentile(rt, 0.5), "ms");
+    // REST search over HTTPS keep-alive: 16 clients, 10 s.
+    if (!bench::bench_http_search(binary, db10k, data_dir, 16, 10)) return 1;
   }
 
   // Embedding throughput.

@@ -99,13 +99,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
     self->server_ = std::make_unique<httplib::Server>();
   }
   httplib::Server& s = *self->server_;
-  size_t threads = o.threads ? o.threads
-                             : std::max<size_t>(16, 4 * std::thread::hardware_concurrency());
+  const size_t threads = o.threads ? o.threads : kDefaultHttpThreads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_payload_max_length(kMaxRequestBodyBytes);
   s.set_read_timeout(kRequestReadTimeoutSeconds);
   s.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
   s.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle delay
   HttpServer* raw = self.get();
   s.set_pre_routing_handler(
       [raw](const httplib::Request& req, httplib::Response& res) { return raw->screen(req, res); });

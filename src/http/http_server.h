@@ -27,6 +27,10 @@ inline constexpr int kRequestReadTimeoutSeconds = 30;
 // it bounds shutdown time too. (Clients such as node's fetch drop idle sockets after 4 s.)
 inline constexpr int kKeepAliveTimeoutSeconds = 5;
 inline constexpr size_t kKeepAliveMaxRequests = 10000;
+// cpp-httplib gives each open connection a thread for as long as it is kept alive, so this is
+// also how many clients are served at once (more wait in the queue). Idle threads cost
+// little; most of the work is SQLite and the index, which take their own locks.
+inline constexpr size_t kDefaultHttpThreads = 64;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -36,7 +40,7 @@ struct HttpOptions {
   std::string api_key;           // required unless allow_anonymous
   bool allow_anonymous = false;  // refused unless `host` is a loopback address
   std::vector<std::string> allowed_hosts;  // extra Host header names (without port)
-  size_t threads = 0;                      // 0 = max(16, 4 x cores)
+  size_t threads = 0;                      // 0 = kDefaultHttpThreads
 };
 
 class HttpServer {

@@ -50,9 +50,13 @@ void add_tag_filter(const MemoryFilter& f, FilterSql& out) {
   out.where += ")";
 }
 
-FilterSql filter_sql(const MemoryFilter& f) {
+// `ordered`: the query walks memories in created_at order (lists, pages). Then the alive test
+// is written `+m.deleted_at IS NULL`, which keeps SQLite from choosing idx_deleted_at for it:
+// nearly every row is alive, so that index selects nothing and forces a sort of the whole
+// table (38 ms per page at 10k memories); idx_created_at then serves the order directly.
+FilterSql filter_sql(const MemoryFilter& f, bool ordered = false) {
   FilterSql out;
-  if (!f.include_deleted) out.where += " AND m.deleted_at IS NULL";
+  if (!f.include_deleted) out.where += ordered ? " AND +m.deleted_at IS NULL" : " AND m.deleted_at IS NULL";
   if (!f.tags.empty()) add_tag_filter(f, out);
   if (f.memory_type) {
     out.where += " AND m.memory_type = ?";
@@ -135,7 +139,7 @@ Result<std::vector<Memory>> Database::get_by_ids(const std::vector<int64_t>& ids
 Result<std::vector<Memory>> Database::list(const MemoryFilter& filter, ListOrder order,
                                            int64_t offset, int64_t limit) {
   std::lock_guard lock(impl_->mu);
-  FilterSql f = filter_sql(filter);
+  FilterSql f = filter_sql(filter, /*ordered=*/true);
   std::string sql = std::string("SELECT ") + kMemoryColumns + " FROM memories m WHERE 1" + f.where +
                     " ORDER BY " + order_by(order) + " LIMIT ? OFFSET ?";
   f.values.emplace_back(limit);
@@ -164,7 +168,7 @@ Result<std::vector<int64_t>> Database::ids_matching(const MemoryFilter& filter) 
 Result<std::vector<std::pair<int64_t, std::string>>> Database::hashes_matching(
     const MemoryFilter& filter) {
   std::lock_guard lock(impl_->mu);
-  FilterSql f = filter_sql(filter);
+  FilterSql f = filter_sql(filter, /*ordered=*/true);
   auto s = impl_->prepare("SELECT m.id, m.content_hash FROM memories m WHERE 1" + f.where +
                           " ORDER BY m.created_at DESC, m.id DESC");
   if (!s.is_ok()) return s.status();

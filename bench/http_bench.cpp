@@ -1,0 +1,133 @@
+// HTTP search throughput: the real server process (self-signed certificate, API key), clients
+// in this process on the same 2 cores, each on one keep-alive TLS connection with
+// certificate verification, queries drawn from the 10k database's own vocabulary.
+#include "bench/http_bench.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace mcpmem::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+bool bench_http_search(const std::string& binary, const std::string& db,
+                       const std::string& work_dir, int clients, int seconds) {
+  namespace fs = std::filesystem;
+  const std::string base = work_dir + "/http-bench";
+  fs::remove_all(base);
+  fs::create_directories(base);
+  const std::string log = base + "/server.log", key = "bench-key";
+  std::vector<std::string> env_strings = {"MCP_MEMORY_BASE_DIR=" + base,
+                                          "MCP_MEMORY_SQLITE_PATH=" + db, "MCP_API_KEY=" + key,
+                                          "MCP_BACKUP_ENABLED=false", "PATH=/usr/bin:/bin"};
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = {binary, "serve", "--https", "--port", "0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) {
+    return false;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::smatch m;
+    std::string text = slurp(log);
+    if (std::regex_search(text, m, std::regex(R"(serving https://127\.0\.0\.1:(\d+))"))) {
+      port = std::stoi(m[1]);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  bool ok = port != 0;
+  const std::string cert = base + "/tls/cert.pem";
+  const char* words[] = {"memory", "deploy", "release", "cache", "server", "backup", "sync",
+                         "note",   "agent",  "search",  "index", "vector", "python", "tag"};
+  // Warm-up: the first search waits for the index to load.
+  if (ok) {
+    httplib::SSLClient warm("127.0.0.1", port);
+    warm.set_ca_cert_path(cert.c_str());
+    warm.enable_server_certificate_verification(true);
+    warm.set_read_timeout(60);
+    auto r = warm.Post("/api/search", {{"X-API-Key", key}}, R"({"query":"warm up"})",
+                       "application/json");
+    ok = r && r->status == 200;
+  }
+  std::atomic<int64_t> done{0}, failed{0};
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+  if (ok) {
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        httplib::SSLClient cli("127.0.0.1", port);
+        cli.set_ca_cert_path(cert.c_str());
+        cli.enable_server_certificate_verification(true);
+        cli.set_keep_alive(true);
+        cli.set_tcp_nodelay(true);
+        std::mt19937 rng(static_cast<unsigned>(c + 1));
+        while (Clock::now() < deadline) {
+          std::string q = std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " +
+                          words[rng() % 14];
+          auto t = Clock::now();
+          auto r = cli.Post("/api/search", {{"X-API-Key", key}},
+                            R"({"query":")" + q + R"(","n_results":10})", "application/json");
+          latencies[static_cast<size_t>(c)].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+          ++done;
+          if (!r || r->status != 200) ++failed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!ok || failed > 0 || done == 0) {
+    std::fprintf(stderr, "bench: HTTP search failed (%lld of %lld requests)\n%s",
+                 static_cast<long long>(failed.load()), static_cast<long long>(done.load()),
+                 slurp(log).c_str());
+    return false;
+  }
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  std::printf("BENCH http_search_rps_10k %.1f 1/s\n",
+              static_cast<double>(done.load()) / seconds);
+  std::printf("BENCH http_search_p99_ms_10k %.2f ms\n",
+              all[static_cast<size_t>(0.99 * static_cast<double>(all.size() - 1))]);
+  std::fflush(stdout);
+  return true;
+}
+
+}  // namespace mcpmem::bench
