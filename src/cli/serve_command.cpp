@@ -1,6 +1,6 @@
 // `mcp-memory serve`: the MCP server. Without flags it speaks stdio, as Claude Desktop, Claude
 // Code, Codex and other MCP clients launch it. With --http (or --https) it serves HTTP instead:
-// MCP Streamable HTTP at /mcp and the REST API under /api, behind the API key.
+// MCP Streamable HTTP at /mcp, the REST API under /api behind the API key, and the dashboard.
 // Either way the vector index loads in the background, so `initialize` is answered at once; a
 // search issued while it loads waits for it.
 #include <spdlog/spdlog.h>
@@ -12,6 +12,7 @@
 
 #include "cli/cli_context.h"
 #include "http/api_key.h"
+#include "http/dashboard.h"
 #include "http/event_stream.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
@@ -133,6 +134,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
       [&events](const std::string& type, const Json& data) { events.publish(type, data); },
       &backups);
   rest.mount(**server);
+  mount_dashboard(**server);
   events.start();
   backups.start_schedule();
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/dashboard.h"
 #include "http/event_stream.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
@@ -59,6 +60,7 @@ class HttpTest : public ::testing::Test {
       stream_->publish(type, data);
     }, backups_.get());
     rest_->mount(*server_);
+    mount_dashboard(*server_);
     stream_->start();
     thread_ = std::thread([this] { (void)server_->run(); });
     while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -42,7 +43,7 @@ TEST_F(HttpTest, EveryOtherRouteAnswers401WithoutOrWithAWrongKey) {
   routes.push_back({"GET", "/api/nothing-here"});
   routes.push_back({"PUT", "/x"});
   routes.push_back({"GET", "/api/health/x"});
-  int open = 0;
+  std::set<std::string> open;
   for (const HttpServer::Route& route : routes) {
     std::string path = std::regex_replace(route.pattern, std::regex(R"(\([^)]*\))"), "abc");
     for (const char* key : {"", "wrong", "test-key-5f1c2a9", "test-key-5f1c2a9bx"}) {
@@ -61,11 +62,35 @@ TEST_F(HttpTest, EveryOtherRouteAnswers401WithoutOrWithAWrongKey) {
       EXPECT_EQ(r->status, 401) << route.method << " " << path << " key '" << key << "'";
       EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
     }
-    open += route.open;
+    if (route.open) open.insert(route.method + " " + route.pattern);
   }
-  EXPECT_EQ(open, 1);  // GET /api/health only
+  // The minimal health check and the dashboard's files, nothing else.
+  EXPECT_EQ(open, (std::set<std::string>{"GET /api/health", "GET /", "GET /static/app.js",
+                                         "GET /static/style.css"}));
   auto query = client().Get("/api/health?x=1");
   EXPECT_EQ(query->status, 200);  // the query string does not change the path
+}
+
+TEST_F(HttpTest, DashboardFilesAreServedWithAStrictPolicyAndNothingElseIsReachable) {
+  start();
+  auto index = client().Get("/");
+  ASSERT_EQ(index->status, 200);
+  EXPECT_EQ(index->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(index->body.find("<title>mcp-memory</title>"), std::string::npos);
+  EXPECT_NE(index->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  EXPECT_EQ(index->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(client().Get("/static/app.js")->get_header_value("Content-Type"),
+            "text/javascript; charset=utf-8");
+  for (const char* path : {"/static/../api/stats", "/static/..%2f..%2fetc%2fpasswd",
+                           "/static/%2e%2e/%2e%2e/etc/passwd", "/static/app.js/../../x",
+                           "/index.html", "/static/", "/static/missing.js", "//etc/passwd"}) {
+    auto anonymous = client().Get(path);
+    EXPECT_NE(anonymous->status, 200) << path;
+    auto keyed = client().Get(path, with_key());
+    EXPECT_NE(keyed->status, 200) << path;
+    EXPECT_EQ(keyed->body.find("root:"), std::string::npos) << path;
+  }
 }
 
 TEST_F(HttpTest, KeyIsAcceptedAsHeaderBearerOrQueryParameter) {

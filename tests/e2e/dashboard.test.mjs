@@ -1,0 +1,120 @@
+// End-to-end: the dashboard in headless Chromium (Debian's chromium, driven by playwright-core)
+// against the real `serve --http`: a wrong key is refused, the right one is kept; add a memory,
+// find it by search, edit its tags, watch a second tab receive the live events (including a
+// store made by the CLI in another process), delete it. Screenshots of each view go to
+// <build>/dashboard-screenshots/. Usage: node dashboard.test.mjs <mcp-memory> <screenshot dir>
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [binary, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const dir = mkdtempSync(join(tmpdir(), "mcpmem-dash-"));
+const apiKey = "dashboard-key-7f3a";
+const env = { HOME: dir, MCP_MEMORY_BASE_DIR: dir, MCP_API_KEY: apiKey, PATH: process.env.PATH };
+
+const server = spawn(binary, ["serve", "--http", "--port", "0"], { env, stdio: ["ignore", "ignore", "pipe"] });
+const url = await new Promise((resolve, reject) => {
+  let seen = "";
+  server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
+  server.stderr.on("data", (chunk) => {
+    seen += chunk;
+    const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+    if (m) resolve(m[1]);
+  });
+});
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+const pageErrors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+
+  await page.goto(url + "/");
+  await page.waitForSelector("#key-panel:not([hidden])");
+  await page.screenshot({ path: join(shots, "1-key.png") });
+  await page.fill("#key", "not-the-key");
+  await page.click("#key-form button");
+  await page.waitForFunction(() => document.querySelector("#key-error").textContent.includes("refused"));
+
+  await page.fill("#key", apiKey);
+  await page.click("#key-form button");
+  await page.waitForSelector("#app:not([hidden])");
+  await page.waitForSelector("#live.on");  // the event stream is connected
+
+  // A second tab: it shares the stored key, so it opens straight on the app.
+  const second = await context.newPage();
+  await second.goto(url + "/");
+  await second.waitForSelector("#live.on");
+
+  await page.fill("#add-content", "The staging database is restored every Sunday night");
+  await page.fill("#add-tags", "ops, staging");
+  await page.click("#add-form button");
+  await page.waitForSelector("#memories .memory[data-hash] >> text=restored every Sunday");
+  await page.screenshot({ path: join(shots, "2-added.png") });
+  // The other tab hears about it from /api/events.
+  await second.waitForSelector("#toast >> text=Memory stored: The staging database");
+  await second.waitForSelector("#memories >> text=restored every Sunday");
+  await second.screenshot({ path: join(shots, "3-live-event-second-tab.png") });
+
+  // Find it by meaning, with Ctrl+K to reach the search box.
+  await page.keyboard.press("Control+k");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "q");
+  await page.keyboard.type("when is staging restored");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#list-title >> text=found for “when is staging restored”");
+  const first = await page.textContent("#memories .memory .content");
+  assert.match(first, /restored every Sunday/);
+  await page.screenshot({ path: join(shots, "4-search.png") });
+
+  // Edit its tags.
+  const item = page.locator("#memories .memory", { hasText: "restored every Sunday" });
+  await item.locator(".edit").click();
+  await item.locator(".edit-tags").fill("ops, weekly");
+  await item.locator(".edit-form button[type=submit]").click();
+  await page.waitForSelector("#memories .memory >> .tag >> text=weekly");
+  await second.waitForSelector("#toast >> text=Memory updated");
+  await page.screenshot({ path: join(shots, "5-edited.png") });
+
+  // The tag cloud filters the list; a store by the CLI (another process) shows up live.
+  await page.click("#tags .tag >> text=weekly");
+  await page.waitForSelector("#list-title >> text=Tagged “weekly”");
+  execFileSync(binary, ["store", "Written from the terminal while the dashboard watched", "--tags", "cli"], { env });
+  await second.waitForSelector("#toast >> text=Memory stored: Written from the terminal");
+  await page.click("#show-all");
+  await page.waitForSelector("#memories >> text=Written from the terminal");
+
+  // Backups panel.
+  await page.click("#backup-now");
+  await page.waitForSelector("#backups li >> text=MB");
+
+  // Delete (confirm dialog accepted); both tabs drop it.
+  page.once("dialog", (d) => d.accept());
+  await page.locator("#memories .memory", { hasText: "restored every Sunday" }).locator(".delete").click();
+  await page.waitForSelector("#toast >> text=Deleted");
+  await second.waitForSelector("#toast >> text=Memory deleted");
+  await second.waitForFunction(() => !document.querySelector("#memories").textContent.includes("restored every Sunday"));
+  await page.screenshot({ path: join(shots, "6-deleted.png") });
+
+  // Dark mode renders with the dark palette.
+  await page.emulateMedia({ colorScheme: "dark" });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, "rgb(18, 21, 27)");
+  await page.screenshot({ path: join(shots, "7-dark.png"), fullPage: true });
+
+  // Narrow screens stack the columns.
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.screenshot({ path: join(shots, "8-narrow.png"), fullPage: true });
+
+  assert.deepEqual(pageErrors, []);
+  console.log(`dashboard e2e: ok (screenshots in ${shots})`);
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+  await new Promise((r) => server.on("exit", r));
+  rmSync(dir, { recursive: true, force: true });
+}

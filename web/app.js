@@ -1,0 +1,263 @@
+// The mcp-memory dashboard: plain JavaScript against the REST API, no build step, no CDN.
+// The API key lives in localStorage and goes out as X-API-Key (and as ?api_key= for the
+// EventSource, which cannot send headers). Memory text is only ever set with textContent.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { page: 1, pageSize: 20, tag: "", results: null, lastSearch: null };
+let events = null;
+
+function key() { return localStorage.getItem("mcp-memory-key") || ""; }
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ "X-API-Key": key() }, options.body ? { "Content-Type": "application/json" } : {});
+  const res = await fetch(path, Object.assign({}, options, { headers }));
+  let body = null;
+  try { body = await res.json(); } catch (_) { /* empty body */ }
+  if (res.status === 401) { showKeyPanel("That key was refused."); throw new Error("unauthorized"); }
+  if (!res.ok) throw new Error((body && body.detail) || `HTTP ${res.status}`);
+  return body;
+}
+
+function toast(text) {
+  const div = document.createElement("div");
+  div.textContent = text;
+  $("toast").appendChild(div);
+  setTimeout(() => div.remove(), 4000);
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? "" : d.toLocaleString();
+}
+
+function splitTags(text) {
+  return text.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean);
+}
+
+function tagButton(tag, count) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "tag";
+  b.textContent = tag;
+  if (count !== undefined) {
+    const small = document.createElement("small");
+    small.textContent = count;
+    b.appendChild(small);
+  }
+  b.addEventListener("click", () => {
+    state.tag = tag; state.page = 1; state.results = state.lastSearch = null; loadList();
+  });
+  return b;
+}
+
+function renderMemory(m, score) {
+  const li = $("memory-template").content.firstElementChild.cloneNode(true);
+  li.dataset.hash = m.content_hash;
+  li.querySelector(".content").textContent = m.content;
+  li.querySelector(".type").textContent = m.memory_type || "";
+  li.querySelector(".when").textContent = when(m.created_at_iso);
+  li.querySelector(".score").textContent = score !== undefined ? `score ${score.toFixed(3)}` : "";
+  const tags = li.querySelector(".mtags");
+  for (const t of m.tags) tags.appendChild(tagButton(t));
+  const form = li.querySelector(".edit-form");
+  li.querySelector(".edit").addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    form.querySelector(".edit-tags").value = m.tags.join(", ");
+    form.querySelector(".edit-type").value = m.memory_type || "";
+    if (!form.hidden) form.querySelector(".edit-tags").focus();
+  });
+  form.querySelector(".cancel").addEventListener("click", () => { form.hidden = true; });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api(`/api/memories/${m.content_hash}`, { method: "PUT", body: JSON.stringify({
+        tags: splitTags(form.querySelector(".edit-tags").value),
+        memory_type: form.querySelector(".edit-type").value.trim() || null }) });
+      toast("Saved");
+      refresh();
+    } catch (err) { toast(`Not saved: ${err.message}`); }
+  });
+  li.querySelector(".delete").addEventListener("click", async () => {
+    if (!confirm("Delete this memory? It is kept as a tombstone so the delete reaches your other machines.")) return;
+    try {
+      await api(`/api/memories/${m.content_hash}`, { method: "DELETE" });
+      toast("Deleted");
+      refresh();
+    } catch (err) { toast(`Not deleted: ${err.message}`); }
+  });
+  return li;
+}
+
+function showMemories(items, title) {
+  const list = $("memories");
+  list.replaceChildren(...items.map(([m, score]) => renderMemory(m, score)));
+  $("list-title").textContent = title;
+  $("show-all").hidden = !(state.tag || state.results);
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "memory meta";
+    li.textContent = "Nothing here yet.";
+    list.appendChild(li);
+  }
+}
+
+async function loadList() {
+  if (state.results) return showResults();
+  const tag = state.tag ? `&tag=${encodeURIComponent(state.tag)}` : "";
+  const r = await api(`/api/memories?page=${state.page}&page_size=${state.pageSize}${tag}`);
+  showMemories(r.memories.map((m) => [m]), state.tag ? `Tagged “${state.tag}”` : "Memories");
+  const pages = Math.max(1, Math.ceil(r.total / state.pageSize));
+  $("page-info").textContent = `page ${r.page} of ${pages} · ${r.total} memories`;
+  $("prev").disabled = state.page <= 1;
+  $("next").disabled = !r.has_more;
+}
+
+function showResults() {
+  const r = state.results;
+  showMemories(r.results.map((h) => [h.memory, h.similarity_score]),
+               `${r.total_found} found for “${r.query}” (${r.search_type}, ${r.processing_time_ms.toFixed(1)} ms)`);
+  $("page-info").textContent = "";
+  $("prev").disabled = $("next").disabled = true;
+}
+
+// Runs the search in the form, or (`again`) the last one, so edits and live events refresh
+// the results on screen instead of showing stale copies.
+async function search(again = false) {
+  if (!again) {
+    const query = $("q").value.trim();
+    const time = $("time-filter").value.trim();
+    const tags = splitTags($("tag-filter").value);
+    if (!query && !time && !tags.length) { state.results = state.lastSearch = null; return loadList(); }
+    if (!query && time && !tags.length) {
+      state.lastSearch = ["/api/search/by-time", { query: time, n_results: 50 }];
+    } else if (!query) {
+      state.lastSearch = ["/api/search/by-tag", { tags, time_filter: time || null }];
+    } else {
+      state.lastSearch = ["/api/search", { query, n_results: 20, mode: $("mode").value, tags, time_expr: time }];
+    }
+  }
+  try {
+    const [path, body] = state.lastSearch;
+    state.results = await api(path, { method: "POST", body: JSON.stringify(body) });
+    showResults();
+  } catch (err) { toast(`Search failed: ${err.message}`); }
+}
+
+async function loadStats() {
+  const h = await api("/api/health/detailed");
+  const rows = [["memories", h.memory_count], ["tags", h.statistics.unique_tags],
+                ["this week", h.statistics.memories_this_week], ["size", `${h.statistics.database_size_mb} MB`],
+                ["model", h.storage.embedding_model], ["version", h.version]];
+  $("stats").replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt"); dt.textContent = k;
+    const dd = document.createElement("dd"); dd.textContent = v;
+    return [dt, dd];
+  }));
+}
+
+async function loadTags() {
+  const r = await api("/api/tags");
+  $("tags").replaceChildren(...r.tags.slice(0, 60).map((t) => tagButton(t.tag, t.count)));
+}
+
+async function loadBackups() {
+  const r = await api("/api/backup/list");
+  $("backups").replaceChildren(...r.backups.slice(0, 8).map((b) => {
+    const li = document.createElement("li");
+    const name = document.createElement("span"); name.textContent = when(b.created_at);
+    const size = document.createElement("span"); size.textContent = `${(b.size_bytes / 1048576).toFixed(1)} MB`;
+    li.append(name, size);
+    return li;
+  }));
+  if (!r.backups.length) {
+    const li = document.createElement("li"); li.textContent = "No backups yet."; $("backups").appendChild(li);
+  }
+}
+
+let refreshTimer = null;
+function refresh() {  // coalesces bursts of events into one reload
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    (state.lastSearch && state.results ? search(true) : loadList()).catch(() => {});
+    loadStats().catch(() => {});
+    loadTags().catch(() => {});
+  }, 150);
+}
+
+function connectEvents() {
+  if (events) events.close();
+  events = new EventSource(`/api/events?api_key=${encodeURIComponent(key())}`);
+  events.addEventListener("open", () => { $("live").textContent = "live"; $("live").classList.add("on"); });
+  events.addEventListener("error", () => { $("live").textContent = "reconnecting"; $("live").classList.remove("on"); });
+  for (const type of ["memory_stored", "memory_updated", "memory_deleted"]) {
+    events.addEventListener(type, (e) => {
+      const d = JSON.parse(e.data);
+      const what = type.replace("memory_", "");
+      toast(`Memory ${what}: ${d.content_preview || d.content_hash.slice(0, 12)}`);
+      refresh();
+    });
+  }
+}
+
+function showKeyPanel(message) {
+  $("key-panel").hidden = false;
+  $("app").hidden = true;
+  $("key-error").textContent = message || "";
+  $("key").focus();
+}
+
+async function start() {
+  if (!key()) return showKeyPanel();
+  try {
+    await loadStats();
+  } catch (err) { if (err.message !== "unauthorized") showKeyPanel(err.message); return; }
+  $("key-panel").hidden = true;
+  $("app").hidden = false;
+  await Promise.all([loadList(), loadTags(), loadBackups()]).catch((err) => toast(err.message));
+  connectEvents();
+}
+
+$("key-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  localStorage.setItem("mcp-memory-key", $("key").value.trim());
+  $("key").value = "";
+  start();
+});
+$("forget-key").addEventListener("click", () => {
+  localStorage.removeItem("mcp-memory-key");
+  if (events) events.close();
+  showKeyPanel();
+});
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+$("show-all").addEventListener("click", () => {
+  state.tag = ""; state.results = state.lastSearch = null; state.page = 1; $("q").value = ""; loadList();
+});
+$("prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); loadList(); });
+$("next").addEventListener("click", () => { state.page += 1; loadList(); });
+$("add-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const r = await api("/api/memories", { method: "POST", body: JSON.stringify({
+      content: $("add-content").value, tags: splitTags($("add-tags").value),
+      memory_type: $("add-type").value.trim() || null }) });
+    toast(r.success ? "Stored" : r.message);
+    if (r.success) {
+      $("add-content").value = ""; $("add-tags").value = ""; state.results = state.lastSearch = null; refresh();
+    }
+  } catch (err) { toast(`Not stored: ${err.message}`); }
+});
+$("backup-now").addEventListener("click", async () => {
+  try {
+    const r = await api("/api/backup/now", { method: "POST", body: "{}" });
+    toast(`Backup ${r.filename} made`);
+    loadBackups();
+  } catch (err) { toast(`Backup failed: ${err.message}`); }
+});
+document.addEventListener("keydown", (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); $("q").focus(); $("q").select(); }
+  if (e.key === "Escape" && document.activeElement === $("q")) {
+    $("q").value = ""; state.results = state.lastSearch = null; loadList();
+  }
+});
+start();
