@@ -17,10 +17,12 @@ $(BUILD_DIR)/CMakeCache.txt:
 build: install-deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# Opens the default database ($$MCP_MEMORY_BASE_DIR/sqlite_vec.db, created on first use) and
-# shows its state. The servers (`serve`) come with the MCP and HTTP issues.
+# Starts the service on the default database ($$MCP_MEMORY_BASE_DIR/sqlite_vec.db, created on
+# first use): HTTP on 127.0.0.1:8000 (dashboard at /, REST under /api, MCP at /mcp) until Ctrl+C.
+# SERVE_FLAGS=--https for HTTPS on 8443.
+SERVE_FLAGS ?= --http
 run: build
-	$(BUILD_DIR)/mcp-memory stats
+	$(BUILD_DIR)/mcp-memory serve $(SERVE_FLAGS)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <regex>
 #include <thread>
@@ -82,10 +83,14 @@ bool bench_http_search(const std::string& binary, const std::string& db,
                        "application/json");
     ok = r && r->status == 200;
   }
-  std::atomic<int64_t> done{0}, failed{0};
-  std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
-  if (ok) {
-    const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  // `clients` threads, each on one keep-alive TLS connection, calling `request` until the
+  // deadline; returns requests per second and fills `latencies` (ms).
+  auto drive = [&](int seconds_to_run, const std::function<httplib::Result(httplib::SSLClient&,
+                                                                           std::mt19937&)>& request,
+                   std::vector<double>& all, int64_t& failures) {
+    std::atomic<int64_t> done{0}, failed{0};
+    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds_to_run);
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
@@ -96,11 +101,8 @@ bool bench_http_search(const std::string& binary, const std::string& db,
         cli.set_tcp_nodelay(true);
         std::mt19937 rng(static_cast<unsigned>(c + 1));
         while (Clock::now() < deadline) {
-          std::string q = std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " +
-                          words[rng() % 14];
           auto t = Clock::now();
-          auto r = cli.Post("/api/search", {{"X-API-Key", key}},
-                            R"({"query":")" + q + R"(","n_results":10})", "application/json");
+          auto r = request(cli, rng);
           latencies[static_cast<size_t>(c)].push_back(
               std::chrono::duration<double, std::milli>(Clock::now() - t).count());
           ++done;
@@ -109,23 +111,39 @@ bool bench_http_search(const std::string& binary, const std::string& db,
       });
     }
     for (auto& t : threads) t.join();
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    failures = failed.load();
+    return static_cast<double>(done.load()) / seconds_to_run;
+  };
+  const httplib::Headers auth = {{"X-API-Key", key}};
+  std::vector<double> search_ms, health_ms;
+  int64_t search_failed = 0, health_failed = 0;
+  double search_rps = 0, health_rps = 0;
+  if (ok) {
+    search_rps = drive(seconds, [&](httplib::SSLClient& cli, std::mt19937& rng) {
+      std::string q = std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " +
+                      words[rng() % 14];
+      return cli.Post("/api/search", auth, R"({"query":")" + q + R"(","n_results":10})",
+                      "application/json");
+    }, search_ms, search_failed);
+    health_rps = drive(std::max(1, seconds / 2), [&](httplib::SSLClient& cli, std::mt19937&) {
+      return cli.Get("/api/health/detailed", auth);
+    }, health_ms, health_failed);
   }
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (!ok || failed > 0 || done == 0) {
-    std::fprintf(stderr, "bench: HTTP search failed (%lld of %lld requests)\n%s",
-                 static_cast<long long>(failed.load()), static_cast<long long>(done.load()),
+  if (!ok || search_failed > 0 || health_failed > 0 || search_ms.empty() || health_ms.empty()) {
+    std::fprintf(stderr, "bench: HTTP requests failed (%lld searches, %lld health checks)\n%s",
+                 static_cast<long long>(search_failed), static_cast<long long>(health_failed),
                  slurp(log).c_str());
     return false;
   }
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  std::printf("BENCH http_search_rps_10k %.1f 1/s\n",
-              static_cast<double>(done.load()) / seconds);
+  std::printf("BENCH http_search_rps_10k %.1f 1/s\n", search_rps);
   std::printf("BENCH http_search_p99_ms_10k %.2f ms\n",
-              all[static_cast<size_t>(0.99 * static_cast<double>(all.size() - 1))]);
+              search_ms[static_cast<size_t>(0.99 * static_cast<double>(search_ms.size() - 1))]);
+  std::printf("BENCH http_health_rps %.1f 1/s\n", health_rps);
   std::fflush(stdout);
   return true;
 }

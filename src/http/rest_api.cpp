@@ -207,7 +207,7 @@ RestApi::RestApi(MemoryService& service, std::string version, EventSink events,
 void RestApi::mount(HttpServer& server) {
   MemoryService& svc = service_;
   auto emit = [this](const std::string& type, const OJson& data) {
-    if (events_) events_(type, Json::parse(data.dump(-1, ' ', false, OJson::error_handler_t::replace)));
+    if (events_) events_(type, Json(data));
   };
 
   server.open_path("/api/health");

@@ -130,6 +130,7 @@ Status MemoryService::load_index() {
   }
   index_error_ = status;
   index_loaded_ = true;
+  index_usable_ = status.is_ok();
   lock.unlock();
   index_cv_.notify_all();
   return status;
@@ -156,6 +157,7 @@ Status MemoryService::embed_missing_vectors() {
 }
 
 Status MemoryService::wait_for_index() {
+  if (index_usable_) return Status::ok();
   {
     std::unique_lock lock(index_mu_);
     if (loader_started_) {
@@ -175,18 +177,27 @@ bool MemoryService::index_ready() const {
 
 Status MemoryService::catch_up_index(const KnownVectors* known) {
   if (!index_loaded_) return Status::ok();  // the loader catches up when it finishes
+  if (known == nullptr && own_writes_applied_ == own_writes_) {
+    // Nothing of ours is pending and no other connection committed since the last complete
+    // catch-up: searches skip index_mu_ (16 concurrent searches convoyed on it).
+    auto version = db_->data_version();
+    if (!version.is_ok()) return version.status();
+    if (*version == index_data_version_ && own_writes_applied_ == own_writes_) return Status::ok();
+  }
   std::lock_guard lock(index_mu_);
   return catch_up_locked(known);
 }
 
 Status MemoryService::catch_up_locked(const KnownVectors* known) {
-  // data_version moves only when another connection commits; our own commits are announced by
-  // own_writes_pending_. Reading it before the changes means nothing committed after the read
-  // can be skipped.
+  // data_version moves only when another connection commits; our own commits count up
+  // own_writes_. Both are read before the changes, so nothing committed after the reads can be
+  // skipped, and both are published only once the changes are applied.
+  const int64_t own = own_writes_;
   auto version = db_->data_version();
   if (!version.is_ok()) return version.status();
-  bool own = own_writes_pending_.exchange(false);
-  if (!own && known == nullptr && *version == index_data_version_) return Status::ok();
+  if (own == own_writes_applied_ && known == nullptr && *version == index_data_version_) {
+    return Status::ok();
+  }
   std::vector<float> vec(embedder_->dimension());
   for (;;) {
     auto changes = db_->changes_since(index_seq_, kChangeBatch);
@@ -202,6 +213,7 @@ Status MemoryService::catch_up_locked(const KnownVectors* known) {
     if (changes->size() < static_cast<size_t>(kChangeBatch)) break;
   }
   index_data_version_ = *version;
+  own_writes_applied_ = own;
   return Status::ok();
 }
 
@@ -330,7 +342,7 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
     return id.status();
   }
   m.id = *id;
-  own_writes_pending_ = true;
+  ++own_writes_;
   KnownVectors known{{m.id, std::move(vec)}};
   MCP_RETURN_IF_ERROR(catch_up_index(&known));
   result.success = true;
@@ -403,7 +415,7 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       known.emplace(chunk[c].id, std::move(chunk_vectors[c]));
       results[i].memory = std::move(chunk[c]);
     }
-    own_writes_pending_ = true;
+    ++own_writes_;
     return catch_up_index(&known);
   };
 
@@ -507,7 +519,7 @@ Result<Memory> MemoryService::update(const UpdateRequest& r) {
   m.hlc = hlc_.now().to_string();
   m.origin = hlc_.node();
   MCP_RETURN_IF_ERROR(db_->update_memory(m));
-  own_writes_pending_ = true;
+  ++own_writes_;
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
   return m;
 }
@@ -540,16 +552,36 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
   auto n = db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node());
   if (!n.is_ok()) return n.status();
   out.count = *n;
-  own_writes_pending_ = true;
+  ++own_writes_;
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
   return out;
 }
 
 Result<ServiceStats> MemoryService::stats(bool by_source) {
   ServiceStats out;
-  auto storage = db_->stats();
-  if (!storage.is_ok()) return storage.status();
-  out.storage = *storage;
+  // Every write, by any process, appends to the change log, so the counts can only have moved
+  // if its last seq did. Health checks and dashboards poll this: they get the cached counts
+  // (one indexed lookup) unless something changed or the weekly count is a minute old.
+  auto seq = db_->last_change_seq();
+  if (!seq.is_ok()) return seq.status();
+  const double now_s = now();
+  bool cached = false;
+  {
+    std::lock_guard lock(stats_mu_);
+    if (stats_cache_ && stats_cache_seq_ == *seq && now_s - stats_cache_time_ < 60) {
+      out.storage = *stats_cache_;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    auto storage = db_->stats();
+    if (!storage.is_ok()) return storage.status();
+    out.storage = *storage;
+    std::lock_guard lock(stats_mu_);
+    stats_cache_ = *storage;
+    stats_cache_seq_ = *seq;
+    stats_cache_time_ = now_s;
+  }
   out.embedding_model = embedder_->model_id();
   out.embedding_dimension = embedder_->dimension();
   if (by_source) {
@@ -585,7 +617,7 @@ Result<int64_t> MemoryService::cleanup_duplicates() {
   if (doomed.empty()) return int64_t{0};
   auto n = db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node());
   if (!n.is_ok()) return n.status();
-  own_writes_pending_ = true;
+  ++own_writes_;
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
   return *n;
 }

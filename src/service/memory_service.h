@@ -216,16 +216,23 @@ class MemoryService {
   std::function<double()> clock_;
 
   // Index state: loaded once, then advanced along the change log. index_mu_ serializes
-  // loading and catching up; index_loaded_ is also read without it (see catch_up_index).
+  // loading and catching up; the atomics below are also read without it, so a search that
+  // finds nothing new to apply takes no service lock (see catch_up_index).
   mutable std::mutex index_mu_;
+  std::mutex stats_mu_;  // guards the stats cache below (see stats())
+  std::optional<StorageStats> stats_cache_;
+  int64_t stats_cache_seq_ = -1;
+  double stats_cache_time_ = 0;
   std::condition_variable index_cv_;
   bool loader_started_ = false;
   std::atomic<bool> index_loaded_{false};
-  std::atomic<bool> own_writes_pending_{false};  // we committed since the last catch-up
+  std::atomic<bool> index_usable_{false};  // loaded without error: searches skip index_mu_
+  std::atomic<int64_t> own_writes_{0};          // commits made through this service
+  std::atomic<int64_t> own_writes_applied_{0};  // own_writes_ as of the last complete catch-up
   std::atomic<bool> closing_{false};             // the destructor asks the loader to stop
   Status index_error_;
   int64_t index_seq_ = 0;            // last change-log seq applied to index_
-  int64_t index_data_version_ = -1;  // PRAGMA data_version read before that catch-up
+  std::atomic<int64_t> index_data_version_{-1};  // PRAGMA data_version read before that catch-up
   std::thread loader_;
 };
 

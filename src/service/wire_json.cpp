@@ -13,7 +13,7 @@ OJson memory_json(const Memory& m) {
   j["content_hash"] = m.content_hash;
   j["tags"] = m.tags;
   j["memory_type"] = m.memory_type.empty() ? Json(nullptr) : Json(m.memory_type);
-  j["metadata"] = OJson::parse(m.metadata.dump());
+  j["metadata"] = OJson(m.metadata);  // converted in place, no text round trip
   j["created_at"] = m.created_at;
   j["created_at_iso"] = iso_utc(m.created_at);
   j["updated_at"] = m.updated_at;
