@@ -25,6 +25,9 @@ struct Memory {
   std::optional<double> deleted_at;  // set on tombstones only
   std::string hlc;                   // sync version (Hlc::to_string), "" for rows never versioned
   std::string origin;                // node that made this version, "" when unknown
+  // The version this one was made on top of, as known to its origin (sync: a version whose
+  // prev_hlc is the local version fast-forwards it; otherwise the two are concurrent).
+  std::string prev_hlc;
 
   bool is_deleted() const { return deleted_at.has_value(); }
 };

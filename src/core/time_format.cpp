@@ -48,6 +48,18 @@ std::string iso_utc(double unix_seconds) {
   return std::string(buf) + "Z";
 }
 
+std::string local_iso_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm local{};
+  localtime_r(&ts.tv_sec, &local);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &local);
+  long us = ts.tv_nsec / 1000;
+  if (us != 0) std::snprintf(buf + n, sizeof buf - n, ".%06ld", us);
+  return buf;
+}
+
 std::optional<double> parse_iso_time(std::string_view s, bool naive_is_local) {
   int y, mo, d, h = 0, mi = 0, sec = 0;
   if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||

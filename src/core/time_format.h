@@ -13,6 +13,9 @@ namespace mcpmem {
 // "2026-05-16T19:53:28.123456Z" or "2026-05-16T19:53:28Z".
 std::string iso_utc(double unix_seconds);
 
+// Python's `datetime.now().isoformat()`: local time, no offset ("2026-05-16T21:53:28.123456").
+std::string local_iso_now();
+
 // Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.ffffff]]" with an optional "Z" or "+HH:MM" offset.
 // A string without offset is UTC when it ends in Z; otherwise local time when `naive_is_local`,
 // UTC when not. Returns nullopt on anything else.

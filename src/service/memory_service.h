@@ -127,6 +127,38 @@ struct ServiceStats {
   size_t index_size = 0;
 };
 
+// One version of a memory arriving from elsewhere (an import file, another node), with its
+// embedding when the sender's model is ours.
+struct IncomingVersion {
+  Memory memory;
+  std::vector<float> embedding;  // empty: embedded here
+};
+
+struct ApplyOptions {
+  std::string source;  // recorded with conflicts: "import:<file>", "sync:<node>"
+};
+
+// What applying versions did, one count per version.
+struct ApplyCounts {
+  int64_t added = 0;       // memory unknown here: stored
+  int64_t updated = 0;     // newer than ours: replaced ours
+  int64_t deleted = 0;     // a newer tombstone of a memory alive here
+  int64_t tombstones = 0;  // a tombstone of a memory unknown here (kept, so it cannot come back)
+  int64_t unchanged = 0;   // the same version as ours
+  int64_t kept_local = 0;  // older than ours: ours stays
+  int64_t conflicts = 0;   // of the above, versions made concurrently: the loser is in sync_conflicts
+
+  ApplyCounts& operator+=(const ApplyCounts& o);
+  int64_t total() const { return added + updated + deleted + tombstones + unchanged + kept_local; }
+};
+
+// Versions changed after a change-log seq, for another node.
+struct ChangedVersions {
+  std::vector<Memory> versions;  // current state of each changed memory (tombstones included)
+  int64_t next_seq = 0;          // the change-log seq these include; ask from here next time
+  bool more = false;             // more changes after next_seq
+};
+
 struct ServiceOptions {
   bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
 };
@@ -155,6 +187,36 @@ class MemoryService {
   // Removes rows whose content hashes to the same value as another row's (only possible in
   // databases written by other programs), keeping the oldest. Returns how many were removed.
   Result<int64_t> cleanup_duplicates();
+
+  // ---- sync (memory_sync.cpp) ----
+  // Applies versions from elsewhere by the sync rule (DESIGN §5.2): a memory is identified by
+  // its content hash; of two versions the higher HLC wins (a version without an HLC gets one
+  // made from its updated_at, or deleted_at, and origin, the same on every node); tombstones
+  // are versions too, so an older alive version never resurrects a delete. When the two were
+  // made concurrently (neither built on the other) and differ, the loser is kept in
+  // sync_conflicts. Joins the caller's write transaction (see write_transaction).
+  Result<ApplyCounts> apply_versions(std::vector<IncomingVersion>& versions,
+                                     const ApplyOptions& options);
+  // Runs `body` in one write transaction (a whole import file); a non-ok Status rolls it back.
+  Status write_transaction(const std::function<Status()>& body);
+  // Walks memories for export (see Database::scan_memories).
+  Result<int64_t> scan_memories(const ScanOptions& options, const Database::ScanFn& fn,
+                                const std::function<void(int64_t, int64_t)>& on_totals = nullptr);
+  // The current state of memories changed after `after_seq`, at most about `limit`.
+  Result<ChangedVersions> changed_since(int64_t after_seq, int64_t limit);
+  Result<int64_t> count_changes_after(int64_t after_seq);
+  // Conflicts, newest first.
+  Result<std::vector<ConflictRecord>> conflicts(bool include_resolved, int64_t limit);
+  Result<std::optional<ConflictRecord>> conflict(int64_t id);
+  Result<int64_t> count_conflicts(bool unresolved_only);
+  // Settles a conflict: "winner" keeps the current version; "loser" makes the losing version
+  // current again as a new local edit (a new HLC, so it wins everywhere once synced).
+  Status resolve_conflict(int64_t id, const std::string& keep);
+  // Durable key/value state of sync (cursors, per-node status), in the database's meta table.
+  Result<std::optional<std::string>> sync_state(const std::string& key);
+  Status set_sync_state(const std::string& key, const std::string& value);
+  Result<std::vector<std::pair<std::string, std::string>>> sync_states(const std::string& prefix);
+  const std::string& node_name() const { return hlc_.node(); }
 
   // A consistent copy of the database at `path` (see Database::backup_to).
   Status backup_to(const std::string& path);

@@ -47,6 +47,7 @@ Memory read_memory(const Statement& s) {
   if (!s.null(8)) m.deleted_at = s.f64(8);
   m.hlc = s.text(9);
   m.origin = s.text(10);
+  m.prev_hlc = s.text(12);
   return m;
 }
 

@@ -78,6 +78,28 @@ struct Change {
 
 enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
 
+// A version that lost to another (import or sync), kept whole (both sides as JSON objects of
+// the memory, written by the caller).
+struct ConflictRecord {
+  int64_t id = 0;
+  std::string content_hash;
+  double detected_at = 0;
+  std::string source;  // where the incoming side came from: "import:<file>", "sync:<node>"
+  std::string winner;  // JSON
+  std::string loser;   // JSON
+  std::optional<double> resolved_at;
+  std::string resolution;  // "kept-winner", "kept-loser"
+};
+
+// What scan_memories() walks, newest created first (the Python exporter's order).
+struct ScanOptions {
+  MemoryFilter filter;                 // tags (any/all), type, created window
+  std::optional<double> changed_since;  // updated_at or deleted_at >= this
+  bool alive = true;                   // alive rows
+  bool tombstones = false;             // tombstones
+  size_t vector_dimension = 0;         // > 0: pass each alive row's vector of this size
+};
+
 class Database {
  public:
   // Opens (creating when missing, unless read_only) and migrates to the current schema.
@@ -120,6 +142,12 @@ class Database {
   Result<int64_t> tombstone(const std::vector<std::string>& hashes, double deleted_at,
                             const std::string& hlc, const std::string& origin);
 
+  // Writes the whole state of one version (sync and import): every column of the row with
+  // m.content_hash, alive or tombstone, including content, timestamps, hlc, origin and
+  // prev_hlc; inserts the row when there is none. An alive version's vector is replaced by
+  // `embedding` when given; a tombstone's is dropped. Returns the row id.
+  Result<int64_t> put_version(const Memory& m, std::span<const float> embedding);
+
   // Stores (replaces) the embedding of a memory.
   Status put_embedding(int64_t memory_id, std::span<const float> embedding);
   // Drops every stored embedding (when the embedding model changes).
@@ -147,6 +175,17 @@ class Database {
   Result<std::vector<int64_t>> substring_search(const std::string& needle,
                                                 const MemoryFilter& filter, int64_t limit);
 
+  // Rows (alive or tombstones) with these hashes, in no particular order; missing ones skipped.
+  Result<std::vector<Memory>> get_by_hashes(const std::vector<std::string>& hashes);
+  // Calls `fn(memory, vector)` for every row `options` selects, alive rows first, each kind
+  // newest created first, inside one read transaction, reading one row at a time (constant
+  // memory). `vector` is empty unless options.vector_dimension is set and the row has one. `fn`
+  // returns false to stop. `on_totals(alive, tombstones)`, when given, is called first with the
+  // counts of the same snapshot. Returns how many rows were passed.
+  using ScanFn = std::function<bool(const Memory&, std::span<const float>)>;
+  Result<int64_t> scan_memories(const ScanOptions& options, const ScanFn& fn,
+                                const std::function<void(int64_t, int64_t)>& on_totals = nullptr);
+
   Result<std::vector<TagCount>> tag_counts();  // alive rows only, most used first
   Result<StorageStats> stats();
 
@@ -164,8 +203,21 @@ class Database {
   Result<std::vector<Change>> changes_since(int64_t after_seq, int64_t limit);
   // Highest seq in the change log (0 if empty).
   Result<int64_t> last_change_seq();
+  // How many change-log entries have seq > `after_seq`.
+  Result<int64_t> count_changes_after(int64_t after_seq);
   // PRAGMA data_version: changes whenever another connection commits. Cheap; for polling.
   Result<int64_t> data_version();
+
+  // ---- sync bookkeeping ----
+  Result<int64_t> add_conflict(const ConflictRecord& c);  // returns its id
+  // Newest first; resolved ones only when asked.
+  Result<std::vector<ConflictRecord>> conflicts(bool include_resolved, int64_t limit);
+  Result<std::optional<ConflictRecord>> conflict(int64_t id);
+  Status mark_conflict_resolved(int64_t id, double at, const std::string& resolution);
+  Result<int64_t> count_conflicts(bool unresolved_only);
+  // meta rows whose key starts with `prefix`, by key.
+  Result<std::vector<std::pair<std::string, std::string>>> meta_with_prefix(
+      const std::string& prefix);
 
   // ---- maintenance ----
   // "ok" or SQLite's report. FailedPrecondition when SQLite needs a virtual-table module we do

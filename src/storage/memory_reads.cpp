@@ -217,6 +217,78 @@ Result<std::vector<int64_t>> Database::substring_search(const std::string& needl
   return out;
 }
 
+Result<std::vector<Memory>> Database::get_by_hashes(const std::vector<std::string>& hashes) {
+  std::lock_guard lock(impl_->mu);
+  Json list = hashes;
+  return impl_->memories(std::string("SELECT ") + kMemoryColumns +
+                             " FROM memories m WHERE m.content_hash IN "
+                             "(SELECT value FROM json_each(?))",
+                         {list.dump()});
+}
+
+Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
+                                        const std::function<void(int64_t, int64_t)>& on_totals) {
+  std::lock_guard lock(impl_->mu);
+  MemoryFilter f = o.filter;
+  f.include_deleted = true;  // each pass below picks alive rows or tombstones
+  FilterSql where = filter_sql(f);
+  if (o.changed_since) {
+    where.where += " AND max(coalesce(m.updated_at, 0), coalesce(m.deleted_at, 0)) >= ?";
+    where.values.emplace_back(*o.changed_since);
+  }
+  const bool vectors = o.vector_dimension > 0;
+  const bool own_tx = impl_->tx_depth == 0;
+  if (own_tx) MCP_RETURN_IF_ERROR(storage_detail::exec_sql(impl_->db, "BEGIN", "starting a read"));
+  int64_t passed = 0;
+  bool stopped = false;
+  // One pass per kind, each walking idx_created_at (no sort, so constant memory).
+  auto pass = [&](bool tombstones) -> Status {
+    std::string sql = std::string("SELECT ") + kMemoryColumns + (vectors ? ", v.vec" : "") +
+                      " FROM memories m" +
+                      (vectors ? " LEFT JOIN memory_vectors v ON v.memory_id = m.id" : "") +
+                      " WHERE m.deleted_at IS " + (tombstones ? "NOT NULL" : "NULL") +
+                      where.where + " ORDER BY m.created_at DESC";
+    auto s = impl_->prepare(sql);
+    if (!s.is_ok()) return s.status();
+    storage_detail::bind_all(**s, 1, where.values);
+    std::vector<float> vec;
+    while (!stopped && (*s)->step()) {
+      Memory m = storage_detail::read_memory(**s);
+      vec.clear();
+      if (vectors && !m.deleted_at) {
+        auto blob = (*s)->blob(13);
+        if (blob.size() == o.vector_dimension * sizeof(float)) {
+          vec.resize(o.vector_dimension);
+          std::memcpy(vec.data(), blob.data(), blob.size());
+        }
+      }
+      ++passed;
+      stopped = !fn(m, vec);
+    }
+    return (*s)->status("reading memories");
+  };
+  Status st = [&]() -> Status {
+    if (on_totals) {
+      int64_t counts[2] = {0, 0};
+      for (int dead = 0; dead < 2; ++dead) {
+        if (!(dead ? o.tombstones : o.alive)) continue;
+        auto n = impl_->scalar(std::string("SELECT COUNT(*) FROM memories m WHERE m.deleted_at IS ") +
+                                   (dead ? "NOT NULL" : "NULL") + where.where,
+                               where.values);
+        if (!n.is_ok()) return n.status();
+        counts[dead] = *n;
+      }
+      on_totals(counts[0], counts[1]);
+    }
+    if (o.alive) MCP_RETURN_IF_ERROR(pass(false));
+    if (o.tombstones && !stopped) MCP_RETURN_IF_ERROR(pass(true));
+    return Status::ok();
+  }();
+  if (own_tx) (void)storage_detail::exec_sql(impl_->db, "COMMIT", "ending a read");
+  if (!st.is_ok()) return st;
+  return passed;
+}
+
 Result<std::vector<TagCount>> Database::tag_counts() {
   std::lock_guard lock(impl_->mu);
   // memory_tags holds alive rows only.
@@ -328,6 +400,11 @@ Result<std::vector<Change>> Database::changes_since(int64_t after_seq, int64_t l
   }
   MCP_RETURN_IF_ERROR((*s)->status("reading the change log"));
   return out;
+}
+
+Result<int64_t> Database::count_changes_after(int64_t after_seq) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->scalar("SELECT COUNT(*) FROM changes WHERE seq > ?", {after_seq});
 }
 
 Result<int64_t> Database::last_change_seq() {

@@ -33,6 +33,15 @@ std::string placeholders(size_t rows, const char* row) {
   return out;
 }
 
+// A local edit records the version it was made on: the row's version when that came from
+// another node, or, when the row's version is already ours (edits not yet seen elsewhere), the
+// version that one was made on, so a streak of local edits fast-forwards the other nodes.
+// `origin_param` is the parameter holding the new origin; SET expressions read the old row.
+std::string keep_prev_hlc(int origin_param) {
+  const std::string p = "?" + std::to_string(origin_param);
+  return "prev_hlc = CASE WHEN origin IS " + p + " THEN prev_hlc ELSE hlc END";
+}
+
 std::string metadata_text(const Memory& m) {
   // Invalid UTF-8 in a metadata string must not throw out of a write.
   return m.metadata.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -80,12 +89,12 @@ Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& imp
     size_t n = chunk_rows(fresh.size() - begin, kMaxRows);
     auto ins = impl.prepare(
         "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
-        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin) VALUES " +
-        placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash");
+        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin, prev_hlc) VALUES " +
+        placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash");
     if (!ins.is_ok()) return ins.status();
     Statement& s = **ins;
     int p = 1;
-    for (size_t r = 0; r < n; ++r, p += 12) {
+    for (size_t r = 0; r < n; ++r, p += 13) {
       const Memory& m = memories[fresh[begin + r]];
       s.bind(p, m.content_hash).bind(p + 1, m.content).bind(p + 2, join_tags_csv(m.tags));
       s.bind_optional_text(p + 3, m.memory_type).bind(p + 4, metadata_text(m));
@@ -98,6 +107,7 @@ Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& imp
       }
       // origin is never NULL for our rows: NULL is what tells the trigger to index the row.
       s.bind_optional_text(p + 10, m.hlc).bind(p + 11, m.origin);
+      s.bind_optional_text(p + 12, m.prev_hlc);
     }
     while (s.step()) id_of[s.text(1)] = s.i64(0);
     MCP_RETURN_IF_ERROR(s.status("storing memories"));
@@ -208,7 +218,8 @@ Status Database::update_memory(const Memory& m) {
   return impl_->write([&]() -> Status {
     auto s = impl_->prepare(
         "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
-        "updated_at_iso = ?, hlc = ?, origin = ? WHERE content_hash = ? AND deleted_at IS NULL");
+        "updated_at_iso = ?, hlc = ?, origin = ?7, " + keep_prev_hlc(7) +
+        " WHERE content_hash = ? AND deleted_at IS NULL");
     if (!s.is_ok()) return s.status();
     (*s)->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
     (*s)->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
@@ -232,8 +243,8 @@ Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, doub
       {
         // updated_at stays: it is the time of the last edit, deleted_at the time of the delete.
         auto upd = impl_->prepare(
-            "UPDATE memories SET deleted_at = ?, hlc = ?, origin = ? "
-            "WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
+            "UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " + keep_prev_hlc(3) +
+            " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
         if (!upd.is_ok()) return upd.status();
         (*upd)->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
         (*upd)->bind(4, h);
@@ -251,6 +262,51 @@ Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, doub
   });
   if (!st.is_ok()) return st;
   return changed;
+}
+
+Result<int64_t> Database::put_version(const Memory& m, std::span<const float> embedding) {
+  std::lock_guard lock(impl_->mu);
+  int64_t id = 0;
+  Status st = impl_->write([&]() -> Status {
+    id = 0;
+    {
+      // The triggers move the row in or out of the FTS and tag indexes and log the change.
+      auto upd = impl_->prepare(
+          "UPDATE memories SET content = ?, tags = ?, memory_type = ?, metadata = ?, "
+          "created_at = ?, updated_at = ?, created_at_iso = ?, updated_at_iso = ?, deleted_at = ?, "
+          "hlc = ?, origin = ?, prev_hlc = ? WHERE content_hash = ? RETURNING id");
+      if (!upd.is_ok()) return upd.status();
+      Statement& s = **upd;
+      s.bind(1, m.content).bind(2, join_tags_csv(m.tags)).bind_optional_text(3, m.memory_type);
+      s.bind(4, metadata_text(m)).bind(5, m.created_at).bind(6, m.updated_at);
+      s.bind(7, iso_utc(m.created_at)).bind(8, iso_utc(m.updated_at));
+      if (m.deleted_at) {
+        s.bind(9, *m.deleted_at);
+      } else {
+        s.bind_null(9);
+      }
+      s.bind_optional_text(10, m.hlc).bind(11, m.origin).bind_optional_text(12, m.prev_hlc);
+      s.bind(13, m.content_hash);
+      while (s.step()) id = s.i64(0);
+      MCP_RETURN_IF_ERROR(s.status("writing a version"));
+    }
+    if (id == 0) {
+      const std::vector<Memory> one = {m};
+      auto id_of = insert_rows(*impl_, one, {0});
+      if (!id_of.is_ok()) return id_of.status();
+      id = (*id_of)[m.content_hash];
+      MCP_RETURN_IF_ERROR(impl_->index_rows({{id, &m}}));
+    }
+    if (m.deleted_at) {
+      auto drop = impl_->prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
+      if (!drop.is_ok()) return drop.status();
+      return (*drop)->bind(1, id).run("dropping a vector");
+    }
+    if (embedding.empty()) return Status::ok();
+    return store_vectors(*impl_, {{id, embedding}});
+  });
+  if (!st.is_ok()) return st;
+  return id;
 }
 
 Status Database::put_embedding(int64_t memory_id, std::span<const float> embedding) {

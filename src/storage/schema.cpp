@@ -79,6 +79,17 @@ std::vector<std::string> table_statements() {
       "CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5("
       " content, content='memories', content_rowid='id',"
       " tokenize='unicode61 remove_diacritics 2')",
+      // Every version that lost to another (import, sync), kept whole as JSON.
+      "CREATE TABLE IF NOT EXISTS sync_conflicts ("
+      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " content_hash TEXT NOT NULL,"
+      " detected_at REAL NOT NULL,"
+      " source TEXT NOT NULL,"
+      " winner TEXT NOT NULL,"
+      " loser TEXT NOT NULL,"
+      " resolved_at REAL,"
+      " resolution TEXT)",
+      "CREATE INDEX IF NOT EXISTS idx_sync_conflicts_hash ON sync_conflicts(content_hash)",
       "CREATE TABLE IF NOT EXISTS changes ("
       " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
       " memory_id INTEGER NOT NULL,"
@@ -139,6 +150,7 @@ constexpr Column kAddedColumns[] = {
     {"superseded_by", "TEXT"},
     {"hlc", "TEXT"},
     {"origin", "TEXT"},
+    {"prev_hlc", "TEXT"},
 };
 
 // Reads only sqlite_master, so virtual tables whose module is not loaded (the Python service's
@@ -278,8 +290,13 @@ Status migrate(sqlite3* db, int from_version, bool created) {
     // The statements above are the current definitions: a new or Python file goes straight
     // to kSchemaVersion.
     MCP_RETURN_IF_ERROR(create_or_adopt(db, created));
-  } else if (from_version < 2) {
-    MCP_RETURN_IF_ERROR(index_alive_rows_only(db));
+  } else {
+    if (from_version < 2) MCP_RETURN_IF_ERROR(index_alive_rows_only(db));
+    if (from_version < 3) {
+      // Sync: prev_hlc and sync_conflicts.
+      MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "creating the sync tables"));
+      MCP_RETURN_IF_ERROR(add_missing_columns(db));
+    }
   }
   std::string version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   return exec_sql(db, version.c_str(), "recording the schema version");

@@ -32,7 +32,7 @@ TEST_F(DatabaseTest, CreatesSchemaAndReopensIdempotently) {
   const int64_t objects = raw.one("SELECT COUNT(*) FROM sqlite_master");
   auto db = open();
   ASSERT_TRUE(db);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 3);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master"), objects);  // nothing added twice
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('memories','meta',"
@@ -527,7 +527,8 @@ TEST_F(DatabaseTest, SchemaVersion1IsMigrated) {
   auto db = open();
   ASSERT_TRUE(db);
   RawConnection raw(path_);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sync_conflicts'"), 1);
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'mcpmem_memories_au_content'"),
             0);
   expect_fts_matches_alive_rows();

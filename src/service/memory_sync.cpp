@@ -1,0 +1,250 @@
+// Sync: applying versions from elsewhere (import files, other nodes) by last-writer-wins on
+// HLC versions, with concurrent losers kept in sync_conflicts; the change feed other nodes
+// pull; conflicts; sync state. The rule is one function (decide) so that import and live
+// sync cannot disagree.
+#include <cmath>
+#include <unordered_map>
+
+#include "core/content_hash.h"
+#include "service/memory_service.h"
+#include "service/version_json.h"
+
+namespace mcpmem {
+namespace {
+
+// The version of a memory: its HLC, or, for rows and records that never had one (written by
+// the Python service), one made from what every node sees the same: the time of its last
+// change and its origin.
+Hlc version_of(const Memory& m) {
+  if (auto h = Hlc::parse(m.hlc)) return *h;
+  double t = m.deleted_at ? *m.deleted_at : m.updated_at;
+  return Hlc{static_cast<int64_t>(std::llround(t * 1000.0)), 0, sanitize_node_name(m.origin)};
+}
+
+// What a user can see of a memory, for "do these two versions differ".
+bool same_state(const Memory& a, const Memory& b) {
+  if (a.is_deleted() || b.is_deleted()) return a.is_deleted() == b.is_deleted();
+  return a.content == b.content && a.tags == b.tags && a.memory_type == b.memory_type &&
+         a.metadata == b.metadata;
+}
+
+// Was `newer` made on top of `older` (so replacing it is no conflict)? A node's own versions
+// are ordered by its clock; otherwise the maker records which version it edited.
+bool builds_on(const Memory& newer, const Memory& older, const std::string& older_version) {
+  return newer.origin == older.origin || newer.prev_hlc == older_version;
+}
+
+std::string conflict_json(const Memory& m) { return version_json(m).dump(); }
+
+}  // namespace
+
+ApplyCounts& ApplyCounts::operator+=(const ApplyCounts& o) {
+  added += o.added;
+  updated += o.updated;
+  deleted += o.deleted;
+  tombstones += o.tombstones;
+  unchanged += o.unchanged;
+  kept_local += o.kept_local;
+  conflicts += o.conflicts;
+  return *this;
+}
+
+Status MemoryService::write_transaction(const std::function<Status()>& body) {
+  return db_->write_transaction(body);
+}
+
+Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& versions,
+                                                  const ApplyOptions& options) {
+  ApplyCounts counts;
+  if (versions.empty()) return counts;
+  std::vector<std::string> hashes;
+  hashes.reserve(versions.size());
+  for (const IncomingVersion& v : versions) hashes.push_back(v.memory.content_hash);
+  const double now_s = now();
+
+  Status st = db_->write_transaction([&]() -> Status {
+    counts = ApplyCounts{};
+    auto rows = db_->get_by_hashes(hashes);
+    if (!rows.is_ok()) return rows.status();
+    std::unordered_map<std::string, Memory> local;
+    for (Memory& m : *rows) local.emplace(m.content_hash, std::move(m));
+
+    // New memories go in together (multi-row inserts); the rest one by one.
+    std::vector<Memory> fresh;
+    std::vector<std::vector<float>> fresh_vectors;
+    auto record_conflict = [&](const Memory& winner, const Memory& loser) -> Status {
+      ConflictRecord c;
+      c.content_hash = winner.content_hash;
+      c.detected_at = now_s;
+      c.source = options.source;
+      c.winner = conflict_json(winner);
+      c.loser = conflict_json(loser);
+      ++counts.conflicts;
+      return db_->add_conflict(c).status();
+    };
+    auto embed = [&](IncomingVersion& v) -> Status {
+      if (v.memory.is_deleted() || v.embedding.size() == embedder_->dimension()) {
+        return Status::ok();
+      }
+      v.embedding.assign(embedder_->dimension(), 0.0f);
+      return embedder_->embed(v.memory.content, v.embedding);
+    };
+
+    for (IncomingVersion& v : versions) {
+      Memory& in = v.memory;
+      const Hlc in_version = version_of(in);
+      in.hlc = in_version.to_string();
+      hlc_.observe(in_version);
+      auto it = local.find(in.content_hash);
+      if (it == local.end()) {
+        MCP_RETURN_IF_ERROR(embed(v));
+        ++(in.is_deleted() ? counts.tombstones : counts.added);
+        // A repeat of this hash later in the same batch meets this version.
+        local.emplace(in.content_hash, in);
+        fresh.push_back(in);
+        fresh_vectors.push_back(std::move(v.embedding));
+        continue;
+      }
+      Memory& mine = it->second;
+      const std::string mine_version = version_of(mine).to_string();
+      if (in.hlc == mine_version) {
+        ++counts.unchanged;
+        continue;
+      }
+      if (in.hlc < mine_version) {  // fixed-width: string order is version order
+        ++counts.kept_local;
+        if (!same_state(in, mine) && !builds_on(mine, in, in.hlc)) {
+          MCP_RETURN_IF_ERROR(record_conflict(mine, in));
+        }
+        continue;
+      }
+      if (!same_state(in, mine) && !builds_on(in, mine, mine_version)) {
+        MCP_RETURN_IF_ERROR(record_conflict(in, mine));
+      }
+      if (in.is_deleted()) {
+        ++(mine.is_deleted() ? counts.unchanged : counts.deleted);
+        if (in.content.empty()) in.content = mine.content;  // tombstones travel without content
+      } else {
+        ++counts.updated;
+      }
+      MCP_RETURN_IF_ERROR(embed(v));
+      // A row inserted earlier in this batch is not in the database yet.
+      if (auto f = std::find_if(fresh.begin(), fresh.end(),
+                                [&](const Memory& m) { return m.content_hash == in.content_hash; });
+          f != fresh.end()) {
+        *f = in;
+        fresh_vectors[static_cast<size_t>(f - fresh.begin())] = v.embedding;
+      } else {
+        MCP_RETURN_IF_ERROR(db_->put_version(in, v.embedding));
+      }
+      mine = in;
+    }
+    if (!fresh.empty()) MCP_RETURN_IF_ERROR(db_->insert_memories(fresh, fresh_vectors));
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  ++own_writes_;  // the next search brings the index up to date from the change log
+  return counts;
+}
+
+Result<int64_t> MemoryService::scan_memories(
+    const ScanOptions& options, const Database::ScanFn& fn,
+    const std::function<void(int64_t, int64_t)>& on_totals) {
+  return db_->scan_memories(options, fn, on_totals);
+}
+
+Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t limit) {
+  ChangedVersions out;
+  auto changes = db_->changes_since(after_seq, limit);
+  if (!changes.is_ok()) return changes.status();
+  out.next_seq = after_seq;
+  std::vector<std::string> hashes;
+  std::unordered_map<std::string, bool> seen;
+  for (const Change& c : *changes) {
+    out.next_seq = c.seq;
+    if (c.op != "purge" && seen.emplace(c.content_hash, true).second) hashes.push_back(c.content_hash);
+  }
+  out.more = static_cast<int64_t>(changes->size()) >= limit;
+  auto rows = db_->get_by_hashes(hashes);
+  if (!rows.is_ok()) return rows.status();
+  out.versions = std::move(rows).value();
+  for (Memory& m : out.versions) {
+    // Rows written by the Python service carry no version: give them the one every node
+    // derives the same way.
+    if (m.hlc.empty()) m.hlc = version_of(m).to_string();
+  }
+  return out;
+}
+
+Result<int64_t> MemoryService::count_changes_after(int64_t after_seq) {
+  return db_->count_changes_after(after_seq);
+}
+
+Result<std::vector<ConflictRecord>> MemoryService::conflicts(bool include_resolved,
+                                                             int64_t limit) {
+  return db_->conflicts(include_resolved, limit);
+}
+
+Result<std::optional<ConflictRecord>> MemoryService::conflict(int64_t id) {
+  return db_->conflict(id);
+}
+
+Result<int64_t> MemoryService::count_conflicts(bool unresolved_only) {
+  return db_->count_conflicts(unresolved_only);
+}
+
+Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
+  if (keep != "winner" && keep != "loser") {
+    return Status::invalid_argument("keep must be 'winner' or 'loser', not '" + keep + "'");
+  }
+  auto c = db_->conflict(id);
+  if (!c.is_ok()) return c.status();
+  if (!c->has_value()) return Status::not_found("no sync conflict with id " + std::to_string(id));
+  if ((*c)->resolved_at) {
+    return Status::failed_precondition("sync conflict " + std::to_string(id) +
+                                       " was already resolved (" + (*c)->resolution + ")");
+  }
+  Status st = db_->write_transaction([&]() -> Status {
+    if (keep == "loser") {
+      VersionParseOptions po;
+      po.verify_hash = false;  // it was checked when it arrived
+      auto loser = parse_version(Json::parse((*c)->loser, nullptr, false), po);
+      if (!loser.is_ok()) return loser.status();
+      auto current = db_->get_by_hash((*c)->content_hash, /*include_deleted=*/true);
+      if (!current.is_ok()) return current.status();
+      Memory m = std::move(loser->memory);
+      if (m.is_deleted() && m.content.empty() && current->has_value()) m.content = (*current)->content;
+      // A new local edit on top of the current version: it wins everywhere once synced.
+      m.prev_hlc = current->has_value() ? (*current)->hlc : "";
+      m.hlc = hlc_.now().to_string();
+      m.origin = hlc_.node();
+      m.updated_at = now();
+      if (m.deleted_at) m.deleted_at = m.updated_at;
+      std::vector<float> vec;
+      if (!m.is_deleted()) {
+        vec.assign(embedder_->dimension(), 0.0f);
+        MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
+      }
+      MCP_RETURN_IF_ERROR(db_->put_version(m, vec));
+    }
+    return db_->mark_conflict_resolved(id, now(), "kept-" + keep);
+  });
+  if (!st.is_ok()) return st;
+  ++own_writes_;
+  return catch_up_index(nullptr);
+}
+
+Result<std::optional<std::string>> MemoryService::sync_state(const std::string& key) {
+  return db_->get_meta(key);
+}
+
+Status MemoryService::set_sync_state(const std::string& key, const std::string& value) {
+  return db_->set_meta(key, value);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> MemoryService::sync_states(
+    const std::string& prefix) {
+  return db_->meta_with_prefix(prefix);
+}
+
+}  // namespace mcpmem

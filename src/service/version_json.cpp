@@ -1,0 +1,166 @@
+// Version records: see version_json.h.
+#include "service/version_json.h"
+
+#include <cmath>
+
+#include "core/content_hash.h"
+#include "core/hlc.h"
+#include "core/tags.h"
+#include "core/time_format.h"
+
+namespace mcpmem {
+namespace {
+
+Status field_error(const char* field, const std::string& what) {
+  return Status::invalid_argument(std::string("field '") + field + "': " + what);
+}
+
+// A Unix-seconds field: a number, or an ISO 8601 string (the dashboard's *_iso forms).
+Result<std::optional<double>> time_field(const Json& j, const char* key, const char* iso_key) {
+  auto it = j.find(key);
+  if (it != j.end() && !it->is_null()) {
+    if (!it->is_number()) return field_error(key, "expected a number (Unix seconds)");
+    double t = it->get<double>();
+    if (!std::isfinite(t) || t < 0) return field_error(key, "not a valid time");
+    return std::optional<double>(t);
+  }
+  if (iso_key != nullptr) {
+    auto iso = j.find(iso_key);
+    if (iso != j.end() && iso->is_string()) {
+      auto t = parse_iso_time(iso->get<std::string>());
+      if (!t) return field_error(iso_key, "not an ISO 8601 time");
+      return std::optional<double>(*t);
+    }
+  }
+  return std::optional<double>();
+}
+
+Result<std::string> text_field(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return field_error(key, "expected a string");
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+OJson version_json(const Memory& m) {
+  OJson j = OJson::object();
+  j["content"] = m.content;
+  j["content_hash"] = m.content_hash;
+  j["tags"] = m.tags;
+  j["created_at"] = m.created_at;
+  j["updated_at"] = m.updated_at;
+  j["memory_type"] = m.memory_type.empty() ? OJson() : OJson(m.memory_type);
+  j["metadata"] = OJson(m.metadata);
+  if (!m.hlc.empty()) j["hlc"] = m.hlc;
+  if (!m.origin.empty()) j["origin"] = m.origin;
+  if (!m.prev_hlc.empty()) j["prev_hlc"] = m.prev_hlc;
+  if (m.deleted_at) j["deleted_at"] = *m.deleted_at;
+  return j;
+}
+
+Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& o) {
+  if (!j.is_object()) return Status::invalid_argument("expected an object");
+  IncomingVersion out;
+  Memory& m = out.memory;
+
+  auto deleted = time_field(j, "deleted_at", nullptr);
+  if (!deleted.is_ok()) return deleted.status();
+  m.deleted_at = *deleted;
+
+  auto content = text_field(j, "content");
+  if (!content.is_ok()) return content.status();
+  m.content = std::move(content).value();
+  if (!is_valid_utf8(m.content)) return field_error("content", "not valid UTF-8");
+
+  auto hash = text_field(j, "content_hash");
+  if (!hash.is_ok()) return hash.status();
+  if (hash->empty() && j.contains("hash") && j["hash"].is_string()) hash = j["hash"].get<std::string>();
+  if (m.content.empty() && !m.deleted_at) return field_error("content", "missing or empty");
+  if (!m.content.empty()) {
+    auto computed = content_hash(m.content);
+    if (!computed.is_ok()) return field_error("content", computed.status().message());
+    if (hash->empty()) {
+      *hash = *computed;
+    } else if (o.verify_hash && *hash != *computed) {
+      return field_error("content_hash", "does not match the content (the content hashes to " +
+                                             *computed + "; --trust-hashes accepts it)");
+    }
+  }
+  if (hash->size() != 64 || hash->find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return field_error("content_hash", "expected 64 lowercase hex characters");
+  }
+  m.content_hash = std::move(hash).value();
+
+  std::vector<std::string> raw_tags;
+  if (auto it = j.find("tags"); it != j.end() && !it->is_null()) {
+    if (it->is_string()) {
+      raw_tags = parse_tags_csv(it->get<std::string>());
+    } else if (it->is_array()) {
+      for (const Json& t : *it) {
+        if (!t.is_string()) return field_error("tags", "expected strings");
+        raw_tags.push_back(t.get<std::string>());
+      }
+    } else {
+      return field_error("tags", "expected a list of strings");
+    }
+  }
+  auto tags = normalize_tags(raw_tags);
+  if (!tags.is_ok()) return field_error("tags", tags.status().message());
+  m.tags = std::move(tags).value();
+
+  auto type = text_field(j, "memory_type");
+  if (!type.is_ok()) return type.status();
+  m.memory_type = std::move(type).value();
+
+  if (auto it = j.find("metadata"); it != j.end() && !it->is_null()) {
+    if (it->is_object()) {
+      m.metadata = *it;
+    } else if (it->is_string()) {  // the Python emergency export stores it as text
+      Json parsed = Json::parse(it->get<std::string>(), nullptr, false);
+      if (parsed.is_discarded() || !parsed.is_object()) {
+        return field_error("metadata", "expected an object");
+      }
+      m.metadata = std::move(parsed);
+    } else {
+      return field_error("metadata", "expected an object");
+    }
+  }
+
+  auto created = time_field(j, "created_at", "created_at_iso");
+  if (!created.is_ok()) return created.status();
+  if (!*created) return field_error("created_at", "missing");
+  m.created_at = **created;
+  auto updated = time_field(j, "updated_at", "updated_at_iso");
+  if (!updated.is_ok()) return updated.status();
+  m.updated_at = updated->value_or(m.created_at);
+
+  for (auto [key, target] : {std::pair{"hlc", &m.hlc}, std::pair{"prev_hlc", &m.prev_hlc}}) {
+    auto v = text_field(j, key);
+    if (!v.is_ok()) return v.status();
+    if (!v->empty() && !Hlc::parse(*v)) return field_error(key, "not a version");
+    *target = std::move(v).value();
+  }
+  auto origin = text_field(j, "origin");
+  if (!origin.is_ok()) return origin.status();
+  if (origin->empty()) {
+    origin = text_field(j, "export_source");
+    if (!origin.is_ok()) return origin.status();
+  }
+  m.origin = sanitize_node_name(origin->empty() ? o.default_origin : *origin);
+
+  if (auto it = j.find("embedding"); it != j.end() && !it->is_null() && o.embedding_dimension > 0) {
+    if (!it->is_array()) return field_error("embedding", "expected a list of numbers");
+    if (it->size() == o.embedding_dimension) {
+      out.embedding.reserve(it->size());
+      for (const Json& x : *it) {
+        if (!x.is_number()) return field_error("embedding", "expected numbers");
+        out.embedding.push_back(x.get<float>());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mcpmem

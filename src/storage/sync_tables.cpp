@@ -1,0 +1,105 @@
+// Sync bookkeeping: the sync_conflicts table (every version that lost to another, both sides
+// kept whole) and meta rows by prefix (sync cursors and per-node status).
+#include "storage/database_impl.h"
+
+namespace mcpmem {
+
+using storage_detail::Statement;
+
+namespace {
+
+constexpr const char* kConflictColumns =
+    "id, content_hash, detected_at, source, winner, loser, resolved_at, resolution";
+
+ConflictRecord read_conflict(const Statement& s) {
+  ConflictRecord c;
+  c.id = s.i64(0);
+  c.content_hash = s.text(1);
+  c.detected_at = s.f64(2);
+  c.source = s.text(3);
+  c.winner = s.text(4);
+  c.loser = s.text(5);
+  if (!s.null(6)) c.resolved_at = s.f64(6);
+  c.resolution = s.text(7);
+  return c;
+}
+
+}  // namespace
+
+Result<int64_t> Database::add_conflict(const ConflictRecord& c) {
+  std::lock_guard lock(impl_->mu);
+  int64_t id = 0;
+  Status st = impl_->write([&]() -> Status {
+    auto s = impl_->prepare(
+        "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser) "
+        "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    if (!s.is_ok()) return s.status();
+    (*s)->bind(1, c.content_hash).bind(2, c.detected_at).bind(3, c.source);
+    (*s)->bind(4, c.winner).bind(5, c.loser);
+    while ((*s)->step()) id = (*s)->i64(0);
+    return (*s)->status("recording a sync conflict");
+  });
+  if (!st.is_ok()) return st;
+  return id;
+}
+
+Result<std::vector<ConflictRecord>> Database::conflicts(bool include_resolved, int64_t limit) {
+  std::lock_guard lock(impl_->mu);
+  auto s = impl_->prepare(std::string("SELECT ") + kConflictColumns + " FROM sync_conflicts" +
+                          (include_resolved ? "" : " WHERE resolved_at IS NULL") +
+                          " ORDER BY id DESC LIMIT ?");
+  if (!s.is_ok()) return s.status();
+  (*s)->bind(1, limit);
+  std::vector<ConflictRecord> out;
+  while ((*s)->step()) out.push_back(read_conflict(**s));
+  MCP_RETURN_IF_ERROR((*s)->status("reading sync conflicts"));
+  return out;
+}
+
+Result<std::optional<ConflictRecord>> Database::conflict(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  auto s = impl_->prepare(std::string("SELECT ") + kConflictColumns +
+                          " FROM sync_conflicts WHERE id = ?");
+  if (!s.is_ok()) return s.status();
+  (*s)->bind(1, id);
+  std::optional<ConflictRecord> out;
+  if ((*s)->step()) out = read_conflict(**s);
+  MCP_RETURN_IF_ERROR((*s)->status("reading a sync conflict"));
+  return out;
+}
+
+Status Database::mark_conflict_resolved(int64_t id, double at, const std::string& resolution) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->write([&]() -> Status {
+    auto s = impl_->prepare(
+        "UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?");
+    if (!s.is_ok()) return s.status();
+    MCP_RETURN_IF_ERROR((*s)->bind(1, at).bind(2, resolution).bind(3, id).run("resolving"));
+    if (sqlite3_changes(impl_->db) == 0) {
+      return Status::not_found("no sync conflict with id " + std::to_string(id));
+    }
+    return Status::ok();
+  });
+}
+
+Result<int64_t> Database::count_conflicts(bool unresolved_only) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->scalar(unresolved_only
+                           ? "SELECT COUNT(*) FROM sync_conflicts WHERE resolved_at IS NULL"
+                           : "SELECT COUNT(*) FROM sync_conflicts");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Database::meta_with_prefix(
+    const std::string& prefix) {
+  std::lock_guard lock(impl_->mu);
+  auto s = impl_->prepare(
+      "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
+  if (!s.is_ok()) return s.status();
+  (*s)->bind(1, prefix);
+  std::vector<std::pair<std::string, std::string>> out;
+  while ((*s)->step()) out.emplace_back((*s)->text(0), (*s)->text(1));
+  MCP_RETURN_IF_ERROR((*s)->status("reading meta"));
+  return out;
+}
+
+}  // namespace mcpmem
