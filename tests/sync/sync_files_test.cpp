@@ -1,0 +1,388 @@
+// Export and import on real databases: round trips to the microsecond, the Python service's
+// formats (written by hand following its exporter and dashboard), the merge rule (updates,
+// concurrent updates with the loser kept, tombstones that old files cannot undo), dry runs
+// that count exactly, and bad files that change nothing and name the record and field.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/content_hash.h"
+#include "sync/export_file.h"
+#include "sync/import_file.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SyncFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-sync-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<MemoryService> node(const std::string& name) {
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/" + name + ".db";
+    c.synchronous_full = false;
+    c.node_name = name;
+    auto s = MemoryService::open(c);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    return s.is_ok() ? std::move(s).value() : nullptr;
+  }
+
+  std::string store(MemoryService& s, const std::string& content, std::vector<std::string> tags,
+                    const std::string& type = "", Json meta = Json::object()) {
+    StoreRequest r;
+    r.content = content;
+    r.tags = std::move(tags);
+    r.memory_type = type;
+    r.metadata = std::move(meta);
+    r.skip_semantic_dedup = true;
+    auto out = s.store(r);
+    EXPECT_TRUE(out.is_ok() && out->success);
+    return out.is_ok() ? out->content_hash : "";
+  }
+
+  std::string export_to(MemoryService& s, const std::string& file, bool deleted = true) {
+    ExportOptions o;
+    o.include_deleted = deleted;
+    o.source_machine = s.node_name();
+    std::ofstream out(dir_ + "/" + file);
+    auto r = write_export(s, o, out);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    return dir_ + "/" + file;
+  }
+
+  std::string write_file(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+    return dir_ + "/" + name;
+  }
+
+  ImportReport import(MemoryService& s, const std::string& path, ImportOptions o = {},
+                      bool expect_ok = true) {
+    ImportReport report;
+    Status st = import_file(s, path, o, report);
+    EXPECT_EQ(st.is_ok(), expect_ok) << st.message();
+    last_error_ = st.message();
+    return report;
+  }
+
+  // Every row, tombstones too, by hash.
+  std::map<std::string, Memory> rows(MemoryService& s) {
+    std::map<std::string, Memory> out;
+    ScanOptions o;
+    o.tombstones = true;
+    EXPECT_TRUE(s.scan_memories(o, [&](const Memory& m, std::span<const float>) {
+                   out[m.content_hash] = m;
+                   return true;
+                 }).is_ok());
+    return out;
+  }
+
+  std::string dir_;
+  std::string last_error_;
+};
+
+TEST_F(SyncFilesTest, ExportThenImportIntoAnEmptyDatabaseGivesIdenticalRows) {
+  auto a = node("laptop");
+  store(*a, "Deploy on Fridays is banned", {"ops", "deploy"}, "decision",
+        {{"priority", 2}, {"nested", {{"k", "v"}}}});
+  const std::string h2 = store(*a, "Unicode: Grüße, 東京, emoji 🙂", {"intl"});
+  const std::string h3 = store(*a, "to be deleted", {"tmp"});
+  UpdateRequest u;
+  u.content_hash = h2;
+  u.tags = std::vector<std::string>{"intl", "edited"};
+  ASSERT_TRUE(a->update(u).is_ok());
+  DeleteRequest d;
+  d.content_hash = h3;
+  ASSERT_TRUE(a->remove(d).is_ok());
+  const std::string file = export_to(*a, "a.json");
+
+  auto b = node("hub");
+  ImportOptions o;
+  o.source_tags = false;
+  ImportReport r = import(*b, file, o);
+  EXPECT_EQ(r.format, "mcp-memory");
+  EXPECT_EQ(r.counts.added, 2);
+  EXPECT_EQ(r.counts.tombstones, 1);
+  auto want = rows(*a), got = rows(*b);
+  ASSERT_EQ(want.size(), 3u);
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [hash, m] : want) {
+    const Memory& g = got[hash];
+    if (!m.is_deleted()) {
+      EXPECT_EQ(g.content, m.content);
+    }
+    EXPECT_EQ(g.tags, m.tags);
+    EXPECT_EQ(g.memory_type, m.memory_type);
+    EXPECT_EQ(g.metadata, m.metadata);
+    EXPECT_EQ(g.created_at, m.created_at);  // exact: the JSON numbers round-trip
+    EXPECT_EQ(g.updated_at, m.updated_at);
+    EXPECT_EQ(g.deleted_at, m.deleted_at);
+    EXPECT_EQ(g.hlc, m.hlc);
+    EXPECT_EQ(g.origin, m.origin);
+  }
+  // Searchable on the importing side.
+  SearchRequest q;
+  q.query = "deploy fridays";
+  auto hits = b->search(q);
+  ASSERT_TRUE(hits.is_ok());
+  ASSERT_FALSE(hits->results.empty());
+  EXPECT_EQ(hits->results[0].memory.content, "Deploy on Fridays is banned");
+  // Importing again changes nothing.
+  ImportReport again = import(*b, file, o);
+  EXPECT_EQ(again.counts.unchanged, 3);
+  EXPECT_EQ(again.counts.added + again.counts.updated + again.counts.conflicts, 0);
+}
+
+TEST_F(SyncFilesTest, ExportHasEveryKeyThePythonImporterReads) {
+  auto a = node("laptop");
+  store(*a, "one memory", {"x"});
+  std::ifstream in(export_to(*a, "a.json", /*deleted=*/false));
+  Json j = Json::parse(in);
+  for (const char* key : {"source_machine", "export_timestamp", "total_memories", "database_path",
+                          "platform", "include_embeddings", "filter_tags", "exporter_version"}) {
+    EXPECT_TRUE(j["export_metadata"].contains(key)) << key;
+  }
+  EXPECT_EQ(j["export_metadata"]["total_memories"], 1);
+  ASSERT_EQ(j["memories"].size(), 1u);
+  for (const char* key : {"content", "content_hash", "tags", "created_at", "updated_at",
+                          "memory_type", "metadata", "export_source"}) {
+    EXPECT_TRUE(j["memories"][0].contains(key)) << key;
+  }
+  EXPECT_TRUE(j["memories"][0]["tags"].is_array());
+  EXPECT_TRUE(j["memories"][0]["created_at"].is_number_float());
+  EXPECT_FALSE(j.contains("tombstones"));
+}
+
+TEST_F(SyncFilesTest, PythonCliExportImportsWithSourceTagsAndTimestamps) {
+  const std::string content = "Python service memory about the release train";
+  const std::string hash = *content_hash(content);
+  // As scripts/sync/export_memories.py writes it (json.dump(indent=2, ensure_ascii=False)).
+  const std::string file = write_file("windows_memories.json", R"({
+  "export_metadata": {
+    "source_machine": "windows-pc",
+    "export_timestamp": "2025-08-12T10:15:30.123456",
+    "total_memories": 1,
+    "database_path": "C:\\Users\\me\\AppData\\Local\\mcp-memory\\sqlite_vec.db",
+    "platform": "Windows",
+    "python_version": "3.12.3",
+    "include_embeddings": false,
+    "filter_tags": null,
+    "exporter_version": "5.0.1"
+  },
+  "memories": [
+    {
+      "content": ")" + content + R"(",
+      "content_hash": ")" + hash + R"(",
+      "tags": ["release", "claude-code"],
+      "created_at": 1754993730.25,
+      "updated_at": 1754993799.5,
+      "memory_type": "note",
+      "metadata": {"source_type": "conversation"},
+      "export_source": "windows-pc"
+    }
+  ]
+})");
+  auto hub = node("hub");
+  ImportReport r = import(*hub, file);
+  EXPECT_EQ(r.format, "python-cli");
+  EXPECT_EQ(r.source_machine, "windows-pc");
+  EXPECT_EQ(r.counts.added, 1);
+  auto got = hub->get(hash);
+  ASSERT_TRUE(got.is_ok() && got->has_value());
+  const Memory& m = **got;
+  EXPECT_EQ(m.tags, (std::vector<std::string>{"release", "claude-code", "source:windows-pc"}));
+  EXPECT_EQ(m.created_at, 1754993730.25);
+  EXPECT_EQ(m.updated_at, 1754993799.5);
+  EXPECT_EQ(m.memory_type, "note");
+  EXPECT_EQ(m.metadata["source_type"], "conversation");
+  auto stats = hub->stats(/*by_source=*/true);
+  ASSERT_EQ(stats->sources.size(), 1u);
+  EXPECT_EQ(stats->sources[0].tag, "windows-pc");
+  // Imported twice (say, on the hub and on a laptop), the same file gives the same version.
+  auto laptop = node("laptop");
+  import(*laptop, file);
+  EXPECT_EQ((*laptop->get(hash))->hlc, m.hlc);
+}
+
+TEST_F(SyncFilesTest, DashboardExportAndBareArrayImport) {
+  const std::string c1 = "from the dashboard", c2 = "from an emergency export";
+  const std::string dash = write_file("dash.json", R"({"export_date": "2025-08-12T10:15:30.000Z",
+    "total_memories": 1, "exported_memories": 1, "memories": [{"content": ")" + c1 +
+    R"(", "content_hash": ")" + *content_hash(c1) + R"(", "tags": ["ui"], "memory_type": null,
+    "metadata": {}, "created_at": 1754993730.0, "created_at_iso": "2025-08-12T10:15:30Z",
+    "updated_at": 1754993730.0, "updated_at_iso": "2025-08-12T10:15:30Z"}]})");
+  const std::string array = write_file("array.json", R"([{"hash": ")" + *content_hash(c2) +
+    R"(", "content": ")" + c2 + R"(", "created_at": 1754993730.5, "metadata": "{\"a\": 1}",
+    "tags": "x,y"}])");
+  std::ifstream orig(dash);
+  std::string original((std::istreambuf_iterator<char>(orig)), {});
+  auto hub = node("hub");
+  ImportReport r1 = import(*hub, dash);
+  EXPECT_EQ(r1.format, "python-dashboard");
+  EXPECT_EQ(r1.counts.added, 1);
+  ImportReport r2 = import(*hub, array);
+  EXPECT_EQ(r2.format, "array");
+  EXPECT_EQ(r2.counts.added, 1);
+  auto m2 = hub->get(*content_hash(c2));
+  ASSERT_TRUE(m2.is_ok() && m2->has_value());
+  EXPECT_EQ((*m2)->metadata["a"], 1);
+  // Unlike the Python importer, the input file is never rewritten.
+  std::ifstream after(dash);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(after)), {}), original);
+}
+
+TEST_F(SyncFilesTest, NewerVersionsWinAndConcurrentLosersAreKept) {
+  auto a = node("alpha"), b = node("beta");
+  const std::string h = store(*a, "shared memory", {"t0"});
+  ImportOptions no_tags;
+  no_tags.source_tags = false;
+  import(*b, export_to(*a, "v1.json"), no_tags);
+
+  // A sequential edit on alpha fast-forwards beta: no conflict.
+  UpdateRequest u;
+  u.content_hash = h;
+  u.tags = std::vector<std::string>{"t1"};
+  ASSERT_TRUE(a->update(u).is_ok());
+  ImportReport ff = import(*b, export_to(*a, "v2.json"), no_tags);
+  EXPECT_EQ(ff.counts.updated, 1);
+  EXPECT_EQ(ff.counts.conflicts, 0);
+
+  // Concurrent edits: beta, then alpha (later, so alpha's version wins everywhere).
+  u.tags = std::vector<std::string>{"beta-edit"};
+  ASSERT_TRUE(b->update(u).is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  u.tags = std::vector<std::string>{"alpha-edit"};
+  ASSERT_TRUE(a->update(u).is_ok());
+  const std::string from_a = export_to(*a, "a3.json"), from_b = export_to(*b, "b3.json");
+  ImportReport on_b = import(*b, from_a, no_tags);
+  ImportReport on_a = import(*a, from_b, no_tags);
+  EXPECT_EQ(on_b.counts.updated, 1);
+  EXPECT_EQ(on_b.counts.conflicts, 1);
+  EXPECT_EQ(on_a.counts.kept_local, 1);
+  EXPECT_EQ(on_a.counts.conflicts, 1);
+  for (MemoryService* s : {a.get(), b.get()}) {
+    auto m = s->get(h);
+    EXPECT_EQ((*m)->tags, std::vector<std::string>{"alpha-edit"});
+    auto c = s->conflicts(false, 10);
+    ASSERT_EQ(c->size(), 1u);
+    EXPECT_NE(c->front().loser.find("beta-edit"), std::string::npos);
+    EXPECT_NE(c->front().winner.find("alpha-edit"), std::string::npos);
+  }
+  EXPECT_EQ((*a->get(h))->hlc, (*b->get(h))->hlc);
+
+  // Keeping the loser makes it a new edit, which wins once it travels.
+  auto c = b->conflicts(false, 10);
+  ASSERT_TRUE(b->resolve_conflict(c->front().id, "loser").is_ok());
+  EXPECT_EQ((*b->get(h))->tags, std::vector<std::string>{"beta-edit"});
+  EXPECT_EQ(*b->count_conflicts(true), 0);
+  ImportReport back = import(*a, export_to(*b, "b4.json"), no_tags);
+  EXPECT_EQ(back.counts.updated, 1);
+  EXPECT_EQ(back.counts.conflicts, 0);
+  EXPECT_EQ((*a->get(h))->tags, std::vector<std::string>{"beta-edit"});
+}
+
+TEST_F(SyncFilesTest, DeletesTravelAndOldExportsDoNotResurrect) {
+  auto a = node("alpha"), b = node("beta");
+  const std::string h = store(*a, "soon gone", {"x"});
+  store(*a, "stays", {"x"});
+  const std::string old_export = export_to(*a, "old.json", /*deleted=*/false);
+  import(*b, old_export);
+  DeleteRequest d;
+  d.content_hash = h;
+  ASSERT_TRUE(a->remove(d).is_ok());
+  ImportReport r = import(*b, export_to(*a, "new.json"));
+  EXPECT_EQ(r.counts.deleted, 1);
+  EXPECT_FALSE(b->get(h)->has_value());
+  ImportReport replay = import(*b, old_export);
+  EXPECT_EQ(replay.counts.kept_local, 1);
+  EXPECT_FALSE(b->get(h)->has_value());
+  // Nor does a Python-format copy of it (no version: its updated_at is older than the delete).
+  auto empty = node("gamma");
+  import(*empty, old_export);
+  import(*empty, export_to(*a, "new2.json"));
+  EXPECT_FALSE(empty->get(h)->has_value());
+}
+
+TEST_F(SyncFilesTest, DryRunCountsExactlyWhatARealRunDoes) {
+  auto a = node("alpha"), b = node("beta");
+  for (int i = 0; i < 50; ++i) store(*a, "memory number " + std::to_string(i), {"n"});
+  store(*b, "memory number 7", {"n"});
+  const std::string file = export_to(*a, "a.json");
+  ImportOptions dry;
+  dry.dry_run = true;
+  ImportReport would = import(*b, file, dry);
+  EXPECT_FALSE(would.committed);
+  EXPECT_EQ(b->stats()->storage.total_memories, 1);
+  ImportReport did = import(*b, file);
+  EXPECT_TRUE(did.committed);
+  EXPECT_EQ(would.counts.added, did.counts.added);
+  EXPECT_EQ(would.counts.updated, did.counts.updated);
+  EXPECT_EQ(would.counts.kept_local, did.counts.kept_local);
+  EXPECT_EQ(would.counts.conflicts, did.counts.conflicts);
+  EXPECT_EQ(did.counts.total(), 50);
+  EXPECT_EQ(b->stats()->storage.total_memories, 50);
+}
+
+TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
+  auto b = node("beta");
+  const std::string good = R"({"content": "fine", "content_hash": ")" + *content_hash("fine") +
+                           R"(", "tags": [], "created_at": 1.5})";
+  struct Case {
+    std::string name, text, expect;
+  };
+  const std::vector<Case> cases = {
+      {"truncated", R"({"export_metadata": {}, "memories": [)" + good + R"(, {"content": "x)",
+       "malformed JSON"},
+      {"wrong type", R"({"memories": [)" + good +
+                         R"(, {"content": "y", "tags": [], "created_at": "yesterday"}]})",
+       "memories[1]: field 'created_at'"},
+      {"tags not strings", R"({"memories": [{"content": "z", "tags": [1], "created_at": 1}]})",
+       "memories[0]: field 'tags'"},
+      {"hash mismatch", R"({"memories": [{"content": "abc", "content_hash": ")" +
+                            std::string(64, 'a') + R"(", "created_at": 1}]})",
+       "memories[0]: field 'content_hash': does not match"},
+      {"duplicate hash", R"({"memories": [)" + good + "," + good + "]}",
+       "memories[1]: field 'content_hash'"},
+      {"not an export", R"({"something": []})", "no \"memories\" array"},
+      {"garbage", "\x01\x02 not json", "malformed JSON"},
+      {"empty file", "", "malformed JSON"},
+  };
+  for (const Case& c : cases) {
+    ImportReport r = import(*b, write_file("bad.json", c.text), {}, /*expect_ok=*/false);
+    EXPECT_NE(last_error_.find(c.expect), std::string::npos) << c.name << ": " << last_error_;
+    EXPECT_FALSE(r.committed) << c.name;
+    EXPECT_EQ(b->stats()->storage.total_memories, 0) << c.name;
+  }
+  // --trust-hashes takes the file's word for it.
+  ImportOptions trust;
+  trust.trust_hashes = true;
+  import(*b, write_file("trusted.json", cases[3].text), trust);
+  EXPECT_EQ(b->stats()->storage.total_memories, 1);
+}
+
+TEST_F(SyncFilesTest, OneHugeRecordFailsWithoutReadingItIntoMemory) {
+  auto b = node("beta");
+  {
+    std::ofstream out(dir_ + "/huge.json");
+    out << R"({"memories": [{"content": ")";
+    std::string chunk(1 << 20, 'a');
+    for (int i = 0; i < 40; ++i) out << chunk;
+    out << R"(", "created_at": 1}]})";
+  }
+  ImportOptions o;
+  o.max_record_bytes = 8u << 20;
+  import(*b, dir_ + "/huge.json", o, /*expect_ok=*/false);
+  EXPECT_NE(last_error_.find("record 0 is larger than the limit"), std::string::npos) << last_error_;
+  EXPECT_EQ(b->stats()->storage.total_memories, 0);
+}
+
+}  // namespace
+}  // namespace mcpmem
