@@ -43,5 +43,6 @@ int usage_error(const std::string& message);
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_file_sync_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

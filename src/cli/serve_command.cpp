@@ -17,6 +17,7 @@
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
+#include "http/sync_api.h"
 #include "http/tls_certificate.h"
 #include "mcp/stdio_transport.h"
 #include "platform/shutdown_signal.h"
@@ -134,6 +135,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
       [&events](const std::string& type, const Json& data) { events.publish(type, data); },
       &backups);
   rest.mount(**server);
+  mount_sync_api(**server, **service);
   mount_dashboard(**server);
   events.start();
   backups.start_schedule();

@@ -11,6 +11,7 @@
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "mcp/mcp_server.h"
+#include "sync/sync_state.h"
 
 namespace mcpmem {
 namespace {
@@ -384,10 +385,25 @@ Json memory_cleanup(MemoryService& s) {
                      {{"success", true}, {"removed", n}});
 }
 
-Json memory_sync_status(MemoryService&) {
-  Json j = {{"status", "not configured"},
-            {"message", "Sync across machines is not configured on this node."}};
-  return text_result("Sync: not configured", j);
+Json memory_sync_status(MemoryService& s) {
+  auto status = sync_status_json(s);
+  if (!status.is_ok()) return error_result(status.status().message());
+  Json j = Json::parse(status->dump());
+  std::string text = "Sync: node " + j["node"].get<std::string>() + ", " +
+                     std::to_string(j["memory_count"].get<int64_t>()) + " memories, " +
+                     std::to_string(j["conflicts_unresolved"].get<int64_t>()) +
+                     " unresolved conflicts";
+  if (j["hub"].is_null()) {
+    text += "; no hub configured (mcp-memory sync --hub URL)";
+  } else {
+    text += "; hub " + j["hub"]["url"].get<std::string>() + ", " +
+            std::to_string(j["hub"]["pending_changes"].get<int64_t>()) + " changes not pushed yet";
+    if (!j["hub"]["last_error"].is_null()) {
+      text += ", last error: " + j["hub"]["last_error"].get<std::string>();
+    }
+  }
+  if (!j["peers"].empty()) text += "; " + std::to_string(j["peers"].size()) + " nodes sync here";
+  return text_result(text, j);
 }
 
 // ---- the table ----

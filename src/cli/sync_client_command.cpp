@@ -1,0 +1,244 @@
+// `mcp-memory sync`: a spoke's live sync with its hub (one round with --once, else a loop that
+// syncs every --interval seconds and within a second of a local change, backing off on
+// errors), and `sync status` / `sync conflicts` to see and settle what happened.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include "cli/cli_context.h"
+#include "core/time_format.h"
+#include "platform/shutdown_signal.h"
+#include "service/wire_json.h"
+#include "sync/sync_client.h"
+#include "sync/sync_state.h"
+
+namespace mcpmem::cli {
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+struct SyncFlags {
+  std::string hub, ca_file, key_file;
+  bool once = false;
+  double interval = 30;
+};
+
+Result<SyncClientOptions> client_options(const SyncFlags& f) {
+  SyncClientOptions o;
+  o.hub_url = f.hub.empty() ? env_or("MCP_SYNC_HUB_URL", "") : f.hub;
+  if (o.hub_url.empty()) {
+    return Status::invalid_argument("no hub: give --hub https://HUB:8443 (or MCP_SYNC_HUB_URL)");
+  }
+  o.ca_file = f.ca_file.empty() ? env_or("MCP_SYNC_HUB_CA", "") : f.ca_file;
+  if (!f.key_file.empty()) {
+    std::ifstream in(f.key_file);
+    if (!in) return Status::io_error("cannot read " + f.key_file);
+    std::getline(in, o.api_key);
+  } else {
+    o.api_key = env_or("MCP_SYNC_API_KEY", env_or("MCP_API_KEY", ""));
+  }
+  return o;
+}
+
+std::string round_text(const SyncRound& r) {
+  return "pushed " + std::to_string(r.pushed) + " (hub: " + std::to_string(r.hub_applied.added) +
+         " new, " + std::to_string(r.hub_applied.updated + r.hub_applied.deleted) +
+         " changed), pulled " + std::to_string(r.pulled) + " (here: " +
+         std::to_string(r.applied.added) + " new, " +
+         std::to_string(r.applied.updated + r.applied.deleted) + " changed, " +
+         std::to_string(r.applied.conflicts) + " conflicts)";
+}
+
+int run_sync(CliContext& ctx, const SyncFlags& flags) {
+  auto options = client_options(flags);
+  if (!options.is_ok()) return usage_error(options.status().message());
+  if (flags.once) {
+    auto service = ctx.open_service();
+    if (!service.is_ok()) return report_error(service.status());
+    auto round = sync_once(**service, *options);
+    if (!round.is_ok()) return report_error(round.status());
+    if (ctx.json) {
+      OJson j = {{"success", true}, {"pushed", round->pushed}, {"pulled", round->pulled},
+                 {"conflicts", round->applied.conflicts + round->hub_applied.conflicts}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << "synced with " << options->hub_url << ": " << round_text(*round) << "\n";
+    }
+    return kExitOk;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  ShutdownSignal on_signal([&](int) {
+    std::lock_guard lock(mu);
+    stop = true;
+    cv.notify_all();
+  });
+  auto service = ctx.open_service();
+  if (!service.is_ok()) return report_error(service.status());
+  spdlog::set_level(spdlog::level::info);
+  double backoff = 1;
+  double next_round = 0;  // unix time
+  for (;;) {
+    auto cursor = load_hub_cursor(**service);
+    auto head = (*service)->last_change_seq();
+    const bool local_change = cursor.is_ok() && head.is_ok() && *head > cursor->push_seq;
+    if (local_change || unix_now() >= next_round) {
+      auto round = sync_once(**service, *options);
+      if (round.is_ok()) {
+        if (round->pushed + round->pulled > 0) spdlog::info("{}", round_text(*round));
+        backoff = 1;
+        next_round = unix_now() + flags.interval;
+      } else {
+        spdlog::warn("sync with {} failed: {}; retrying in {:.0f} s", options->hub_url,
+                     round.status().message(), backoff);
+        next_round = unix_now() + backoff;
+        backoff = std::min(backoff * 2, 60.0);
+      }
+    }
+    std::unique_lock lock(mu);
+    // Wake every second to notice local changes; rounds are bounded by next_round.
+    if (cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop; })) break;
+  }
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+int show_status(CliContext& ctx) {
+  auto service = ctx.open_service();
+  if (!service.is_ok()) return report_error(service.status());
+  auto status = sync_status_json(**service);
+  if (!status.is_ok()) return report_error(status.status());
+  if (ctx.json) {
+    std::cout << status->dump(2) << "\n";
+    return kExitOk;
+  }
+  const OJson& s = *status;
+  std::cout << "node:                 " << s["node"].get<std::string>() << "\n"
+            << "memories:             " << s["memory_count"] << " (" << s["tombstones"]
+            << " tombstones)\n"
+            << "change log head:      " << s["head_seq"] << "\n"
+            << "unresolved conflicts: " << s["conflicts_unresolved"] << "\n";
+  auto text = [](const OJson& v) { return v.is_null() ? std::string("never") : v.get<std::string>(); };
+  if (s["hub"].is_null()) {
+    std::cout << "hub:                  none (mcp-memory sync --hub https://HUB:8443)\n";
+  } else {
+    const OJson& h = s["hub"];
+    std::cout << "hub:                  " << h["url"].get<std::string>();
+    if (!h["hub_node"].get<std::string>().empty()) std::cout << " (" << h["hub_node"].get<std::string>() << ")";
+    std::cout << "\n  last push:          " << text(h["last_push_at"])
+              << "\n  last pull:          " << text(h["last_pull_at"])
+              << "\n  pending changes:    " << h["pending_changes"]
+              << "\n  lag:                "
+              << (h["lag_seconds"].is_null() ? std::string("never synced")
+                                             : std::to_string(h["lag_seconds"].get<double>()) + " s")
+              << "\n  last error:         "
+              << (h["last_error"].is_null() ? std::string("none") : h["last_error"].get<std::string>())
+              << "\n";
+  }
+  if (!s["peers"].empty()) {
+    std::cout << "nodes syncing here:\n";
+    for (const OJson& p : s["peers"]) {
+      std::cout << "  " << p["node"].get<std::string>() << ": last push " << text(p["last_push_at"])
+                << ", last pull " << text(p["last_pull_at"]) << ", " << p["behind"]
+                << " changes behind\n";
+    }
+  }
+  return kExitOk;
+}
+
+int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
+                      const std::string& keep) {
+  auto service = ctx.open_service();
+  if (!service.is_ok()) return report_error(service.status());
+  if (resolve > 0) {
+    if (keep.empty()) return usage_error("--resolve needs --keep winner or --keep loser");
+    Status st = (*service)->resolve_conflict(resolve, keep);
+    if (!st.is_ok()) return report_error(st);
+    std::cout << "conflict " << resolve << " resolved: kept the " << keep << "\n";
+    return kExitOk;
+  }
+  std::vector<ConflictRecord> list;
+  if (show > 0) {
+    auto c = (*service)->conflict(show);
+    if (!c.is_ok()) return report_error(c.status());
+    if (!c->has_value()) return report_error(Status::not_found("no conflict " + std::to_string(show)));
+    list.push_back(**c);
+  } else {
+    auto c = (*service)->conflicts(all, 1000);
+    if (!c.is_ok()) return report_error(c.status());
+    list = std::move(c).value();
+  }
+  OJson out = OJson::array();
+  for (const ConflictRecord& c : list) {
+    out.push_back({{"id", c.id},
+                   {"content_hash", c.content_hash},
+                   {"detected_at", iso_utc(c.detected_at)},
+                   {"source", c.source},
+                   {"winner", OJson::parse(c.winner, nullptr, false)},
+                   {"loser", OJson::parse(c.loser, nullptr, false)},
+                   {"resolved_at", c.resolved_at ? OJson(iso_utc(*c.resolved_at)) : OJson()},
+                   {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)}});
+  }
+  if (ctx.json || show > 0) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (out.empty()) {
+    std::cout << (all ? "no sync conflicts\n" : "no unresolved sync conflicts\n");
+    return kExitOk;
+  }
+  for (const OJson& c : out) {
+    auto tags = [](const OJson& m) { return m.value("tags", OJson::array()).dump(); };
+    std::cout << "#" << c["id"] << " " << c["content_hash"].get<std::string>().substr(0, 12) << " "
+              << c["detected_at"].get<std::string>() << " from " << c["source"].get<std::string>()
+              << "\n  kept:     " << c["winner"].value("hlc", "") << " tags " << tags(c["winner"])
+              << (c["winner"].contains("deleted_at") ? " (deleted)" : "")
+              << "\n  replaced: " << c["loser"].value("hlc", "") << " tags " << tags(c["loser"])
+              << (c["loser"].contains("deleted_at") ? " (deleted)" : "") << "\n";
+  }
+  std::cout << "show both versions: mcp-memory sync conflicts --show ID; keep the other one: "
+               "mcp-memory sync conflicts --resolve ID --keep loser\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
+  auto flags = std::make_shared<SyncFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "sync", "Sync with a hub (mcp-memory serve --https on the hub machine); status; conflicts");
+  cmd->add_option("--hub", flags->hub, "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
+  cmd->add_option("--hub-ca", flags->ca_file,
+                  "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
+  cmd->add_option("--api-key-file", flags->key_file,
+                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
+  cmd->add_flag("--once", flags->once, "One round (push, then pull), then exit");
+  cmd->add_option("--interval", flags->interval, "Seconds between rounds (default 30)")
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->require_subcommand(0, 1);
+  CLI::App* status = cmd->add_subcommand("status", "Sync state: hub, last push/pull, pending, lag, errors, nodes");
+  auto conflicts = std::make_shared<std::tuple<bool, int64_t, int64_t, std::string>>(false, 0, 0, "");
+  CLI::App* conf = cmd->add_subcommand("conflicts", "Versions that lost to concurrent edits");
+  conf->add_flag("--all", std::get<0>(*conflicts), "Include resolved ones");
+  conf->add_option("--show", std::get<1>(*conflicts), "Show both versions of one conflict");
+  conf->add_option("--resolve", std::get<2>(*conflicts), "Settle one conflict (with --keep)");
+  conf->add_option("--keep", std::get<3>(*conflicts), "winner (as is) or loser (make it current)")
+      ->check(CLI::IsMember({"winner", "loser"}));
+  out.push_back({cmd, [&ctx, flags, status, conf, conflicts]() -> int {
+                   if (status->parsed()) return show_status(ctx);
+                   if (conf->parsed()) {
+                     auto& [all, show, resolve, keep] = *conflicts;
+                     return conflicts_command(ctx, all, show, resolve, keep);
+                   }
+                   return run_sync(ctx, *flags);
+                 }});
+}
+
+}  // namespace mcpmem::cli

@@ -1,0 +1,137 @@
+// Hub routes: see sync_api.h.
+#include "http/sync_api.h"
+
+#include <charconv>
+
+#include "core/hlc.h"
+#include "core/time_format.h"
+#include "service/version_json.h"
+#include "sync/sync_state.h"
+
+namespace mcpmem {
+namespace {
+
+constexpr int64_t kDefaultBatch = 1000, kMaxBatch = 5000;
+
+void send(httplib::Response& res, const OJson& body) {
+  res.status = 200;
+  res.set_content(body.dump(-1, ' ', false, OJson::error_handler_t::replace), "application/json");
+}
+
+void send_status(httplib::Response& res, const Status& s) {
+  int code = s.code() == StatusCode::kInvalidArgument ? 422
+             : s.code() == StatusCode::kBusy          ? 503
+                                                      : 500;
+  set_json_error(res, code, s.message());
+}
+
+std::optional<int64_t> int_param(const httplib::Request& req, const char* name, int64_t fallback) {
+  if (!req.has_param(name)) return fallback;
+  const std::string v = req.get_param_value(name);
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size() || out < 0) return std::nullopt;
+  return out;
+}
+
+OJson counts_json(const ApplyCounts& c) {
+  return {{"new", c.added},         {"updated", c.updated}, {"unchanged", c.unchanged},
+          {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},
+          {"conflicts", c.conflicts}};
+}
+
+std::string node_param(const std::string& raw) { return sanitize_node_name(raw.empty() ? "unknown" : raw); }
+
+}  // namespace
+
+void mount_sync_api(HttpServer& server, MemoryService& service) {
+  server.get("/api/sync/pull", [&service](const httplib::Request& req, httplib::Response& res) {
+    auto since = int_param(req, "since", 0);
+    auto limit = int_param(req, "limit", kDefaultBatch);
+    if (!since || !limit || *limit < 1) {
+      set_json_error(res, 422, "'since' and 'limit' must be whole numbers (limit >= 1)");
+      return;
+    }
+    auto changed = service.changed_since(*since, std::min(*limit, kMaxBatch));
+    if (!changed.is_ok()) return send_status(res, changed.status());
+    auto head = service.last_change_seq();
+    if (!head.is_ok()) return send_status(res, head.status());
+    if (req.has_param("node")) {
+      // Bookkeeping only: a failure here must not fail the pull.
+      const std::string node = node_param(req.get_param_value("node"));
+      if (auto peer = load_peer(service, node); peer.is_ok()) {
+        peer->last_pull_at = unix_now();
+        peer->acked_seq = std::max(peer->acked_seq, *since);
+        (void)save_peer(service, *peer);
+      }
+    }
+    OJson versions = OJson::array();
+    for (const Memory& m : changed->versions) {
+      OJson v = version_json(m);
+      if (m.is_deleted()) v.erase("content");  // deletes travel without what was deleted
+      versions.push_back(std::move(v));
+    }
+    send(res, {{"hub_node", service.node_name()},
+               {"versions", std::move(versions)},
+               {"next", changed->next_seq},
+               {"more", changed->more},
+               {"head", *head}});
+  });
+
+  server.post("/api/sync/push", [&service](const httplib::Request& req, httplib::Response& res) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      set_json_error(res, 400, "the request body must be a JSON object");
+      return;
+    }
+    if (!body.contains("versions") || !body["versions"].is_array()) {
+      set_json_error(res, 422, "'versions' must be a list");
+      return;
+    }
+    if (body.contains("node") && !body["node"].is_string()) {
+      set_json_error(res, 422, "'node' must be a string");
+      return;
+    }
+    const std::string node = node_param(body.value("node", ""));
+    std::vector<IncomingVersion> versions;
+    versions.reserve(body["versions"].size());
+    VersionParseOptions po;
+    po.default_origin = node;
+    size_t i = 0;
+    for (const Json& v : body["versions"]) {
+      auto parsed = parse_version(v, po);
+      if (!parsed.is_ok()) {
+        set_json_error(res, 422, "versions[" + std::to_string(i) + "]: " +
+                                     parsed.status().message() + " (nothing was applied)");
+        return;
+      }
+      versions.push_back(std::move(parsed).value());
+      ++i;
+    }
+    ApplyOptions ao;
+    ao.source = "sync:" + node;
+    ApplyCounts counts;
+    Status st = service.write_transaction([&]() -> Status {
+      auto applied = service.apply_versions(versions, ao);
+      if (!applied.is_ok()) return applied.status();
+      counts = *applied;
+      auto peer = load_peer(service, node);
+      if (!peer.is_ok()) return peer.status();
+      peer->last_push_at = unix_now();
+      peer->pushed_total += static_cast<int64_t>(versions.size());
+      return save_peer(service, *peer);
+    });
+    if (!st.is_ok()) return send_status(res, st);
+    auto head = service.last_change_seq();
+    if (!head.is_ok()) return send_status(res, head.status());
+    send(res, {{"hub_node", service.node_name()}, {"applied", counts_json(counts)}, {"head", *head}});
+  });
+
+  server.get("/api/sync/status", [&service](const httplib::Request&, httplib::Response& res) {
+    auto status = sync_status_json(service);
+    if (!status.is_ok()) return send_status(res, status.status());
+    send(res, *status);
+  });
+}
+
+}  // namespace mcpmem

@@ -1,0 +1,18 @@
+// The hub's side of live sync (DESIGN §5.2), behind the API key like every route:
+//   GET  /api/sync/pull?since=SEQ&limit=N&node=NAME  versions changed after SEQ:
+//        {hub_node, versions:[...], next, more, head}; asking from SEQ acknowledges all before.
+//   POST /api/sync/push {node, versions:[...]}        applies them by the sync rule in one
+//        transaction: {hub_node, applied:{new, updated, ...}, head}; a bad version is a 422
+//        naming it, and nothing of the request is applied.
+//   GET  /api/sync/status                             this node's sync state (sync_state.h)
+// Every node serves these, so any node can be the hub.
+#pragma once
+
+#include "http/http_server.h"
+#include "service/memory_service.h"
+
+namespace mcpmem {
+
+void mount_sync_api(HttpServer& server, MemoryService& service);
+
+}  // namespace mcpmem

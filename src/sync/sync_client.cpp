@@ -1,0 +1,219 @@
+// The spoke's sync round: see sync_client.h.
+#include "sync/sync_client.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "core/time_format.h"
+#include "service/version_json.h"
+#include "sync/sync_state.h"
+
+namespace mcpmem {
+namespace {
+
+constexpr size_t kMaxPushBytes = 2u << 20;  // well under the hub's 4 MiB request limit
+
+bool is_loopback_url(const std::string& url) {
+  for (const char* p : {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"}) {
+    if (url.rfind(p, 0) == 0) return true;
+  }
+  return url == "http://localhost";
+}
+
+std::string trim_slash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Status http_error(const std::string& what, const httplib::Result& r) {
+  if (!r) {
+    return Status::io_error(what + ": " + httplib::to_string(r.error()) +
+                            (r.error() == httplib::Error::SSLServerVerification
+                                 ? " (is the hub's certificate in --hub-ca?)"
+                                 : ""));
+  }
+  std::string detail = r->body.substr(0, 300);
+  Json j = Json::parse(r->body, nullptr, false);
+  if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
+  if (r->status == 401) return Status::failed_precondition(what + ": the hub refused the API key");
+  return Status::io_error(what + ": HTTP " + std::to_string(r->status) + ": " + detail);
+}
+
+class Round {
+ public:
+  Round(MemoryService& s, const SyncClientOptions& o)
+      : service_(s), options_(o), client_(trim_slash(o.hub_url)) {
+    client_.set_connection_timeout(o.timeout_seconds);
+    client_.set_read_timeout(o.timeout_seconds);
+    client_.set_write_timeout(o.timeout_seconds);
+    client_.set_keep_alive(true);
+    client_.set_tcp_nodelay(true);
+    client_.enable_server_certificate_verification(true);
+    if (!o.ca_file.empty()) client_.set_ca_cert_path(o.ca_file.c_str());
+    headers_ = {{"X-API-Key", o.api_key}};
+  }
+
+  Result<SyncRound> run() {
+    auto cursor = load_hub_cursor(service_);
+    if (!cursor.is_ok()) return cursor.status();
+    cursor_ = std::move(cursor).value();
+    if (cursor_.url != trim_slash(options_.hub_url)) {
+      // Another hub: start over (applying what we already have changes nothing).
+      cursor_ = HubCursor{};
+      cursor_.url = trim_slash(options_.hub_url);
+    }
+    Status st = push();
+    if (st.is_ok()) st = pull();
+    const double now = unix_now();
+    if (st.is_ok()) {
+      cursor_.last_success_at = now;
+      cursor_.last_error.clear();
+    } else {
+      cursor_.last_error = st.message();
+      cursor_.last_error_at = now;
+    }
+    Status saved = save_hub_cursor(service_, cursor_);
+    if (!st.is_ok()) return st;
+    if (!saved.is_ok()) return saved;
+    return round_;
+  }
+
+ private:
+  Status push() {
+    for (;;) {
+      auto changed = service_.changed_since(cursor_.push_seq, options_.batch);
+      if (!changed.is_ok()) return changed.status();
+      size_t begin = 0;
+      const auto& versions = changed->versions;
+      // Split by size; only the last piece advances the cursor past this change-log batch.
+      while (begin < versions.size() || (versions.empty() && begin == 0)) {
+        OJson list = OJson::array();
+        size_t bytes = 0, end = begin;
+        while (end < versions.size() && (end == begin || bytes < kMaxPushBytes)) {
+          OJson v = version_json(versions[end]);
+          bytes += v.dump().size();
+          list.push_back(std::move(v));
+          ++end;
+        }
+        if (!list.empty()) {
+          OJson body = {{"node", service_.node_name()}, {"versions", std::move(list)}};
+          auto r = client_.Post("/api/sync/push", headers_, body.dump(-1, ' ', false, OJson::error_handler_t::replace),
+                                "application/json");
+          if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
+          Json reply = Json::parse(r->body, nullptr, false);
+          if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
+            return Status::io_error("pushing to " + cursor_.url + ": the hub's reply is not a sync reply");
+          }
+          add_counts(round_.hub_applied, reply["applied"]);
+          round_.pushed += static_cast<int64_t>(end - begin);
+          cursor_.pushed_total += static_cast<int64_t>(end - begin);
+          if (reply.contains("hub_node") && reply["hub_node"].is_string()) {
+            cursor_.hub_node = reply["hub_node"];
+          }
+        }
+        begin = end;
+        if (versions.empty()) break;
+      }
+      // Acknowledged: advance durably, so a crash from here on does not push it again.
+      cursor_.push_seq = changed->next_seq;
+      cursor_.last_push_at = unix_now();
+      MCP_RETURN_IF_ERROR(save_hub_cursor(service_, cursor_));
+      if (!changed->more) return Status::ok();
+    }
+  }
+
+  Status pull() {
+    for (;;) {
+      const std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
+                               "&limit=" + std::to_string(options_.batch) +
+                               "&node=" + httplib::detail::encode_query_param(service_.node_name());
+      auto r = client_.Get(path.c_str(), headers_);
+      if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
+      Json reply = Json::parse(r->body, nullptr, false);
+      if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
+          !reply.contains("next") || !reply["next"].is_number_integer()) {
+        return Status::io_error("pulling from " + cursor_.url +
+                                ": the hub's reply is not a sync reply (nothing applied)");
+      }
+      std::vector<IncomingVersion> versions;
+      VersionParseOptions po;  // hashes verified: a hub is not trusted blindly
+      size_t i = 0;
+      for (const Json& v : reply["versions"]) {
+        auto parsed = parse_version(v, po);
+        if (!parsed.is_ok()) {
+          return Status::io_error("pulling from " + cursor_.url + ": version " + std::to_string(i) +
+                                  ": " + parsed.status().message() + " (nothing applied)");
+        }
+        versions.push_back(std::move(parsed).value());
+        ++i;
+      }
+      const int64_t next = reply["next"];
+      const bool more = reply.value("more", false);
+      if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
+      // The versions and the cursor that covers them commit together.
+      ApplyOptions ao;
+      ao.source = "sync:" + (cursor_.hub_node.empty() ? cursor_.url : cursor_.hub_node);
+      Status st = service_.write_transaction([&]() -> Status {
+        auto head_before = service_.last_change_seq();
+        if (!head_before.is_ok()) return head_before.status();
+        auto counts = service_.apply_versions(versions, ao);
+        if (!counts.is_ok()) return counts.status();
+        applied_ = *counts;
+        HubCursor c = cursor_;
+        c.pull_seq = next;
+        c.last_pull_at = unix_now();
+        c.pulled_total += static_cast<int64_t>(versions.size());
+        // What we just applied came from the hub: when nothing of ours was pending, it need
+        // not go back there.
+        if (c.push_seq == *head_before) {
+          auto head_after = service_.last_change_seq();
+          if (!head_after.is_ok()) return head_after.status();
+          c.push_seq = *head_after;
+        }
+        MCP_RETURN_IF_ERROR(save_hub_cursor(service_, c));
+        cursor_ = c;
+        return Status::ok();
+      });
+      if (!st.is_ok()) return st;
+      round_.applied += applied_;
+      round_.pulled += static_cast<int64_t>(versions.size());
+      if (!more) return Status::ok();
+    }
+  }
+
+  static void add_counts(ApplyCounts& into, const Json& j) {
+    ApplyCounts c;
+    c.added = j.value("new", int64_t{0});
+    c.updated = j.value("updated", int64_t{0});
+    c.unchanged = j.value("unchanged", int64_t{0});
+    c.kept_local = j.value("kept_local", int64_t{0});
+    c.deleted = j.value("deleted", int64_t{0});
+    c.tombstones = j.value("tombstones", int64_t{0});
+    c.conflicts = j.value("conflicts", int64_t{0});
+    into += c;
+  }
+
+  MemoryService& service_;
+  const SyncClientOptions& options_;
+  httplib::Client client_;
+  httplib::Headers headers_;
+  HubCursor cursor_;
+  SyncRound round_;
+  ApplyCounts applied_;
+};
+
+}  // namespace
+
+Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& options) {
+  const std::string url = trim_slash(options.hub_url);
+  if (url.rfind("https://", 0) != 0 && !is_loopback_url(url)) {
+    return Status::invalid_argument("hub URL " + url +
+                                    " must be https:// (plain http only to this machine)");
+  }
+  if (options.api_key.empty()) {
+    return Status::invalid_argument("no API key for the hub (MCP_API_KEY or --api-key-file)");
+  }
+  return Round(service, options).run();
+}
+
+}  // namespace mcpmem

@@ -1,0 +1,137 @@
+// Sync state: see sync_state.h.
+#include "sync/sync_state.h"
+
+#include "core/time_format.h"
+#include "service/wire_json.h"
+
+namespace mcpmem {
+namespace {
+
+Json parse_object(const std::optional<std::string>& text) {
+  if (!text) return Json::object();
+  Json j = Json::parse(*text, nullptr, false);
+  return j.is_object() ? j : Json::object();
+}
+
+double num(const Json& j, const char* k) { return j.value(k, 0.0); }
+int64_t i64(const Json& j, const char* k) { return j.value(k, int64_t{0}); }
+
+OJson peer_json(const PeerState& p, int64_t head) {
+  return {{"node", p.node},
+          {"last_push_at", p.last_push_at > 0 ? OJson(iso_utc(p.last_push_at)) : OJson()},
+          {"last_pull_at", p.last_pull_at > 0 ? OJson(iso_utc(p.last_pull_at)) : OJson()},
+          {"acknowledged_seq", p.acked_seq},
+          {"behind", std::max<int64_t>(0, head - p.acked_seq)},
+          {"pushed_total", p.pushed_total}};
+}
+
+PeerState peer_from(const std::string& node, const Json& j) {
+  PeerState p;
+  p.node = node;
+  p.last_push_at = num(j, "last_push_at");
+  p.last_pull_at = num(j, "last_pull_at");
+  p.acked_seq = i64(j, "acked_seq");
+  p.pushed_total = i64(j, "pushed_total");
+  return p;
+}
+
+}  // namespace
+
+Result<HubCursor> load_hub_cursor(MemoryService& service) {
+  auto text = service.sync_state(kHubCursorKey);
+  if (!text.is_ok()) return text.status();
+  Json j = parse_object(*text);
+  HubCursor c;
+  c.url = j.value("url", "");
+  c.hub_node = j.value("hub_node", "");
+  c.push_seq = i64(j, "push_seq");
+  c.pull_seq = i64(j, "pull_seq");
+  c.last_push_at = num(j, "last_push_at");
+  c.last_pull_at = num(j, "last_pull_at");
+  c.last_success_at = num(j, "last_success_at");
+  c.pushed_total = i64(j, "pushed_total");
+  c.pulled_total = i64(j, "pulled_total");
+  c.last_error = j.value("last_error", "");
+  c.last_error_at = num(j, "last_error_at");
+  return c;
+}
+
+Status save_hub_cursor(MemoryService& service, const HubCursor& c) {
+  Json j = {{"url", c.url},
+            {"hub_node", c.hub_node},
+            {"push_seq", c.push_seq},
+            {"pull_seq", c.pull_seq},
+            {"last_push_at", c.last_push_at},
+            {"last_pull_at", c.last_pull_at},
+            {"last_success_at", c.last_success_at},
+            {"pushed_total", c.pushed_total},
+            {"pulled_total", c.pulled_total},
+            {"last_error", c.last_error},
+            {"last_error_at", c.last_error_at}};
+  return service.set_sync_state(kHubCursorKey, j.dump());
+}
+
+Result<PeerState> load_peer(MemoryService& service, const std::string& node) {
+  auto text = service.sync_state(kPeerPrefix + node);
+  if (!text.is_ok()) return text.status();
+  return peer_from(node, parse_object(*text));
+}
+
+Status save_peer(MemoryService& service, const PeerState& p) {
+  Json j = {{"last_push_at", p.last_push_at},
+            {"last_pull_at", p.last_pull_at},
+            {"acked_seq", p.acked_seq},
+            {"pushed_total", p.pushed_total}};
+  return service.set_sync_state(kPeerPrefix + p.node, j.dump());
+}
+
+Result<OJson> sync_status_json(MemoryService& service) {
+  auto head = service.last_change_seq();
+  if (!head.is_ok()) return head.status();
+  auto conflicts = service.count_conflicts(/*unresolved_only=*/true);
+  if (!conflicts.is_ok()) return conflicts.status();
+  auto stats = service.stats();
+  if (!stats.is_ok()) return stats.status();
+  OJson out = {{"node", service.node_name()},
+               {"head_seq", *head},
+               {"memory_count", stats->storage.total_memories},
+               {"tombstones", stats->storage.deleted_memories},
+               {"conflicts_unresolved", *conflicts}};
+  auto cursor = load_hub_cursor(service);
+  if (!cursor.is_ok()) return cursor.status();
+  if (cursor->url.empty()) {
+    out["hub"] = nullptr;
+  } else {
+    auto pending = service.count_changes_after(cursor->push_seq);
+    if (!pending.is_ok()) return pending.status();
+    const double now = unix_now();
+    auto when = [](double t) { return t > 0 ? OJson(iso_utc(t)) : OJson(); };
+    out["hub"] = {{"url", cursor->url},
+                  {"hub_node", cursor->hub_node},
+                  {"last_push_at", when(cursor->last_push_at)},
+                  {"last_pull_at", when(cursor->last_pull_at)},
+                  {"last_success_at", when(cursor->last_success_at)},
+                  {"lag_seconds", cursor->last_success_at > 0
+                                      ? OJson(std::max(0.0, now - cursor->last_success_at))
+                                      : OJson()},
+                  {"pending_changes", *pending},
+                  {"push_seq", cursor->push_seq},
+                  {"pull_seq", cursor->pull_seq},
+                  {"pushed_total", cursor->pushed_total},
+                  {"pulled_total", cursor->pulled_total},
+                  {"last_error", cursor->last_error.empty() ? OJson() : OJson(cursor->last_error)},
+                  {"last_error_at", when(cursor->last_error_at)}};
+  }
+  auto peers = service.sync_states(kPeerPrefix);
+  if (!peers.is_ok()) return peers.status();
+  OJson list = OJson::array();
+  for (const auto& [key, value] : *peers) {
+    list.push_back(peer_json(peer_from(key.substr(std::string(kPeerPrefix).size()),
+                                       parse_object(value)),
+                             *head));
+  }
+  out["peers"] = list;
+  return out;
+}
+
+}  // namespace mcpmem
