@@ -84,8 +84,13 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
     }));
   }
 
+  auto high = (*db)->get_meta(kHlcHighKey);
+  if (!high.is_ok()) return high.status();
   std::unique_ptr<MemoryService> service(
       new MemoryService(config, std::move(db).value(), std::move(embedder).value()));
+  if (high->has_value()) {
+    if (auto h = Hlc::parse(**high)) service->hlc_.observe(*h);
+  }
   if (options.load_index_in_background) {
     service->loader_started_ = true;
     service->loader_ = std::thread([s = service.get()] { (void)s->load_index(); });

@@ -159,6 +159,9 @@ struct ChangedVersions {
   bool more = false;             // more changes after next_seq
 };
 
+// meta key of the highest version received from another node (see apply_versions).
+inline constexpr const char* kHlcHighKey = "hlc_high";
+
 struct ServiceOptions {
   bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
 };

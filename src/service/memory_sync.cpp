@@ -140,6 +140,13 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
       mine = in;
     }
     if (!fresh.empty()) MCP_RETURN_IF_ERROR(db_->insert_memories(fresh, fresh_vectors));
+    // The highest version seen, kept so that a later process (another CLI call) still makes
+    // versions above it even when this machine's clock is behind the sender's.
+    std::string high;
+    for (const IncomingVersion& v : versions) high = std::max(high, v.memory.hlc);
+    auto kept = db_->get_meta(kHlcHighKey);
+    if (!kept.is_ok()) return kept.status();
+    if (!kept->has_value() || **kept < high) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, high));
     return Status::ok();
   });
   if (!st.is_ok()) return st;

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Three real nodes on loopback: a hub (`serve --https`, self-signed certificate, API key) and
+# two spokes running `mcp-memory sync --once` against it, trusting the hub's certificate with
+# --hub-ca. After every step all three must hold the same (content_hash, version, deleted) set
+# and the same contents. Steps: stores on both spokes; concurrent updates (same winner
+# everywhere, loser in sync_conflicts); a delete, then an old export re-imported (no
+# resurrection); a spoke offline through 1,000 changes; kill -9 of a spoke and of the hub
+# mid-sync; a spoke whose clock is 10 minutes fast (faketime).
+# Usage: sync_three_nodes.sh <path to mcp-memory>
+set -euo pipefail
+bin=$1
+work=$(mktemp -d)
+hub_pid=
+cleanup() {
+  [[ -n "$hub_pid" ]] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; tail -20 "$work/hub.log"; exit 1; }
+
+export MCP_API_KEY="three-node-key" MCP_BACKUP_ENABLED=false
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+hub_url="https://127.0.0.1:$port"
+
+start_hub() {
+  MCP_MEMORY_BASE_DIR="$work/hub" MCP_MEMORY_NODE_NAME=hub "$bin" serve --https --port "$port" \
+    2>>"$work/hub.log" &
+  hub_pid=$!
+  for _ in $(seq 200); do
+    curl -s -o /dev/null --cacert "$work/hub/tls/cert.pem" "$hub_url/api/health" 2>/dev/null && return
+    sleep 0.05
+  done
+  fail "the hub did not start"
+}
+on() { local n=$1; shift; MCP_MEMORY_BASE_DIR="$work/$n" MCP_MEMORY_NODE_NAME="$n" "$bin" "$@"; }
+sync_node() { on "$1" sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null; }
+# One line per memory: hash, version, alive/deleted, and for alive ones type, tags and content.
+state() {
+  on "$1" export --include-deleted -o - | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+rows = [(m["content_hash"], m["hlc"], "alive", m["memory_type"], ",".join(m["tags"]), m["content"])
+        for m in d["memories"]]
+rows += [(t["content_hash"], t["hlc"], "deleted") for t in d.get("tombstones", [])]
+for r in sorted(rows): print("\t".join(str(x) for x in r))'
+}
+expect_converged() {  # <what> <alive count>
+  local a b h
+  a=$(state a); b=$(state b); h=$(state hub)
+  [[ "$a" == "$h" ]] || { diff <(echo "$a") <(echo "$h") | head; fail "$1: a and hub differ"; }
+  [[ "$b" == "$h" ]] || { diff <(echo "$b") <(echo "$h") | head; fail "$1: b and hub differ"; }
+  local alive; alive=$(grep -c $'\talive\t' <<<"$h" || true)
+  [[ "$alive" == "$2" ]] || fail "$1: $alive alive memories, expected $2"
+  echo "ok: $1 ($2 memories)"
+}
+hash_of() { on "$1" --json search "$2" --mode exact | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["memory"]["content_hash"])'; }
+# A Python-format export file of N memories tagged with the given tag.
+make_file() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import hashlib, json, sys, time
+path, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+now = time.time()
+mems = []
+for i in range(n):
+    c = f"{tag} generated memory number {i} about topic {i % 37}"
+    mems.append({"content": c, "content_hash": hashlib.sha256(c.strip().lower().encode()).hexdigest(),
+                 "tags": [tag], "created_at": now - i, "updated_at": now - i,
+                 "memory_type": "note", "metadata": {}, "export_source": tag})
+json.dump({"export_metadata": {"source_machine": tag, "total_memories": n}, "memories": mems},
+          open(path, "w"))
+PY
+}
+
+start_hub
+[[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/hub/tls/cert.pem" \
+      "$hub_url/api/sync/pull") == 401 ]] || fail "sync routes answer without a key"
+if MCP_API_KEY=wrong on a sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once \
+     2>"$work/err"; then fail "a wrong key synced"; fi
+grep -q "refused the API key" "$work/err" || fail "wrong key error: $(cat "$work/err")"
+if on a sync --hub "$hub_url" --once 2>"$work/err"; then fail "synced without trusting the certificate"; fi
+
+# 1. Stores on both spokes converge.
+for i in 1 2 3; do
+  on a store "alpha note $i about deploys" --tags alpha >/dev/null
+  on b store "beta note $i about backups" --tags beta >/dev/null
+done
+sync_node a; sync_node b; sync_node a
+expect_converged "stores" 6
+
+# 2. Concurrent updates: b edits last, so b's version wins on every node; a's is kept.
+x=$(hash_of a "alpha note 1")
+on a update "$x" --tags from-a >/dev/null
+sleep 0.01
+on b update "$x" --tags from-b >/dev/null
+sync_node a; sync_node b; sync_node a
+expect_converged "concurrent updates" 6
+for n in a b hub; do
+  grep -q $'\tfrom-b\t' <<<"$(state $n)" || fail "$n did not keep b's edit"
+done
+on hub --json sync conflicts | grep -q '"from-a"' || fail "the hub did not keep a's losing version"
+on a --json sync conflicts | grep -q '"from-a"' || fail "a did not keep its losing version"
+
+# 3. A delete propagates; an old export imported later does not bring it back.
+y=$(hash_of b "beta note 2")
+on b export -o "$work/old-b.json" >/dev/null
+on a delete "$y" >/dev/null
+sync_node a; sync_node b
+on b import "$work/old-b.json" >/dev/null
+sync_node b; sync_node a
+expect_converged "delete + old export re-imported" 5
+grep -q "^$y"$'\t.*\tdeleted$' <<<"$(state hub)" || fail "the delete did not hold"
+
+# 4. b offline while a makes 1,000 changes; b catches up.
+make_file "$work/gen1.json" 1000 offline-batch
+on a import --no-source-tags "$work/gen1.json" >/dev/null
+sync_node a; sync_node b
+expect_converged "1,000 changes while b was offline" 1005
+
+# 5a. kill -9 of a spoke mid-sync, then again: nothing lost or doubled.
+make_file "$work/gen2.json" 3000 crash-spoke
+on a import --no-source-tags "$work/gen2.json" >/dev/null
+on a sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null 2>&1 &
+spoke=$!
+sleep 0.15
+kill -9 "$spoke" 2>/dev/null || true
+wait "$spoke" 2>/dev/null || true
+sync_node a; sync_node b; sync_node a
+expect_converged "spoke killed mid-sync" 4005
+
+# 5b. kill -9 of the hub mid-sync, restart on the same port.
+make_file "$work/gen3.json" 3000 crash-hub
+on b import --no-source-tags "$work/gen3.json" >/dev/null
+on b sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null 2>&1 &
+spoke=$!
+sleep 0.15
+kill -9 "$hub_pid"
+wait "$hub_pid" 2>/dev/null || true
+wait "$spoke" 2>/dev/null || true
+start_hub
+[[ $(on hub --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_memories"])') -le 7005 ]] \
+  || fail "hub has more memories than were made"
+sync_node b; sync_node a; sync_node b
+expect_converged "hub killed mid-sync" 7005
+[[ $(sqlite3 "$work/hub/sqlite_vec.db" "PRAGMA integrity_check") == ok ]] || fail "hub integrity"
+
+# 6. a's clock runs 10 minutes fast: its edit wins over an older one, and b's next edit,
+#    made after b saw a's version, still wins over it (the HLC moved b past a's clock).
+z=$(hash_of a "alpha note 3")
+faketime -f "+10m" env MCP_MEMORY_BASE_DIR="$work/a" MCP_MEMORY_NODE_NAME=a "$bin" update "$z" --tags fast-clock >/dev/null
+faketime -f "+10m" env MCP_MEMORY_BASE_DIR="$work/a" MCP_MEMORY_NODE_NAME=a "$bin" \
+  sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null
+sync_node b
+grep -q $'\tfast-clock\t' <<<"$(state b)" || fail "b did not take the fast clock's edit"
+on b update "$z" --tags after-skew >/dev/null
+sync_node b
+faketime -f "+10m" env MCP_MEMORY_BASE_DIR="$work/a" MCP_MEMORY_NODE_NAME=a "$bin" \
+  sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null
+expect_converged "one clock 10 minutes fast" 7005
+for n in a b hub; do
+  grep -q $'\tafter-skew\t' <<<"$(state $n)" || fail "$n lost the edit made after the skewed one"
+done
+
+on a sync status | grep -q "pending changes:    0" || fail "a still has pending changes"
+echo "PASS"
