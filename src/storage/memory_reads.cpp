@@ -246,7 +246,8 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
     std::string sql = std::string("SELECT ") + kMemoryColumns + (vectors ? ", v.vec" : "") +
                       " FROM memories m" +
                       (vectors ? " LEFT JOIN memory_vectors v ON v.memory_id = m.id" : "") +
-                      " WHERE m.deleted_at IS " + (tombstones ? "NOT NULL" : "NULL") +
+                      // "+": never idx_deleted_at, whose order would need a sort of every row.
+                      " WHERE +m.deleted_at IS " + (tombstones ? "NOT NULL" : "NULL") +
                       where.where + " ORDER BY m.created_at DESC";
     auto s = impl_->prepare(sql);
     if (!s.is_ok()) return s.status();
@@ -267,6 +268,10 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
     }
     return (*s)->status("reading memories");
   };
+  // A scan reads every page once: a small cache keeps an export of any size in constant
+  // memory (the connection's usual 64 MB is restored after).
+  const bool own_cache = own_tx;
+  if (own_cache) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-4096", "sizing the cache");
   Status st = [&]() -> Status {
     if (on_totals) {
       int64_t counts[2] = {0, 0};
@@ -285,6 +290,7 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
     return Status::ok();
   }();
   if (own_tx) (void)storage_detail::exec_sql(impl_->db, "COMMIT", "ending a read");
+  if (own_cache) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-65536", "sizing the cache");
   if (!st.is_ok()) return st;
   return passed;
 }
