@@ -12,7 +12,7 @@
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "core/time_grammar.h"
-#include "service/wire_json.h"
+#include "service/version_json.h"
 #include "sync/export_file.h"
 #include "sync/import_file.h"
 
@@ -113,12 +113,6 @@ void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   }});
 }
 
-OJson counts_json(const ApplyCounts& c) {
-  return {{"new", c.added},       {"updated", c.updated},       {"unchanged", c.unchanged},
-          {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},
-          {"conflicts", c.conflicts}};
-}
-
 std::string counts_text(const ApplyCounts& c) {
   return "new " + std::to_string(c.added) + ", updated " + std::to_string(c.updated) +
          ", unchanged (duplicates skipped) " + std::to_string(c.unchanged) +
@@ -163,9 +157,9 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
         OJson f = {{"file", path}, {"format", report.format},
                    {"source_machine", report.source_machine}, {"records", report.records},
                    {"committed", report.committed}, {"invalid", report.invalid}};
-        f["counts"] = counts_json(report.counts);
+        f["counts"] = apply_counts_json(report.counts);
         OJson by = OJson::object();
-        for (const auto& [src, c] : report.by_source) by[src] = counts_json(c);
+        for (const auto& [src, c] : report.by_source) by[src] = apply_counts_json(c);
         f["by_source"] = by;
         f["errors"] = report.errors;
         if (!st.is_ok()) f["error"] = st.message();
@@ -192,7 +186,7 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
     }
     if (ctx.json) {
       OJson j = {{"success", !failed}, {"dry_run", o->dry_run}, {"files", files}};
-      j["total"] = counts_json(total);
+      j["total"] = apply_counts_json(total);
       std::cout << j.dump(2) << "\n";
     } else if (o->files.size() > 1) {
       std::cout << (o->dry_run ? "[dry run] " : "") << "total: " << counts_text(total) << "\n";

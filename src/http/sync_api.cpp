@@ -34,12 +34,6 @@ std::optional<int64_t> int_param(const httplib::Request& req, const char* name, 
   return out;
 }
 
-OJson counts_json(const ApplyCounts& c) {
-  return {{"new", c.added},         {"updated", c.updated}, {"unchanged", c.unchanged},
-          {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},
-          {"conflicts", c.conflicts}};
-}
-
 std::string node_param(const std::string& raw) { return sanitize_node_name(raw.empty() ? "unknown" : raw); }
 
 }  // namespace
@@ -124,7 +118,7 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     if (!st.is_ok()) return send_status(res, st);
     auto head = service.last_change_seq();
     if (!head.is_ok()) return send_status(res, head.status());
-    send(res, {{"hub_node", service.node_name()}, {"applied", counts_json(counts)}, {"head", *head}});
+    send(res, {{"hub_node", service.node_name()}, {"applied", apply_counts_json(counts)}, {"head", *head}});
   });
 
   server.get("/api/sync/status", [&service](const httplib::Request&, httplib::Response& res) {

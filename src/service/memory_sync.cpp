@@ -72,6 +72,7 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
     // New memories go in together (multi-row inserts); the rest one by one.
     std::vector<Memory> fresh;
     std::vector<std::vector<float>> fresh_vectors;
+    std::unordered_map<std::string, size_t> fresh_at;  // hash -> position in fresh
     auto record_conflict = [&](const Memory& winner, const Memory& loser) -> Status {
       ConflictRecord c;
       c.content_hash = winner.content_hash;
@@ -101,6 +102,7 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
         ++(in.is_deleted() ? counts.tombstones : counts.added);
         // A repeat of this hash later in the same batch meets this version.
         local.emplace(in.content_hash, in);
+        fresh_at.emplace(in.content_hash, fresh.size());
         fresh.push_back(in);
         fresh_vectors.push_back(std::move(v.embedding));
         continue;
@@ -129,11 +131,9 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
       }
       MCP_RETURN_IF_ERROR(embed(v));
       // A row inserted earlier in this batch is not in the database yet.
-      if (auto f = std::find_if(fresh.begin(), fresh.end(),
-                                [&](const Memory& m) { return m.content_hash == in.content_hash; });
-          f != fresh.end()) {
-        *f = in;
-        fresh_vectors[static_cast<size_t>(f - fresh.begin())] = v.embedding;
+      if (auto f = fresh_at.find(in.content_hash); f != fresh_at.end()) {
+        fresh[f->second] = in;
+        fresh_vectors[f->second] = v.embedding;
       } else {
         MCP_RETURN_IF_ERROR(db_->put_version(in, v.embedding));
       }

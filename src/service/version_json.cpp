@@ -60,6 +60,24 @@ OJson version_json(const Memory& m) {
   return j;
 }
 
+OJson apply_counts_json(const ApplyCounts& c) {
+  return {{"new", c.added},         {"updated", c.updated}, {"unchanged", c.unchanged},
+          {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},
+          {"conflicts", c.conflicts}};
+}
+
+ApplyCounts apply_counts_from_json(const Json& j) {
+  ApplyCounts c;
+  c.added = j.value("new", int64_t{0});
+  c.updated = j.value("updated", int64_t{0});
+  c.unchanged = j.value("unchanged", int64_t{0});
+  c.kept_local = j.value("kept_local", int64_t{0});
+  c.deleted = j.value("deleted", int64_t{0});
+  c.tombstones = j.value("tombstones", int64_t{0});
+  c.conflicts = j.value("conflicts", int64_t{0});
+  return c;
+}
+
 Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& o) {
   if (!j.is_object()) return Status::invalid_argument("expected an object");
   IncomingVersion out;

@@ -24,6 +24,10 @@ struct VersionParseOptions {
   std::string default_origin;   // origin of records without one (the file's source machine)
 };
 
+// ApplyCounts as the hub's push reply and `import --json` print them, and back.
+OJson apply_counts_json(const ApplyCounts& counts);
+ApplyCounts apply_counts_from_json(const Json& j);
+
 // Reads one record (an element of "memories" or "tombstones"; also the Python dashboard's
 // MemoryResponse). Errors name the field: "field 'created_at': expected a number".
 Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& options);

@@ -270,8 +270,7 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
   };
   // A scan reads every page once: a small cache keeps an export of any size in constant
   // memory (the connection's usual 64 MB is restored after).
-  const bool own_cache = own_tx;
-  if (own_cache) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-4096", "sizing the cache");
+  if (own_tx) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-4096", "sizing the cache");
   Status st = [&]() -> Status {
     if (on_totals) {
       int64_t counts[2] = {0, 0};
@@ -290,7 +289,7 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
     return Status::ok();
   }();
   if (own_tx) (void)storage_detail::exec_sql(impl_->db, "COMMIT", "ending a read");
-  if (own_cache) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-65536", "sizing the cache");
+  if (own_tx) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-65536", "sizing the cache");
   if (!st.is_ok()) return st;
   return passed;
 }

@@ -265,6 +265,7 @@ Status import_file(MemoryService& service, const std::string& path, const Import
     std::string batch_source;
     Status failure = Status::ok();
     int64_t record_no = 0;
+    VersionParseOptions po;  // set from the header, before the first record
 
     auto flush = [&]() -> Status {
       if (batch.empty()) return Status::ok();
@@ -305,15 +306,13 @@ Status import_file(MemoryService& service, const std::string& path, const Import
           report.format = "python-cli";
         }
         if (report.source_machine.empty()) report.source_machine = "unknown-machine";
-      }
-      VersionParseOptions po;
-      po.verify_hash = !options.trust_hashes;
-      po.default_origin = report.source_machine;
-      const Json& meta = reader.header.contains("export_metadata")
-                             ? reader.header["export_metadata"]
-                             : Json::object();
-      if (string_or(meta, "embedding_model", "") == service.embedder().model_id()) {
-        po.embedding_dimension = service.embedder().dimension();
+        po.verify_hash = !options.trust_hashes;
+        po.default_origin = report.source_machine;
+        // The file's embeddings are used only when they come from our model.
+        const Json meta = h.value("export_metadata", Json::object());
+        if (string_or(meta, "embedding_model", "") == service.embedder().model_id()) {
+          po.embedding_dimension = service.embedder().dimension();
+        }
       }
       if (kind == RecordKind::kTombstone && record.is_object() && !record.contains("deleted_at")) {
         invalid(where, "field 'deleted_at': missing (a tombstone needs its time of deletion)");

@@ -104,7 +104,7 @@ class Round {
           if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
             return Status::io_error("pushing to " + cursor_.url + ": the hub's reply is not a sync reply");
           }
-          add_counts(round_.hub_applied, reply["applied"]);
+          round_.hub_applied += apply_counts_from_json(reply["applied"]);
           round_.pushed += static_cast<int64_t>(end - begin);
           cursor_.pushed_total += static_cast<int64_t>(end - begin);
           if (reply.contains("hub_node") && reply["hub_node"].is_string()) {
@@ -179,18 +179,6 @@ class Round {
       round_.pulled += static_cast<int64_t>(versions.size());
       if (!more) return Status::ok();
     }
-  }
-
-  static void add_counts(ApplyCounts& into, const Json& j) {
-    ApplyCounts c;
-    c.added = j.value("new", int64_t{0});
-    c.updated = j.value("updated", int64_t{0});
-    c.unchanged = j.value("unchanged", int64_t{0});
-    c.kept_local = j.value("kept_local", int64_t{0});
-    c.deleted = j.value("deleted", int64_t{0});
-    c.tombstones = j.value("tombstones", int64_t{0});
-    c.conflicts = j.value("conflicts", int64_t{0});
-    into += c;
   }
 
   MemoryService& service_;
