@@ -362,6 +362,10 @@ TEST_F(CliTest, KillNineMidRunLosesNoAcknowledgedStore) {
   int status = 0;
   waitpid(pid, &status, 0);
   posix_spawnattr_destroy(&attr);
+  // waitpid reaps only the shell: the killed mcp-memory may still hold its lock for a moment.
+  for (int i = 0; i < 500 && kill(-pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
   std::set<std::string> acked;
   std::istringstream lines(slurp(log));
@@ -377,8 +381,10 @@ TEST_F(CliTest, KillNineMidRunLosesNoAcknowledgedStore) {
   ASSERT_GT(acked.size(), 5u) << "the run should have stored something in 1.5 s";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
   sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
   sqlite3_finalize(s);
