@@ -7,9 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <istream>
+#include <mutex>
+#include <optional>
 #include <streambuf>
+#include <thread>
 #include <unordered_map>
 
 #include "core/hlc.h"
@@ -19,6 +24,7 @@ namespace mcpmem {
 namespace {
 
 constexpr size_t kApplyBatch = 1000;   // records applied per call (one lookup query each)
+constexpr size_t kBatchesInFlight = 4;  // read ahead of the writer
 constexpr size_t kMaxErrorsShown = 20;
 
 // Reads a file descriptor in 1 MiB chunks and counts the bytes since the last mark(); past
@@ -235,6 +241,175 @@ void add_source_tag(Memory& m, const std::string& machine) {
   }
 }
 
+// Batches of records handed from the thread that reads the file to the one that writes them,
+// so parsing, hash checks and embedding overlap with the SQLite writes. At most `capacity`
+// batches wait, which bounds memory.
+struct Batch {
+  std::string source;
+  std::vector<IncomingVersion> versions;
+};
+
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+
+  // Reader: false once the writer stopped (then reading should stop too).
+  bool push(Batch&& batch) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(batch));
+    changed_.notify_all();
+    return true;
+  }
+  // Writer: the next batch, or nothing once the reader finished and all were taken.
+  std::optional<Batch> pop() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return finished_ || !queue_.empty(); });
+    if (queue_.empty()) return std::nullopt;
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return b;
+  }
+  void finish() { set(finished_); }
+  void stop() { set(stopped_); }
+
+ private:
+  void set(bool& flag) {
+    std::lock_guard lock(mu_);
+    flag = true;
+    changed_.notify_all();
+  }
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Batch> queue_;
+  bool finished_ = false, stopped_ = false;
+};
+
+// Reads one file into batches (on its own thread): parses and checks each record, adds the
+// source tag, embeds it, and fills `report` except for the counts.
+class FileReader {
+ public:
+  FileReader(MemoryService& service, const ImportOptions& options, ImportReport& report,
+             BatchQueue& out)
+      : service_(service), options_(options), report_(report), out_(out) {}
+
+  // Reads `fd` to the end; the first error, if any, in error().
+  void read(int fd) {
+    CountingFileBuf buf(fd, options_.max_record_bytes);
+    std::istream in(&buf);
+    RecordReader reader(buf, [&](RecordKind kind, int64_t index, Json&& record) {
+      if (report_.format.empty()) start(reader);
+      return add(kind, index, std::move(record));
+    });
+    try {
+      parsed_ = Json::sax_parse(in, &reader);
+    } catch (const std::exception& e) {
+      parsed_ = false;
+      reader.error = e.what();
+    }
+    if (parsed_ && !stopped_) send();
+    error_ = reader.error;
+    if (parsed_ && !reader.top_is_array && !reader.saw_memories) {
+      parsed_ = false;
+      error_ = "not an export: no \"memories\" array";
+    }
+    if (parsed_ && report_.format.empty()) start(reader);  // an export without records
+  }
+  bool parsed() const { return parsed_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  // Reads the header, which comes before the records (as every exporter writes it).
+  void start(const RecordReader& reader) {
+    const Json& h = reader.header;
+    const Json meta = h.value("export_metadata", Json::object());
+    if (reader.top_is_array) {
+      report_.format = "array";
+    } else if (h.contains("export_metadata")) {
+      report_.format =
+          string_or(meta, "exporter", "").rfind("mcp-memory", 0) == 0 ? "mcp-memory" : "python-cli";
+      report_.source_machine = string_or(meta, "source_machine", "");
+    } else if (h.contains("export_date")) {
+      report_.format = "python-dashboard";
+      report_.source_machine = "web-dashboard-export";  // what the Python importer names it
+    } else {
+      report_.format = "python-cli";
+    }
+    if (report_.source_machine.empty()) report_.source_machine = "unknown-machine";
+    parse_options_.verify_hash = !options_.trust_hashes;
+    parse_options_.default_origin = report_.source_machine;
+    // The file's embeddings are used only when they come from our model.
+    if (string_or(meta, "embedding_model", "") == service_.embedder().model_id()) {
+      parse_options_.embedding_dimension = service_.embedder().dimension();
+    }
+  }
+
+  bool add(RecordKind kind, int64_t index, Json&& record) {
+    ++report_.records;
+    const int64_t number = record_no_++;
+    const std::string where = std::string(kind == RecordKind::kMemory ? "memories" : "tombstones") +
+                              "[" + std::to_string(index) + "]";
+    if (kind == RecordKind::kTombstone && record.is_object() && !record.contains("deleted_at")) {
+      invalid(where, "field 'deleted_at': missing (a tombstone needs its time of deletion)");
+      return true;
+    }
+    auto version = parse_version(record, parse_options_);
+    if (!version.is_ok()) {
+      invalid(where, version.status().message());
+      return true;
+    }
+    Memory& m = version->memory;
+    auto [it, fresh] = seen_.emplace(key_of(m.content_hash), number);
+    if (!fresh) {
+      invalid(where, "field 'content_hash': " + m.content_hash.substr(0, 12) +
+                         "... appears twice in this file (first as record " +
+                         std::to_string(it->second) + ")");
+      return true;
+    }
+    const std::string source = string_or(record, "export_source", report_.source_machine);
+    if (options_.source_tags && !m.is_deleted()) add_source_tag(m, source);
+    if (report_.invalid > 0 && !options_.dry_run) return true;  // nothing will be committed
+    const Embedder& embedder = service_.embedder();
+    if (!m.is_deleted() && version->embedding.size() != embedder.dimension()) {
+      version->embedding.assign(embedder.dimension(), 0.0f);
+      // On failure the writer embeds again and reports why.
+      if (!embedder.embed(m.content, version->embedding).is_ok()) version->embedding.clear();
+    }
+    if (source != batch_.source || batch_.versions.size() >= kApplyBatch) {
+      if (!send()) return false;
+      batch_.source = source;
+    }
+    batch_.versions.push_back(std::move(version).value());
+    return true;
+  }
+
+  // Hands the batch to the writer; false once the writer stopped.
+  bool send() {
+    if (batch_.versions.empty()) return true;
+    stopped_ = !out_.push(std::exchange(batch_, Batch{batch_.source, {}}));
+    return !stopped_;
+  }
+
+  void invalid(const std::string& where, const std::string& why) {
+    ++report_.invalid;
+    if (report_.errors.size() < kMaxErrorsShown) report_.errors.push_back(where + ": " + why);
+  }
+
+  MemoryService& service_;
+  const ImportOptions& options_;
+  ImportReport& report_;
+  BatchQueue& out_;
+  VersionParseOptions parse_options_;
+  std::unordered_map<HashKey, int64_t, HashKeyHash> seen_;  // hash -> first record number
+  int64_t record_no_ = 0;
+  Batch batch_;
+  bool parsed_ = false, stopped_ = false;
+  std::string error_;
+};
+
 }  // namespace
 
 Status import_file(MemoryService& service, const std::string& path, const ImportOptions& options,
@@ -257,107 +432,33 @@ Status import_file(MemoryService& service, const std::string& path, const Import
         if (own) ::close(fd);
       }
     } closer{fd, !from_stdin};
-    CountingFileBuf buf(fd, options.max_record_bytes);
-    std::istream in(&buf);
 
-    std::unordered_map<HashKey, int64_t, HashKeyHash> seen;  // hash -> first record number
-    std::vector<IncomingVersion> batch;
-    std::string batch_source;
-    Status failure = Status::ok();
-    int64_t record_no = 0;
-    VersionParseOptions po;  // set from the header, before the first record
-
-    auto flush = [&]() -> Status {
-      if (batch.empty()) return Status::ok();
-      ApplyOptions ao;
-      ao.source = "import:" + path;
-      auto counts = service.apply_versions(batch, ao);
-      batch.clear();
-      if (!counts.is_ok()) return counts.status();
-      report.counts += *counts;
-      report.by_source[batch_source] += *counts;
-      return Status::ok();
-    };
-    auto invalid = [&](const std::string& where, const std::string& why) {
-      ++report.invalid;
-      if (report.errors.size() < kMaxErrorsShown) report.errors.push_back(where + ": " + why);
-    };
-
-    RecordReader reader(buf, [&](RecordKind kind, int64_t index, Json&& record) -> bool {
-      ++report.records;
-      const int64_t number = record_no++;
-      const std::string where = std::string(kind == RecordKind::kMemory ? "memories" : "tombstones") +
-                                "[" + std::to_string(index) + "]";
-      if (report.format.empty()) {
-        // The header came before the records (as every exporter writes it).
-        const Json& h = reader.header;
-        if (reader.top_is_array) {
-          report.format = "array";
-        } else if (h.contains("export_metadata")) {
-          const Json& meta = h["export_metadata"];
-          report.format = string_or(meta, "exporter", "").rfind("mcp-memory", 0) == 0
-                              ? "mcp-memory"
-                              : "python-cli";
-          report.source_machine = string_or(meta, "source_machine", "");
-        } else if (h.contains("export_date")) {
-          report.format = "python-dashboard";
-          report.source_machine = "web-dashboard-export";  // what the Python importer names it
-        } else {
-          report.format = "python-cli";
-        }
-        if (report.source_machine.empty()) report.source_machine = "unknown-machine";
-        po.verify_hash = !options.trust_hashes;
-        po.default_origin = report.source_machine;
-        // The file's embeddings are used only when they come from our model.
-        const Json meta = h.value("export_metadata", Json::object());
-        if (string_or(meta, "embedding_model", "") == service.embedder().model_id()) {
-          po.embedding_dimension = service.embedder().dimension();
-        }
-      }
-      if (kind == RecordKind::kTombstone && record.is_object() && !record.contains("deleted_at")) {
-        invalid(where, "field 'deleted_at': missing (a tombstone needs its time of deletion)");
-        return true;
-      }
-      auto version = parse_version(record, po);
-      if (!version.is_ok()) {
-        invalid(where, version.status().message());
-        return true;
-      }
-      Memory& m = version->memory;
-      auto [it, fresh] = seen.emplace(key_of(m.content_hash), number);
-      if (!fresh) {
-        invalid(where, "field 'content_hash': " + m.content_hash.substr(0, 12) +
-                           "... appears twice in this file (first as record " +
-                           std::to_string(it->second) + ")");
-        return true;
-      }
-      const std::string source = string_or(record, "export_source", report.source_machine);
-      if (options.source_tags && !m.is_deleted()) add_source_tag(m, source);
-      if (report.invalid > 0 && !options.dry_run) return true;  // nothing will be committed
-      if (source != batch_source || batch.size() >= kApplyBatch) {
-        failure = flush();
-        if (!failure.is_ok()) return false;
-        batch_source = source;
-      }
-      batch.push_back(std::move(version).value());
-      return true;
+    // This thread writes what the reader thread hands over.
+    BatchQueue queue(kBatchesInFlight);
+    FileReader reader(service, options, report, queue);
+    std::thread reading([&] {
+      reader.read(fd);
+      queue.finish();
     });
-    bool parsed = Json::sax_parse(in, &reader);
-    if (!failure.is_ok()) return failure;
-    if (!parsed) {
-      return Status::invalid_argument(path + ": " + reader.error +
+    ApplyOptions ao;
+    ao.source = "import:" + path;
+    Status failure = Status::ok();
+    while (auto batch = queue.pop()) {
+      auto counts = service.apply_versions(batch->versions, ao);
+      if (!counts.is_ok()) {
+        failure = counts.status();
+        queue.stop();
+        break;
+      }
+      report.counts += *counts;
+      report.by_source[batch->source] += *counts;
+    }
+    reading.join();
+    MCP_RETURN_IF_ERROR(failure);
+    if (!reader.parsed()) {
+      return Status::invalid_argument(path + ": " + reader.error() +
                                       " (nothing from this file was imported)");
     }
-    if (!reader.top_is_array && !reader.saw_memories) {
-      return Status::invalid_argument(path + ": not an export: no \"memories\" array" +
-                                      " (nothing from this file was imported)");
-    }
-    if (report.format.empty()) {  // an export without records
-      report.format = reader.top_is_array ? "array" : "python-cli";
-      report.source_machine = string_or(reader.header.value("export_metadata", Json::object()),
-                                        "source_machine", "unknown-machine");
-    }
-    MCP_RETURN_IF_ERROR(flush());
     if (report.invalid > 0) {
       return Status::invalid_argument(path + ": " + std::to_string(report.invalid) +
                                       " invalid record(s), first: " + report.errors.front() +
