@@ -8,6 +8,7 @@
 #include "core/time_format.h"
 #include "storage/database_impl.h"
 #include "storage/schema.h"
+#include "storage/vector_blob.h"
 
 namespace mcpmem {
 
@@ -257,11 +258,7 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
       Memory m = storage_detail::read_memory(**s);
       vec.clear();
       if (vectors && !m.deleted_at) {
-        auto blob = (*s)->blob(13);
-        if (blob.size() == o.vector_dimension * sizeof(float)) {
-          vec.resize(o.vector_dimension);
-          std::memcpy(vec.data(), blob.data(), blob.size());
-        }
+        if (!storage_detail::decode_vector((*s)->blob(13), o.vector_dimension, vec)) vec.clear();
       }
       ++passed;
       stopped = !fn(m, vec);
@@ -351,9 +348,7 @@ Result<int64_t> Database::scan_embeddings(
     if (!s.is_ok()) return s.status();
     std::vector<float> vec(dimension);
     while ((*s)->step()) {
-      auto blob = (*s)->blob(1);
-      if (blob.size() != dimension * sizeof(float)) continue;  // another model's vector
-      std::memcpy(vec.data(), blob.data(), blob.size());
+      if (!storage_detail::decode_vector((*s)->blob(1), dimension, vec)) continue;  // another model's
       if (!fn((*s)->i64(0), vec)) return Status::failed_precondition("stopped");
     }
     return (*s)->status("loading vectors");
@@ -382,11 +377,8 @@ Result<std::optional<std::vector<float>>> Database::get_embedding(int64_t memory
   (*s)->bind(1, memory_id);
   std::optional<std::vector<float>> out;
   if ((*s)->step()) {
-    auto blob = (*s)->blob(0);
-    if (blob.size() == dimension * sizeof(float)) {
-      out.emplace(dimension);
-      std::memcpy(out->data(), blob.data(), blob.size());
-    }
+    std::vector<float> vec;
+    if (storage_detail::decode_vector((*s)->blob(0), dimension, vec)) out = std::move(vec);
   }
   MCP_RETURN_IF_ERROR((*s)->status("reading a vector"));
   return out;

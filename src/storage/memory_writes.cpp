@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "storage/database_impl.h"
 #include "storage/schema.h"
+#include "storage/vector_blob.h"
 
 namespace mcpmem {
 
@@ -127,8 +128,9 @@ Status store_vectors(Database::Impl& impl, const std::vector<VectorRow>& rows) {
     if (!ins.is_ok()) return ins.status();
     for (size_t r = 0; r < n; ++r) {
       const auto& [id, vec] = rows[begin + r];
+      const std::string blob = storage_detail::encode_vector(vec);  // bind_blob copies it
       (*ins)->bind(static_cast<int>(2 * r + 1), id);
-      (*ins)->bind_blob(static_cast<int>(2 * r + 2), vec.data(), vec.size_bytes());
+      (*ins)->bind_blob(static_cast<int>(2 * r + 2), blob.data(), blob.size());
     }
     MCP_RETURN_IF_ERROR((*ins)->run("storing vectors"));
     begin += n;
@@ -144,17 +146,18 @@ Status Database::Impl::index_rows(const std::vector<std::pair<int64_t, const Mem
   for (const auto& row : rows) {
     if (!row.second->deleted_at) alive.push_back(row);
   }
-  for (size_t begin = 0; begin < alive.size();) {
-    size_t n = chunk_rows(alive.size() - begin, kMaxRows);
-    auto fts =
-        prepare("INSERT INTO memories_fts(rowid, content) VALUES " + placeholders(n, "(?,?)"));
+  // One statement for all rows: FTS5 writes its pending terms out as a new segment whenever
+  // a later statement of the transaction opens a savepoint, so N statements make N segments
+  // (and merges); rows are read back from memories, where they were just written.
+  if (!alive.empty()) {
+    std::string ids = "[";
+    for (const auto& [id, m] : alive) ids += std::to_string(id) + ",";
+    ids.back() = ']';
+    auto fts = prepare(
+        "INSERT INTO memories_fts(rowid, content) SELECT id, content FROM memories"
+        " WHERE id IN (SELECT value FROM json_each(?))");
     if (!fts.is_ok()) return fts.status();
-    for (size_t r = 0; r < n; ++r) {
-      (*fts)->bind(static_cast<int>(2 * r + 1), alive[begin + r].first);
-      (*fts)->bind(static_cast<int>(2 * r + 2), alive[begin + r].second->content);
-    }
-    MCP_RETURN_IF_ERROR((*fts)->run("indexing content"));
-    begin += n;
+    MCP_RETURN_IF_ERROR((*fts)->bind(1, ids).run("indexing content"));
   }
   std::vector<std::pair<int64_t, std::string>> tags;
   for (const auto& [id, m] : alive) {
@@ -314,7 +317,8 @@ Status Database::put_embedding(int64_t memory_id, std::span<const float> embeddi
   return impl_->write([&]() -> Status {
     auto s = impl_->prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES (?, ?)");
     if (!s.is_ok()) return s.status();
-    (*s)->bind(1, memory_id).bind_blob(2, embedding.data(), embedding.size_bytes());
+    const std::string blob = storage_detail::encode_vector(embedding);
+    (*s)->bind(1, memory_id).bind_blob(2, blob.data(), blob.size());
     return (*s)->run("storing a vector");
   });
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -440,6 +441,46 @@ TEST_F(DatabaseTest, EmbeddingsScanWithSnapshotSeq) {
   ASSERT_TRUE(db->clear_embeddings().is_ok());
   EXPECT_EQ(db->memories_without_embedding(10)->size(), 2u);
   EXPECT_EQ(db->memories_without_embedding(1)->size(), 1u);
+}
+
+TEST_F(DatabaseTest, MostlyZeroVectorsAreStoredSparseAndReadBackBitForBit) {
+  auto db = open();
+  std::vector<float> sparse(384, 0.0f), dense(384), zero(384, 0.0f);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int i = 0; i < 70; ++i) sparse[rng() % 384] = u(rng);
+  sparse[383] = -0.0f;  // a negative zero is a zero: it reads back as +0
+  sparse[0] = 1e-38f;   // a denormal-adjacent value keeps its bits
+  for (float& x : dense) x = u(rng);
+  auto s_id = db->insert_memory(memory("sparse", {}, 1), sparse);
+  auto d_id = db->insert_memory(memory("dense", {}, 2), dense);
+  auto z_id = db->insert_memory(memory("no features", {}, 3), zero);
+  ASSERT_TRUE(s_id.is_ok() && d_id.is_ok() && z_id.is_ok());
+  sparse[383] = 0.0f;
+  EXPECT_EQ(**db->get_embedding(*s_id, 384), sparse);
+  EXPECT_EQ(**db->get_embedding(*d_id, 384), dense);
+  EXPECT_EQ(**db->get_embedding(*z_id, 384), zero);
+  std::map<int64_t, std::vector<float>> scanned;
+  ASSERT_TRUE(db->scan_embeddings(384, [&](int64_t id, std::span<const float> v) {
+    scanned[id].assign(v.begin(), v.end());
+    return true;
+  }).is_ok());
+  EXPECT_EQ(scanned[*s_id], sparse);
+  EXPECT_EQ(scanned[*d_id], dense);
+
+  RawConnection raw(path_);
+  auto size_of = [&](int64_t id) {
+    return raw.ints("SELECT length(vec) FROM memory_vectors WHERE memory_id = " + std::to_string(id));
+  };
+  EXPECT_LT(size_of(*s_id).front(), 4 + 6 * 72);
+  EXPECT_EQ(size_of(*d_id).front(), 384 * 4);
+  EXPECT_EQ(size_of(*z_id).front(), 4);
+  // A sparse blob naming an element past the dimension is another model's: it reads as missing.
+  ASSERT_EQ(raw.exec("UPDATE memory_vectors SET vec = X'53505631' || X'9001' || X'0000803F'"
+                     " WHERE memory_id = " + std::to_string(*z_id)),
+            "");
+  EXPECT_FALSE(db->get_embedding(*z_id, 384)->has_value());
+  EXPECT_TRUE(db->get_embedding(*z_id, 401)->has_value());
 }
 
 TEST_F(DatabaseTest, DataVersionMovesWhenAnotherConnectionCommits) {
