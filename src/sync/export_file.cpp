@@ -4,6 +4,11 @@
 
 #include <sys/utsname.h>
 
+#include <deque>
+#include <future>
+#include <sstream>
+#include <utility>
+
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
@@ -12,6 +17,14 @@ namespace mcpmem {
 namespace {
 
 constexpr const char* kExporterVersion = "5.0.1";  // the Python exporter's; readers check it
+constexpr size_t kRowsPerBatch = 256;
+constexpr size_t kBatchesInFlight = 4;  // batches being rendered at once (bounds memory)
+
+struct Row {
+  Memory memory;
+  std::vector<float> vector;
+  std::string before;  // the separator (and array change) that precedes the record
+};
 
 std::string platform_name() {
   utsname u{};
@@ -31,6 +44,29 @@ void write_indented(std::ostream& out, const OJson& j, int depth) {
     start = nl + 1;
   }
   out.write(text.data() + start, static_cast<std::streamsize>(text.size() - start));
+}
+
+// Ends the memories array (after `records` of them) and opens the tombstones array.
+const char* start_tombstones(size_t records) {
+  return records ? "\n  ],\n  \"tombstones\": [" : "],\n  \"tombstones\": [";
+}
+
+// The text of a batch of records, each after its separator.
+std::string render(const std::vector<Row>& rows, const std::string& source_machine) {
+  std::ostringstream text;
+  for (const Row& row : rows) {
+    const Memory& m = row.memory;
+    OJson j = version_json(m);
+    if (m.is_deleted()) {
+      j.erase("content");  // a tombstone travels without it: a delete should not spread it
+    } else {
+      j["export_source"] = source_machine;
+      if (!row.vector.empty()) j["embedding"] = row.vector;
+    }
+    text << row.before;
+    write_indented(text, j, 4);
+  }
+  return std::move(text).str();
 }
 
 }  // namespace
@@ -72,31 +108,39 @@ Result<ExportSummary> write_export(MemoryService& service, const ExportOptions& 
     }
     out << ",\n  \"memories\": [";
   };
+  // This thread reads the rows and writes the text; turning rows into JSON (most of the work)
+  // runs on other threads, a batch each, and batches are written in order.
+  std::deque<std::future<std::string>> pending;  // at most kBatchesInFlight
+  auto write_oldest = [&] {
+    const std::string text = pending.front().get();
+    pending.pop_front();
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    return static_cast<bool>(out);
+  };
+  std::vector<Row> batch;
   size_t in_array = 0;
   auto on_row = [&](const Memory& m, std::span<const float> vec) {
+    std::string before;
     if (m.is_deleted() && !in_tombstones) {
-      out << (in_array ? "\n  ],\n  \"tombstones\": [" : "],\n  \"tombstones\": [");
+      before = start_tombstones(in_array);
       in_tombstones = true;
       in_array = 0;
     }
-    OJson j = version_json(m);
-    if (m.is_deleted()) {
-      // A tombstone travels without its content: a delete should not spread what was deleted.
-      j.erase("content");
-      ++summary.tombstones;
-    } else {
-      j["export_source"] = o.source_machine;
-      if (!vec.empty()) j["embedding"] = std::vector<float>(vec.begin(), vec.end());
-      ++summary.memories;
-    }
-    out << (in_array++ ? ",\n" : "\n");
-    write_indented(out, j, 4);
-    return static_cast<bool>(out);
+    before += in_array++ ? ",\n" : "\n";
+    ++(m.is_deleted() ? summary.tombstones : summary.memories);
+    batch.push_back(Row{m, std::vector<float>(vec.begin(), vec.end()), std::move(before)});
+    if (batch.size() < kRowsPerBatch) return true;
+    pending.push_back(std::async(std::launch::async, render, std::exchange(batch, {}),
+                                 std::cref(o.source_machine)));
+    return pending.size() < kBatchesInFlight || write_oldest();
   };
   auto scanned = service.scan_memories(scan, on_row, on_totals);
+  if (!batch.empty()) pending.push_back(std::async(std::launch::deferred, render, std::move(batch),
+                                                   std::cref(o.source_machine)));
+  while (!pending.empty()) write_oldest();
   if (!scanned.is_ok()) return scanned.status();
   if (!in_tombstones && o.include_deleted) {
-    out << (in_array ? "\n  ],\n  \"tombstones\": [" : "],\n  \"tombstones\": [");
+    out << start_tombstones(in_array);
     in_array = 0;
   }
   out << (in_array ? "\n  ]\n}\n" : "]\n}\n");

@@ -7,16 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <istream>
-#include <mutex>
-#include <optional>
 #include <streambuf>
 #include <thread>
 #include <unordered_map>
 
+#include "core/bounded_queue.h"
 #include "core/hlc.h"
 #include "service/version_json.h"
 
@@ -24,7 +21,7 @@ namespace mcpmem {
 namespace {
 
 constexpr size_t kApplyBatch = 1000;   // records applied per call (one lookup query each)
-constexpr size_t kBatchesInFlight = 4;  // read ahead of the writer
+constexpr size_t kBatchesInFlight = 4;  // batches read ahead of the writer (bounds memory)
 constexpr size_t kMaxErrorsShown = 20;
 
 // Reads a file descriptor in 1 MiB chunks and counts the bytes since the last mark(); past
@@ -241,52 +238,13 @@ void add_source_tag(Memory& m, const std::string& machine) {
   }
 }
 
-// Batches of records handed from the thread that reads the file to the one that writes them,
-// so parsing, hash checks and embedding overlap with the SQLite writes. At most `capacity`
-// batches wait, which bounds memory.
+// Records handed from the thread that reads the file to the one that writes them, so parsing,
+// hash checks and embedding overlap with the SQLite writes.
 struct Batch {
   std::string source;
   std::vector<IncomingVersion> versions;
 };
-
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-
-  // Reader: false once the writer stopped (then reading should stop too).
-  bool push(Batch&& batch) {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
-    if (stopped_) return false;
-    queue_.push_back(std::move(batch));
-    changed_.notify_all();
-    return true;
-  }
-  // Writer: the next batch, or nothing once the reader finished and all were taken.
-  std::optional<Batch> pop() {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return finished_ || !queue_.empty(); });
-    if (queue_.empty()) return std::nullopt;
-    Batch b = std::move(queue_.front());
-    queue_.pop_front();
-    changed_.notify_all();
-    return b;
-  }
-  void finish() { set(finished_); }
-  void stop() { set(stopped_); }
-
- private:
-  void set(bool& flag) {
-    std::lock_guard lock(mu_);
-    flag = true;
-    changed_.notify_all();
-  }
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<Batch> queue_;
-  bool finished_ = false, stopped_ = false;
-};
+using BatchQueue = BoundedQueue<Batch>;
 
 // Reads one file into batches (on its own thread): parses and checks each record, adds the
 // source tag, embeds it, and fills `report` except for the counts.
