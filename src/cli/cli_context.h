@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "service/memory_service.h"
+#include "sync/sync_client.h"
 
 namespace mcpmem::cli {
 
@@ -39,6 +40,13 @@ struct Command {
 // Print "error: <message>" to stderr and return kExitError / kExitUsage.
 int report_error(const Status& status);
 int usage_error(const std::string& message);
+
+// The hub a spoke syncs with: flags, else MCP_SYNC_HUB_URL, MCP_SYNC_HUB_CA and the key from
+// key_file, MCP_SYNC_API_KEY or MCP_API_KEY. Used by `sync` and `serve --hub-url`.
+struct HubFlags {
+  std::string url, ca_file, key_file;
+};
+Result<SyncClientOptions> hub_client_options(const HubFlags& flags);
 
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);

@@ -21,6 +21,7 @@
 #include "http/tls_certificate.h"
 #include "mcp/stdio_transport.h"
 #include "platform/shutdown_signal.h"
+#include "sync/sync_loop.h"
 
 namespace mcpmem::cli {
 namespace {
@@ -31,7 +32,22 @@ struct ServeFlags {
   std::string host;
   int port = -1;
   bool allow_anonymous = false;
+  HubFlags hub;  // hub.url set: sync with it in the background
+  double sync_interval = 30;
 };
+
+// With --hub-url, a background SyncLoop next to the server; nothing otherwise.
+Result<std::unique_ptr<SyncLoop>> start_sync(MemoryService& service, const ServeFlags& flags) {
+  if (flags.hub.url.empty()) return std::unique_ptr<SyncLoop>();
+  auto client = hub_client_options(flags.hub);
+  if (!client.is_ok()) return client.status();
+  MCP_RETURN_IF_ERROR(check_options(*client));
+  auto loop = std::make_unique<SyncLoop>(service, SyncLoopOptions{*client, flags.sync_interval});
+  loop->start();
+  std::fprintf(stderr, "mcp-memory: syncing with %s every %.0f s and on local changes\n",
+               client->hub_url.c_str(), flags.sync_interval);
+  return loop;
+}
 
 std::vector<std::string> split_names(const std::string& csv) {
   std::vector<std::string> out;
@@ -137,6 +153,8 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   rest.mount(**server);
   mount_sync_api(**server, **service);
   mount_dashboard(**server);
+  auto sync = start_sync(**service, flags);
+  if (!sync.is_ok()) return report_error(sync.status());
   events.start();
   backups.start_schedule();
 
@@ -147,6 +165,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   if (stop_requested) return kExitOk;
   Status ran = (*server)->run();
   live = nullptr;
+  if (*sync) (*sync)->stop();
   events.close();
   backups.stop();
   spdlog::info("stopped; closing the database");
@@ -170,6 +189,15 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
       ->check(CLI::Range(0, 65535));
   cmd->add_flag("--allow-anonymous", flags->allow_anonymous,
                 "Serve without an API key (loopback addresses only)");
+  cmd->add_option("--hub-url", flags->hub.url,
+                  "Also sync with this hub in the background, e.g. https://hub.local:8443");
+  cmd->add_option("--hub-ca", flags->hub.ca_file,
+                  "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
+  cmd->add_option("--hub-api-key-file", flags->hub.key_file,
+                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
+  cmd->add_option("--sync-interval", flags->sync_interval,
+                  "Seconds between background sync rounds (default 30)")
+      ->check(CLI::Range(1.0, 86400.0));
   out.push_back({cmd, [&ctx, flags]() -> int {
                    if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
                    if (flags->http || flags->https) {
@@ -179,6 +207,8 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                    options.load_index_in_background = true;
                    auto service = MemoryService::open(ctx.config, options);
                    if (!service.is_ok()) return report_error(service.status());
+                   auto sync = start_sync(**service, *flags);
+                   if (!sync.is_ok()) return report_error(sync.status());
                    McpServer server(**service);
                    return serve_stdio(server, stdin, stdout);
                  }});

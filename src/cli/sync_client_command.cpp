@@ -3,60 +3,29 @@
 // errors), and `sync status` / `sync conflicts` to see and settle what happened.
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 
 #include "cli/cli_context.h"
 #include "core/time_format.h"
 #include "platform/shutdown_signal.h"
 #include "service/wire_json.h"
 #include "sync/sync_client.h"
+#include "sync/sync_loop.h"
 #include "sync/sync_state.h"
 
 namespace mcpmem::cli {
 namespace {
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
 struct SyncFlags {
-  std::string hub, ca_file, key_file;
+  HubFlags hub;
   bool once = false;
   double interval = 30;
 };
 
-Result<SyncClientOptions> client_options(const SyncFlags& f) {
-  SyncClientOptions o;
-  o.hub_url = f.hub.empty() ? env_or("MCP_SYNC_HUB_URL", "") : f.hub;
-  if (o.hub_url.empty()) {
-    return Status::invalid_argument("no hub: give --hub https://HUB:8443 (or MCP_SYNC_HUB_URL)");
-  }
-  o.ca_file = f.ca_file.empty() ? env_or("MCP_SYNC_HUB_CA", "") : f.ca_file;
-  if (!f.key_file.empty()) {
-    std::ifstream in(f.key_file);
-    if (!in) return Status::io_error("cannot read " + f.key_file);
-    std::getline(in, o.api_key);
-  } else {
-    o.api_key = env_or("MCP_SYNC_API_KEY", env_or("MCP_API_KEY", ""));
-  }
-  return o;
-}
-
-std::string round_text(const SyncRound& r) {
-  return "pushed " + std::to_string(r.pushed) + " (hub: " + std::to_string(r.hub_applied.added) +
-         " new, " + std::to_string(r.hub_applied.updated + r.hub_applied.deleted) +
-         " changed), pulled " + std::to_string(r.pulled) + " (here: " +
-         std::to_string(r.applied.added) + " new, " +
-         std::to_string(r.applied.updated + r.applied.deleted) + " changed, " +
-         std::to_string(r.applied.conflicts) + " conflicts)";
-}
-
 int run_sync(CliContext& ctx, const SyncFlags& flags) {
-  auto options = client_options(flags);
+  auto options = hub_client_options(flags.hub);
   if (!options.is_ok()) return usage_error(options.status().message());
   if (flags.once) {
     auto service = ctx.open_service();
@@ -68,44 +37,24 @@ int run_sync(CliContext& ctx, const SyncFlags& flags) {
                  {"conflicts", round->applied.conflicts + round->hub_applied.conflicts}};
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << "synced with " << options->hub_url << ": " << round_text(*round) << "\n";
+      std::cout << "synced with " << options->hub_url << ": " << describe(*round) << "\n";
     }
     return kExitOk;
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
+  // Signals first: every thread made after this inherits the blocked mask.
+  std::atomic<bool> stop_requested{false};
+  std::atomic<SyncLoop*> live{nullptr};
   ShutdownSignal on_signal([&](int) {
-    std::lock_guard lock(mu);
-    stop = true;
-    cv.notify_all();
+    stop_requested = true;
+    if (SyncLoop* loop = live.load()) loop->stop();
   });
   auto service = ctx.open_service();
   if (!service.is_ok()) return report_error(service.status());
+  SyncLoop loop(**service, {*options, flags.interval});
+  live = &loop;
   spdlog::set_level(spdlog::level::info);
-  double backoff = 1;
-  double next_round = 0;  // unix time
-  for (;;) {
-    auto cursor = load_hub_cursor(**service);
-    auto head = (*service)->last_change_seq();
-    const bool local_change = cursor.is_ok() && head.is_ok() && *head > cursor->push_seq;
-    if (local_change || unix_now() >= next_round) {
-      auto round = sync_once(**service, *options);
-      if (round.is_ok()) {
-        if (round->pushed + round->pulled > 0) spdlog::info("{}", round_text(*round));
-        backoff = 1;
-        next_round = unix_now() + flags.interval;
-      } else {
-        spdlog::warn("sync with {} failed: {}; retrying in {:.0f} s", options->hub_url,
-                     round.status().message(), backoff);
-        next_round = unix_now() + backoff;
-        backoff = std::min(backoff * 2, 60.0);
-      }
-    }
-    std::unique_lock lock(mu);
-    // Wake every second to notice local changes; rounds are bounded by next_round.
-    if (cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop; })) break;
-  }
+  if (!stop_requested) loop.run();
+  live = nullptr;
   spdlog::info("stopped");
   return kExitOk;
 }
@@ -210,14 +159,35 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
 
 }  // namespace
 
+Result<SyncClientOptions> hub_client_options(const HubFlags& f) {
+  auto env_or = [](const char* name, const std::string& fallback) -> std::string {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+  };
+  SyncClientOptions o;
+  o.hub_url = f.url.empty() ? env_or("MCP_SYNC_HUB_URL", "") : f.url;
+  if (o.hub_url.empty()) {
+    return Status::invalid_argument("no hub: give --hub https://HUB:8443 (or MCP_SYNC_HUB_URL)");
+  }
+  o.ca_file = f.ca_file.empty() ? env_or("MCP_SYNC_HUB_CA", "") : f.ca_file;
+  if (!f.key_file.empty()) {
+    std::ifstream in(f.key_file);
+    if (!in) return Status::io_error("cannot read " + f.key_file);
+    std::getline(in, o.api_key);
+  } else {
+    o.api_key = env_or("MCP_SYNC_API_KEY", env_or("MCP_API_KEY", ""));
+  }
+  return o;
+}
+
 void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   auto flags = std::make_shared<SyncFlags>();
   CLI::App* cmd = app.add_subcommand(
       "sync", "Sync with a hub (mcp-memory serve --https on the hub machine); status; conflicts");
-  cmd->add_option("--hub", flags->hub, "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
-  cmd->add_option("--hub-ca", flags->ca_file,
+  cmd->add_option("--hub", flags->hub.url, "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
+  cmd->add_option("--hub-ca", flags->hub.ca_file,
                   "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
-  cmd->add_option("--api-key-file", flags->key_file,
+  cmd->add_option("--api-key-file", flags->hub.key_file,
                   "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
   cmd->add_flag("--once", flags->once, "One round (push, then pull), then exit");
   cmd->add_option("--interval", flags->interval, "Seconds between rounds (default 30)")

@@ -192,7 +192,16 @@ class Round {
 
 }  // namespace
 
-Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& options) {
+std::string describe(const SyncRound& r) {
+  return "pushed " + std::to_string(r.pushed) + " (hub: " + std::to_string(r.hub_applied.added) +
+         " new, " + std::to_string(r.hub_applied.updated + r.hub_applied.deleted) +
+         " changed), pulled " + std::to_string(r.pulled) + " (here: " +
+         std::to_string(r.applied.added) + " new, " +
+         std::to_string(r.applied.updated + r.applied.deleted) + " changed, " +
+         std::to_string(r.applied.conflicts) + " conflicts)";
+}
+
+Status check_options(const SyncClientOptions& options) {
   const std::string url = trim_slash(options.hub_url);
   if (url.rfind("https://", 0) != 0 && !is_loopback_url(url)) {
     return Status::invalid_argument("hub URL " + url +
@@ -201,6 +210,11 @@ Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& opt
   if (options.api_key.empty()) {
     return Status::invalid_argument("no API key for the hub (MCP_API_KEY or --api-key-file)");
   }
+  return Status::ok();
+}
+
+Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& options) {
+  MCP_RETURN_IF_ERROR(check_options(options));
   return Round(service, options).run();
 }
 

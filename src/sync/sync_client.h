@@ -27,8 +27,14 @@ struct SyncRound {
   ApplyCounts hub_applied;  // what ours did on the hub
 };
 
+// InvalidArgument when the options cannot work (not https to another machine, no API key).
+Status check_options(const SyncClientOptions& options);
+
 // One round: push everything pending, then pull everything new. Errors are recorded in the
 // durable status (sync status shows them) and returned; cursors keep what was done.
 Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& options);
+
+// "pushed 3 (hub: 2 new, 1 changed), pulled 5 (here: 5 new, 0 changed, 0 conflicts)".
+std::string describe(const SyncRound& round);
 
 }  // namespace mcpmem

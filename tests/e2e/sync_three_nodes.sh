@@ -5,7 +5,8 @@
 # and the same contents. Steps: stores on both spokes; concurrent updates (same winner
 # everywhere, loser in sync_conflicts); a delete, then an old export re-imported (no
 # resurrection); a spoke offline through 1,000 changes; kill -9 of a spoke and of the hub
-# mid-sync; a spoke whose clock is 10 minutes fast (faketime).
+# mid-sync; a spoke whose clock is 10 minutes fast (faketime); a spoke that serves HTTP and
+# syncs in the background (serve --hub-url).
 # Usage: sync_three_nodes.sh <path to mcp-memory>
 set -euo pipefail
 bin=$1
@@ -161,4 +162,30 @@ for n in a b hub; do
 done
 
 on a sync status | grep -q "pending changes:    0" || fail "a still has pending changes"
+
+# 7. b as a server syncing in the background (serve --http --hub-url): a memory stored through
+#    its REST API reaches a, and one stored on a reaches b, with no sync command run for b.
+bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MCP_MEMORY_BASE_DIR="$work/b" MCP_MEMORY_NODE_NAME=b "$bin" serve --http --port "$bport" \
+  --hub-url "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --sync-interval 1 2>"$work/b.log" &
+b_pid=$!
+for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$bport/api/health" && break; sleep 0.05; done
+curl -sf -X POST -H "X-API-Key: $MCP_API_KEY" -H 'Content-Type: application/json' \
+  -d '{"content": "stored through b while it serves", "tags": ["served"]}' \
+  "http://127.0.0.1:$bport/api/memories" >/dev/null || fail "store on serving b"
+on a store "stored on a for the serving b" --tags for-b >/dev/null
+sync_node a
+arrived=
+for _ in $(seq 100); do
+  sync_node a
+  if on a --json search "stored through b while it serves" --mode exact | grep -q served &&
+     on b --json search "stored on a for the serving b" --mode exact | grep -q for-b; then
+    arrived=yes; break
+  fi
+  sleep 0.1
+done
+[[ -n "$arrived" ]] || { cat "$work/b.log"; fail "serve --hub-url did not sync within 10 s"; }
+kill -TERM "$b_pid"; wait "$b_pid" || fail "serving b did not stop cleanly"
+grep -q "syncing with $hub_url" "$work/b.log" || fail "serve did not say it syncs"
+expect_converged "serve --hub-url syncing in the background" 7007
 echo "PASS"
