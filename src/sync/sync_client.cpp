@@ -25,13 +25,29 @@ std::string trim_slash(std::string s) {
   return s;
 }
 
-Status http_error(const std::string& what, const httplib::Result& r) {
-  if (!r) {
-    return Status::io_error(what + ": " + httplib::to_string(r.error()) +
-                            (r.error() == httplib::Error::SSLServerVerification
-                                 ? " (is the hub's certificate in --hub-ca?)"
-                                 : ""));
+// What went wrong on the way, in words a user can act on.
+std::string transport_error(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "cannot connect (is the hub running, and is the address and port right?)";
+    case httplib::Error::ConnectionTimeout:
+      return "timed out connecting (is a firewall in the way?)";
+    case httplib::Error::Read:
+      return "the connection broke or timed out while waiting for the reply";
+    case httplib::Error::Write:
+      return "the connection broke while sending";
+    case httplib::Error::SSLConnection:
+      return "the TLS handshake failed (is the hub serving https on that port?)";
+    case httplib::Error::SSLServerVerification:
+      return "the hub's certificate is not trusted (give it with --hub-ca, or use its name "
+             "as in the certificate)";
+    default:
+      return httplib::to_string(e);
   }
+}
+
+Status http_error(const std::string& what, const httplib::Result& r) {
+  if (!r) return Status::io_error(what + ": " + transport_error(r.error()));
   std::string detail = r->body.substr(0, 300);
   Json j = Json::parse(r->body, nullptr, false);
   if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"];

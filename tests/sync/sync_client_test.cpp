@@ -1,0 +1,235 @@
+// The spoke's sync round against a hub that misbehaves: HTTP 500s, bodies that are not JSON,
+// JSON cut short, replies of the wrong shape, a batch with one bad version among good ones, a
+// refused key, a hub that is not there. Each gives an error that says what happened; nothing
+// of a bad reply is applied; the cursors stay where they were, so the next round repeats the
+// work; `sync status` shows the error. The fake hub is a real HTTP server on loopback.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "service/version_json.h"
+#include "sync/sync_client.h"
+#include "sync/sync_state.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FakeHub {
+ public:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  Handler on_pull = [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"versions": [], "next": 0, "more": false})", "application/json");
+  };
+  Handler on_push = [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"applied": {}, "hub_node": "fake"})", "application/json");
+  };
+
+  FakeHub() {
+    server_.Get("/api/sync/pull", [this](const httplib::Request& q, httplib::Response& r) { on_pull(q, r); });
+    server_.Post("/api/sync/push", [this](const httplib::Request& q, httplib::Response& r) { on_push(q, r); });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the server runs would be lost (and the join below would wait forever).
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FakeHub() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+class SyncClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-client-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    spoke_ = node("spoke");
+    source_ = node("elsewhere");
+  }
+  void TearDown() override {
+    spoke_.reset();
+    source_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<MemoryService> node(const std::string& name) {
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/" + name + ".db";
+    c.synchronous_full = false;
+    c.node_name = name;
+    auto s = MemoryService::open(c);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    return s.is_ok() ? std::move(s).value() : nullptr;
+  }
+
+  void store(MemoryService& s, const std::string& content) {
+    StoreRequest r;
+    r.content = content;
+    r.skip_semantic_dedup = true;
+    auto out = s.store(r);
+    ASSERT_TRUE(out.is_ok() && out->success);
+  }
+
+  // The versions `source_` would send, as a hub's pull reply lists them.
+  OJson versions_from_source(int n) {
+    for (int i = 0; i < n; ++i) store(*source_, "made elsewhere, number " + std::to_string(i));
+    auto changed = source_->changed_since(0, 1000);
+    EXPECT_TRUE(changed.is_ok());
+    OJson list = OJson::array();
+    for (const Memory& m : changed->versions) list.push_back(version_json(m));
+    return list;
+  }
+
+  Result<SyncRound> round(const FakeHub& hub, const std::string& key = "k") {
+    SyncClientOptions o;
+    o.hub_url = hub.url();
+    o.api_key = key;
+    o.timeout_seconds = 5;
+    return sync_once(*spoke_, o);
+  }
+
+  int64_t rows() { return spoke_->stats()->storage.total_memories; }
+
+  std::string dir_;
+  std::unique_ptr<MemoryService> spoke_, source_;
+};
+
+TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
+  OJson good = versions_from_source(3);
+  OJson one_bad = good;
+  one_bad[1]["content_hash"] = std::string(64, 'a');  // not the hash of its content
+  struct Case {
+    std::string name;
+    int status;
+    std::string body;
+    std::string expected;  // in the error
+  };
+  const std::vector<Case> cases = {
+      {"500 with a detail", 500, R"({"detail": "database is locked"})", "HTTP 500: database is locked"},
+      {"502 from a proxy", 502, "<html>Bad Gateway</html>", "HTTP 502: <html>Bad Gateway</html>"},
+      {"not JSON", 200, "<html>hello</html>", "not a sync reply (nothing applied)"},
+      {"JSON cut short", 200, R"({"versions": [)" + good[0].dump(), "not a sync reply"},
+      {"wrong shape", 200, R"({"versions": {}, "next": 3})", "not a sync reply"},
+      {"no cursor", 200, R"({"versions": []})", "not a sync reply"},
+      {"a bad version among good ones", 200,
+       OJson({{"versions", one_bad}, {"next", 3}, {"more", false}}).dump(),
+       "version 1: field 'content_hash'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    FakeHub hub;
+    hub.on_pull = [&](const httplib::Request&, httplib::Response& res) {
+      res.status = c.status;
+      res.set_content(c.body, "application/json");
+    };
+    auto r = round(hub);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find(c.expected), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("pulling from " + hub.url()), std::string::npos);
+    EXPECT_EQ(rows(), 0);
+    auto cursor = load_hub_cursor(*spoke_);
+    ASSERT_TRUE(cursor.is_ok());
+    EXPECT_EQ(cursor->pull_seq, 0);
+    EXPECT_EQ(cursor->last_error, r.status().message());
+    auto status = sync_status_json(*spoke_);
+    ASSERT_TRUE(status.is_ok());
+    EXPECT_EQ((*status)["hub"]["last_error"], r.status().message());
+  }
+  // The same hub, now answering well: everything arrives, and the error is cleared.
+  FakeHub hub;
+  hub.on_pull = [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(OJson({{"versions", good}, {"next", 3}, {"more", false}}).dump(), "application/json");
+  };
+  auto r = round(hub);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(rows(), 3);
+  EXPECT_EQ(load_hub_cursor(*spoke_)->pull_seq, 3);
+  EXPECT_EQ(load_hub_cursor(*spoke_)->last_error, "");
+}
+
+TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
+  for (int i = 0; i < 3; ++i) store(*spoke_, "made on the spoke, number " + std::to_string(i));
+  const int64_t head = *spoke_->last_change_seq();
+  for (auto [status, body] : std::vector<std::pair<int, std::string>>{
+           {500, R"({"detail": "disk full"})"}, {200, "garbage"}, {200, R"({"applied": 3})"},
+           {503, ""}}) {
+    SCOPED_TRACE(std::to_string(status) + " " + body);
+    FakeHub hub;
+    hub.on_push = [&](const httplib::Request&, httplib::Response& res) {
+      res.status = status;
+      res.set_content(body, "application/json");
+    };
+    auto r = round(hub);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find("pushing to " + hub.url()), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(load_hub_cursor(*spoke_)->push_seq, 0);
+  }
+  // A working hub gets all three, and then nothing is pending.
+  FakeHub hub;
+  std::vector<std::string> received;
+  hub.on_push = [&](const httplib::Request& req, httplib::Response& res) {
+    const Json body = Json::parse(req.body);
+    for (const Json& v : body["versions"]) received.push_back(v["content"]);
+    res.set_content(R"({"applied": {"new": 3}, "hub_node": "fake"})", "application/json");
+  };
+  auto r = round(hub);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(received.size(), 3u);
+  EXPECT_EQ(r->hub_applied.added, 3);
+  EXPECT_EQ(load_hub_cursor(*spoke_)->push_seq, head);
+  EXPECT_EQ(load_hub_cursor(*spoke_)->hub_node, "fake");
+}
+
+TEST_F(SyncClientTest, ARefusedKeyAndAnAbsentHubAreNamed) {
+  {
+    FakeHub hub;
+    hub.on_push = [](const httplib::Request&, httplib::Response& res) {
+      res.status = 401;
+      res.set_content(R"({"detail": "Invalid API key"})", "application/json");
+    };
+    hub.on_pull = hub.on_push;
+    store(*spoke_, "pending");
+    auto r = round(hub, "wrong");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find("the hub refused the API key"), std::string::npos);
+  }
+  std::string url;
+  {
+    FakeHub gone;
+    url = gone.url();
+  }  // stopped: nothing listens on its port now
+  SyncClientOptions o;
+  o.hub_url = url;
+  o.api_key = "k";
+  o.timeout_seconds = 2;
+  auto r = sync_once(*spoke_, o);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("pushing to " + url + ": cannot connect"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(load_hub_cursor(*spoke_)->push_seq, 0);
+}
+
+TEST_F(SyncClientTest, OptionsThatCannotWorkAreRefusedBeforeAnyRequest) {
+  SyncClientOptions o;
+  o.hub_url = "http://192.0.2.1:8000";
+  o.api_key = "k";
+  EXPECT_NE(check_options(o).message().find("must be https://"), std::string::npos);
+  o.hub_url = "https://hub.example:8443";
+  o.api_key = "";
+  EXPECT_NE(check_options(o).message().find("no API key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcpmem
