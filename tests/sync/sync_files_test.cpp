@@ -3,6 +3,7 @@
 // concurrent updates with the loser kept, tombstones that old files cannot undo), dry runs
 // that count exactly, and bad files that change nothing and name the record and field.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -368,20 +369,31 @@ TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
   EXPECT_EQ(b->stats()->storage.total_memories, 1);
 }
 
-TEST_F(SyncFilesTest, OneHugeRecordFailsWithoutReadingItIntoMemory) {
+TEST_F(SyncFilesTest, AOneGigabyteFileWithAHugeRecordFailsInBoundedMemoryAndChangesNothing) {
   auto b = node("beta");
+  const std::string path = dir_ + "/1gb.json";
   {
-    std::ofstream out(dir_ + "/huge.json");
-    out << R"({"memories": [{"content": ")";
-    std::string chunk(1 << 20, 'a');
-    for (int i = 0; i < 40; ++i) out << chunk;
+    // Two good records, then one whose content runs to the end of a 1 GiB file.
+    std::ofstream out(path);
+    out << R"({"export_metadata": {"source_machine": "big"}, "memories": [)";
+    for (const char* c : {"first good record", "second good record"}) {
+      out << R"({"content": ")" << c << R"(", "content_hash": ")" << *content_hash(c)
+          << R"(", "created_at": 1, "updated_at": 1},)";
+    }
+    out << R"({"content": ")";
+    const std::string chunk(1 << 20, 'a');
+    while (out.tellp() < (std::streamoff{1} << 30)) out << chunk;
     out << R"(", "created_at": 1}]})";
   }
-  ImportOptions o;
-  o.max_record_bytes = 8u << 20;
-  import(*b, dir_ + "/huge.json", o, /*expect_ok=*/false);
-  EXPECT_NE(last_error_.find("record 0 is larger than the limit"), std::string::npos) << last_error_;
-  EXPECT_EQ(b->stats()->storage.total_memories, 0);
+  ASSERT_GE(fs::file_size(path), uintmax_t{1} << 30);
+  import(*b, path, {}, /*expect_ok=*/false);  // the default cap: 64 MiB per record
+  EXPECT_NE(last_error_.find("record 2 is larger than the limit"), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("nothing from this file was imported"), std::string::npos);
+  EXPECT_EQ(b->stats()->storage.total_memories, 0);  // not even the two good ones
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  EXPECT_LT(usage.ru_maxrss, 512 * 1024) << "KiB: the record was read into memory";
+  fs::remove(path);
 }
 
 }  // namespace
