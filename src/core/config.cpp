@@ -105,6 +105,7 @@ Config config_from_env(const Env& env) {
   if (const std::string* h = get(env, "MCP_ALLOWED_HOSTS")) c.allowed_hosts = *h;
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_HOSTNAMES")) c.ssl_extra_hostnames = *h;
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_IPS")) c.ssl_extra_ips = *h;
+  read_number(env, "MCP_SYNC_TOMBSTONE_RETENTION_DAYS", c.tombstone_retention_days);
   c.host_name = host_name();
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
   c.node_name = sanitize_node_name(node ? *node : c.host_name);

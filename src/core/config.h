@@ -60,6 +60,12 @@ struct Config {
   std::string ssl_extra_hostnames;      // MCP_SSL_ADDITIONAL_HOSTNAMES: extra names in the
   std::string ssl_extra_ips;            // MCP_SSL_ADDITIONAL_IPS:  self-signed certificate
 
+  // --- sync ---
+  // MCP_SYNC_TOMBSTONE_RETENTION_DAYS: deletes are kept as tombstones this long so they reach
+  // every node, then purged; a node that last synced before a purge gets a full resync.
+  // 0 keeps them forever.
+  double tombstone_retention_days = 90;
+
   // --- identity ---
   std::string host_name;  // this machine's host name, as the system reports it
   std::string node_name;  // MCP_MEMORY_NODE_NAME, default the host name (sanitized)

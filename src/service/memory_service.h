@@ -161,6 +161,9 @@ struct ChangedVersions {
 
 // meta key of the highest version received from another node (see apply_versions).
 inline constexpr const char* kHlcHighKey = "hlc_high";
+// meta key of the highest change seq of any purged tombstone: a node that has not pulled
+// past it may have missed a delete and needs a full resync.
+inline constexpr const char* kPurgedSeqKey = "sync.purged_seq";
 
 struct ServiceOptions {
   bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
@@ -215,6 +218,15 @@ class MemoryService {
   // Settles a conflict: "winner" keeps the current version; "loser" makes the losing version
   // current again as a new local edit (a new HLC, so it wins everywhere once synced).
   Status resolve_conflict(int64_t id, const std::string& keep);
+  // Removes tombstones older than the retention window (config tombstone_retention_days; 0 =
+  // never) whose changes are all at or below `settled_seq` (a spoke: what the hub has
+  // acknowledged; otherwise everything), and raises kPurgedSeqKey. At most once per
+  // min(1 hour, window / 10) per process unless `force`. Returns how many.
+  Result<int64_t> purge_expired_tombstones(int64_t settled_seq = INT64_MAX, bool force = false);
+  // kPurgedSeqKey, 0 when nothing was ever purged.
+  Result<int64_t> purged_seq();
+  // Removes these memories outright, leaving no tombstone (a full resync: the hub purged them).
+  Result<int64_t> drop_versions(const std::vector<std::string>& hashes);
   // Durable key/value state of sync (cursors, per-node status), in the database's meta table.
   Result<std::optional<std::string>> sync_state(const std::string& key);
   Status set_sync_state(const std::string& key, const std::string& value);
@@ -293,6 +305,7 @@ class MemoryService {
   std::atomic<bool> index_loaded_{false};
   std::atomic<bool> index_usable_{false};  // loaded without error: searches skip index_mu_
   std::atomic<int64_t> own_writes_{0};          // commits made through this service
+  std::atomic<double> last_purge_at_{0};        // purge_expired_tombstones' rate limit
   std::atomic<int64_t> own_writes_applied_{0};  // own_writes_ as of the last complete catch-up
   std::atomic<bool> closing_{false};             // the destructor asks the loader to stop
   Status index_error_;

@@ -241,6 +241,41 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
   return catch_up_index(nullptr);
 }
 
+Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, bool force) {
+  const double window = config_.tombstone_retention_days * 86400.0;
+  if (window <= 0) return int64_t{0};
+  const double now_s = now();
+  const double last = last_purge_at_.load();
+  if (!force && now_s - last < std::min(3600.0, window / 10)) return int64_t{0};
+  last_purge_at_ = now_s;
+  int64_t purged = 0;
+  Status st = db_->write_transaction([&]() -> Status {
+    auto done = db_->purge_tombstones(now_s - window, settled_seq);
+    if (!done.is_ok()) return done.status();
+    purged = done->first;
+    if (purged == 0) return Status::ok();
+    auto before = purged_seq();
+    if (!before.is_ok()) return before.status();
+    if (done->second <= *before) return Status::ok();
+    return db_->set_meta(kPurgedSeqKey, std::to_string(done->second));
+  });
+  if (!st.is_ok()) return st;
+  if (purged > 0) ++own_writes_;
+  return purged;
+}
+
+Result<int64_t> MemoryService::purged_seq() {
+  auto v = db_->get_meta(kPurgedSeqKey);
+  if (!v.is_ok()) return v.status();
+  return v->has_value() ? std::strtoll((*v)->c_str(), nullptr, 10) : int64_t{0};
+}
+
+Result<int64_t> MemoryService::drop_versions(const std::vector<std::string>& hashes) {
+  auto removed = db_->purge(hashes);
+  if (removed.is_ok() && *removed > 0) ++own_writes_;
+  return removed;
+}
+
 Result<std::optional<std::string>> MemoryService::sync_state(const std::string& key) {
   return db_->get_meta(key);
 }

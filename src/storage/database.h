@@ -148,6 +148,14 @@ class Database {
   // `embedding` when given; a tombstone's is dropped. Returns the row id.
   Result<int64_t> put_version(const Memory& m, std::span<const float> embedding);
 
+  // Removes tombstones deleted before `deleted_before` whose changes are all at or below
+  // `settled_seq` (a tombstone not yet sent to the hub stays). The change log records each
+  // removal ("purge"). Returns how many, and the highest change seq they had (0 if none).
+  Result<std::pair<int64_t, int64_t>> purge_tombstones(double deleted_before, int64_t settled_seq);
+  // Removes the rows with these hashes, alive or not, leaving no tombstone (a full resync
+  // drops what the hub no longer has). Returns how many.
+  Result<int64_t> purge(const std::vector<std::string>& hashes);
+
   // Stores (replaces) the embedding of a memory.
   Status put_embedding(int64_t memory_id, std::span<const float> embedding);
   // Drops every stored embedding (when the embedding model changes).

@@ -312,6 +312,47 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
   return id;
 }
 
+Result<std::pair<int64_t, int64_t>> Database::purge_tombstones(double deleted_before,
+                                                                int64_t settled_seq) {
+  std::lock_guard lock(impl_->mu);
+  std::pair<int64_t, int64_t> out;
+  // Non-correlated: SQLite builds the set of unsettled rows once.
+  const std::string expired =
+      "SELECT id FROM memories WHERE deleted_at IS NOT NULL AND deleted_at < ?1"
+      " AND id NOT IN (SELECT memory_id FROM changes WHERE seq > ?2)";
+  Status st = impl_->write([&]() -> Status {
+    auto max_seq = impl_->scalar(
+        "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE memory_id IN (" + expired + ")",
+        {deleted_before, settled_seq});
+    if (!max_seq.is_ok()) return max_seq.status();
+    auto del = impl_->prepare("DELETE FROM memories WHERE id IN (" + expired + ")");
+    if (!del.is_ok()) return del.status();
+    (*del)->bind(1, deleted_before).bind(2, settled_seq);
+    MCP_RETURN_IF_ERROR((*del)->run("purging old tombstones"));
+    out = {sqlite3_changes(impl_->db), *max_seq};
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return out;
+}
+
+Result<int64_t> Database::purge(const std::vector<std::string>& hashes) {
+  std::lock_guard lock(impl_->mu);
+  int64_t removed = 0;
+  Status st = impl_->write([&]() -> Status {
+    removed = 0;
+    for (const std::string& h : hashes) {
+      auto del = impl_->prepare("DELETE FROM memories WHERE content_hash = ?");
+      if (!del.is_ok()) return del.status();
+      MCP_RETURN_IF_ERROR((*del)->bind(1, h).run("removing a memory"));
+      removed += sqlite3_changes(impl_->db);
+    }
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return removed;
+}
+
 Status Database::put_embedding(int64_t memory_id, std::span<const float> embedding) {
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {

@@ -4,6 +4,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <unordered_set>
+
 #include "core/time_format.h"
 #include "service/version_json.h"
 #include "sync/sync_state.h"
@@ -78,6 +80,10 @@ class Round {
       cursor_ = HubCursor{};
       cursor_.url = trim_slash(options_.hub_url);
     }
+    // Our own expired tombstones go too, but only those the hub has acknowledged.
+    if (auto purged = service_.purge_expired_tombstones(cursor_.push_seq); !purged.is_ok()) {
+      return purged.status();
+    }
     Status st = push();
     if (st.is_ok()) st = pull();
     const double now = unix_now();
@@ -139,6 +145,8 @@ class Round {
   }
 
   Status pull() {
+    std::unordered_set<std::string> hub_has;  // during a resync: every hash the hub sent
+    if (cursor_.resync_pending) cursor_.pull_seq = 0;  // a resync cut short starts over
     for (;;) {
       const std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
                                "&limit=" + std::to_string(options_.batch) +
@@ -147,9 +155,18 @@ class Round {
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
       Json reply = Json::parse(r->body, nullptr, false);
       if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
-          !reply.contains("next") || !reply["next"].is_number_integer()) {
+          !reply.contains("next") || !reply["next"].is_number_integer() ||
+          (reply.contains("purged_seq") && !reply["purged_seq"].is_number_integer())) {
         return Status::io_error("pulling from " + cursor_.url +
                                 ": the hub's reply is not a sync reply (nothing applied)");
+      }
+      if (!cursor_.resync_pending && reply.value("purged_seq", int64_t{0}) > cursor_.pull_seq) {
+        // The hub purged deletes made after our cursor: we may hold memories deleted
+        // everywhere else. Start over from the beginning and drop what the hub no longer has.
+        cursor_.resync_pending = true;
+        cursor_.pull_seq = 0;
+        MCP_RETURN_IF_ERROR(save_hub_cursor(service_, cursor_));
+        continue;
       }
       std::vector<IncomingVersion> versions;
       VersionParseOptions po;  // hashes verified: a hub is not trusted blindly
@@ -160,6 +177,7 @@ class Round {
           return Status::io_error("pulling from " + cursor_.url + ": version " + std::to_string(i) +
                                   ": " + parsed.status().message() + " (nothing applied)");
         }
+        if (cursor_.resync_pending) hub_has.insert(parsed->memory.content_hash);
         versions.push_back(std::move(parsed).value());
         ++i;
       }
@@ -169,32 +187,80 @@ class Round {
       // The versions and the cursor that covers them commit together.
       ApplyOptions ao;
       ao.source = "sync:" + (cursor_.hub_node.empty() ? cursor_.url : cursor_.hub_node);
-      Status st = service_.write_transaction([&]() -> Status {
-        auto head_before = service_.last_change_seq();
-        if (!head_before.is_ok()) return head_before.status();
+      Status st = in_transaction([&](HubCursor& c) -> Status {
         auto counts = service_.apply_versions(versions, ao);
         if (!counts.is_ok()) return counts.status();
         applied_ = *counts;
-        HubCursor c = cursor_;
         c.pull_seq = next;
         c.last_pull_at = unix_now();
         c.pulled_total += static_cast<int64_t>(versions.size());
-        // What we just applied came from the hub: when nothing of ours was pending, it need
-        // not go back there.
-        if (c.push_seq == *head_before) {
-          auto head_after = service_.last_change_seq();
-          if (!head_after.is_ok()) return head_after.status();
-          c.push_seq = *head_after;
-        }
-        MCP_RETURN_IF_ERROR(save_hub_cursor(service_, c));
-        cursor_ = c;
         return Status::ok();
       });
       if (!st.is_ok()) return st;
       round_.applied += applied_;
       round_.pulled += static_cast<int64_t>(versions.size());
-      if (!more) return Status::ok();
+      if (!more) return cursor_.resync_pending ? finish_resync(hub_has) : Status::ok();
     }
+  }
+
+  // The end of a full resync: what we hold that the hub did not send, and that the hub had
+  // been given (not pending here), was purged there: drop it. Pending changes stay and go
+  // out with the next push.
+  Status finish_resync(const std::unordered_set<std::string>& hub_has) {
+    // One write transaction: a memory stored meanwhile by another writer is pending, not gone.
+    Status st = in_transaction([&](HubCursor& c) -> Status {
+      std::unordered_set<std::string> pending;
+      for (int64_t seq = c.push_seq;;) {
+        auto changed = service_.changed_since(seq, 5000);
+        if (!changed.is_ok()) return changed.status();
+        for (const Memory& m : changed->versions) pending.insert(m.content_hash);
+        seq = changed->next_seq;
+        if (!changed->more) break;
+      }
+      std::vector<std::string> gone;
+      ScanOptions all;
+      all.tombstones = true;
+      auto scanned = service_.scan_memories(all, [&](const Memory& m, std::span<const float>) {
+        if (!hub_has.contains(m.content_hash) && !pending.contains(m.content_hash)) {
+          gone.push_back(m.content_hash);
+        }
+        return true;
+      });
+      if (!scanned.is_ok()) return scanned.status();
+      auto dropped = service_.drop_versions(gone);
+      if (!dropped.is_ok()) return dropped.status();
+      round_.dropped = *dropped;
+      c.resync_pending = false;
+      c.last_resync_at = unix_now();
+      return Status::ok();
+    });
+    if (!st.is_ok()) return st;
+    round_.resynced = true;
+    if (round_.dropped > 0) {
+      spdlog::info("full resync with {}: removed {} memories the hub had purged", cursor_.url,
+                   round_.dropped);
+    }
+    return Status::ok();
+  }
+
+  // Runs `body` on a copy of the cursor in one write transaction with saving it; what the
+  // body changes locally came from the hub, so when nothing of ours was pending it is not
+  // pushed back. The cursor is replaced only when the transaction commits.
+  Status in_transaction(const std::function<Status(HubCursor&)>& body) {
+    return service_.write_transaction([&]() -> Status {
+      auto head_before = service_.last_change_seq();
+      if (!head_before.is_ok()) return head_before.status();
+      HubCursor c = cursor_;
+      MCP_RETURN_IF_ERROR(body(c));
+      if (c.push_seq == *head_before) {
+        auto head_after = service_.last_change_seq();
+        if (!head_after.is_ok()) return head_after.status();
+        c.push_seq = *head_after;
+      }
+      MCP_RETURN_IF_ERROR(save_hub_cursor(service_, c));
+      cursor_ = c;
+      return Status::ok();
+    });
   }
 
   MemoryService& service_;

@@ -25,6 +25,8 @@ struct SyncRound {
   int64_t pulled = 0;  // versions received
   ApplyCounts applied;  // what the pulled versions did here
   ApplyCounts hub_applied;  // what ours did on the hub
+  bool resynced = false;    // a full resync ran (the hub had purged deletes we had not seen)
+  int64_t dropped = 0;      // memories the resync removed here (the hub had purged them)
 };
 
 // InvalidArgument when the options cannot work (not https to another machine, no API key).

@@ -53,6 +53,8 @@ Result<HubCursor> load_hub_cursor(MemoryService& service) {
   c.pulled_total = i64(j, "pulled_total");
   c.last_error = j.value("last_error", "");
   c.last_error_at = num(j, "last_error_at");
+  c.resync_pending = j.value("resync_pending", false);
+  c.last_resync_at = num(j, "last_resync_at");
   return c;
 }
 
@@ -67,7 +69,9 @@ Status save_hub_cursor(MemoryService& service, const HubCursor& c) {
             {"pushed_total", c.pushed_total},
             {"pulled_total", c.pulled_total},
             {"last_error", c.last_error},
-            {"last_error_at", c.last_error_at}};
+            {"last_error_at", c.last_error_at},
+            {"resync_pending", c.resync_pending},
+            {"last_resync_at", c.last_resync_at}};
   return service.set_sync_state(kHubCursorKey, j.dump());
 }
 
@@ -120,7 +124,9 @@ Result<OJson> sync_status_json(MemoryService& service) {
                   {"pushed_total", cursor->pushed_total},
                   {"pulled_total", cursor->pulled_total},
                   {"last_error", cursor->last_error.empty() ? OJson() : OJson(cursor->last_error)},
-                  {"last_error_at", when(cursor->last_error_at)}};
+                  {"last_error_at", when(cursor->last_error_at)},
+                  {"resync_pending", cursor->resync_pending},
+                  {"last_resync_at", when(cursor->last_resync_at)}};
   }
   auto peers = service.sync_states(kPeerPrefix);
   if (!peers.is_ok()) return peers.status();

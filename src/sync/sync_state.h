@@ -21,6 +21,10 @@ struct HubCursor {
   int64_t pushed_total = 0, pulled_total = 0;
   std::string last_error;
   double last_error_at = 0;
+  // The hub purged tombstones we may not have seen: pull everything from seq 0, then drop
+  // what the hub no longer has. Durable, so a crash mid-way starts the resync over.
+  bool resync_pending = false;
+  double last_resync_at = 0;
 };
 
 struct PeerState {  // what a hub knows of one spoke

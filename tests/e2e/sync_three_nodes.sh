@@ -11,50 +11,8 @@
 set -euo pipefail
 bin=$1
 work=$(mktemp -d)
-hub_pid=
-cleanup() {
-  [[ -n "$hub_pid" ]] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$work/hub.log"; exit 1; }
-
 export MCP_API_KEY="three-node-key" MCP_BACKUP_ENABLED=false
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-hub_url="https://127.0.0.1:$port"
-
-start_hub() {
-  MCP_MEMORY_BASE_DIR="$work/hub" MCP_MEMORY_NODE_NAME=hub "$bin" serve --https --port "$port" \
-    2>>"$work/hub.log" &
-  hub_pid=$!
-  for _ in $(seq 200); do
-    curl -s -o /dev/null --cacert "$work/hub/tls/cert.pem" "$hub_url/api/health" 2>/dev/null && return
-    sleep 0.05
-  done
-  fail "the hub did not start"
-}
-on() { local n=$1; shift; MCP_MEMORY_BASE_DIR="$work/$n" MCP_MEMORY_NODE_NAME="$n" "$bin" "$@"; }
-sync_node() { on "$1" sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null; }
-# One line per memory: hash, version, alive/deleted, and for alive ones type, tags and content.
-state() {
-  on "$1" export --include-deleted -o - | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-rows = [(m["content_hash"], m["hlc"], "alive", m["memory_type"], ",".join(m["tags"]), m["content"])
-        for m in d["memories"]]
-rows += [(t["content_hash"], t["hlc"], "deleted") for t in d.get("tombstones", [])]
-for r in sorted(rows): print("\t".join(str(x) for x in r))'
-}
-expect_converged() {  # <what> <alive count>
-  local a b h
-  a=$(state a); b=$(state b); h=$(state hub)
-  [[ "$a" == "$h" ]] || { diff <(echo "$a") <(echo "$h") | head; fail "$1: a and hub differ"; }
-  [[ "$b" == "$h" ]] || { diff <(echo "$b") <(echo "$h") | head; fail "$1: b and hub differ"; }
-  local alive; alive=$(grep -c $'\talive\t' <<<"$h" || true)
-  [[ "$alive" == "$2" ]] || fail "$1: $alive alive memories, expected $2"
-  echo "ok: $1 ($2 memories)"
-}
-hash_of() { on "$1" --json search "$2" --mode exact | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["memory"]["content_hash"])'; }
+source "$(dirname "$0")/sync_lib.sh"
 # A Python-format export file of N memories tagged with the given tag.
 make_file() {
   python3 - "$1" "$2" "$3" <<'PY'
@@ -86,7 +44,7 @@ for i in 1 2 3; do
   on b store "beta note $i about backups" --tags beta >/dev/null
 done
 sync_node a; sync_node b; sync_node a
-expect_converged "stores" 6
+expect_converged "stores" 6 a b
 
 # 2. Concurrent updates: b edits last, so b's version wins on every node; a's is kept.
 x=$(hash_of a "alpha note 1")
@@ -94,7 +52,7 @@ on a update "$x" --tags from-a >/dev/null
 sleep 0.01
 on b update "$x" --tags from-b >/dev/null
 sync_node a; sync_node b; sync_node a
-expect_converged "concurrent updates" 6
+expect_converged "concurrent updates" 6 a b
 for n in a b hub; do
   grep -q $'\tfrom-b\t' <<<"$(state $n)" || fail "$n did not keep b's edit"
 done
@@ -108,14 +66,14 @@ on a delete "$y" >/dev/null
 sync_node a; sync_node b
 on b import "$work/old-b.json" >/dev/null
 sync_node b; sync_node a
-expect_converged "delete + old export re-imported" 5
+expect_converged "delete + old export re-imported" 5 a b
 grep -q "^$y"$'\t.*\tdeleted$' <<<"$(state hub)" || fail "the delete did not hold"
 
 # 4. b offline while a makes 1,000 changes; b catches up.
 make_file "$work/gen1.json" 1000 offline-batch
 on a import --no-source-tags "$work/gen1.json" >/dev/null
 sync_node a; sync_node b
-expect_converged "1,000 changes while b was offline" 1005
+expect_converged "1,000 changes while b was offline" 1005 a b
 
 # 5a. kill -9 of a spoke mid-sync, then again: nothing lost or doubled.
 make_file "$work/gen2.json" 3000 crash-spoke
@@ -126,7 +84,7 @@ sleep 0.15
 kill -9 "$spoke" 2>/dev/null || true
 wait "$spoke" 2>/dev/null || true
 sync_node a; sync_node b; sync_node a
-expect_converged "spoke killed mid-sync" 4005
+expect_converged "spoke killed mid-sync" 4005 a b
 
 # 5b. kill -9 of the hub mid-sync, restart on the same port.
 make_file "$work/gen3.json" 3000 crash-hub
@@ -141,7 +99,7 @@ start_hub
 [[ $(on hub --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_memories"])') -le 7005 ]] \
   || fail "hub has more memories than were made"
 sync_node b; sync_node a; sync_node b
-expect_converged "hub killed mid-sync" 7005
+expect_converged "hub killed mid-sync" 7005 a b
 [[ $(sqlite3 "$work/hub/sqlite_vec.db" "PRAGMA integrity_check") == ok ]] || fail "hub integrity"
 
 # 6. a's clock runs 10 minutes fast: its edit wins over an older one, and b's next edit,
@@ -156,7 +114,7 @@ on b update "$z" --tags after-skew >/dev/null
 sync_node b
 faketime -f "+10m" env MCP_MEMORY_BASE_DIR="$work/a" MCP_MEMORY_NODE_NAME=a "$bin" \
   sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null
-expect_converged "one clock 10 minutes fast" 7005
+expect_converged "one clock 10 minutes fast" 7005 a b
 for n in a b hub; do
   grep -q $'\tafter-skew\t' <<<"$(state $n)" || fail "$n lost the edit made after the skewed one"
 done
@@ -165,7 +123,7 @@ on a sync status | grep -q "pending changes:    0" || fail "a still has pending 
 
 # 7. b as a server syncing in the background (serve --http --hub-url): a memory stored through
 #    its REST API reaches a, and one stored on a reaches b, with no sync command run for b.
-bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bport=$(free_port)
 MCP_MEMORY_BASE_DIR="$work/b" MCP_MEMORY_NODE_NAME=b "$bin" serve --http --port "$bport" \
   --hub-url "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --sync-interval 1 2>"$work/b.log" &
 b_pid=$!
@@ -187,5 +145,5 @@ done
 [[ -n "$arrived" ]] || { cat "$work/b.log"; fail "serve --hub-url did not sync within 10 s"; }
 kill -TERM "$b_pid"; wait "$b_pid" || fail "serving b did not stop cleanly"
 grep -q "syncing with $hub_url" "$work/b.log" || fail "serve did not say it syncs"
-expect_converged "serve --hub-url syncing in the background" 7007
+expect_converged "serve --hub-url syncing in the background" 7007 a b
 echo "PASS"
