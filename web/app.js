@@ -1,6 +1,7 @@
 // The mcp-memory dashboard: plain JavaScript against the REST API, no build step, no CDN.
 // The API key lives in localStorage and goes out as X-API-Key (and as ?api_key= for the
 // EventSource, which cannot send headers). Memory text is only ever set with textContent.
+// Two views, chosen by the URL fragment: memories (#memories, the default) and sync (#sync).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -144,16 +145,24 @@ async function search(again = false) {
   } catch (err) { toast(`Search failed: ${err.message}`); }
 }
 
-async function loadStats() {
-  const h = await api("/api/health/detailed");
-  const rows = [["memories", h.memory_count], ["tags", h.statistics.unique_tags],
-                ["this week", h.statistics.memories_this_week], ["size", `${h.statistics.database_size_mb} MB`],
-                ["model", h.storage.embedding_model], ["version", h.version]];
-  $("stats").replaceChildren(...rows.flatMap(([k, v]) => {
+// Fills a <dl> from [label, value, extra] rows; extra may give the <dd> a field name (for
+// tests and styles), a title (e.g. the exact time behind "5 min ago") and a class.
+function fillList(dl, rows) {
+  dl.replaceChildren(...rows.flatMap(([k, v, extra = {}]) => {
     const dt = document.createElement("dt"); dt.textContent = k;
     const dd = document.createElement("dd"); dd.textContent = v;
+    if (extra.field) dd.dataset.field = extra.field;
+    if (extra.title) dd.title = extra.title;
+    if (extra.className) dd.className = extra.className;
     return [dt, dd];
   }));
+}
+
+async function loadStats() {
+  const h = await api("/api/health/detailed");
+  fillList($("stats"), [["memories", h.memory_count], ["tags", h.statistics.unique_tags],
+                        ["this week", h.statistics.memories_this_week], ["size", `${h.statistics.database_size_mb} MB`],
+                        ["model", h.storage.embedding_model], ["version", h.version]]);
 }
 
 async function loadTags() {
@@ -175,6 +184,153 @@ async function loadBackups() {
   }
 }
 
+// ---- Sync view: this node's sync state (GET /api/sync/status) and unresolved conflicts ----
+
+function duration(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+function ago(iso) {
+  if (!iso) return "never";
+  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (isNaN(seconds)) return "";
+  return seconds < 5 ? "just now" : `${duration(seconds)} ago`;  // (a server clock ahead of ours: "just now")
+}
+
+const timeRow = (label, iso, field) => [label, ago(iso), { field, title: iso ? when(iso) : "" }];
+
+function renderSyncStatus(s) {
+  fillList($("sync-node"), [["node", s.node, { field: "node" }],
+                            ["memories", `${s.memory_count} (${s.tombstones} deleted)`, { field: "memory_count" }],
+                            ["change log", s.head_seq, { field: "head_seq" }],
+                            ["unresolved conflicts", s.conflicts_unresolved, { field: "conflicts_unresolved" }]]);
+  const h = s.hub;
+  $("sync-no-hub").hidden = !!h;
+  $("sync-error").hidden = !(h && h.last_error);
+  if (h) {
+    fillList($("sync-hub"), [["hub", h.hub_node ? `${h.url} (${h.hub_node})` : h.url, { field: "hub_url" }],
+                             timeRow("last push", h.last_push_at, "last_push_at"),
+                             timeRow("last pull", h.last_pull_at, "last_pull_at"),
+                             ["pending changes", h.pending_changes, { field: "pending_changes" }],
+                             ["lag", h.lag_seconds === null ? "never synced" : duration(h.lag_seconds), { field: "lag" }],
+                             ["last error", h.last_error ? ago(h.last_error_at) : "none",
+                              { field: "last_error", className: h.last_error ? "bad" : "" }]]);
+    $("sync-error").textContent = h.last_error || "";
+  } else {
+    $("sync-hub").replaceChildren();
+  }
+  $("sync-peers").hidden = !s.peers.length;
+  $("sync-no-peers").hidden = !!s.peers.length;
+  $("sync-peers").tBodies[0].replaceChildren(...s.peers.map((p) => {
+    const tr = document.createElement("tr");
+    tr.dataset.node = p.node;
+    for (const [text, iso] of [[p.node], [ago(p.last_push_at), p.last_push_at], [ago(p.last_pull_at), p.last_pull_at]]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (iso) td.title = when(iso);
+      tr.appendChild(td);
+    }
+    const behind = document.createElement("td");
+    behind.textContent = p.behind ? `${p.behind} changes` : "up to date";
+    behind.title = "Changes here that node has not confirmed having yet (a pull confirms what came before it)";
+    tr.appendChild(behind);
+    return tr;
+  }));
+  const badge = $("sync-badge");
+  badge.textContent = s.conflicts_unresolved;
+  badge.hidden = !s.conflicts_unresolved;
+  $("sync-checked").textContent = `checked ${new Date().toLocaleTimeString()}`;
+}
+
+// One side of a conflict. `other` is the opposite side: what differs from it is marked.
+function renderVersion(v, other, side, onKeep) {
+  const el = $("version-template").content.firstElementChild.cloneNode(true);
+  el.classList.add(side);
+  const deleted = v.deleted_at !== undefined;
+  el.querySelector(".label").textContent = side === "winner" ? "Current version (won)" : "Replaced version (lost)";
+  const content = el.querySelector(".content");
+  content.textContent = deleted ? "(deleted)" : v.content;
+  content.classList.toggle("differs", deleted !== (other.deleted_at !== undefined) || v.content !== other.content);
+  const tags = el.querySelector(".mtags");
+  for (const t of v.tags || []) {
+    const span = document.createElement("span"); span.className = "tag static"; span.textContent = t;
+    tags.appendChild(span);
+  }
+  tags.classList.toggle("differs", JSON.stringify(v.tags) !== JSON.stringify(other.tags));
+  const changed = new Date((deleted ? v.deleted_at : v.updated_at) * 1000);
+  fillList(el.querySelector(".fields"), [["version", v.hlc || "—", { field: "hlc" }],
+                                         ["origin", v.origin || "—", { field: "origin" }],
+                                         ["type", v.memory_type || "—", { field: "memory_type" }],
+                                         [deleted ? "deleted" : "updated", when(changed), { field: "changed" }]]);
+  el.querySelector(".keep").addEventListener("click", onKeep);
+  return el;
+}
+
+let shownConflicts = "";  // ids on screen: the list is only rebuilt when they change
+function renderConflicts(r) {
+  const title = `Unresolved conflicts (${r.unresolved})`;
+  $("conflicts-title").textContent = r.conflicts.length < r.unresolved ? `${title}, newest ${r.conflicts.length} shown` : title;
+  const ids = r.conflicts.map((c) => c.id).join(",");
+  if (ids === shownConflicts && $("conflicts").childElementCount) return;
+  shownConflicts = ids;
+  $("conflicts").replaceChildren(...r.conflicts.map((c) => {
+    const li = $("conflict-template").content.firstElementChild.cloneNode(true);
+    li.dataset.id = c.id;
+    li.dataset.hash = c.content_hash;
+    li.querySelector(".conflict-head").textContent =
+      `#${c.id} · ${c.content_hash.slice(0, 12)} · ${when(c.detected_at)} · from ${c.source}`;
+    const keep = (side) => () => resolveConflict(c, side, li);
+    li.querySelector(".versions").append(renderVersion(c.winner || {}, c.loser || {}, "winner", keep("winner")),
+                                         renderVersion(c.loser || {}, c.winner || {}, "loser", keep("loser")));
+    return li;
+  }));
+  if (!r.conflicts.length) {
+    const li = document.createElement("li");
+    li.className = "conflict meta";
+    li.textContent = "No unresolved conflicts.";
+    $("conflicts").appendChild(li);
+  }
+}
+
+async function resolveConflict(c, side, li) {
+  for (const b of li.querySelectorAll("button")) b.disabled = true;
+  try {
+    await api(`/api/sync/conflicts/${c.id}/resolve`, { method: "POST", body: JSON.stringify({ keep: side }) });
+    toast(side === "loser" ? "Kept the replaced version: it is current now" : "Kept the current version");
+  } catch (err) {
+    toast(`Not resolved: ${err.message}`);
+    for (const b of li.querySelectorAll("button")) b.disabled = false;
+  }
+  loadSync().catch(() => {});
+  refresh();
+}
+
+function syncVisible() { return !$("sync-view").hidden; }
+
+// Status always (it feeds the tab's conflict count); conflicts only while the view is open.
+// Polls, events and clicks overlap: only the latest load renders, so an answer that left
+// before a resolve cannot bring the settled conflict back.
+let syncLoads = 0;
+async function loadSync() {
+  const mine = ++syncLoads;
+  const status = await api("/api/sync/status");
+  const conflicts = syncVisible() ? await api("/api/sync/conflicts?limit=100") : null;
+  if (mine !== syncLoads) return;
+  renderSyncStatus(status);
+  if (conflicts) renderConflicts(conflicts);
+}
+
+function showView() {
+  const sync = location.hash === "#sync";
+  $("app").hidden = sync;
+  $("sync-view").hidden = !sync;
+  $("tab-memories").setAttribute("aria-current", sync ? "false" : "page");
+  $("tab-sync").setAttribute("aria-current", sync ? "page" : "false");
+}
+
 let refreshTimer = null;
 function refresh() {  // coalesces bursts of events into one reload
   clearTimeout(refreshTimer);
@@ -182,6 +338,7 @@ function refresh() {  // coalesces bursts of events into one reload
     (state.lastSearch && state.results ? search(true) : loadList()).catch(() => {});
     loadStats().catch(() => {});
     loadTags().catch(() => {});
+    loadSync().catch(() => {});
   }, 150);
 }
 
@@ -202,7 +359,7 @@ function connectEvents() {
 
 function showKeyPanel(message) {
   $("key-panel").hidden = false;
-  $("app").hidden = true;
+  $("app").hidden = $("sync-view").hidden = $("tabs").hidden = true;
   $("key-error").textContent = message || "";
   $("key").focus();
 }
@@ -213,10 +370,22 @@ async function start() {
     await loadStats();
   } catch (err) { if (err.message !== "unauthorized") showKeyPanel(err.message); return; }
   $("key-panel").hidden = true;
-  $("app").hidden = false;
-  await Promise.all([loadList(), loadTags(), loadBackups()]).catch((err) => toast(err.message));
+  $("tabs").hidden = false;
+  showView();
+  await Promise.all([loadList(), loadTags(), loadBackups(), loadSync()]).catch((err) => toast(err.message));
   connectEvents();
 }
+
+// The sync view also polls: last push/pull times and lag change without any event here.
+setInterval(() => {
+  if (syncVisible() && !document.hidden) loadSync().catch(() => {});
+}, 5000);
+window.addEventListener("hashchange", () => {
+  if ($("tabs").hidden) return;  // no key yet
+  showView();
+  if (syncVisible()) loadSync().catch((err) => toast(`Sync status: ${err.message}`));
+});
+$("sync-refresh").addEventListener("click", () => loadSync().catch((err) => toast(err.message)));
 
 $("key-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -229,7 +398,11 @@ $("forget-key").addEventListener("click", () => {
   if (events) events.close();
   showKeyPanel();
 });
-$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+$("search-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  if (location.hash === "#sync") location.hash = "#memories";
+  search();
+});
 $("show-all").addEventListener("click", () => {
   state.tag = ""; state.results = state.lastSearch = null; state.page = 1; $("q").value = ""; loadList();
 });

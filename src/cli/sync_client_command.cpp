@@ -8,8 +8,8 @@
 #include <iostream>
 
 #include "cli/cli_context.h"
-#include "core/time_format.h"
 #include "platform/shutdown_signal.h"
+#include "service/version_json.h"
 #include "service/wire_json.h"
 #include "sync/sync_client.h"
 #include "sync/sync_loop.h"
@@ -126,14 +126,7 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
   }
   OJson out = OJson::array();
   for (const ConflictRecord& c : list) {
-    out.push_back({{"id", c.id},
-                   {"content_hash", c.content_hash},
-                   {"detected_at", iso_utc(c.detected_at)},
-                   {"source", c.source},
-                   {"winner", OJson::parse(c.winner, nullptr, false)},
-                   {"loser", OJson::parse(c.loser, nullptr, false)},
-                   {"resolved_at", c.resolved_at ? OJson(iso_utc(*c.resolved_at)) : OJson()},
-                   {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)}});
+    out.push_back(conflict_record_json(c));  // the same JSON as GET /api/sync/conflicts
   }
   if (ctx.json || show > 0) {
     std::cout << out.dump(2) << "\n";

@@ -1,6 +1,8 @@
 // Hub routes: see sync_api.h.
 #include "http/sync_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 #include "core/hlc.h"
@@ -12,6 +14,7 @@ namespace mcpmem {
 namespace {
 
 constexpr int64_t kDefaultBatch = 1000, kMaxBatch = 5000;
+constexpr int64_t kDefaultConflicts = 100, kMaxConflicts = 1000;
 
 void send(httplib::Response& res, const OJson& body) {
   res.status = 200;
@@ -19,9 +22,11 @@ void send(httplib::Response& res, const OJson& body) {
 }
 
 void send_status(httplib::Response& res, const Status& s) {
-  int code = s.code() == StatusCode::kInvalidArgument ? 422
-             : s.code() == StatusCode::kBusy          ? 503
-                                                      : 500;
+  int code = s.code() == StatusCode::kInvalidArgument      ? 422
+             : s.code() == StatusCode::kNotFound           ? 404
+             : s.code() == StatusCode::kFailedPrecondition ? 409
+             : s.code() == StatusCode::kBusy               ? 503
+                                                           : 500;
   set_json_error(res, code, s.message());
 }
 
@@ -34,7 +39,64 @@ std::optional<int64_t> int_param(const httplib::Request& req, const char* name, 
   return out;
 }
 
+// A yes/no query parameter: 1/true/yes or 0/false/no; anything else is nullopt.
+std::optional<bool> flag_param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return false;
+  const std::string v = req.get_param_value(name);
+  if (v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no" || v.empty()) return false;
+  return std::nullopt;
+}
+
 std::string node_param(const std::string& raw) { return sanitize_node_name(raw.empty() ? "unknown" : raw); }
+
+void handle_list_conflicts(MemoryService& service, const httplib::Request& req,
+                           httplib::Response& res) {
+  auto all = flag_param(req, "all");
+  auto limit = int_param(req, "limit", kDefaultConflicts);
+  if (!all || !limit || *limit < 1) {
+    set_json_error(res, 422, "'all' must be 1 or 0 and 'limit' a whole number >= 1");
+    return;
+  }
+  auto list = service.conflicts(*all, std::min(*limit, kMaxConflicts));
+  if (!list.is_ok()) return send_status(res, list.status());
+  auto unresolved = service.count_conflicts(/*unresolved_only=*/true);
+  if (!unresolved.is_ok()) return send_status(res, unresolved.status());
+  OJson out = OJson::array();
+  for (const ConflictRecord& c : *list) out.push_back(conflict_record_json(c));
+  send(res, {{"conflicts", std::move(out)}, {"unresolved", *unresolved}});
+}
+
+void handle_resolve_conflict(MemoryService& service, const httplib::Request& req,
+                             httplib::Response& res) {
+  const std::string id_text = req.matches[1];
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size()) {
+    set_json_error(res, 404, "no sync conflict with id " + id_text);
+    return;
+  }
+  Json body = Json::parse(req.body, nullptr, false);
+  const Json* keep = body.is_object() && body.contains("keep") ? &body["keep"] : nullptr;
+  if (!keep || !keep->is_string() || (*keep != "winner" && *keep != "loser")) {
+    set_json_error(res, 422,
+                   R"(the body must be {"keep": "winner"} (leave the current version) or )"
+                   R"({"keep": "loser"} (make the replaced version current))");
+    return;
+  }
+  // NotFound -> 404, already resolved (FailedPrecondition) -> 409.
+  if (Status st = service.resolve_conflict(id, keep->get<std::string>()); !st.is_ok()) {
+    return send_status(res, st);
+  }
+  auto settled = service.conflict(id);
+  if (!settled.is_ok()) return send_status(res, settled.status());
+  if (!settled->has_value()) return send_status(res, Status::not_found("no conflict " + id_text));
+  auto current = service.get((*settled)->content_hash);
+  if (!current.is_ok()) return send_status(res, current.status());
+  send(res, {{"success", true},
+             {"conflict", conflict_record_json(**settled)},
+             {"memory", current->has_value() ? version_json(**current) : OJson()}});
+}
 
 }  // namespace
 
@@ -46,10 +108,17 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
       set_json_error(res, 422, "'since' and 'limit' must be whole numbers (limit >= 1)");
       return;
     }
+    // Old tombstones go now and then (rate-limited); a failure must not fail the pull.
+    if (auto purged = service.purge_expired_tombstones(); !purged.is_ok()) {
+      spdlog::warn("purging old tombstones failed: {}", purged.status().message());
+    }
     auto changed = service.changed_since(*since, std::min(*limit, kMaxBatch));
     if (!changed.is_ok()) return send_status(res, changed.status());
     auto head = service.last_change_seq();
     if (!head.is_ok()) return send_status(res, head.status());
+    // Read after the versions: a purge in between can only make the spoke resync needlessly.
+    auto purged_seq = service.purged_seq();
+    if (!purged_seq.is_ok()) return send_status(res, purged_seq.status());
     if (req.has_param("node")) {
       // Bookkeeping only: a failure here must not fail the pull.
       const std::string node = node_param(req.get_param_value("node"));
@@ -69,7 +138,8 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
                {"versions", std::move(versions)},
                {"next", changed->next_seq},
                {"more", changed->more},
-               {"head", *head}});
+               {"head", *head},
+               {"purged_seq", *purged_seq}});
   });
 
   server.post("/api/sync/push", [&service](const httplib::Request& req, httplib::Response& res) {
@@ -121,6 +191,14 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     send(res, {{"hub_node", service.node_name()}, {"applied", apply_counts_json(counts)}, {"head", *head}});
   });
 
+  server.get("/api/sync/conflicts",
+             [&service](const httplib::Request& req, httplib::Response& res) {
+               handle_list_conflicts(service, req, res);
+             });
+  server.post(R"(/api/sync/conflicts/([^/]+)/resolve)",
+              [&service](const httplib::Request& req, httplib::Response& res) {
+                handle_resolve_conflict(service, req, res);
+              });
   server.get("/api/sync/status", [&service](const httplib::Request&, httplib::Response& res) {
     auto status = sync_status_json(service);
     if (!status.is_ok()) return send_status(res, status.status());

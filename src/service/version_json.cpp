@@ -60,6 +60,22 @@ OJson version_json(const Memory& m) {
   return j;
 }
 
+OJson conflict_record_json(const ConflictRecord& c) {
+  // The versions were written by version_json; a row another program damaged shows as null.
+  auto version = [](const std::string& text) {
+    OJson v = OJson::parse(text, nullptr, false);
+    return v.is_discarded() ? OJson() : v;
+  };
+  return {{"id", c.id},
+          {"content_hash", c.content_hash},
+          {"detected_at", iso_utc(c.detected_at)},
+          {"source", c.source},
+          {"winner", version(c.winner)},
+          {"loser", version(c.loser)},
+          {"resolved_at", c.resolved_at ? OJson(iso_utc(*c.resolved_at)) : OJson()},
+          {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)}};
+}
+
 OJson apply_counts_json(const ApplyCounts& c) {
   return {{"new", c.added},         {"updated", c.updated}, {"unchanged", c.unchanged},
           {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},

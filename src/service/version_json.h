@@ -24,6 +24,11 @@ struct VersionParseOptions {
   std::string default_origin;   // origin of records without one (the file's source machine)
 };
 
+// A sync conflict as `sync conflicts --json` and GET /api/sync/conflicts print it: {id,
+// content_hash, detected_at, source, winner, loser, resolved_at, resolution}, the two versions
+// as objects (version_json), times as ISO strings, null while unresolved.
+OJson conflict_record_json(const ConflictRecord& c);
+
 // ApplyCounts as the hub's push reply and `import --json` print them, and back.
 OJson apply_counts_json(const ApplyCounts& counts);
 ApplyCounts apply_counts_from_json(const Json& j);

@@ -1,11 +1,17 @@
 // End-to-end: the dashboard in headless Chromium (Debian's chromium, driven by playwright-core)
 // against the real `serve --http`: a wrong key is refused, the right one is kept; add a memory,
 // find it by search, edit its tags, watch a second tab receive the live events (including a
-// store made by the CLI in another process), delete it. Screenshots of each view go to
-// <build>/dashboard-screenshots/. Usage: node dashboard.test.mjs <mcp-memory> <screenshot dir>
+// store made by the CLI in another process), delete it. The Sync view: this node ("office")
+// syncs up to a hub that is down, and two spokes ("laptop", "desktop") sync into it with
+// concurrent versions of one memory; the view shows the state, the error, both spokes and the
+// conflict side by side, and keeping the replaced version makes it current. Screenshots of each
+// view go to <build>/dashboard-screenshots/.
+// Usage: node dashboard.test.mjs <mcp-memory> <screenshot dir>
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -14,7 +20,16 @@ const [binary, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), "mcpmem-dash-"));
 const apiKey = "dashboard-key-7f3a";
-const env = { HOME: dir, MCP_MEMORY_BASE_DIR: dir, MCP_API_KEY: apiKey, PATH: process.env.PATH };
+const env = { HOME: dir, MCP_MEMORY_BASE_DIR: dir, MCP_API_KEY: apiKey, MCP_MEMORY_NODE_NAME: "office",
+              PATH: process.env.PATH };
+const spokeEnv = (node) => ({ ...env, MCP_MEMORY_BASE_DIR: join(dir, node), MCP_MEMORY_NODE_NAME: node });
+
+// A port nothing listens on: the hub this node tries to sync with is down.
+const deadHub = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+const failedSync = spawnSync(binary, ["sync", "--once", "--hub", `http://127.0.0.1:${deadHub}`], { env });
+assert.equal(failedSync.status, 1, String(failedSync.stderr));
 
 const server = spawn(binary, ["serve", "--http", "--port", "0"], { env, stdio: ["ignore", "ignore", "pipe"] });
 const url = await new Promise((resolve, reject) => {
@@ -100,6 +115,55 @@ try {
   await second.waitForFunction(() => !document.querySelector("#memories").textContent.includes("restored every Sunday"));
   await page.screenshot({ path: join(shots, "6-deleted.png") });
 
+  // Sync: two spokes store the same memory (same content hash, different case and tags) without
+  // seeing each other, then sync into this node; the later one (desktop) wins, laptop's is kept.
+  const laptopText = "Release checklist: see <b>wiki</b>/deploy before Friday";
+  const desktopText = "RELEASE CHECKLIST: see <b>wiki</b>/deploy before Friday";
+  const hash = createHash("sha256").update(laptopText.toLowerCase()).digest("hex");
+  for (const [node, text] of [["laptop", laptopText], ["desktop", desktopText]]) {
+    execFileSync(binary, ["store", text, "--tags", `from-${node}`], { env: spokeEnv(node) });
+    execFileSync(binary, ["sync", "--once", "--hub", url], { env: spokeEnv(node) });
+  }
+  await page.click("#tab-sync");
+  // The conflict list is loaded with the status when the view opens: once it shows, so does
+  // the status as of now (an earlier status from before the spokes synced may show till then).
+  const conflict = page.locator(`#conflicts .conflict[data-hash="${hash}"]`);
+  await conflict.waitFor();
+  assert.equal(await page.textContent("#sync-node [data-field=node]"), "office");
+  assert.equal(await page.textContent("#sync-node [data-field=conflicts_unresolved]"), "1");
+  assert.match(await page.textContent("#sync-hub [data-field=hub_url]"), new RegExp(`127\\.0\\.0\\.1:${deadHub}`));
+  assert.match(await page.textContent("#sync-hub [data-field=last_push_at]"), /just now|ago/);
+  assert.equal(await page.textContent("#sync-hub [data-field=last_pull_at]"), "never");
+  assert.match(await page.textContent("#sync-hub [data-field=pending_changes]"), /^[1-9]\d*$/);
+  assert.equal(await page.textContent("#sync-hub [data-field=lag]"), "never synced");
+  assert.ok(await page.isVisible("#sync-hub [data-field=last_error].bad"));
+  assert.match(await page.textContent("#sync-error"), new RegExp(`127\\.0\\.0\\.1:${deadHub}`));
+  for (const node of ["laptop", "desktop"]) {
+    const cells = await page.locator(`#sync-peers tr[data-node=${node}] td`).allTextContents();
+    assert.equal(cells[0], node);
+    assert.match(cells[1], /just now|ago/);  // last push
+    assert.match(cells[2], /just now|ago/);  // last pull
+    assert.match(cells[3], /up to date|\d+ changes/);
+  }
+  assert.equal(await page.textContent("#sync-badge"), "1");
+  assert.equal(await page.locator("#conflicts .conflict[data-id]").count(), 1);
+  assert.equal(await conflict.locator(".version.winner .content").textContent(), desktopText);
+  assert.equal(await conflict.locator(".version.loser .content").textContent(), laptopText);
+  assert.equal(await conflict.locator(".version .content b").count(), 0);  // text, never markup
+  assert.equal(await conflict.locator(".version.winner [data-field=origin]").textContent(), "desktop");
+  assert.equal(await conflict.locator(".version.loser [data-field=origin]").textContent(), "laptop");
+  assert.equal(await conflict.locator(".version.loser .tag").textContent(), "from-laptop");
+  await page.screenshot({ path: join(shots, "9-sync.png"), fullPage: true });
+  await conflict.locator(".version.loser .keep").click();
+  await page.waitForSelector("#conflicts >> text=No unresolved conflicts.");
+  await page.waitForSelector("#sync-badge", { state: "hidden" });
+  const current = await (await fetch(`${url}/api/memories/${hash}`, { headers: { "X-API-Key": apiKey } })).json();
+  assert.equal(current.content, laptopText);
+  assert.deepEqual(current.tags, ["from-laptop"]);
+  await page.screenshot({ path: join(shots, "10-sync-resolved.png"), fullPage: true });
+  await page.click("#tab-memories");
+  await page.waitForSelector("#app:not([hidden])");
+
   // Dark mode renders with the dark palette.
   await page.emulateMedia({ colorScheme: "dark" });
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -109,6 +173,9 @@ try {
   // Narrow screens stack the columns.
   await page.setViewportSize({ width: 420, height: 900 });
   await page.screenshot({ path: join(shots, "8-narrow.png"), fullPage: true });
+  await page.click("#tab-sync");
+  await page.waitForSelector("#conflicts >> text=No unresolved conflicts.");
+  await page.screenshot({ path: join(shots, "11-sync-dark-narrow.png"), fullPage: true });
 
   assert.deepEqual(pageErrors, []);
   console.log(`dashboard e2e: ok (screenshots in ${shots})`);

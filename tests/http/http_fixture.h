@@ -1,5 +1,6 @@
-// A real HttpServer on a free loopback port with the MCP endpoint and the REST API mounted
-// on a temporary database, and an httplib client for it: the fixture of the http tests.
+// A real HttpServer on a free loopback port with the MCP endpoint, the REST API and the sync
+// routes mounted (as `serve --http` does) on a temporary database, and an httplib client for
+// it: the fixture of the http tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
+#include "http/sync_api.h"
 
 namespace mcpmem {
 
@@ -60,6 +62,7 @@ class HttpTest : public ::testing::Test {
       stream_->publish(type, data);
     }, backups_.get());
     rest_->mount(*server_);
+    mount_sync_api(*server_, *service_);
     mount_dashboard(*server_);
     stream_->start();
     thread_ = std::thread([this] { (void)server_->run(); });

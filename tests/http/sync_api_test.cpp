@@ -1,0 +1,171 @@
+// The sync conflict routes over a real socket: a conflict made the way a hub meets one (two
+// nodes' concurrent versions of one memory, applied by MemoryService::apply_versions) is
+// listed with both versions; keeping the loser makes it current; a second resolve is a 409;
+// bad requests (422), unknown ids (404) and missing or wrong keys (401) change nothing.
+#include "http/sync_api.h"
+
+#include "core/content_hash.h"
+#include "core/hlc.h"
+#include "http_fixture.h"
+
+namespace mcpmem {
+namespace {
+
+// Same content hash (case differs), so they are two versions of one memory.
+constexpr const char* kLaptopText = "Deploy notes live in the team wiki";
+constexpr const char* kDesktopText = "DEPLOY NOTES live in the team wiki";
+constexpr int64_t kLaptopWallMs = 1754993730000, kDesktopWallMs = 1754993731000;
+
+class SyncApiTest : public HttpTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    start();
+  }
+
+  // `node` pushes its own version of `content` (made without having seen any other).
+  void push_version(const std::string& node, const std::string& content,
+                    const std::vector<std::string>& tags, int64_t wall_ms) {
+    IncomingVersion v;
+    v.memory.content = content;
+    v.memory.content_hash = *content_hash(content);
+    v.memory.tags = tags;
+    v.memory.memory_type = "note";
+    v.memory.created_at = v.memory.updated_at = static_cast<double>(wall_ms) / 1000.0;
+    v.memory.hlc = Hlc{wall_ms, 0, node}.to_string();
+    v.memory.origin = node;
+    std::vector<IncomingVersion> versions{std::move(v)};
+    ApplyOptions o;
+    o.source = "sync:" + node;
+    ASSERT_TRUE(service_->apply_versions(versions, o).is_ok());
+  }
+  void make_conflict() {
+    push_version("laptop", kLaptopText, {"from-laptop"}, kLaptopWallMs);
+    push_version("desktop", kDesktopText, {"from-desktop"}, kDesktopWallMs);
+  }
+
+  Json get_json(const std::string& path, int status = 200) {
+    auto r = client().Get(path.c_str(), with_key());
+    EXPECT_TRUE(r);
+    if (!r) return Json();
+    EXPECT_EQ(r->status, status) << path << ": " << r->body;
+    return Json::parse(r->body, nullptr, false);
+  }
+  httplib::Result resolve(const std::string& id, const std::string& body,
+                          httplib::Headers headers = with_key()) {
+    return client().Post(("/api/sync/conflicts/" + id + "/resolve").c_str(), headers, body,
+                         "application/json");
+  }
+};
+
+TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent) {
+  make_conflict();
+  const std::string hash = *content_hash(kLaptopText);
+
+  Json list = get_json("/api/sync/conflicts");
+  EXPECT_EQ(list["unresolved"], 1);
+  ASSERT_EQ(list["conflicts"].size(), 1u);
+  const Json c = list["conflicts"][0];
+  EXPECT_EQ(c["content_hash"], hash);
+  EXPECT_EQ(c["source"], "sync:desktop");
+  EXPECT_TRUE(c["detected_at"].is_string());
+  EXPECT_TRUE(c["resolved_at"].is_null());
+  EXPECT_TRUE(c["resolution"].is_null());
+  // The later version wins; the earlier one is kept whole.
+  EXPECT_EQ(c["winner"]["content"], kDesktopText);
+  EXPECT_EQ(c["winner"]["origin"], "desktop");
+  EXPECT_EQ(c["winner"]["tags"], Json({"from-desktop"}));
+  const Hlc desktop_version{kDesktopWallMs, 0, "desktop"};
+  EXPECT_EQ(c["winner"]["hlc"], desktop_version.to_string());
+  EXPECT_EQ(c["loser"]["content"], kLaptopText);
+  EXPECT_EQ(c["loser"]["origin"], "laptop");
+  EXPECT_EQ(c["loser"]["tags"], Json({"from-laptop"}));
+  EXPECT_EQ(get_json("/api/memories/" + hash)["content"], kDesktopText);
+  EXPECT_EQ(get_json("/api/sync/status")["conflicts_unresolved"], 1);
+
+  const std::string id = std::to_string(c["id"].get<int64_t>());
+  auto r = resolve(id, R"({"keep":"loser"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  Json settled = Json::parse(r->body);
+  EXPECT_EQ(settled["success"], true);
+  EXPECT_EQ(settled["conflict"]["resolution"], "kept-loser");
+  EXPECT_TRUE(settled["conflict"]["resolved_at"].is_string());
+  EXPECT_EQ(settled["memory"]["content"], kLaptopText);
+  EXPECT_EQ(settled["memory"]["origin"], service_->node_name());  // a new edit made here
+
+  Json now = get_json("/api/memories/" + hash);
+  EXPECT_EQ(now["content"], kLaptopText);
+  EXPECT_EQ(now["tags"], Json({"from-laptop"}));
+  Json after = get_json("/api/sync/conflicts");
+  EXPECT_EQ(after["unresolved"], 0);
+  EXPECT_TRUE(after["conflicts"].empty());
+  Json all = get_json("/api/sync/conflicts?all=1");
+  ASSERT_EQ(all["conflicts"].size(), 1u);
+  EXPECT_EQ(all["conflicts"][0]["resolution"], "kept-loser");
+  EXPECT_EQ(get_json("/api/sync/status")["conflicts_unresolved"], 0);
+
+  // Settled once: a second answer (say, from another tab) is refused and changes nothing.
+  auto again = resolve(id, R"({"keep":"winner"})");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409);
+  EXPECT_NE(Json::parse(again->body)["detail"].get<std::string>().find("already resolved"),
+            std::string::npos);
+  EXPECT_EQ(get_json("/api/memories/" + hash)["content"], kLaptopText);
+  EXPECT_EQ(get_json("/api/sync/conflicts?all=1")["conflicts"][0]["resolution"], "kept-loser");
+}
+
+TEST_F(SyncApiTest, ConflictRoutesRefuseMissingAndWrongKeys) {
+  make_conflict();
+  const std::string id = std::to_string(service_->conflicts(false, 10)->front().id);
+  for (const httplib::Headers& h :
+       {httplib::Headers{}, httplib::Headers{{"X-API-Key", "wrong"}},
+        httplib::Headers{{"Authorization", "Bearer test-key-5f1c2a9"}}}) {
+    auto list = client().Get("/api/sync/conflicts", h);
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->status, 401);
+    EXPECT_EQ(list->body.find(kLaptopText), std::string::npos);
+    auto r = resolve(id, R"({"keep":"loser"})", h);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+  }
+  EXPECT_EQ(*service_->count_conflicts(true), 1);
+  EXPECT_EQ((*service_->get(*content_hash(kLaptopText)))->content, kDesktopText);
+}
+
+TEST_F(SyncApiTest, BadRequestsAreRefusedWithAReasonAndChangeNothing) {
+  make_conflict();
+  const std::string id = std::to_string(service_->conflicts(false, 10)->front().id);
+  for (const char* body :
+       {"", "not json", "[]", "{}", R"({"keep":"both"})", R"({"keep":1})", R"({"keep":"Loser"})"}) {
+    auto r = resolve(id, body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 422) << body;
+    EXPECT_NE(r->body.find("keep"), std::string::npos) << r->body;
+  }
+  for (const char* unknown : {"999", "abc", "-1"}) {
+    auto r = resolve(unknown, R"({"keep":"loser"})");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404) << unknown;
+    EXPECT_NE(r->body.find("no sync conflict"), std::string::npos) << r->body;
+  }
+  for (const char* query : {"?all=maybe", "?limit=0", "?limit=ten", "?limit=-2"}) {
+    get_json(std::string("/api/sync/conflicts") + query, 422);
+  }
+  EXPECT_EQ(*service_->count_conflicts(true), 1);
+  EXPECT_EQ((*service_->get(*content_hash(kLaptopText)))->content, kDesktopText);
+}
+
+TEST_F(SyncApiTest, ListIsNewestFirstAndLimited) {
+  make_conflict();
+  push_version("laptop", "Standup moved to 9:30", {"a"}, kLaptopWallMs);
+  push_version("desktop", "standup moved to 9:30", {"b"}, kDesktopWallMs);
+  Json list = get_json("/api/sync/conflicts?limit=1");
+  EXPECT_EQ(list["unresolved"], 2);
+  ASSERT_EQ(list["conflicts"].size(), 1u);
+  EXPECT_EQ(list["conflicts"][0]["content_hash"], *content_hash("Standup moved to 9:30"));
+  EXPECT_EQ(get_json("/api/sync/conflicts")["conflicts"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace mcpmem
