@@ -204,14 +204,15 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
   if (keep != "winner" && keep != "loser") {
     return Status::invalid_argument("keep must be 'winner' or 'loser', not '" + keep + "'");
   }
-  auto c = db_->conflict(id);
-  if (!c.is_ok()) return c.status();
-  if (!c->has_value()) return Status::not_found("no sync conflict with id " + std::to_string(id));
-  if ((*c)->resolved_at) {
-    return Status::failed_precondition("sync conflict " + std::to_string(id) +
-                                       " was already resolved (" + (*c)->resolution + ")");
-  }
   Status st = db_->write_transaction([&]() -> Status {
+    // Read inside the write: of two resolves at once, the second sees the first's.
+    auto c = db_->conflict(id);
+    if (!c.is_ok()) return c.status();
+    if (!c->has_value()) return Status::not_found("no sync conflict with id " + std::to_string(id));
+    if ((*c)->resolved_at) {
+      return Status::failed_precondition("sync conflict " + std::to_string(id) +
+                                         " was already resolved (" + (*c)->resolution + ")");
+    }
     if (keep == "loser") {
       VersionParseOptions po;
       po.verify_hash = false;  // it was checked when it arrived

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <sstream>
 #include <thread>
 
@@ -279,9 +280,23 @@ TEST_F(SyncFilesTest, NewerVersionsWinAndConcurrentLosersAreKept) {
   }
   EXPECT_EQ((*a->get(h))->hlc, (*b->get(h))->hlc);
 
-  // Keeping the loser makes it a new edit, which wins once it travels.
+  // Keeping the loser makes it a new edit, which wins once it travels. Two resolves at once
+  // (two processes on beta's file): exactly one happens, the other is told it was done.
   auto c = b->conflicts(false, 10);
-  ASSERT_TRUE(b->resolve_conflict(c->front().id, "loser").is_ok());
+  auto b2 = node("beta");
+  Status first, second;
+  std::latch go(2);
+  std::thread other([&] {
+    go.arrive_and_wait();
+    second = b2->resolve_conflict(c->front().id, "loser");
+  });
+  go.arrive_and_wait();
+  first = b->resolve_conflict(c->front().id, "loser");
+  other.join();
+  EXPECT_NE(first.is_ok(), second.is_ok()) << first.message() << " / " << second.message();
+  const Status& refused = first.is_ok() ? second : first;
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.message();
+  b2.reset();
   EXPECT_EQ((*b->get(h))->tags, std::vector<std::string>{"beta-edit"});
   EXPECT_EQ(*b->count_conflicts(true), 0);
   ImportReport back = import(*a, export_to(*b, "b4.json"), no_tags);
