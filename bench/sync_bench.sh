@@ -10,13 +10,8 @@ set -euo pipefail
 bin=$1
 data=$2
 work=$(mktemp -d)
-hub_pid=
-cleanup() {
-  [[ -n "$hub_pid" ]] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 export MCP_BACKUP_ENABLED=false MCP_API_KEY=bench-key
+source "$(dirname "$0")/../tests/e2e/sync_lib.sh"  # start_hub, on, sync_node
 now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1 / ($3 - $2):.1f}')"; }
 
@@ -66,16 +61,8 @@ echo "BENCH export_rss_mb_1m $(python3 -c "print(f'{$(cat "$work/rss") / 1024:.1
 rm -f "$work/1m-out.json"
 
 # sync_converge_s_10k.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MCP_MEMORY_BASE_DIR="$work/hub" MCP_MEMORY_NODE_NAME=hub "$bin" serve --https --port "$port" 2>"$work/hub.log" &
-hub_pid=$!
-for _ in $(seq 200); do
-  curl -s -o /dev/null --cacert "$work/hub/tls/cert.pem" "https://127.0.0.1:$port/api/health" 2>/dev/null && break
-  sleep 0.05
-done
+start_hub
 make_file "$work/10k.json" 10000
-on() { local n=$1; shift; MCP_MEMORY_BASE_DIR="$work/$n" MCP_MEMORY_NODE_NAME="$n" "$bin" "$@"; }
-sync_node() { on "$1" sync --hub "https://127.0.0.1:$port" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null; }
 sync_node a
 sync_node b
 on a import --no-source-tags "$work/10k.json" >/dev/null

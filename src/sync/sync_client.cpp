@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <unordered_set>
+#include <utility>
 
 #include "core/time_format.h"
 #include "service/version_json.h"
@@ -105,43 +106,47 @@ class Round {
     for (;;) {
       auto changed = service_.changed_since(cursor_.push_seq, options_.batch);
       if (!changed.is_ok()) return changed.status();
-      size_t begin = 0;
-      const auto& versions = changed->versions;
-      // Split by size; only the last piece advances the cursor past this change-log batch.
-      while (begin < versions.size() || (versions.empty() && begin == 0)) {
-        OJson list = OJson::array();
-        size_t bytes = 0, end = begin;
-        while (end < versions.size() && (end == begin || bytes < kMaxPushBytes)) {
-          OJson v = version_json(versions[end]);
-          bytes += v.dump().size();
-          list.push_back(std::move(v));
-          ++end;
-        }
-        if (!list.empty()) {
-          OJson body = {{"node", service_.node_name()}, {"versions", std::move(list)}};
-          auto r = client_.Post("/api/sync/push", headers_, body.dump(-1, ' ', false, OJson::error_handler_t::replace),
-                                "application/json");
-          if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
-          Json reply = Json::parse(r->body, nullptr, false);
-          if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
-            return Status::io_error("pushing to " + cursor_.url + ": the hub's reply is not a sync reply");
-          }
-          round_.hub_applied += apply_counts_from_json(reply["applied"]);
-          round_.pushed += static_cast<int64_t>(end - begin);
-          cursor_.pushed_total += static_cast<int64_t>(end - begin);
-          if (reply.contains("hub_node") && reply["hub_node"].is_string()) {
-            cursor_.hub_node = reply["hub_node"];
-          }
-        }
-        begin = end;
-        if (versions.empty()) break;
-      }
+      MCP_RETURN_IF_ERROR(send(changed->versions));
       // Acknowledged: advance durably, so a crash from here on does not push it again.
       cursor_.push_seq = changed->next_seq;
       cursor_.last_push_at = unix_now();
       MCP_RETURN_IF_ERROR(save_hub_cursor(service_, cursor_));
       if (!changed->more) return Status::ok();
     }
+  }
+
+  // Sends versions in requests of about kMaxPushBytes at most.
+  Status send(const std::vector<Memory>& versions) {
+    OJson list = OJson::array();
+    size_t bytes = 0;
+    for (size_t i = 0; i < versions.size(); ++i) {
+      OJson v = version_json(versions[i]);
+      bytes += v.dump().size();
+      list.push_back(std::move(v));
+      if (bytes >= kMaxPushBytes || i + 1 == versions.size()) {
+        MCP_RETURN_IF_ERROR(post(std::exchange(list, OJson::array())));
+        bytes = 0;
+      }
+    }
+    return Status::ok();
+  }
+
+  Status post(OJson list) {
+    const auto count = static_cast<int64_t>(list.size());
+    OJson body = {{"node", service_.node_name()}, {"versions", std::move(list)}};
+    auto r = client_.Post("/api/sync/push", headers_,
+                          body.dump(-1, ' ', false, OJson::error_handler_t::replace),
+                          "application/json");
+    if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
+    Json reply = Json::parse(r->body, nullptr, false);
+    if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
+      return Status::io_error("pushing to " + cursor_.url + ": the hub's reply is not a sync reply");
+    }
+    round_.hub_applied += apply_counts_from_json(reply["applied"]);
+    round_.pushed += count;
+    cursor_.pushed_total += count;
+    if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
+    return Status::ok();
   }
 
   Status pull() {
