@@ -12,6 +12,7 @@
 #include "service/version_json.h"
 #include "sync/sync_client.h"
 #include "sync/sync_state.h"
+#include "sync_test_util.h"
 
 namespace mcpmem {
 namespace {
@@ -63,13 +64,7 @@ class SyncClientTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemoryService> node(const std::string& name) {
-    Config c = config_from_env({{"HOME", dir_}});
-    c.db_path = dir_ + "/" + name + ".db";
-    c.synchronous_full = false;
-    c.node_name = name;
-    auto s = MemoryService::open(c);
-    EXPECT_TRUE(s.is_ok()) << s.status().message();
-    return s.is_ok() ? std::move(s).value() : nullptr;
+    return testing_util::open_node(dir_, name);
   }
 
   void store(MemoryService& s, const std::string& content) {

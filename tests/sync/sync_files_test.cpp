@@ -14,6 +14,7 @@
 #include "core/content_hash.h"
 #include "sync/export_file.h"
 #include "sync/import_file.h"
+#include "sync_test_util.h"
 
 namespace mcpmem {
 namespace {
@@ -29,13 +30,7 @@ class SyncFilesTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<MemoryService> node(const std::string& name) {
-    Config c = config_from_env({{"HOME", dir_}});
-    c.db_path = dir_ + "/" + name + ".db";
-    c.synchronous_full = false;
-    c.node_name = name;
-    auto s = MemoryService::open(c);
-    EXPECT_TRUE(s.is_ok()) << s.status().message();
-    return s.is_ok() ? std::move(s).value() : nullptr;
+    return testing_util::open_node(dir_, name);
   }
 
   std::string store(MemoryService& s, const std::string& content, std::vector<std::string> tags,
