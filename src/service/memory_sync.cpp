@@ -139,7 +139,10 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
       }
       mine = in;
     }
-    if (!fresh.empty()) MCP_RETURN_IF_ERROR(db_->insert_memories(fresh, fresh_vectors));
+    if (!fresh.empty()) {
+      // Looked up above in this transaction, one row per hash: no need to look again.
+      MCP_RETURN_IF_ERROR(db_->insert_memories(fresh, fresh_vectors, /*known_new=*/true).status());
+    }
     // The highest version seen, kept so that a later process (another CLI call) still makes
     // versions above it even when this machine's clock is behind the sender's.
     std::string high;

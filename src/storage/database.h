@@ -130,8 +130,12 @@ class Database {
   // statements, so derived data is written per statement instead of per row. Returns one id per
   // memory, in order; 0 where an alive row or an earlier memory of this call has the same hash.
   // Tombstones with the same hash are replaced. `embeddings` is parallel to `memories`.
+  // `known_new`: the caller looked the hashes up in this transaction and found none, and they
+  // are distinct, so the per-row lookups are skipped (a row that exists after all fails the
+  // UNIQUE constraint: an error, never a silent overwrite).
   Result<std::vector<int64_t>> insert_memories(const std::vector<Memory>& memories,
-                                               const std::vector<std::vector<float>>& embeddings);
+                                               const std::vector<std::vector<float>>& embeddings,
+                                               bool known_new = false);
 
   // Rewrites tags, memory_type, metadata, updated_at(+iso), hlc and origin of the alive row with
   // m.content_hash (content and created_at are never changed here). NotFound when absent.

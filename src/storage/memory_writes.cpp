@@ -4,6 +4,7 @@
 // FTS and tag rows, with the same derivation the triggers use for other programs' rows
 // (schema.cpp), so memory_tags and memories_fts are the same whoever wrote a row.
 #include <algorithm>
+#include <numeric>
 #include <unordered_map>
 
 #include "core/tags.h"
@@ -191,18 +192,24 @@ Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> 
 }
 
 Result<std::vector<int64_t>> Database::insert_memories(
-    const std::vector<Memory>& memories, const std::vector<std::vector<float>>& embeddings) {
+    const std::vector<Memory>& memories, const std::vector<std::vector<float>>& embeddings,
+    bool known_new) {
   std::lock_guard lock(impl_->mu);
   std::vector<int64_t> ids(memories.size(), 0);
   Status st = impl_->write([&]() -> Status {
     std::fill(ids.begin(), ids.end(), 0);  // a retried body starts over
-    auto fresh = pick_fresh(*impl_, memories);
-    if (!fresh.is_ok()) return fresh.status();
-    auto id_of = insert_rows(*impl_, memories, *fresh);
+    std::vector<size_t> fresh(memories.size());
+    std::iota(fresh.begin(), fresh.end(), size_t{0});
+    if (!known_new) {
+      auto picked = pick_fresh(*impl_, memories);
+      if (!picked.is_ok()) return picked.status();
+      fresh = std::move(picked).value();
+    }
+    auto id_of = insert_rows(*impl_, memories, fresh);
     if (!id_of.is_ok()) return id_of.status();
     std::vector<std::pair<int64_t, const Memory*>> inserted;
     std::vector<VectorRow> vectors;
-    for (size_t i : *fresh) {
+    for (size_t i : fresh) {
       ids[i] = (*id_of)[memories[i].content_hash];
       inserted.emplace_back(ids[i], &memories[i]);
       if (i < embeddings.size() && !embeddings[i].empty() && !memories[i].deleted_at) {
