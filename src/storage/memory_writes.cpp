@@ -139,6 +139,12 @@ Status store_vectors(Database::Impl& impl, const std::vector<VectorRow>& rows) {
   return Status::ok();
 }
 
+Status drop_vector(Database::Impl& impl, int64_t memory_id) {
+  auto drop = impl.prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
+  if (!drop.is_ok()) return drop.status();
+  return (*drop)->bind(1, memory_id).run("dropping a vector");
+}
+
 }  // namespace
 
 Status Database::Impl::index_rows(const std::vector<std::pair<int64_t, const Memory*>>& rows) {
@@ -262,9 +268,7 @@ Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, doub
         MCP_RETURN_IF_ERROR((*upd)->status("deleting a memory"));
       }
       for (int64_t id : ids) {
-        auto drop = impl_->prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
-        if (!drop.is_ok()) return drop.status();
-        MCP_RETURN_IF_ERROR((*drop)->bind(1, id).run("dropping a vector"));
+        MCP_RETURN_IF_ERROR(drop_vector(*impl_, id));
         ++changed;
       }
     }
@@ -307,11 +311,7 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
       id = (*id_of)[m.content_hash];
       MCP_RETURN_IF_ERROR(impl_->index_rows({{id, &m}}));
     }
-    if (m.deleted_at) {
-      auto drop = impl_->prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
-      if (!drop.is_ok()) return drop.status();
-      return (*drop)->bind(1, id).run("dropping a vector");
-    }
+    if (m.deleted_at) return drop_vector(*impl_, id);
     if (embedding.empty()) return Status::ok();
     return store_vectors(*impl_, {{id, embedding}});
   });
@@ -362,13 +362,7 @@ Result<int64_t> Database::purge(const std::vector<std::string>& hashes) {
 
 Status Database::put_embedding(int64_t memory_id, std::span<const float> embedding) {
   std::lock_guard lock(impl_->mu);
-  return impl_->write([&]() -> Status {
-    auto s = impl_->prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES (?, ?)");
-    if (!s.is_ok()) return s.status();
-    const std::string blob = storage_detail::encode_vector(embedding);
-    (*s)->bind(1, memory_id).bind_blob(2, blob.data(), blob.size());
-    return (*s)->run("storing a vector");
-  });
+  return impl_->write([&] { return store_vectors(*impl_, {{memory_id, embedding}}); });
 }
 
 Status Database::clear_embeddings() {

@@ -36,7 +36,6 @@ std::string platform_name() {
 void write_indented(std::ostream& out, const OJson& j, int depth) {
   const std::string text = j.dump(2, ' ', false, OJson::error_handler_t::replace);
   const std::string pad(static_cast<size_t>(depth), ' ');
-  out << pad;
   size_t start = 0;
   for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
     out.write(text.data() + start, static_cast<std::streamsize>(nl + 1 - start));
@@ -63,7 +62,7 @@ std::string render(const std::vector<Row>& rows, const std::string& source_machi
       j["export_source"] = source_machine;
       if (!row.vector.empty()) j["embedding"] = row.vector;
     }
-    text << row.before;
+    text << row.before << "    ";
     write_indented(text, j, 4);
   }
   return std::move(text).str();
@@ -101,11 +100,7 @@ Result<ExportSummary> write_export(MemoryService& service, const ExportOptions& 
     meta["node"] = service.node_name();
     if (o.include_deleted) meta["total_tombstones"] = tombstones;
     out << "{\n  \"export_metadata\": ";
-    const std::string text = meta.dump(2, ' ', false, OJson::error_handler_t::replace);
-    for (char c : text) {
-      out.put(c);
-      if (c == '\n') out << "  ";
-    }
+    write_indented(out, meta, 2);
     out << ",\n  \"memories\": [";
   };
   // This thread reads the rows and writes the text; turning rows into JSON (most of the work)

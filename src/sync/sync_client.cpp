@@ -145,8 +145,13 @@ class Round {
     round_.hub_applied += apply_counts_from_json(reply["applied"]);
     round_.pushed += count;
     cursor_.pushed_total += count;
-    if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
+    note_hub_node(reply);
     return Status::ok();
+  }
+
+  // Both replies name the hub; its name goes into status and conflict sources.
+  void note_hub_node(const Json& reply) {
+    if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
   }
 
   Status pull() {
@@ -188,21 +193,22 @@ class Round {
       }
       const int64_t next = reply["next"];
       const bool more = reply.value("more", false);
-      if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
+      note_hub_node(reply);
       // The versions and the cursor that covers them commit together.
       ApplyOptions ao;
       ao.source = "sync:" + (cursor_.hub_node.empty() ? cursor_.url : cursor_.hub_node);
+      ApplyCounts applied;
       Status st = in_transaction([&](HubCursor& c) -> Status {
         auto counts = service_.apply_versions(versions, ao);
         if (!counts.is_ok()) return counts.status();
-        applied_ = *counts;
+        applied = *counts;
         c.pull_seq = next;
         c.last_pull_at = unix_now();
         c.pulled_total += static_cast<int64_t>(versions.size());
         return Status::ok();
       });
       if (!st.is_ok()) return st;
-      round_.applied += applied_;
+      round_.applied += applied;
       round_.pulled += static_cast<int64_t>(versions.size());
       if (!more) return cursor_.resync_pending ? finish_resync(hub_has) : Status::ok();
     }
@@ -213,14 +219,16 @@ class Round {
   // out with the next push.
   Status finish_resync(const std::unordered_set<std::string>& hub_has) {
     // One write transaction: a memory stored meanwhile by another writer is pending, not gone.
+    int64_t dropped = 0;
     Status st = in_transaction([&](HubCursor& c) -> Status {
-      std::unordered_set<std::string> pending;
+      constexpr int64_t kBatch = 5000;
+      std::unordered_set<std::string> pending;  // hashes changed here since the hub's ack
       for (int64_t seq = c.push_seq;;) {
-        auto changed = service_.changed_since(seq, 5000);
-        if (!changed.is_ok()) return changed.status();
-        for (const Memory& m : changed->versions) pending.insert(m.content_hash);
-        seq = changed->next_seq;
-        if (!changed->more) break;
+        auto changes = service_.changes_since(seq, kBatch);
+        if (!changes.is_ok()) return changes.status();
+        for (const Change& ch : *changes) pending.insert(ch.content_hash);
+        if (static_cast<int64_t>(changes->size()) < kBatch) break;
+        seq = changes->back().seq;
       }
       std::vector<std::string> gone;
       ScanOptions all;
@@ -232,18 +240,19 @@ class Round {
         return true;
       });
       if (!scanned.is_ok()) return scanned.status();
-      auto dropped = service_.drop_versions(gone);
-      if (!dropped.is_ok()) return dropped.status();
-      round_.dropped = *dropped;
+      auto removed = service_.drop_versions(gone);
+      if (!removed.is_ok()) return removed.status();
+      dropped = *removed;
       c.resync_pending = false;
       c.last_resync_at = unix_now();
       return Status::ok();
     });
     if (!st.is_ok()) return st;
     round_.resynced = true;
-    if (round_.dropped > 0) {
+    round_.dropped = dropped;
+    if (dropped > 0) {
       spdlog::info("full resync with {}: removed {} memories the hub had purged", cursor_.url,
-                   round_.dropped);
+                   dropped);
     }
     return Status::ok();
   }
@@ -274,7 +283,6 @@ class Round {
   httplib::Headers headers_;
   HubCursor cursor_;
   SyncRound round_;
-  ApplyCounts applied_;
 };
 
 }  // namespace

@@ -16,10 +16,13 @@ Json parse_object(const std::optional<std::string>& text) {
 double num(const Json& j, const char* k) { return j.value(k, 0.0); }
 int64_t i64(const Json& j, const char* k) { return j.value(k, int64_t{0}); }
 
+// A time of the state as ISO text; 0 (never) as null.
+OJson when(double t) { return t > 0 ? OJson(iso_utc(t)) : OJson(); }
+
 OJson peer_json(const PeerState& p, int64_t head) {
   return {{"node", p.node},
-          {"last_push_at", p.last_push_at > 0 ? OJson(iso_utc(p.last_push_at)) : OJson()},
-          {"last_pull_at", p.last_pull_at > 0 ? OJson(iso_utc(p.last_pull_at)) : OJson()},
+          {"last_push_at", when(p.last_push_at)},
+          {"last_pull_at", when(p.last_pull_at)},
           {"acknowledged_seq", p.acked_seq},
           {"behind", std::max<int64_t>(0, head - p.acked_seq)},
           {"pushed_total", p.pushed_total}};
@@ -109,7 +112,6 @@ Result<OJson> sync_status_json(MemoryService& service) {
     auto pending = service.count_changes_after(cursor->push_seq);
     if (!pending.is_ok()) return pending.status();
     const double now = unix_now();
-    auto when = [](double t) { return t > 0 ? OJson(iso_utc(t)) : OJson(); };
     out["hub"] = {{"url", cursor->url},
                   {"hub_node", cursor->hub_node},
                   {"last_push_at", when(cursor->last_push_at)},
