@@ -323,19 +323,28 @@ Result<std::pair<int64_t, int64_t>> Database::purge_tombstones(double deleted_be
                                                                 int64_t settled_seq) {
   std::lock_guard lock(impl_->mu);
   std::pair<int64_t, int64_t> out;
-  // Non-correlated: SQLite builds the set of unsettled rows once.
-  const std::string expired =
-      "SELECT id FROM memories WHERE deleted_at IS NOT NULL AND deleted_at < ?1"
-      " AND id NOT IN (SELECT memory_id FROM changes WHERE seq > ?2)";
   Status st = impl_->write([&]() -> Status {
-    auto max_seq = impl_->scalar(
-        "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE memory_id IN (" + expired + ")",
-        {deleted_before, settled_seq});
+    out = {0, 0};
+    // idx_deleted_at, and the changes after settled_seq (a range of the log's key): cheap when
+    // nothing has expired, which is almost every call.
+    std::string ids = "[";
+    {
+      auto expired = impl_->prepare(
+          "SELECT id FROM memories WHERE deleted_at IS NOT NULL AND deleted_at < ?"
+          " AND id NOT IN (SELECT memory_id FROM changes WHERE seq > ?)");
+      if (!expired.is_ok()) return expired.status();
+      (*expired)->bind(1, deleted_before).bind(2, settled_seq);
+      while ((*expired)->step()) ids += std::to_string((*expired)->i64(0)) + ",";
+      MCP_RETURN_IF_ERROR((*expired)->status("finding old tombstones"));
+    }
+    if (ids.size() == 1) return Status::ok();
+    ids.back() = ']';
+    const std::string in_ids = " IN (SELECT value FROM json_each(?))";
+    auto max_seq = impl_->scalar("SELECT MAX(seq) FROM changes WHERE memory_id" + in_ids, {ids});
     if (!max_seq.is_ok()) return max_seq.status();
-    auto del = impl_->prepare("DELETE FROM memories WHERE id IN (" + expired + ")");
+    auto del = impl_->prepare("DELETE FROM memories WHERE id" + in_ids);
     if (!del.is_ok()) return del.status();
-    (*del)->bind(1, deleted_before).bind(2, settled_seq);
-    MCP_RETURN_IF_ERROR((*del)->run("purging old tombstones"));
+    MCP_RETURN_IF_ERROR((*del)->bind(1, ids).run("purging old tombstones"));
     out = {sqlite3_changes(impl_->db), *max_seq};
     return Status::ok();
   });

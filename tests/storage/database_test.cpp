@@ -483,6 +483,24 @@ TEST_F(DatabaseTest, MostlyZeroVectorsAreStoredSparseAndReadBackBitForBit) {
   EXPECT_TRUE(db->get_embedding(*z_id, 401)->has_value());
 }
 
+TEST_F(DatabaseTest, PurgingRemovesOnlyOldSettledTombstonesAndReportsTheirLastSeq) {
+  auto db = open();
+  for (const char* c : {"old and settled", "old but unsettled", "recent", "alive"}) {
+    ASSERT_TRUE(db->insert_memory(memory(c, {}, 1), {}).is_ok());
+  }
+  ASSERT_EQ(*db->tombstone({hash("old and settled")}, 100, "h1", "n"), 1);
+  const int64_t settled = *db->last_change_seq();
+  ASSERT_EQ(*db->tombstone({hash("old but unsettled")}, 100, "h2", "n"), 1);
+  ASSERT_EQ(*db->tombstone({hash("recent")}, 500, "h3", "n"), 1);
+  EXPECT_EQ(*db->purge_tombstones(50, INT64_MAX), (std::pair<int64_t, int64_t>{0, 0}));
+  EXPECT_EQ(*db->purge_tombstones(200, settled), (std::pair<int64_t, int64_t>{1, settled}));
+  EXPECT_FALSE(db->get_by_hash(hash("old and settled"), true)->has_value());
+  EXPECT_TRUE(db->get_by_hash(hash("old but unsettled"), true)->has_value());
+  EXPECT_TRUE(db->get_by_hash(hash("recent"), true)->has_value());
+  EXPECT_TRUE(db->get_by_hash(hash("alive"))->has_value());
+  EXPECT_EQ(db->changes_since(*db->last_change_seq() - 1, 10)->front().op, "purge");
+}
+
 TEST_F(DatabaseTest, DataVersionMovesWhenAnotherConnectionCommits) {
   auto db = open();
   auto before = db->data_version();
