@@ -85,51 +85,58 @@ bool bench_http_search(const std::string& binary, const std::string& db,
   }
   // `clients` threads, each on one keep-alive TLS connection, calling `request` until the
   // deadline; returns requests per second and fills `latencies` (ms).
-  auto drive = [&](int seconds_to_run, const std::function<httplib::Result(httplib::SSLClient&,
-                                                                           std::mt19937&)>& request,
-                   std::vector<double>& all, int64_t& failures) {
-    std::atomic<int64_t> done{0}, failed{0};
-    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
-    const auto deadline = Clock::now() + std::chrono::seconds(seconds_to_run);
-    std::vector<std::thread> threads;
-    for (int c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        httplib::SSLClient cli("127.0.0.1", port);
-        cli.set_ca_cert_path(cert.c_str());
-        cli.enable_server_certificate_verification(true);
-        cli.set_keep_alive(true);
-        cli.set_tcp_nodelay(true);
-        std::mt19937 rng(static_cast<unsigned>(c + 1));
-        while (Clock::now() < deadline) {
-          auto t = Clock::now();
-          auto r = request(cli, rng);
-          latencies[static_cast<size_t>(c)].push_back(
-              std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-          ++done;
-          if (!r || r->status != 200) ++failed;
+  auto drive =
+      [&](int seconds_to_run,
+          const std::function<httplib::Result(httplib::SSLClient&, std::mt19937&)>& request,
+          std::vector<double>& all, int64_t& failures) {
+        std::atomic<int64_t> done{0}, failed{0};
+        std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+        const auto deadline = Clock::now() + std::chrono::seconds(seconds_to_run);
+        std::vector<std::thread> threads;
+        for (int c = 0; c < clients; ++c) {
+          threads.emplace_back([&, c] {
+            httplib::SSLClient cli("127.0.0.1", port);
+            cli.set_ca_cert_path(cert.c_str());
+            cli.enable_server_certificate_verification(true);
+            cli.set_keep_alive(true);
+            cli.set_tcp_nodelay(true);
+            std::mt19937 rng(static_cast<unsigned>(c + 1));
+            while (Clock::now() < deadline) {
+              auto t = Clock::now();
+              auto r = request(cli, rng);
+              latencies[static_cast<size_t>(c)].push_back(
+                  std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+              ++done;
+              if (!r || r->status != 200) ++failed;
+            }
+          });
         }
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    std::sort(all.begin(), all.end());
-    failures = failed.load();
-    return static_cast<double>(done.load()) / seconds_to_run;
-  };
+        for (auto& t : threads) t.join();
+        for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+        std::sort(all.begin(), all.end());
+        failures = failed.load();
+        return static_cast<double>(done.load()) / seconds_to_run;
+      };
   const httplib::Headers auth = {{"X-API-Key", key}};
   std::vector<double> search_ms, health_ms;
   int64_t search_failed = 0, health_failed = 0;
   double search_rps = 0, health_rps = 0;
   if (ok) {
-    search_rps = drive(seconds, [&](httplib::SSLClient& cli, std::mt19937& rng) {
-      std::string q = std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " +
-                      words[rng() % 14];
-      return cli.Post("/api/search", auth, R"({"query":")" + q + R"(","n_results":10})",
-                      "application/json");
-    }, search_ms, search_failed);
-    health_rps = drive(std::max(1, seconds / 2), [&](httplib::SSLClient& cli, std::mt19937&) {
-      return cli.Get("/api/health/detailed", auth);
-    }, health_ms, health_failed);
+    search_rps = drive(
+        seconds,
+        [&](httplib::SSLClient& cli, std::mt19937& rng) {
+          std::string q =
+              std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " + words[rng() % 14];
+          return cli.Post("/api/search", auth, R"({"query":")" + q + R"(","n_results":10})",
+                          "application/json");
+        },
+        search_ms, search_failed);
+    health_rps = drive(
+        std::max(1, seconds / 2),
+        [&](httplib::SSLClient& cli, std::mt19937&) {
+          return cli.Get("/api/health/detailed", auth);
+        },
+        health_ms, health_failed);
   }
   kill(pid, SIGTERM);
   int status = 0;

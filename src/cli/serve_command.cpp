@@ -130,9 +130,10 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   auto options = http_options(ctx.config, flags);
   if (!options.is_ok()) return report_error(options.status());
   if (options->allow_anonymous) {
-    spdlog::warn("ANONYMOUS ACCESS: anyone on this machine can read and change your memories "
-                 "through {}:{} without a key (--allow-anonymous is for loopback testing only)",
-                 options->host, options->port);
+    spdlog::warn(
+        "ANONYMOUS ACCESS: anyone on this machine can read and change your memories "
+        "through {}:{} without a key (--allow-anonymous is for loopback testing only)",
+        options->host, options->port);
   }
   ServiceOptions service_options;
   service_options.load_index_in_background = true;

@@ -33,7 +33,9 @@ int run_sync(CliContext& ctx, const SyncFlags& flags) {
     auto round = sync_once(**service, *options);
     if (!round.is_ok()) return report_error(round.status());
     if (ctx.json) {
-      OJson j = {{"success", true}, {"pushed", round->pushed}, {"pulled", round->pulled},
+      OJson j = {{"success", true},
+                 {"pushed", round->pushed},
+                 {"pulled", round->pulled},
                  {"conflicts", round->applied.conflicts + round->hub_applied.conflicts}};
       std::cout << j.dump(2) << "\n";
     } else {
@@ -74,21 +76,25 @@ int show_status(CliContext& ctx) {
             << " tombstones)\n"
             << "change log head:      " << s["head_seq"] << "\n"
             << "unresolved conflicts: " << s["conflicts_unresolved"] << "\n";
-  auto text = [](const OJson& v) { return v.is_null() ? std::string("never") : v.get<std::string>(); };
+  auto text = [](const OJson& v) {
+    return v.is_null() ? std::string("never") : v.get<std::string>();
+  };
   if (s["hub"].is_null()) {
     std::cout << "hub:                  none (mcp-memory sync --hub https://HUB:8443)\n";
   } else {
     const OJson& h = s["hub"];
     std::cout << "hub:                  " << h["url"].get<std::string>();
-    if (!h["hub_node"].get<std::string>().empty()) std::cout << " (" << h["hub_node"].get<std::string>() << ")";
+    if (!h["hub_node"].get<std::string>().empty())
+      std::cout << " (" << h["hub_node"].get<std::string>() << ")";
     std::cout << "\n  last push:          " << text(h["last_push_at"])
               << "\n  last pull:          " << text(h["last_pull_at"])
-              << "\n  pending changes:    " << h["pending_changes"]
-              << "\n  lag:                "
-              << (h["lag_seconds"].is_null() ? std::string("never synced")
-                                             : std::to_string(h["lag_seconds"].get<double>()) + " s")
+              << "\n  pending changes:    " << h["pending_changes"] << "\n  lag:                "
+              << (h["lag_seconds"].is_null()
+                      ? std::string("never synced")
+                      : std::to_string(h["lag_seconds"].get<double>()) + " s")
               << "\n  last error:         "
-              << (h["last_error"].is_null() ? std::string("none") : h["last_error"].get<std::string>())
+              << (h["last_error"].is_null() ? std::string("none")
+                                            : h["last_error"].get<std::string>())
               << "\n";
   }
   if (!s["peers"].empty()) {
@@ -117,7 +123,8 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
   if (show > 0) {
     auto c = (*service)->conflict(show);
     if (!c.is_ok()) return report_error(c.status());
-    if (!c->has_value()) return report_error(Status::not_found("no conflict " + std::to_string(show)));
+    if (!c->has_value())
+      return report_error(Status::not_found("no conflict " + std::to_string(show)));
     list.push_back(**c);
   } else {
     auto c = (*service)->conflicts(all, 1000);
@@ -177,7 +184,8 @@ void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out)
   auto flags = std::make_shared<SyncFlags>();
   CLI::App* cmd = app.add_subcommand(
       "sync", "Sync with a hub (mcp-memory serve --https on the hub machine); status; conflicts");
-  cmd->add_option("--hub", flags->hub.url, "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
+  cmd->add_option("--hub", flags->hub.url,
+                  "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
   cmd->add_option("--hub-ca", flags->hub.ca_file,
                   "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
   cmd->add_option("--api-key-file", flags->hub.key_file,
@@ -186,8 +194,10 @@ void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out)
   cmd->add_option("--interval", flags->interval, "Seconds between rounds (default 30)")
       ->check(CLI::Range(1.0, 86400.0));
   cmd->require_subcommand(0, 1);
-  CLI::App* status = cmd->add_subcommand("status", "Sync state: hub, last push/pull, pending, lag, errors, nodes");
-  auto conflicts = std::make_shared<std::tuple<bool, int64_t, int64_t, std::string>>(false, 0, 0, "");
+  CLI::App* status =
+      cmd->add_subcommand("status", "Sync state: hub, last push/pull, pending, lag, errors, nodes");
+  auto conflicts =
+      std::make_shared<std::tuple<bool, int64_t, int64_t, std::string>>(false, 0, 0, "");
   CLI::App* conf = cmd->add_subcommand("conflicts", "Versions that lost to concurrent edits");
   conf->add_flag("--all", std::get<0>(*conflicts), "Include resolved ones");
   conf->add_option("--show", std::get<1>(*conflicts), "Show both versions of one conflict");

@@ -32,8 +32,8 @@ std::string default_export_name(const std::string& machine) {
 Result<double> parse_since(const std::string& text) {
   if (auto t = parse_iso_time(text, /*naive_is_local=*/true)) return *t;
   if (auto r = parse_time_expression(text, unix_now())) return r->start;
-  return Status::invalid_argument("--since '" + text +
-                                  "' is not a time (try 2026-01-31, \"yesterday\", \"3 days ago\")");
+  return Status::invalid_argument(
+      "--since '" + text + "' is not a time (try 2026-01-31, \"yesterday\", \"3 days ago\")");
 }
 
 void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -55,62 +55,68 @@ void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
                   "Only memories changed since this time (ISO date or words: \"last week\")");
   cmd->add_flag("--include-deleted", o->deleted,
                 "Also write tombstones, so deletes reach the machines that import the file");
-  out.push_back({cmd, [&ctx, o]() -> int {
-    ExportOptions eo;
-    eo.include_embeddings = o->embeddings;
-    eo.include_deleted = o->deleted;
-    for (const std::string& t : o->filter_tags) {
-      for (std::string& piece : split_tag_list(t)) eo.filter_tags.push_back(std::move(piece));
-    }
-    if (!o->since.empty()) {
-      auto since = parse_since(o->since);
-      if (!since.is_ok()) return usage_error(since.status().message());
-      eo.since = *since;
-    }
-    auto service = ctx.open_service();
-    if (!service.is_ok()) return report_error(service.status());
-    eo.source_machine = (*service)->node_name();
-    eo.database_path = std::filesystem::absolute((*service)->config().db_path).string();
-    const std::string path = o->output.empty() ? default_export_name(eo.source_machine) : o->output;
-    Result<ExportSummary> summary = ExportSummary{};
-    if (path == "-") {
-      std::ios::sync_with_stdio(false);
-      summary = write_export(**service, eo, std::cout);
-    } else {
-      // Written beside and renamed when complete: an interrupted export leaves no half file
-      // that an import could mistake for a whole one.
-      const std::string partial = path + ".partial";
-      {
-        std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-        if (!file) return report_error(Status::io_error("cannot write " + partial));
-        std::vector<char> buffer(1 << 20);
-        file.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        summary = write_export(**service, eo, file);
-        file.close();
-        if (summary.is_ok() && !file) summary = Status::io_error("writing " + partial + " failed");
-      }
-      std::error_code ec;
-      if (summary.is_ok()) std::filesystem::rename(partial, path, ec);
-      if (!summary.is_ok() || ec) {
-        std::filesystem::remove(partial, ec);
-        return report_error(summary.is_ok() ? Status::io_error("cannot rename to " + path)
-                                            : summary.status());
-      }
-    }
-    if (!summary.is_ok()) return report_error(summary.status());
-    if (path != "-") {
-      if (ctx.json) {
-        OJson j = {{"success", true}, {"output", path}, {"memories", summary->memories},
-                   {"tombstones", summary->tombstones}, {"source_machine", eo.source_machine}};
-        std::cout << j.dump(2) << "\n";
-      } else {
-        std::cout << "Exported " << summary->memories << " memories";
-        if (o->deleted) std::cout << " and " << summary->tombstones << " tombstones";
-        std::cout << " from " << eo.source_machine << " to " << path << "\n";
-      }
-    }
-    return kExitOk;
-  }});
+  out.push_back(
+      {cmd, [&ctx, o]() -> int {
+         ExportOptions eo;
+         eo.include_embeddings = o->embeddings;
+         eo.include_deleted = o->deleted;
+         for (const std::string& t : o->filter_tags) {
+           for (std::string& piece : split_tag_list(t)) eo.filter_tags.push_back(std::move(piece));
+         }
+         if (!o->since.empty()) {
+           auto since = parse_since(o->since);
+           if (!since.is_ok()) return usage_error(since.status().message());
+           eo.since = *since;
+         }
+         auto service = ctx.open_service();
+         if (!service.is_ok()) return report_error(service.status());
+         eo.source_machine = (*service)->node_name();
+         eo.database_path = std::filesystem::absolute((*service)->config().db_path).string();
+         const std::string path =
+             o->output.empty() ? default_export_name(eo.source_machine) : o->output;
+         Result<ExportSummary> summary = ExportSummary{};
+         if (path == "-") {
+           std::ios::sync_with_stdio(false);
+           summary = write_export(**service, eo, std::cout);
+         } else {
+           // Written beside and renamed when complete: an interrupted export leaves no half file
+           // that an import could mistake for a whole one.
+           const std::string partial = path + ".partial";
+           {
+             std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+             if (!file) return report_error(Status::io_error("cannot write " + partial));
+             std::vector<char> buffer(1 << 20);
+             file.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+             summary = write_export(**service, eo, file);
+             file.close();
+             if (summary.is_ok() && !file)
+               summary = Status::io_error("writing " + partial + " failed");
+           }
+           std::error_code ec;
+           if (summary.is_ok()) std::filesystem::rename(partial, path, ec);
+           if (!summary.is_ok() || ec) {
+             std::filesystem::remove(partial, ec);
+             return report_error(summary.is_ok() ? Status::io_error("cannot rename to " + path)
+                                                 : summary.status());
+           }
+         }
+         if (!summary.is_ok()) return report_error(summary.status());
+         if (path != "-") {
+           if (ctx.json) {
+             OJson j = {{"success", true},
+                        {"output", path},
+                        {"memories", summary->memories},
+                        {"tombstones", summary->tombstones},
+                        {"source_machine", eo.source_machine}};
+             std::cout << j.dump(2) << "\n";
+           } else {
+             std::cout << "Exported " << summary->memories << " memories";
+             if (o->deleted) std::cout << " and " << summary->tombstones << " tombstones";
+             std::cout << " from " << eo.source_machine << " to " << path << "\n";
+           }
+         }
+         return kExitOk;
+       }});
 }
 
 std::string counts_text(const ApplyCounts& c) {
@@ -128,7 +134,8 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
-      "import", "Merge JSON exports (Python service CLI or dashboard format, or ours) into the database");
+      "import",
+      "Merge JSON exports (Python service CLI or dashboard format, or ours) into the database");
   cmd->add_option("files", o->files, "Export files ('-' = stdin)")->required();
   cmd->add_flag("--dry-run", o->dry_run,
                 "Do everything, then roll back: prints exactly what a real import would do");
@@ -139,61 +146,69 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   cmd->add_flag("--trust-hashes", o->trust_hashes,
                 "Accept content_hash values that do not match the content");
   out.push_back({cmd, [&ctx, o]() -> int {
-    auto service = ctx.open_service();
-    if (!service.is_ok()) return report_error(service.status());
-    ImportOptions io;
-    io.dry_run = o->dry_run;
-    io.source_tags = !o->no_source_tags;
-    io.trust_hashes = o->trust_hashes;
-    bool failed = false;
-    ApplyCounts total;
-    OJson files = OJson::array();
-    for (const std::string& path : o->files) {
-      ImportReport report;
-      Status st = import_file(**service, path, io, report);
-      failed = failed || !st.is_ok();
-      if (st.is_ok()) total += report.counts;
-      if (ctx.json) {
-        OJson f = {{"file", path}, {"format", report.format},
-                   {"source_machine", report.source_machine}, {"records", report.records},
-                   {"committed", report.committed}, {"invalid", report.invalid}};
-        f["counts"] = apply_counts_json(report.counts);
-        OJson by = OJson::object();
-        for (const auto& [src, c] : report.by_source) by[src] = apply_counts_json(c);
-        f["by_source"] = by;
-        f["errors"] = report.errors;
-        if (!st.is_ok()) f["error"] = st.message();
-        files.push_back(f);
-        continue;
-      }
-      std::cout << (o->dry_run ? "[dry run] " : "") << path << " (" << report.format
-                << ", from " << report.source_machine << "): " << report.records << " records\n";
-      if (st.is_ok()) {
-        std::cout << "  " << counts_text(report.counts) << ", invalid " << report.invalid << "\n";
-        if (report.by_source.size() > 1) {
-          for (const auto& [src, c] : report.by_source) {
-            std::cout << "  " << src << ": " << counts_text(c) << "\n";
-          }
-        }
-      } else {
-        std::cout << "  not imported: " << st.message() << "\n";
-        for (const std::string& e : report.errors) std::cout << "    " << e << "\n";
-        if (report.invalid > static_cast<int64_t>(report.errors.size())) {
-          std::cout << "    ... and " << report.invalid - static_cast<int64_t>(report.errors.size())
-                    << " more\n";
-        }
-      }
-    }
-    if (ctx.json) {
-      OJson j = {{"success", !failed}, {"dry_run", o->dry_run}, {"files", files}};
-      j["total"] = apply_counts_json(total);
-      std::cout << j.dump(2) << "\n";
-    } else if (o->files.size() > 1) {
-      std::cout << (o->dry_run ? "[dry run] " : "") << "total: " << counts_text(total) << "\n";
-    }
-    if (failed && !ctx.json) std::cerr << "error: some files were not imported (see above)\n";
-    return failed ? kExitError : kExitOk;
-  }});
+                   auto service = ctx.open_service();
+                   if (!service.is_ok()) return report_error(service.status());
+                   ImportOptions io;
+                   io.dry_run = o->dry_run;
+                   io.source_tags = !o->no_source_tags;
+                   io.trust_hashes = o->trust_hashes;
+                   bool failed = false;
+                   ApplyCounts total;
+                   OJson files = OJson::array();
+                   for (const std::string& path : o->files) {
+                     ImportReport report;
+                     Status st = import_file(**service, path, io, report);
+                     failed = failed || !st.is_ok();
+                     if (st.is_ok()) total += report.counts;
+                     if (ctx.json) {
+                       OJson f = {{"file", path},
+                                  {"format", report.format},
+                                  {"source_machine", report.source_machine},
+                                  {"records", report.records},
+                                  {"committed", report.committed},
+                                  {"invalid", report.invalid}};
+                       f["counts"] = apply_counts_json(report.counts);
+                       OJson by = OJson::object();
+                       for (const auto& [src, c] : report.by_source) by[src] = apply_counts_json(c);
+                       f["by_source"] = by;
+                       f["errors"] = report.errors;
+                       if (!st.is_ok()) f["error"] = st.message();
+                       files.push_back(f);
+                       continue;
+                     }
+                     std::cout << (o->dry_run ? "[dry run] " : "") << path << " (" << report.format
+                               << ", from " << report.source_machine << "): " << report.records
+                               << " records\n";
+                     if (st.is_ok()) {
+                       std::cout << "  " << counts_text(report.counts) << ", invalid "
+                                 << report.invalid << "\n";
+                       if (report.by_source.size() > 1) {
+                         for (const auto& [src, c] : report.by_source) {
+                           std::cout << "  " << src << ": " << counts_text(c) << "\n";
+                         }
+                       }
+                     } else {
+                       std::cout << "  not imported: " << st.message() << "\n";
+                       for (const std::string& e : report.errors) std::cout << "    " << e << "\n";
+                       if (report.invalid > static_cast<int64_t>(report.errors.size())) {
+                         std::cout << "    ... and "
+                                   << report.invalid - static_cast<int64_t>(report.errors.size())
+                                   << " more\n";
+                       }
+                     }
+                   }
+                   if (ctx.json) {
+                     OJson j = {{"success", !failed}, {"dry_run", o->dry_run}, {"files", files}};
+                     j["total"] = apply_counts_json(total);
+                     std::cout << j.dump(2) << "\n";
+                   } else if (o->files.size() > 1) {
+                     std::cout << (o->dry_run ? "[dry run] " : "")
+                               << "total: " << counts_text(total) << "\n";
+                   }
+                   if (failed && !ctx.json)
+                     std::cerr << "error: some files were not imported (see above)\n";
+                   return failed ? kExitError : kExitOk;
+                 }});
 }
 
 }  // namespace

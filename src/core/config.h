@@ -17,10 +17,10 @@ struct Config {
   std::string backups_path;  // MCP_MEMORY_BACKUPS_PATH, default <base_dir>/backups
 
   // --- backups (serve --http runs the schedule; /api/backup/now any time) ---
-  bool backup_enabled = true;            // MCP_BACKUP_ENABLED
+  bool backup_enabled = true;             // MCP_BACKUP_ENABLED
   std::string backup_interval = "daily";  // MCP_BACKUP_INTERVAL: hourly, daily or weekly
-  int backup_retention_days = 7;         // MCP_BACKUP_RETENTION: older backups are removed
-  int backup_max_count = 10;             // MCP_BACKUP_MAX_COUNT: and beyond this many
+  int backup_retention_days = 7;          // MCP_BACKUP_RETENTION: older backups are removed
+  int backup_max_count = 10;              // MCP_BACKUP_MAX_COUNT: and beyond this many
 
   // --- storage ---
   bool synchronous_full = true;  // PRAGMA synchronous=FULL (MCP_MEMORY_SQLITE_SYNCHRONOUS=normal

@@ -12,8 +12,8 @@ namespace mcpmem {
 
 struct ApiKey {
   std::string key;
-  std::string file;        // where it is kept; empty when it came from MCP_API_KEY
-  bool generated = false;  // made by this call (the caller tells the user once)
+  std::string file;            // where it is kept; empty when it came from MCP_API_KEY
+  bool generated = false;      // made by this call (the caller tells the user once)
   bool file_too_open = false;  // group/others can read the file
 };
 

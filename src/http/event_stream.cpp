@@ -13,8 +13,7 @@ namespace mcpmem {
 namespace {
 
 double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string frame(uint64_t id, const std::string& type, const std::string& data) {
@@ -75,9 +74,9 @@ void EventStream::watch_changes() {
       for (const Change& c : *changes) {
         seq = c.seq;
         if (c.op != "upsert") {
-          publish("memory_deleted", {{"content_hash", c.content_hash},
-                                     {"success", true},
-                                     {"message", "Memory deleted"}});
+          publish(
+              "memory_deleted",
+              {{"content_hash", c.content_hash}, {"success", true}, {"message", "Memory deleted"}});
           continue;
         }
         auto m = service_.get(c.content_hash);
@@ -123,8 +122,9 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_ || streams_ >= kMaxEventStreams) {
-      set_json_error(res, 503, "too many open event streams (at most " +
-                                   std::to_string(kMaxEventStreams) + ")");
+      set_json_error(
+          res, 503,
+          "too many open event streams (at most " + std::to_string(kMaxEventStreams) + ")");
       return;
     }
     ++streams_;
@@ -145,8 +145,7 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
           state->greeted = true;
           // No id: the greeting is not an event a reconnecting client should resume after.
           out = "event: connection_established\ndata: " +
-                Json{{"message", "connected"}, {"timestamp", iso_utc(now_unix())}}.dump() +
-                "\n\n";
+                Json{{"message", "connected"}, {"timestamp", iso_utc(now_unix())}}.dump() + "\n\n";
         }
         for (const Event& e : next_after(state->after, out.empty() ? 1000 : 0)) {
           out += frame(e.id, e.type, e.data);
@@ -158,8 +157,8 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
         }
         const auto now = std::chrono::steady_clock::now();
         if (out.empty() && now - state->last_write > std::chrono::seconds(kSseHeartbeatSeconds)) {
-          out = "event: heartbeat\ndata: " +
-                Json{{"timestamp", iso_utc(now_unix())}}.dump() + "\n\n";
+          out =
+              "event: heartbeat\ndata: " + Json{{"timestamp", iso_utc(now_unix())}}.dump() + "\n\n";
         }
         if (out.empty()) return true;  // called again: keeps waiting
         state->last_write = now;

@@ -54,9 +54,8 @@ bool keys_equal(const std::string& given, const std::string& expected) {
 std::string host_without_port(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    return lower(std::string(authority.substr(1, close == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : close - 1)));
+    return lower(std::string(
+        authority.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1)));
   }
   size_t colon = authority.find(':');
   return lower(std::string(authority.substr(0, colon)));
@@ -126,18 +125,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
         set_json_error(res, res.status, "HTTP error " + std::to_string(res.status));
     }
   });
-  s.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                             std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("{} {}: {}", req.method, req.path, what);
-    set_json_error(res, 500, "internal error: " + what);
-  });
+  s.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("{} {}: {}", req.method, req.path, what);
+        set_json_error(res, 500, "internal error: " + what);
+      });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_started).count();
     spdlog::info("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms);
@@ -181,8 +180,8 @@ std::vector<HttpServer::Route> HttpServer::routes() const {
 }
 
 std::string HttpServer::url() const {
-  std::string host = options_.host.find(':') != std::string::npos ? "[" + options_.host + "]"
-                                                                   : options_.host;
+  std::string host =
+      options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
   return (tls() ? "https://" : "http://") + host + ":" + std::to_string(port_);
 }
 

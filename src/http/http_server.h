@@ -37,8 +37,8 @@ struct HttpOptions {
   int port = 8000;        // 0 = any free port (see HttpServer::port())
   std::string cert_file;  // both set: HTTPS
   std::string key_file;
-  std::string api_key;           // required unless allow_anonymous
-  bool allow_anonymous = false;  // refused unless `host` is a loopback address
+  std::string api_key;                     // required unless allow_anonymous
+  bool allow_anonymous = false;            // refused unless `host` is a loopback address
   std::vector<std::string> allowed_hosts;  // extra Host header names (without port)
   size_t threads = 0;                      // 0 = kDefaultHttpThreads
 };

@@ -20,7 +20,8 @@ int64_t now_s() {
 
 void rpc_error(httplib::Response& res, int status, int code, const std::string& message) {
   res.status = status;
-  Json body = {{"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}, {"id", nullptr}};
+  Json body = {
+      {"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}, {"id", nullptr}};
   res.set_content(body.dump(), "application/json");
 }
 
@@ -41,9 +42,10 @@ bool contains(const std::string& haystack, const char* needle) {
 McpHttpEndpoint::McpHttpEndpoint(MemoryService& service) : service_(service) {}
 
 void McpHttpEndpoint::mount(HttpServer& server, const std::string& path) {
-  server.post(path, [this](const httplib::Request& req, httplib::Response& res) { post(req, res); });
-  server.del(path,
-             [this](const httplib::Request& req, httplib::Response& res) { end_session(req, res); });
+  server.post(path,
+              [this](const httplib::Request& req, httplib::Response& res) { post(req, res); });
+  server.del(
+      path, [this](const httplib::Request& req, httplib::Response& res) { end_session(req, res); });
   server.get(path, [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Allow", "POST, DELETE");
     rpc_error(res, 405, -32000, "Method Not Allowed: this server offers no GET stream");
@@ -88,8 +90,7 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
   const std::string accept = req.get_header_value("Accept");
   if (!accept.empty() && !contains(accept, "application/json") && !contains(accept, "*/*") &&
       !contains(accept, "text/event-stream")) {
-    return rpc_error(res, 406, -32000,
-                     "Not Acceptable: the client must accept application/json");
+    return rpc_error(res, 406, -32000, "Not Acceptable: the client must accept application/json");
   }
   if (!contains(req.get_header_value("Content-Type"), "application/json")) {
     return rpc_error(res, 415, -32000, "Unsupported Media Type: send application/json");
@@ -142,7 +143,8 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
 
 void McpHttpEndpoint::end_session(const httplib::Request& req, httplib::Response& res) {
   const std::string id = req.get_header_value("Mcp-Session-Id");
-  if (id.empty()) return rpc_error(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+  if (id.empty())
+    return rpc_error(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
   std::lock_guard<std::mutex> lock(mu_);
   if (sessions_.erase(id) == 0) return rpc_error(res, 404, -32001, "Session not found");
   res.status = 200;

@@ -130,9 +130,9 @@ bool tag_match_all(const std::string& mode) {
 std::string uptime_text(double seconds) {
   auto s = static_cast<int64_t>(seconds);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%lldd %02lldh %02lldm %02llds",
-                static_cast<long long>(s / 86400), static_cast<long long>(s / 3600 % 24),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  std::snprintf(buf, sizeof buf, "%lldd %02lldh %02lldm %02llds", static_cast<long long>(s / 86400),
+                static_cast<long long>(s / 3600 % 24), static_cast<long long>(s / 60 % 60),
+                static_cast<long long>(s % 60));
   return buf;
 }
 
@@ -140,27 +140,27 @@ OJson optional_number(const std::optional<double>& v) { return v ? OJson(*v) : O
 
 // The Python service's backup routes (its BackupScheduler's shapes).
 void mount_backups(HttpServer& server, Backups& backups) {
-  server.get("/api/backup/status", run([&backups](const httplib::Request&, httplib::Response& res) {
-               BackupStatus s = backups.status();
-               const double now = std::chrono::duration<double>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
-               OJson j = OJson::object();
-               j["enabled"] = s.enabled;
-               j["interval"] = s.interval;
-               j["retention_days"] = s.retention_days;
-               j["max_count"] = s.max_count;
-               j["backup_count"] = s.backup_count;
-               j["total_size_bytes"] = s.total_size_bytes;
-               j["last_backup_time"] = optional_number(s.last_backup_time);
-               j["time_since_last_seconds"] =
-                   s.last_backup_time ? OJson(now - *s.last_backup_time) : OJson(nullptr);
-               j["next_backup_at"] =
-                   s.next_backup_at ? OJson(iso_utc(*s.next_backup_at)) : OJson(nullptr);
-               j["scheduler_running"] = s.scheduler_running;
-               j["backup_directory"] = s.backup_directory;
-               send(res, j);
-             }));
+  server.get(
+      "/api/backup/status", run([&backups](const httplib::Request&, httplib::Response& res) {
+        BackupStatus s = backups.status();
+        const double now =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        OJson j = OJson::object();
+        j["enabled"] = s.enabled;
+        j["interval"] = s.interval;
+        j["retention_days"] = s.retention_days;
+        j["max_count"] = s.max_count;
+        j["backup_count"] = s.backup_count;
+        j["total_size_bytes"] = s.total_size_bytes;
+        j["last_backup_time"] = optional_number(s.last_backup_time);
+        j["time_since_last_seconds"] =
+            s.last_backup_time ? OJson(now - *s.last_backup_time) : OJson(nullptr);
+        j["next_backup_at"] = s.next_backup_at ? OJson(iso_utc(*s.next_backup_at)) : OJson(nullptr);
+        j["scheduler_running"] = s.scheduler_running;
+        j["backup_directory"] = s.backup_directory;
+        send(res, j);
+      }));
   server.post("/api/backup/now", run([&backups](const httplib::Request&, httplib::Response& res) {
                 BackupInfo b = value_or_fail(backups.create());
                 OJson j = OJson::object();
@@ -196,8 +196,7 @@ void mount_backups(HttpServer& server, Backups& backups) {
 
 }  // namespace
 
-RestApi::RestApi(MemoryService& service, std::string version, EventSink events,
-                 Backups* backups)
+RestApi::RestApi(MemoryService& service, std::string version, EventSink events, Backups* backups)
     : service_(service),
       version_(std::move(version)),
       events_(std::move(events)),
@@ -222,62 +221,60 @@ void RestApi::mount(HttpServer& server) {
                send(res, j);
              }));
 
-  server.get("/api/health/detailed",
-             run([this, &svc](const httplib::Request&, httplib::Response& res) {
-               auto stats = value_or_fail(svc.stats());
-               const double uptime = std::chrono::duration<double>(
-                                         std::chrono::steady_clock::now() - started_)
-                                         .count();
-               const double size_mb = std::round(static_cast<double>(
-                                                     stats.storage.database_size_bytes) /
-                                                 1048576.0 * 100) / 100;
-               OJson storage = OJson::object();
-               storage["backend"] = "sqlite-vec";
-               storage["status"] = "connected";
-               storage["accessible"] = true;
-               storage["embedding_model"] = stats.embedding_model;
-               storage["embedding_dimension"] = stats.embedding_dimension;
-               storage["total_memories"] = stats.storage.total_memories;
-               storage["index_ready"] = stats.index_ready;
-               OJson statistics = OJson::object();
-               statistics["total_memories"] = stats.storage.total_memories;
-               statistics["unique_tags"] = stats.storage.unique_tags;
-               statistics["memories_this_week"] = stats.storage.memories_this_week;
-               statistics["database_size_mb"] = size_mb;
-               statistics["backend"] = "sqlite-vec";
-               OJson performance = OJson::object();
-               performance["uptime_seconds"] = uptime;
-               performance["uptime_formatted"] = uptime_text(uptime);
-               OJson system = OJson::object();
-               std::error_code ec;
-               auto space = std::filesystem::space(
-                   std::filesystem::path(svc.config().db_path).parent_path(), ec);
-               system["disk_percent"] =
-                   ec || space.capacity == 0
-                       ? OJson(nullptr)
-                       : OJson(std::round(100.0 * static_cast<double>(space.capacity -
-                                                                        space.available) /
-                                          static_cast<double>(space.capacity) * 10) / 10);
-               OJson j = OJson::object();
-               j["status"] = "healthy";
-               j["version"] = version_;
-               j["timestamp"] = iso_utc(std::chrono::duration<double>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-               j["uptime_seconds"] = uptime;
-               j["storage"] = std::move(storage);
-               j["system"] = std::move(system);
-               j["performance"] = std::move(performance);
-               j["statistics"] = std::move(statistics);
-               j["memory_count"] = stats.storage.total_memories;
-               j["last_modified"] = stats.storage.last_modified > 0
-                                        ? OJson(iso_utc(stats.storage.last_modified))
-                                        : OJson(nullptr);
-               send(res, j);
-             }));
+  server.get(
+      "/api/health/detailed", run([this, &svc](const httplib::Request&, httplib::Response& res) {
+        auto stats = value_or_fail(svc.stats());
+        const double uptime =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        const double size_mb =
+            std::round(static_cast<double>(stats.storage.database_size_bytes) / 1048576.0 * 100) /
+            100;
+        OJson storage = OJson::object();
+        storage["backend"] = "sqlite-vec";
+        storage["status"] = "connected";
+        storage["accessible"] = true;
+        storage["embedding_model"] = stats.embedding_model;
+        storage["embedding_dimension"] = stats.embedding_dimension;
+        storage["total_memories"] = stats.storage.total_memories;
+        storage["index_ready"] = stats.index_ready;
+        OJson statistics = OJson::object();
+        statistics["total_memories"] = stats.storage.total_memories;
+        statistics["unique_tags"] = stats.storage.unique_tags;
+        statistics["memories_this_week"] = stats.storage.memories_this_week;
+        statistics["database_size_mb"] = size_mb;
+        statistics["backend"] = "sqlite-vec";
+        OJson performance = OJson::object();
+        performance["uptime_seconds"] = uptime;
+        performance["uptime_formatted"] = uptime_text(uptime);
+        OJson system = OJson::object();
+        std::error_code ec;
+        auto space =
+            std::filesystem::space(std::filesystem::path(svc.config().db_path).parent_path(), ec);
+        system["disk_percent"] =
+            ec || space.capacity == 0
+                ? OJson(nullptr)
+                : OJson(std::round(100.0 * static_cast<double>(space.capacity - space.available) /
+                                   static_cast<double>(space.capacity) * 10) /
+                        10);
+        OJson j = OJson::object();
+        j["status"] = "healthy";
+        j["version"] = version_;
+        j["timestamp"] = iso_utc(
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
+        j["uptime_seconds"] = uptime;
+        j["storage"] = std::move(storage);
+        j["system"] = std::move(system);
+        j["performance"] = std::move(performance);
+        j["statistics"] = std::move(statistics);
+        j["memory_count"] = stats.storage.total_memories;
+        j["last_modified"] = stats.storage.last_modified > 0
+                                 ? OJson(iso_utc(stats.storage.last_modified))
+                                 : OJson(nullptr);
+        send(res, j);
+      }));
 
-  server.post("/api/memories", run([&svc](const httplib::Request& req,
-                                                httplib::Response& res) {
+  server.post("/api/memories", run([&svc](const httplib::Request& req, httplib::Response& res) {
                 Json body = body_object(req);
                 StoreRequest r;
                 r.content = text_field(body, "content");
@@ -331,7 +328,8 @@ void RestApi::mount(HttpServer& server) {
                if (!existing) throw BadRequest{404, "Memory with hash " + hash + " not found"};
                UpdateRequest u;
                u.content_hash = hash;
-               if (body.contains("tags") && !body["tags"].is_null()) u.tags = tags_field(body, "tags");
+               if (body.contains("tags") && !body["tags"].is_null())
+                 u.tags = tags_field(body, "tags");
                u.memory_type = optional_text(body, "memory_type");
                if (body.contains("metadata") && !body["metadata"].is_null()) {
                  if (!body["metadata"].is_object()) {
@@ -380,38 +378,38 @@ void RestApi::mount(HttpServer& server) {
     send(res, search_json(r));
   };
 
-  server.post("/api/search", run([&svc, searched](const httplib::Request& req,
-                                                  httplib::Response& res) {
-                Json body = body_object(req);
-                SearchRequest r;
-                r.query = text_field(body, "query");
-                if (r.query.empty()) throw BadRequest{422, "'query' is required"};
-                r.limit = static_cast<int>(int_field(body, "n_results", 10, 1, kMaxResults));
-                auto mode = parse_search_mode(text_field(body, "mode", "semantic"));
-                if (!mode) throw BadRequest{422, "'mode' must be semantic, exact, keyword or hybrid"};
-                r.mode = *mode;
-                r.tags = tags_field(body, "tags");
-                r.match_all_tags = tag_match_all(text_field(body, "tag_match", "any"));
-                r.memory_type = optional_text(body, "memory_type");
-                r.time_expr = text_field(body, "time_expr");
-                std::optional<double> threshold;
-                if (body.contains("similarity_threshold") && !body["similarity_threshold"].is_null()) {
-                  const Json& t = body["similarity_threshold"];
-                  if (!t.is_number() || t < 0 || t > 1) {
-                    throw BadRequest{422, "'similarity_threshold' must be a number from 0 to 1"};
-                  }
-                  threshold = t.get<double>();
-                }
-                SearchResponse out = value_or_fail(svc.search(r));
-                if (threshold) {
-                  std::erase_if(out.results,
-                                [&](const SearchHit& h) { return h.similarity_score < *threshold; });
-                }
-                searched(res, out);
-              }));
+  server.post(
+      "/api/search", run([&svc, searched](const httplib::Request& req, httplib::Response& res) {
+        Json body = body_object(req);
+        SearchRequest r;
+        r.query = text_field(body, "query");
+        if (r.query.empty()) throw BadRequest{422, "'query' is required"};
+        r.limit = static_cast<int>(int_field(body, "n_results", 10, 1, kMaxResults));
+        auto mode = parse_search_mode(text_field(body, "mode", "semantic"));
+        if (!mode) throw BadRequest{422, "'mode' must be semantic, exact, keyword or hybrid"};
+        r.mode = *mode;
+        r.tags = tags_field(body, "tags");
+        r.match_all_tags = tag_match_all(text_field(body, "tag_match", "any"));
+        r.memory_type = optional_text(body, "memory_type");
+        r.time_expr = text_field(body, "time_expr");
+        std::optional<double> threshold;
+        if (body.contains("similarity_threshold") && !body["similarity_threshold"].is_null()) {
+          const Json& t = body["similarity_threshold"];
+          if (!t.is_number() || t < 0 || t > 1) {
+            throw BadRequest{422, "'similarity_threshold' must be a number from 0 to 1"};
+          }
+          threshold = t.get<double>();
+        }
+        SearchResponse out = value_or_fail(svc.search(r));
+        if (threshold) {
+          std::erase_if(out.results,
+                        [&](const SearchHit& h) { return h.similarity_score < *threshold; });
+        }
+        searched(res, out);
+      }));
 
-  server.post("/api/search/by-tag", run([&svc, searched](const httplib::Request& req,
-                                                         httplib::Response& res) {
+  server.post("/api/search/by-tag",
+              run([&svc, searched](const httplib::Request& req, httplib::Response& res) {
                 Json body = body_object(req);
                 SearchRequest r;
                 r.tags = tags_field(body, "tags");
@@ -427,8 +425,8 @@ void RestApi::mount(HttpServer& server) {
                 searched(res, out);
               }));
 
-  server.post("/api/search/by-time", run([&svc, searched](const httplib::Request& req,
-                                                          httplib::Response& res) {
+  server.post("/api/search/by-time",
+              run([&svc, searched](const httplib::Request& req, httplib::Response& res) {
                 Json body = body_object(req);
                 SearchRequest r;
                 r.time_expr = text_field(body, "query");
@@ -469,11 +467,11 @@ void RestApi::mount(HttpServer& server) {
 
   if (backups_) mount_backups(server, *backups_);
 
-  server.get("/api/stats", run([&svc](const httplib::Request& req, httplib::Response& res) {
-               const bool by_source = req.get_param_value("by_source") == "true";
-               send(res, stats_json(value_or_fail(svc.stats(by_source)), svc.config().db_path,
-                                    by_source));
-             }));
+  server.get(
+      "/api/stats", run([&svc](const httplib::Request& req, httplib::Response& res) {
+        const bool by_source = req.get_param_value("by_source") == "true";
+        send(res, stats_json(value_or_fail(svc.stats(by_source)), svc.config().db_path, by_source));
+      }));
 }
 
 }  // namespace mcpmem

@@ -48,7 +48,9 @@ std::optional<bool> flag_param(const httplib::Request& req, const char* name) {
   return std::nullopt;
 }
 
-std::string node_param(const std::string& raw) { return sanitize_node_name(raw.empty() ? "unknown" : raw); }
+std::string node_param(const std::string& raw) {
+  return sanitize_node_name(raw.empty() ? "unknown" : raw);
+}
 
 void handle_list_conflicts(MemoryService& service, const httplib::Request& req,
                            httplib::Response& res) {
@@ -165,8 +167,9 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     for (const Json& v : body["versions"]) {
       auto parsed = parse_version(v, po);
       if (!parsed.is_ok()) {
-        set_json_error(res, 422, "versions[" + std::to_string(i) + "]: " +
-                                     parsed.status().message() + " (nothing was applied)");
+        set_json_error(res, 422,
+                       "versions[" + std::to_string(i) + "]: " + parsed.status().message() +
+                           " (nothing was applied)");
         return;
       }
       versions.push_back(std::move(parsed).value());
@@ -188,7 +191,9 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     if (!st.is_ok()) return send_status(res, st);
     auto head = service.last_change_seq();
     if (!head.is_ok()) return send_status(res, head.status());
-    send(res, {{"hub_node", service.node_name()}, {"applied", apply_counts_json(counts)}, {"head", *head}});
+    send(res, {{"hub_node", service.node_name()},
+               {"applied", apply_counts_json(counts)},
+               {"head", *head}});
   });
 
   server.get("/api/sync/conflicts",

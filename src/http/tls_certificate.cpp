@@ -119,10 +119,10 @@ Result<X509Ptr> make_certificate(EVP_PKEY* key, const CertificateNames& names) {
   X509_set_pubkey(cert.get(), key);
   X509_NAME* subject = X509_get_subject_name(cert.get());
   const auto* cn = reinterpret_cast<const unsigned char*>(names.dns.empty() ? "localhost"
-                                                                             : names.dns[0].c_str());
+                                                                            : names.dns[0].c_str());
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("mcp-memory (self-signed)"),
-                             -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("mcp-memory (self-signed)"), -1,
+                             -1, 0);
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, cn, -1, -1, 0);
   X509_set_issuer_name(cert.get(), subject);
   std::string san;

@@ -20,7 +20,7 @@ inline constexpr int kRenewDays = 30;
 struct TlsFiles {
   std::string cert_file;
   std::string key_file;
-  bool created = false;  // made (or renewed) by this call
+  bool created = false;            // made (or renewed) by this call
   std::string sha256_fingerprint;  // of the certificate, "AB:CD:..." as browsers show it
 };
 

@@ -139,8 +139,8 @@ std::string uuid4() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                      // version 4
-  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);      // variant 10
+  hi = (hi & ~0xF000ull) | 0x4000ull;                  // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10
   char buf[37];
   std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
                 static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
@@ -198,8 +198,7 @@ Json memory_store_session(MemoryService& s, const Json& a) {
     if (!out.success && chunks.size() > 1) {
       throw ToolError{"storing session chunk " + std::to_string(i + 1) + "/" +
                       std::to_string(chunks.size()) + ": " + out.message + " (stored " +
-                      std::to_string(i) + "/" + std::to_string(chunks.size()) +
-                      " before failure)"};
+                      std::to_string(i) + "/" + std::to_string(chunks.size()) + " before failure)"};
     }
     if (!out.success) throw ToolError{"storing session: " + out.message};
     hashes.push_back(out.content_hash);
@@ -456,9 +455,9 @@ const std::vector<Tool>& tools() {
            {{"turns",
              {{"type", "array"},
               {"minItems", 1},
-              {"items", object_schema({{"role", {{"type", "string"}}},
-                                       {"content", {{"type", "string"}}}},
-                                      {"role", "content"})}}},
+              {"items",
+               object_schema({{"role", {{"type", "string"}}}, {"content", {{"type", "string"}}}},
+                             {"role", "content"})}}},
             {"session_id",
              {{"type", "string"}, {"description", "Stable id; a UUID is made when omitted"}}},
             {"tags", kTagsSchema},

@@ -1,7 +1,5 @@
 // Secret files on POSIX: open(O_CREAT | O_EXCL, 0600) so the file never exists with a wider
 // mode, not even for a moment, and an existing secret is never replaced; fsync before close.
-#include "platform/secret_file.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "platform/secret_file.h"
 
 namespace mcpmem {
 

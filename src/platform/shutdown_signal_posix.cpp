@@ -1,13 +1,13 @@
 // ShutdownSignal on POSIX: SIGINT and SIGTERM are blocked with pthread_sigmask (threads made
 // afterwards inherit the mask) and taken by sigtimedwait in one thread, which wakes every
 // 200 ms to notice destruction. SIGPIPE is ignored: a client that hangs up must not kill us.
-#include "platform/shutdown_signal.h"
-
 #include <pthread.h>
 #include <signal.h>
 
 #include <csignal>
 #include <ctime>
+
+#include "platform/shutdown_signal.h"
 
 namespace mcpmem {
 

@@ -3,13 +3,13 @@
 // server that was down past its interval makes the missed backup within a minute of starting.
 #include "service/backups.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-
-#include <spdlog/spdlog.h>
 
 namespace mcpmem {
 namespace {
@@ -19,8 +19,7 @@ constexpr const char* kPrefix = "memory_backup_";
 constexpr int kScheduleCheckSeconds = 60;
 
 double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string stamp(double t) {
@@ -146,9 +145,9 @@ BackupStatus Backups::status() const {
     s.scheduler_running = scheduler_.joinable() && !stopping_;
   }
   if (s.enabled) {
-    s.next_backup_at = s.last_backup_time ? std::max(*s.last_backup_time + interval_seconds(),
-                                                     now_unix())
-                                          : now_unix() + kScheduleCheckSeconds;
+    s.next_backup_at = s.last_backup_time
+                           ? std::max(*s.last_backup_time + interval_seconds(), now_unix())
+                           : now_unix() + kScheduleCheckSeconds;
   }
   return s;
 }

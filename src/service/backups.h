@@ -21,7 +21,7 @@ struct BackupInfo {
   std::string filename;
   std::string path;
   int64_t size_bytes = 0;
-  double created_at = 0;  // Unix seconds (from the name)
+  double created_at = 0;        // Unix seconds (from the name)
   double duration_seconds = 0;  // of making it (create() only)
 };
 

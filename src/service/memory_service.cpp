@@ -388,7 +388,8 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
     std::vector<std::thread> threads;
     const size_t len = end - begin;
     for (size_t w = 1; w < workers; ++w) {
-      threads.emplace_back(prepare_range, begin + len * w / workers, begin + len * (w + 1) / workers);
+      threads.emplace_back(prepare_range, begin + len * w / workers,
+                           begin + len * (w + 1) / workers);
     }
     prepare_range(begin, begin + len / workers);
     for (auto& t : threads) t.join();
@@ -432,7 +433,8 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
     const size_t end = std::min(n, begin + batch);
     std::thread next;
     if (end < n) {
-      next = std::thread(prepare_batch, end, std::min(n, end + batch), std::max<size_t>(1, cores - 1));
+      next =
+          std::thread(prepare_batch, end, std::min(n, end + batch), std::max<size_t>(1, cores - 1));
     }
     Status written = write_batch(begin, end);
     if (next.joinable()) next.join();

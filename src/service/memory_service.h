@@ -146,7 +146,8 @@ struct ApplyCounts {
   int64_t tombstones = 0;  // a tombstone of a memory unknown here (kept, so it cannot come back)
   int64_t unchanged = 0;   // the same version as ours
   int64_t kept_local = 0;  // older than ours: ours stays
-  int64_t conflicts = 0;   // of the above, versions made concurrently: the loser is in sync_conflicts
+  int64_t conflicts =
+      0;  // of the above, versions made concurrently: the loser is in sync_conflicts
 
   ApplyCounts& operator+=(const ApplyCounts& o);
   int64_t total() const { return added + updated + deleted + tombstones + unchanged + kept_local; }
@@ -303,13 +304,13 @@ class MemoryService {
   std::condition_variable index_cv_;
   bool loader_started_ = false;
   std::atomic<bool> index_loaded_{false};
-  std::atomic<bool> index_usable_{false};  // loaded without error: searches skip index_mu_
+  std::atomic<bool> index_usable_{false};       // loaded without error: searches skip index_mu_
   std::atomic<int64_t> own_writes_{0};          // commits made through this service
   std::atomic<double> last_purge_at_{0};        // purge_expired_tombstones' rate limit
   std::atomic<int64_t> own_writes_applied_{0};  // own_writes_ as of the last complete catch-up
-  std::atomic<bool> closing_{false};             // the destructor asks the loader to stop
+  std::atomic<bool> closing_{false};            // the destructor asks the loader to stop
   Status index_error_;
-  int64_t index_seq_ = 0;            // last change-log seq applied to index_
+  int64_t index_seq_ = 0;                        // last change-log seq applied to index_
   std::atomic<int64_t> index_data_version_{-1};  // PRAGMA data_version read before that catch-up
   std::thread loader_;
 };

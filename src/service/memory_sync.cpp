@@ -172,7 +172,8 @@ Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t 
   std::unordered_map<std::string, bool> seen;
   for (const Change& c : *changes) {
     out.next_seq = c.seq;
-    if (c.op != "purge" && seen.emplace(c.content_hash, true).second) hashes.push_back(c.content_hash);
+    if (c.op != "purge" && seen.emplace(c.content_hash, true).second)
+      hashes.push_back(c.content_hash);
   }
   out.more = static_cast<int64_t>(changes->size()) >= limit;
   auto rows = db_->get_by_hashes(hashes);
@@ -190,8 +191,7 @@ Result<int64_t> MemoryService::count_changes_after(int64_t after_seq) {
   return db_->count_changes_after(after_seq);
 }
 
-Result<std::vector<ConflictRecord>> MemoryService::conflicts(bool include_resolved,
-                                                             int64_t limit) {
+Result<std::vector<ConflictRecord>> MemoryService::conflicts(bool include_resolved, int64_t limit) {
   return db_->conflicts(include_resolved, limit);
 }
 
@@ -224,7 +224,8 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
       auto current = db_->get_by_hash((*c)->content_hash, /*include_deleted=*/true);
       if (!current.is_ok()) return current.status();
       Memory m = std::move(loser->memory);
-      if (m.is_deleted() && m.content.empty() && current->has_value()) m.content = (*current)->content;
+      if (m.is_deleted() && m.content.empty() && current->has_value())
+        m.content = (*current)->content;
       // A new local edit on top of the current version: it wins everywhere once synced.
       m.prev_hlc = current->has_value() ? (*current)->hlc : "";
       m.hlc = hlc_.now().to_string();

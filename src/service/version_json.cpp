@@ -77,8 +77,9 @@ OJson conflict_record_json(const ConflictRecord& c) {
 }
 
 OJson apply_counts_json(const ApplyCounts& c) {
-  return {{"new", c.added},         {"updated", c.updated}, {"unchanged", c.unchanged},
-          {"kept_local", c.kept_local}, {"deleted", c.deleted}, {"tombstones", c.tombstones},
+  return {{"new", c.added},           {"updated", c.updated},
+          {"unchanged", c.unchanged}, {"kept_local", c.kept_local},
+          {"deleted", c.deleted},     {"tombstones", c.tombstones},
           {"conflicts", c.conflicts}};
 }
 
@@ -110,7 +111,8 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
 
   auto hash = text_field(j, "content_hash");
   if (!hash.is_ok()) return hash.status();
-  if (hash->empty() && j.contains("hash") && j["hash"].is_string()) hash = j["hash"].get<std::string>();
+  if (hash->empty() && j.contains("hash") && j["hash"].is_string())
+    hash = j["hash"].get<std::string>();
   if (m.content.empty() && !m.deleted_at) return field_error("content", "missing or empty");
   if (!m.content.empty()) {
     auto computed = content_hash(m.content);

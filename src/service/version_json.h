@@ -19,9 +19,9 @@ namespace mcpmem {
 OJson version_json(const Memory& m);
 
 struct VersionParseOptions {
-  bool verify_hash = true;      // a content_hash that is not the content's hash is an error
+  bool verify_hash = true;         // a content_hash that is not the content's hash is an error
   size_t embedding_dimension = 0;  // > 0: keep "embedding" arrays of this size
-  std::string default_origin;   // origin of records without one (the file's source machine)
+  std::string default_origin;      // origin of records without one (the file's source machine)
 };
 
 // A sync conflict as `sync conflicts --json` and GET /api/sync/conflicts print it: {id,

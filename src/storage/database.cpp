@@ -279,8 +279,8 @@ Status Database::backup_to(const std::string& path) {
   const std::string partial = path + ".partial";
   fs::remove(partial, ec);
   sqlite3* dest = nullptr;
-  int rc = sqlite3_open_v2(partial.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(partial.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   Status st = Status::ok();
   if (rc == SQLITE_OK) {
     std::lock_guard lock(impl_->mu);
@@ -298,7 +298,8 @@ Status Database::backup_to(const std::string& path) {
     st = Status::io_error("creating " + partial + ": " + sqlite3_errstr(rc));
   }
   // The copy is a standalone file: no WAL beside it, so it opens anywhere as it is.
-  if (st.is_ok()) st = storage_detail::exec_sql(dest, "PRAGMA journal_mode=DELETE", "finishing the backup");
+  if (st.is_ok())
+    st = storage_detail::exec_sql(dest, "PRAGMA journal_mode=DELETE", "finishing the backup");
   sqlite3_close(dest);
   if (st.is_ok()) {
     int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);

@@ -93,11 +93,11 @@ struct ConflictRecord {
 
 // What scan_memories() walks, newest created first (the Python exporter's order).
 struct ScanOptions {
-  MemoryFilter filter;                 // tags (any/all), type, created window
+  MemoryFilter filter;                  // tags (any/all), type, created window
   std::optional<double> changed_since;  // updated_at or deleted_at >= this
-  bool alive = true;                   // alive rows
-  bool tombstones = false;             // tombstones
-  size_t vector_dimension = 0;         // > 0: pass each alive row's vector of this size
+  bool alive = true;                    // alive rows
+  bool tombstones = false;              // tombstones
+  size_t vector_dimension = 0;          // > 0: pass each alive row's vector of this size
 };
 
 class Database {

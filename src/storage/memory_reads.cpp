@@ -57,7 +57,8 @@ void add_tag_filter(const MemoryFilter& f, FilterSql& out) {
 // table (38 ms per page at 10k memories); idx_created_at then serves the order directly.
 FilterSql filter_sql(const MemoryFilter& f, bool ordered = false) {
   FilterSql out;
-  if (!f.include_deleted) out.where += ordered ? " AND +m.deleted_at IS NULL" : " AND m.deleted_at IS NULL";
+  if (!f.include_deleted)
+    out.where += ordered ? " AND +m.deleted_at IS NULL" : " AND m.deleted_at IS NULL";
   if (!f.tags.empty()) add_tag_filter(f, out);
   if (f.memory_type) {
     out.where += " AND m.memory_type = ?";
@@ -267,15 +268,17 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
   };
   // A scan reads every page once: a small cache keeps an export of any size in constant
   // memory (the connection's usual 64 MB is restored after).
-  if (own_tx) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-4096", "sizing the cache");
+  if (own_tx)
+    (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-4096", "sizing the cache");
   Status st = [&]() -> Status {
     if (on_totals) {
       int64_t counts[2] = {0, 0};
       for (int dead = 0; dead < 2; ++dead) {
         if (!(dead ? o.tombstones : o.alive)) continue;
-        auto n = impl_->scalar(std::string("SELECT COUNT(*) FROM memories m WHERE m.deleted_at IS ") +
-                                   (dead ? "NOT NULL" : "NULL") + where.where,
-                               where.values);
+        auto n =
+            impl_->scalar(std::string("SELECT COUNT(*) FROM memories m WHERE m.deleted_at IS ") +
+                              (dead ? "NOT NULL" : "NULL") + where.where,
+                          where.values);
         if (!n.is_ok()) return n.status();
         counts[dead] = *n;
       }
@@ -286,7 +289,8 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
     return Status::ok();
   }();
   if (own_tx) (void)storage_detail::exec_sql(impl_->db, "COMMIT", "ending a read");
-  if (own_tx) (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-65536", "sizing the cache");
+  if (own_tx)
+    (void)storage_detail::exec_sql(impl_->db, "PRAGMA cache_size=-65536", "sizing the cache");
   if (!st.is_ok()) return st;
   return passed;
 }
@@ -348,7 +352,8 @@ Result<int64_t> Database::scan_embeddings(
     if (!s.is_ok()) return s.status();
     std::vector<float> vec(dimension);
     while ((*s)->step()) {
-      if (!storage_detail::decode_vector((*s)->blob(1), dimension, vec)) continue;  // another model's
+      if (!storage_detail::decode_vector((*s)->blob(1), dimension, vec))
+        continue;  // another model's
       if (!fn((*s)->i64(0), vec)) return Status::failed_precondition("stopped");
     }
     return (*s)->status("loading vectors");

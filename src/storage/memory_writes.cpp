@@ -234,8 +234,8 @@ Status Database::update_memory(const Memory& m) {
   return impl_->write([&]() -> Status {
     auto s = impl_->prepare(
         "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
-        "updated_at_iso = ?, hlc = ?, origin = ?7, " + keep_prev_hlc(7) +
-        " WHERE content_hash = ? AND deleted_at IS NULL");
+        "updated_at_iso = ?, hlc = ?, origin = ?7, " +
+        keep_prev_hlc(7) + " WHERE content_hash = ? AND deleted_at IS NULL");
     if (!s.is_ok()) return s.status();
     (*s)->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
     (*s)->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
@@ -258,9 +258,9 @@ Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, doub
       std::vector<int64_t> ids;
       {
         // updated_at stays: it is the time of the last edit, deleted_at the time of the delete.
-        auto upd = impl_->prepare(
-            "UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " + keep_prev_hlc(3) +
-            " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
+        auto upd = impl_->prepare("UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " +
+                                  keep_prev_hlc(3) +
+                                  " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
         if (!upd.is_ok()) return upd.status();
         (*upd)->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
         (*upd)->bind(4, h);
@@ -320,7 +320,7 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
 }
 
 Result<std::pair<int64_t, int64_t>> Database::purge_tombstones(double deleted_before,
-                                                                int64_t settled_seq) {
+                                                               int64_t settled_seq) {
   std::lock_guard lock(impl_->mu);
   std::pair<int64_t, int64_t> out;
   Status st = impl_->write([&]() -> Status {

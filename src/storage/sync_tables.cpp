@@ -71,8 +71,8 @@ Result<std::optional<ConflictRecord>> Database::conflict(int64_t id) {
 Status Database::mark_conflict_resolved(int64_t id, double at, const std::string& resolution) {
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {
-    auto s = impl_->prepare(
-        "UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?");
+    auto s =
+        impl_->prepare("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?");
     if (!s.is_ok()) return s.status();
     MCP_RETURN_IF_ERROR((*s)->bind(1, at).bind(2, resolution).bind(3, id).run("resolving"));
     if (sqlite3_changes(impl_->db) == 0) {

@@ -38,7 +38,8 @@ bool decode_vector(std::span<const unsigned char> blob, size_t dimension, std::v
     std::memcpy(out.data(), blob.data(), blob.size());
     return true;
   }
-  if (blob.size() < sizeof(kSparseTag) || std::memcmp(blob.data(), kSparseTag, sizeof(kSparseTag)) != 0 ||
+  if (blob.size() < sizeof(kSparseTag) ||
+      std::memcmp(blob.data(), kSparseTag, sizeof(kSparseTag)) != 0 ||
       (blob.size() - sizeof(kSparseTag)) % kEntryBytes != 0) {
     return false;
   }

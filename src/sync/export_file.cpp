@@ -130,8 +130,9 @@ Result<ExportSummary> write_export(MemoryService& service, const ExportOptions& 
     return pending.size() < kBatchesInFlight || write_oldest();
   };
   auto scanned = service.scan_memories(scan, on_row, on_totals);
-  if (!batch.empty()) pending.push_back(std::async(std::launch::deferred, render, std::move(batch),
-                                                   std::cref(o.source_machine)));
+  if (!batch.empty())
+    pending.push_back(
+        std::async(std::launch::deferred, render, std::move(batch), std::cref(o.source_machine)));
   while (!pending.empty()) write_oldest();
   if (!scanned.is_ok()) return scanned.status();
   if (!in_tombstones && o.include_deleted) {

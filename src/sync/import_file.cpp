@@ -20,7 +20,7 @@
 namespace mcpmem {
 namespace {
 
-constexpr size_t kApplyBatch = 1000;   // records applied per call (one lookup query each)
+constexpr size_t kApplyBatch = 1000;    // records applied per call (one lookup query each)
 constexpr size_t kBatchesInFlight = 4;  // batches read ahead of the writer (bounds memory)
 constexpr size_t kMaxErrorsShown = 20;
 

@@ -21,8 +21,8 @@ namespace mcpmem {
 
 struct ImportOptions {
   bool dry_run = false;
-  bool source_tags = true;     // add "source:<machine>" (the file's source machine)
-  bool trust_hashes = false;   // accept content_hash values that do not match the content
+  bool source_tags = true;              // add "source:<machine>" (the file's source machine)
+  bool trust_hashes = false;            // accept content_hash values that do not match the content
   size_t max_record_bytes = 64u << 20;  // one record larger than this fails the file
 };
 
@@ -34,8 +34,8 @@ struct ImportReport {
   ApplyCounts counts;
   int64_t invalid = 0;
   std::map<std::string, ApplyCounts> by_source;  // by each record's source machine
-  std::vector<std::string> errors;                // the first few, each naming record and field
-  bool committed = false;                         // false on a dry run or an error
+  std::vector<std::string> errors;               // the first few, each naming record and field
+  bool committed = false;                        // false on a dry run or an error
 };
 
 // Imports one file ("-" reads standard input). A non-ok Status means nothing was committed;

@@ -140,7 +140,8 @@ class Round {
     if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
     Json reply = Json::parse(r->body, nullptr, false);
     if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
-      return Status::io_error("pushing to " + cursor_.url + ": the hub's reply is not a sync reply");
+      return Status::io_error("pushing to " + cursor_.url +
+                              ": the hub's reply is not a sync reply");
     }
     round_.hub_applied += apply_counts_from_json(reply["applied"]);
     round_.pushed += count;
@@ -151,11 +152,12 @@ class Round {
 
   // Both replies name the hub; its name goes into status and conflict sources.
   void note_hub_node(const Json& reply) {
-    if (reply.contains("hub_node") && reply["hub_node"].is_string()) cursor_.hub_node = reply["hub_node"];
+    if (reply.contains("hub_node") && reply["hub_node"].is_string())
+      cursor_.hub_node = reply["hub_node"];
   }
 
   Status pull() {
-    std::unordered_set<std::string> hub_has;  // during a resync: every hash the hub sent
+    std::unordered_set<std::string> hub_has;           // during a resync: every hash the hub sent
     if (cursor_.resync_pending) cursor_.pull_seq = 0;  // a resync cut short starts over
     for (;;) {
       const std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
@@ -290,8 +292,8 @@ class Round {
 std::string describe(const SyncRound& r) {
   return "pushed " + std::to_string(r.pushed) + " (hub: " + std::to_string(r.hub_applied.added) +
          " new, " + std::to_string(r.hub_applied.updated + r.hub_applied.deleted) +
-         " changed), pulled " + std::to_string(r.pulled) + " (here: " +
-         std::to_string(r.applied.added) + " new, " +
+         " changed), pulled " + std::to_string(r.pulled) +
+         " (here: " + std::to_string(r.applied.added) + " new, " +
          std::to_string(r.applied.updated + r.applied.deleted) + " changed, " +
          std::to_string(r.applied.conflicts) + " conflicts)";
 }

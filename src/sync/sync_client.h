@@ -15,15 +15,15 @@ namespace mcpmem {
 struct SyncClientOptions {
   std::string hub_url;  // "https://hub:8443" (http:// only to loopback addresses)
   std::string api_key;
-  std::string ca_file;  // PEM: the hub's (self-signed) certificate or its CA; empty: system CAs
-  int64_t batch = 1000;       // versions per request (fewer when they are large)
+  std::string ca_file;   // PEM: the hub's (self-signed) certificate or its CA; empty: system CAs
+  int64_t batch = 1000;  // versions per request (fewer when they are large)
   int timeout_seconds = 30;
 };
 
 struct SyncRound {
-  int64_t pushed = 0;  // versions sent
-  int64_t pulled = 0;  // versions received
-  ApplyCounts applied;  // what the pulled versions did here
+  int64_t pushed = 0;       // versions sent
+  int64_t pulled = 0;       // versions received
+  ApplyCounts applied;      // what the pulled versions did here
   ApplyCounts hub_applied;  // what ours did on the hub
   bool resynced = false;    // a full resync ran (the hub had purged deletes we had not seen)
   int64_t dropped = 0;      // memories the resync removed here (the hub had purged them)

@@ -45,8 +45,8 @@ void SyncLoop::run() {
         retry_at = 0;
         next_round = unix_now() + options_.interval_seconds;
       } else {
-        spdlog::warn("sync with {} failed: {}; retrying in {:.0f} s", hub,
-                     round.status().message(), backoff);
+        spdlog::warn("sync with {} failed: {}; retrying in {:.0f} s", hub, round.status().message(),
+                     backoff);
         next_round = retry_at = unix_now() + backoff;
         backoff = std::min(backoff * 2, 60.0);
       }

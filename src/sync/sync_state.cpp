@@ -134,9 +134,8 @@ Result<OJson> sync_status_json(MemoryService& service) {
   if (!peers.is_ok()) return peers.status();
   OJson list = OJson::array();
   for (const auto& [key, value] : *peers) {
-    list.push_back(peer_json(peer_from(key.substr(std::string(kPeerPrefix).size()),
-                                       parse_object(value)),
-                             *head));
+    list.push_back(peer_json(
+        peer_from(key.substr(std::string(kPeerPrefix).size()), parse_object(value)), *head));
   }
   out["peers"] = list;
   return out;

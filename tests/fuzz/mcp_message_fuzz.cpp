@@ -78,14 +78,22 @@ class Fuzzer {
 
   Json random_value(int depth = 0) {
     switch (rng_() % 12) {
-      case 0: return nullptr;
-      case 1: return rng_() % 2 == 0;
-      case 2: return static_cast<int64_t>(rng_()) - (1ll << 31);
-      case 3: return std::numeric_limits<int64_t>::max();
-      case 4: return -1e308 * (rng_() % 3);
-      case 5: return 0.5;
-      case 6: return std::string(rng_() % 3 == 0 ? 70000 : rng_() % 40, 'a' + rng_() % 26);
-      case 7: return "\u0130stanbul \u3000 last 3 days ago";
+      case 0:
+        return nullptr;
+      case 1:
+        return rng_() % 2 == 0;
+      case 2:
+        return static_cast<int64_t>(rng_()) - (1ll << 31);
+      case 3:
+        return std::numeric_limits<int64_t>::max();
+      case 4:
+        return -1e308 * (rng_() % 3);
+      case 5:
+        return 0.5;
+      case 6:
+        return std::string(rng_() % 3 == 0 ? 70000 : rng_() % 40, 'a' + rng_() % 26);
+      case 7:
+        return "\u0130stanbul \u3000 last 3 days ago";
       case 8: {
         Json a = Json::array();
         if (depth < 40) a.push_back(random_value(depth + 1));
@@ -96,8 +104,10 @@ class Fuzzer {
         if (depth < 40) o["k"] = random_value(depth + 1);
         return o;
       }
-      case 10: return "memory://tag/" + std::to_string(rng_());
-      default: return -1;
+      case 10:
+        return "memory://tag/" + std::to_string(rng_());
+      default:
+        return -1;
     }
   }
 

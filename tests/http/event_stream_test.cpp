@@ -76,7 +76,8 @@ TEST_F(EventsTest, EveryWriterShowsUpLive) {
   ASSERT_TRUE(reader.wait_for("event: connection_established"));
   const std::string hash = store("an event-worthy memory");
   EXPECT_TRUE(reader.wait_for("event: memory_stored\ndata: {\"content_hash\":\"" + hash));
-  EXPECT_NE(reader.text().find("\"content_preview\":\"an event-worthy memory\""), std::string::npos);
+  EXPECT_NE(reader.text().find("\"content_preview\":\"an event-worthy memory\""),
+            std::string::npos);
 
   // Another process's writes (here: a second service on the same file) arrive too.
   Config other_config = service_->config();

@@ -53,14 +53,16 @@ class HttpTest : public ::testing::Test {
     stream_ = std::make_unique<EventStream>(*service_);
     backups_ = std::make_unique<Backups>(*service_, service_->config());
     stream_->mount(*server_);
-    rest_ = std::make_unique<RestApi>(*service_, "test", [this](const std::string& type,
-                                                                 const Json& data) {
-      {
-        std::lock_guard<std::mutex> lock(events_mu_);
-        events_.push_back(type);
-      }
-      stream_->publish(type, data);
-    }, backups_.get());
+    rest_ = std::make_unique<RestApi>(
+        *service_, "test",
+        [this](const std::string& type, const Json& data) {
+          {
+            std::lock_guard<std::mutex> lock(events_mu_);
+            events_.push_back(type);
+          }
+          stream_->publish(type, data);
+        },
+        backups_.get());
     rest_->mount(*server_);
     mount_sync_api(*server_, *service_);
     mount_dashboard(*server_);

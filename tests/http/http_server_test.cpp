@@ -110,9 +110,9 @@ TEST_F(HttpTest, ForeignHostNamesAreRefusedOnALoopbackBind) {
     auto r = client().Get("/api/health", {{"Host", host + ":" + port}});
     EXPECT_EQ(r->status, 200) << host;
   }
-  for (std::string host : {std::string("evil.example.com"), "evil.example.com:" + port,
-                           std::string("localhost.evil.com"), std::string("127.0.0.1.evil.com"),
-                           std::string()}) {
+  for (std::string host :
+       {std::string("evil.example.com"), "evil.example.com:" + port,
+        std::string("localhost.evil.com"), std::string("127.0.0.1.evil.com"), std::string()}) {
     auto r = client().Get("/api/health", {{"Host", host}});
     EXPECT_EQ(r->status, 403) << host;
   }
@@ -210,17 +210,19 @@ TEST_F(HttpTest, TransportRulesForHeadersAndMethods) {
   EXPECT_EQ(get->status, 405);
   EXPECT_EQ(get->get_header_value("Allow"), "POST, DELETE");
   EXPECT_EQ(c.Post("/mcp", with_key(), kInitialize, "text/plain")->status, 415);
-  EXPECT_EQ(c.Post("/mcp", with_key({{"Accept", "text/html"}}), kInitialize, "application/json")
-                ->status,
-            406);
-  httplib::Headers old = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}});
+  EXPECT_EQ(
+      c.Post("/mcp", with_key({{"Accept", "text/html"}}), kInitialize, "application/json")->status,
+      406);
+  httplib::Headers old =
+      with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}});
   EXPECT_EQ(c.Post("/mcp", old, R"({"jsonrpc":"2.0","id":5,"method":"ping"})", "application/json")
                 ->status,
             400);
-  httplib::Headers ok = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
-  EXPECT_EQ(c.Post("/mcp", ok, R"({"jsonrpc":"2.0","id":6,"method":"ping"})", "application/json")
-                ->status,
-            200);
+  httplib::Headers ok =
+      with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
+  EXPECT_EQ(
+      c.Post("/mcp", ok, R"({"jsonrpc":"2.0","id":6,"method":"ping"})", "application/json")->status,
+      200);
 }
 
 TEST_F(HttpTest, AnonymousAccessOnlyOnLoopback) {
@@ -265,9 +267,11 @@ TEST_F(HttpTest, TheKeyNeverReachesTheLog) {
 
 TEST_F(HttpTest, ServesHttpsWithARealCertificate) {
   const std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                          "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
-                          "-keyout " + key + " -out " + cert + " 2>/dev/null";
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
+      "-keyout " +
+      key + " -out " + cert + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   HttpOptions o;
   o.cert_file = cert;

@@ -2,11 +2,10 @@
 // 10k-memory database. Every request must succeed, and every store acknowledged must be in
 // the database afterwards (counted exactly).
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <random>
-
-#include <spdlog/spdlog.h>
 
 #include "http/tls_certificate.h"
 #include "http_fixture.h"
@@ -54,7 +53,8 @@ TEST_F(HttpTest, ThirtyTwoKeepAliveClientsForTwentySecondsLoseNothing) {
         const int kind = static_cast<int>(rng() % 10);
         bool ok = false;
         if (kind < 6) {
-          Json q = {{"query", "topic " + std::to_string(rng() % 97) + " detail"}, {"n_results", 10}};
+          Json q = {{"query", "topic " + std::to_string(rng() % 97) + " detail"},
+                    {"n_results", 10}};
           auto r = cli.Post("/api/search", with_key(), q.dump(), "application/json");
           ok = r && r->status == 200;
         } else if (kind < 8) {

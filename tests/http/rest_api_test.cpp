@@ -67,21 +67,22 @@ TEST_F(RestTest, StoreGetUpdateDeleteWithThePythonShapes) {
   EXPECT_EQ(upd["memory"]["metadata"]["owner"], "kim");  // merged
   EXPECT_EQ(upd["memory"]["metadata"]["team"], "infra");
   EXPECT_EQ(upd["memory"]["created_at"], created);
-  Json same = ok_json(client().Put(("/api/memories/" + hash).c_str(), with_key(), "{}",
-                                   "application/json"));
+  Json same = ok_json(
+      client().Put(("/api/memories/" + hash).c_str(), with_key(), "{}", "application/json"));
   EXPECT_EQ(same["message"], "No updates provided - memory unchanged");
 
   Json del = ok_json(client().Delete(("/api/memories/" + hash).c_str(), with_key()));
-  EXPECT_EQ(del, Json({{"success", true}, {"message", "Memory deleted successfully"},
+  EXPECT_EQ(del, Json({{"success", true},
+                       {"message", "Memory deleted successfully"},
                        {"content_hash", hash}}));
   Json again = ok_json(client().Delete(("/api/memories/" + hash).c_str(), with_key()));
   EXPECT_EQ(again["success"], false);
   auto gone = client().Get(("/api/memories/" + hash).c_str(), with_key());
   EXPECT_EQ(gone->status, 404);
   EXPECT_EQ(Json::parse(gone->body)["detail"], "Memory not found");
-  EXPECT_EQ(client().Put(("/api/memories/" + hash).c_str(), with_key(), "{}",
-                         "application/json")->status,
-            404);
+  EXPECT_EQ(
+      client().Put(("/api/memories/" + hash).c_str(), with_key(), "{}", "application/json")->status,
+      404);
   std::lock_guard<std::mutex> lock(events_mu_);
   EXPECT_TRUE(events_.empty());  // stores and deletes reach /api/events by the change log
 }
@@ -111,7 +112,8 @@ TEST_F(RestTest, ListPagesAndFilters) {
 }
 
 TEST_F(RestTest, SearchesHaveThePythonShapeAndOurFilters) {
-  const std::string redis = store("Redis is configured through REDIS_URL in the env file", {"redis"});
+  const std::string redis =
+      store("Redis is configured through REDIS_URL in the env file", {"redis"});
   store("Postgres backups run nightly with pg_dump", {"postgres"});
   store("The redis cache keeps sessions for a day", {"redis", "cache"});
   Json s = ok_json(post("/api/search", {{"query", "how is redis configured"}, {"n_results", 2}}));
@@ -121,13 +123,14 @@ TEST_F(RestTest, SearchesHaveThePythonShapeAndOurFilters) {
   EXPECT_EQ(s["results"][0]["memory"]["content_hash"], redis);
   EXPECT_TRUE(s["results"][0]["similarity_score"].is_number());
   EXPECT_TRUE(s["processing_time_ms"].is_number());
-  Json strict = ok_json(post("/api/search", {{"query", "how is redis configured"},
-                                             {"similarity_threshold", 0.99}}));
+  Json strict = ok_json(
+      post("/api/search", {{"query", "how is redis configured"}, {"similarity_threshold", 0.99}}));
   EXPECT_EQ(strict["results"].size(), 0u);
   Json kw = ok_json(post("/api/search", {{"query", "pg_dump"}, {"mode", "keyword"}}));
   EXPECT_EQ(kw["results"].size(), 1u);
 
-  Json by_tag = ok_json(post("/api/search/by-tag", {{"tags", {"redis", "cache"}}, {"match_all", true}}));
+  Json by_tag =
+      ok_json(post("/api/search/by-tag", {{"tags", {"redis", "cache"}}, {"match_all", true}}));
   EXPECT_EQ(by_tag["results"].size(), 1u);
   EXPECT_EQ(by_tag["search_type"], "tag");
   EXPECT_EQ(post("/api/search/by-tag", {{"tags", Json::array()}})->status, 400);
@@ -139,8 +142,8 @@ TEST_F(RestTest, SearchesHaveThePythonShapeAndOurFilters) {
   EXPECT_NE(Json::parse(bad_time->body)["detail"].get<std::string>().find("Could not parse"),
             std::string::npos);
 
-  Json similar = ok_json(client().Get(("/api/search/similar/" + redis + "?n_results=1").c_str(),
-                                      with_key()));
+  Json similar =
+      ok_json(client().Get(("/api/search/similar/" + redis + "?n_results=1").c_str(), with_key()));
   ASSERT_EQ(similar["results"].size(), 1u);
   EXPECT_NE(similar["results"][0]["memory"]["content_hash"], redis);
   EXPECT_EQ(similar["search_type"], "similar");

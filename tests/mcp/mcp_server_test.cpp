@@ -122,10 +122,9 @@ TEST_F(McpTest, ToolsListHasSchemasAndAnnotations) {
     EXPECT_FALSE(t["description"].get<std::string>().empty());
     EXPECT_TRUE(t["annotations"].contains("readOnlyHint"));
   }
-  for (const char* n :
-       {"memory_store", "memory_search", "memory_list", "memory_delete", "memory_update",
-        "memory_health", "memory_stats", "memory_cleanup", "memory_sync_status",
-        "memory_store_session"}) {
+  for (const char* n : {"memory_store", "memory_search", "memory_list", "memory_delete",
+                        "memory_update", "memory_health", "memory_stats", "memory_cleanup",
+                        "memory_sync_status", "memory_store_session"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
   EXPECT_FALSE(names.count("store_memory"));  // aliases are callable, not listed
@@ -182,8 +181,7 @@ TEST_F(McpTest, StoreSessionKeepsAConversationTogetherAsThePythonServiceDoes) {
                 {{"turns", turns}, {"session_id", "s-1"}, {"tags", "redis,config"}});
   const std::string content = "[user] How do I configure Redis?\n[assistant] Set REDIS_URL in .env";
   const std::string hash = *content_hash(content);
-  EXPECT_EQ(text(r), "Session stored successfully (session_id: s-1, hash: " + hash +
-                         ", turns: 2)");
+  EXPECT_EQ(text(r), "Session stored successfully (session_id: s-1, hash: " + hash + ", turns: 2)");
   auto m = service_->get(hash);
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_EQ((*m)->content, content);
@@ -199,8 +197,9 @@ TEST_F(McpTest, StoreSessionKeepsAConversationTogetherAsThePythonServiceDoes) {
   Json chunked = call("memory_store_session", {{"turns", long_turns}});
   EXPECT_NE(text(chunked).find(", chunks: 3/3, turns: 5)"), std::string::npos) << text(chunked);
   const std::string id = chunked["structuredContent"]["session_id"];
-  EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
-                                              "[0-9a-f]{12}")))
+  EXPECT_TRUE(
+      std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                      "[0-9a-f]{12}")))
       << id;
   Json hashes = chunked["structuredContent"]["content_hashes"];
   ASSERT_EQ(hashes.size(), 3u);  // 509 + 514 + 509 > 1500: two turns per chunk

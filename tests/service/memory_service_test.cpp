@@ -195,10 +195,10 @@ TEST_F(ServiceTest, StoreBatchAcrossManyPipelinedBatchesKeepsEveryResultInPlace)
   std::vector<StoreRequest> batch;
   for (int i = 0; i < 600; ++i) {
     StoreRequest r;
-    r.content = i % 50 == 3    ? std::string()  // invalid: empty
-                : i % 50 == 4  ? "already here"
-                : i % 50 == 5  ? "memory number " + std::to_string(i - 5)  // repeats i - 5
-                               : "memory number " + std::to_string(i);
+    r.content = i % 50 == 3   ? std::string()  // invalid: empty
+                : i % 50 == 4 ? "already here"
+                : i % 50 == 5 ? "memory number " + std::to_string(i - 5)  // repeats i - 5
+                              : "memory number " + std::to_string(i);
     batch.push_back(r);
   }
   auto out = service_->store_batch(batch);

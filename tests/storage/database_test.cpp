@@ -462,22 +462,24 @@ TEST_F(DatabaseTest, MostlyZeroVectorsAreStoredSparseAndReadBackBitForBit) {
   EXPECT_EQ(**db->get_embedding(*z_id, 384), zero);
   std::map<int64_t, std::vector<float>> scanned;
   ASSERT_TRUE(db->scan_embeddings(384, [&](int64_t id, std::span<const float> v) {
-    scanned[id].assign(v.begin(), v.end());
-    return true;
-  }).is_ok());
+                  scanned[id].assign(v.begin(), v.end());
+                  return true;
+                }).is_ok());
   EXPECT_EQ(scanned[*s_id], sparse);
   EXPECT_EQ(scanned[*d_id], dense);
 
   RawConnection raw(path_);
   auto size_of = [&](int64_t id) {
-    return raw.ints("SELECT length(vec) FROM memory_vectors WHERE memory_id = " + std::to_string(id));
+    return raw.ints("SELECT length(vec) FROM memory_vectors WHERE memory_id = " +
+                    std::to_string(id));
   };
   EXPECT_LT(size_of(*s_id).front(), 4 + 6 * 72);
   EXPECT_EQ(size_of(*d_id).front(), 384 * 4);
   EXPECT_EQ(size_of(*z_id).front(), 4);
   // A sparse blob naming an element past the dimension is another model's: it reads as missing.
   ASSERT_EQ(raw.exec("UPDATE memory_vectors SET vec = X'53505631' || X'9001' || X'0000803F'"
-                     " WHERE memory_id = " + std::to_string(*z_id)),
+                     " WHERE memory_id = " +
+                     std::to_string(*z_id)),
             "");
   EXPECT_FALSE(db->get_embedding(*z_id, 384)->has_value());
   EXPECT_TRUE(db->get_embedding(*z_id, 401)->has_value());

@@ -3,6 +3,8 @@
 // refused key, a hub that is not there. Each gives an error that says what happened; nothing
 // of a bad reply is applied; the cursors stay where they were, so the next round repeats the
 // work; `sync status` shows the error. The fake hub is a real HTTP server on loopback.
+#include "sync/sync_client.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "service/version_json.h"
-#include "sync/sync_client.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
 
@@ -30,8 +31,10 @@ class FakeHub {
   };
 
   FakeHub() {
-    server_.Get("/api/sync/pull", [this](const httplib::Request& q, httplib::Response& r) { on_pull(q, r); });
-    server_.Post("/api/sync/push", [this](const httplib::Request& q, httplib::Response& r) { on_push(q, r); });
+    server_.Get("/api/sync/pull",
+                [this](const httplib::Request& q, httplib::Response& r) { on_pull(q, r); });
+    server_.Post("/api/sync/push",
+                 [this](const httplib::Request& q, httplib::Response& r) { on_push(q, r); });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // stop() before the server runs would be lost (and the join below would wait forever).
@@ -110,7 +113,8 @@ TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
     std::string expected;  // in the error
   };
   const std::vector<Case> cases = {
-      {"500 with a detail", 500, R"({"detail": "database is locked"})", "HTTP 500: database is locked"},
+      {"500 with a detail", 500, R"({"detail": "database is locked"})",
+       "HTTP 500: database is locked"},
       {"502 from a proxy", 502, "<html>Bad Gateway</html>", "HTTP 502: <html>Bad Gateway</html>"},
       {"not JSON", 200, "<html>hello</html>", "not a sync reply (nothing applied)"},
       {"JSON cut short", 200, R"({"versions": [)" + good[0].dump(), "not a sync reply"},
@@ -143,7 +147,8 @@ TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
   // The same hub, now answering well: everything arrives, and the error is cleared.
   FakeHub hub;
   hub.on_pull = [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(OJson({{"versions", good}, {"next", 3}, {"more", false}}).dump(), "application/json");
+    res.set_content(OJson({{"versions", good}, {"next", 3}, {"more", false}}).dump(),
+                    "application/json");
   };
   auto r = round(hub);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
@@ -155,9 +160,11 @@ TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
 TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
   for (int i = 0; i < 3; ++i) store(*spoke_, "made on the spoke, number " + std::to_string(i));
   const int64_t head = *spoke_->last_change_seq();
-  for (auto [status, body] : std::vector<std::pair<int, std::string>>{
-           {500, R"({"detail": "disk full"})"}, {200, "garbage"}, {200, R"({"applied": 3})"},
-           {503, ""}}) {
+  for (auto [status, body] :
+       std::vector<std::pair<int, std::string>>{{500, R"({"detail": "disk full"})"},
+                                                {200, "garbage"},
+                                                {200, R"({"applied": 3})"},
+                                                {503, ""}}) {
     SCOPED_TRACE(std::to_string(status) + " " + body);
     FakeHub hub;
     hub.on_push = [&](const httplib::Request&, httplib::Response& res) {
@@ -210,8 +217,7 @@ TEST_F(SyncClientTest, ARefusedKeyAndAnAbsentHubAreNamed) {
   o.timeout_seconds = 2;
   auto r = sync_once(*spoke_, o);
   ASSERT_FALSE(r.is_ok());
-  EXPECT_NE(r.status().message().find("pushing to " + url + ": cannot connect"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("pushing to " + url + ": cannot connect"), std::string::npos)
       << r.status().message();
   EXPECT_EQ(load_hub_cursor(*spoke_)->push_seq, 0);
 }

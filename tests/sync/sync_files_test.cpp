@@ -211,13 +211,16 @@ TEST_F(SyncFilesTest, PythonCliExportImportsWithSourceTagsAndTimestamps) {
 
 TEST_F(SyncFilesTest, DashboardExportAndBareArrayImport) {
   const std::string c1 = "from the dashboard", c2 = "from an emergency export";
-  const std::string dash = write_file("dash.json", R"({"export_date": "2025-08-12T10:15:30.000Z",
-    "total_memories": 1, "exported_memories": 1, "memories": [{"content": ")" + c1 +
-    R"(", "content_hash": ")" + *content_hash(c1) + R"(", "tags": ["ui"], "memory_type": null,
+  const std::string dash =
+      write_file("dash.json", R"({"export_date": "2025-08-12T10:15:30.000Z",
+    "total_memories": 1, "exported_memories": 1, "memories": [{"content": ")" +
+                                  c1 + R"(", "content_hash": ")" + *content_hash(c1) +
+                                  R"(", "tags": ["ui"], "memory_type": null,
     "metadata": {}, "created_at": 1754993730.0, "created_at_iso": "2025-08-12T10:15:30Z",
     "updated_at": 1754993730.0, "updated_at_iso": "2025-08-12T10:15:30Z"}]})");
-  const std::string array = write_file("array.json", R"([{"hash": ")" + *content_hash(c2) +
-    R"(", "content": ")" + c2 + R"(", "created_at": 1754993730.5, "metadata": "{\"a\": 1}",
+  const std::string array =
+      write_file("array.json", R"([{"hash": ")" + *content_hash(c2) + R"(", "content": ")" + c2 +
+                                   R"(", "created_at": 1754993730.5, "metadata": "{\"a\": 1}",
     "tags": "x,y"}])");
   std::ifstream orig(dash);
   std::string original((std::istreambuf_iterator<char>(orig)), {});
@@ -352,13 +355,15 @@ TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
   const std::vector<Case> cases = {
       {"truncated", R"({"export_metadata": {}, "memories": [)" + good + R"(, {"content": "x)",
        "malformed JSON"},
-      {"wrong type", R"({"memories": [)" + good +
-                         R"(, {"content": "y", "tags": [], "created_at": "yesterday"}]})",
+      {"wrong type",
+       R"({"memories": [)" + good +
+           R"(, {"content": "y", "tags": [], "created_at": "yesterday"}]})",
        "memories[1]: field 'created_at'"},
       {"tags not strings", R"({"memories": [{"content": "z", "tags": [1], "created_at": 1}]})",
        "memories[0]: field 'tags'"},
-      {"hash mismatch", R"({"memories": [{"content": "abc", "content_hash": ")" +
-                            std::string(64, 'a') + R"(", "created_at": 1}]})",
+      {"hash mismatch",
+       R"({"memories": [{"content": "abc", "content_hash": ")" + std::string(64, 'a') +
+           R"(", "created_at": 1}]})",
        "memories[0]: field 'content_hash': does not match"},
       {"duplicate hash", R"({"memories": [)" + good + "," + good + "]}",
        "memories[1]: field 'content_hash'"},
@@ -397,7 +402,8 @@ TEST_F(SyncFilesTest, AOneGigabyteFileWithAHugeRecordFailsInBoundedMemoryAndChan
   }
   ASSERT_GE(fs::file_size(path), uintmax_t{1} << 30);
   import(*b, path, {}, /*expect_ok=*/false);  // the default cap: 64 MiB per record
-  EXPECT_NE(last_error_.find("record 2 is larger than the limit"), std::string::npos) << last_error_;
+  EXPECT_NE(last_error_.find("record 2 is larger than the limit"), std::string::npos)
+      << last_error_;
   EXPECT_NE(last_error_.find("nothing from this file was imported"), std::string::npos);
   EXPECT_EQ(b->stats()->storage.total_memories, 0);  // not even the two good ones
   rusage usage{};
