@@ -100,4 +100,23 @@ Status status_of(const Result<T>& r) {
     if (!_mcp_result.is_ok()) return ::mcpmem::detail::status_of(_mcp_result); \
   } while (0)
 
+// Evaluates `expr` (a Result<T>); returns its Status from the enclosing function (returning
+// Status or Result<U>) when not ok, else moves the value into `lhs`, which may declare a new
+// variable or name an existing one:
+//   MCP_ASSIGN_OR_RETURN(auto rows, db.list(options));
+//   MCP_ASSIGN_OR_RETURN(existing, find(hash));
+// It expands to several statements (it may declare `lhs` in the enclosing scope), so it cannot be
+// the body of an unbraced if or loop. Each use has its own temporary, so many fit in one scope.
+// `expr` may contain commas (template arguments); `lhs` may not (write `auto`).
+#define MCP_ASSIGN_OR_RETURN(lhs, ...) \
+  MCP_ASSIGN_OR_RETURN_IMPL_(MCP_STATUS_CONCAT_(_mcp_result_, __COUNTER__), lhs, __VA_ARGS__)
+
+#define MCP_ASSIGN_OR_RETURN_IMPL_(result, lhs, ...) \
+  auto result = (__VA_ARGS__);                       \
+  if (!result.is_ok()) return result.status();       \
+  lhs = std::move(result).value()
+
+#define MCP_STATUS_CONCAT_(a, b) MCP_STATUS_CONCAT_INNER_(a, b)
+#define MCP_STATUS_CONCAT_INNER_(a, b) a##b
+
 }  // namespace mcpmem

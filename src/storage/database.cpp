@@ -134,22 +134,20 @@ Status Database::Impl::write(const std::function<Status()>& body) {
 }
 
 Result<int64_t> Database::Impl::scalar(const std::string& sql, const std::vector<Value>& values) {
-  auto s = prepare(sql);
-  if (!s.is_ok()) return s.status();
-  storage_detail::bind_all(**s, 1, values);
-  int64_t v = (*s)->step() ? (*s)->i64(0) : 0;
-  MCP_RETURN_IF_ERROR((*s)->status("reading " + sql.substr(0, 40)));
+  MCP_ASSIGN_OR_RETURN(auto s, prepare(sql));
+  storage_detail::bind_all(*s, 1, values);
+  int64_t v = s->step() ? s->i64(0) : 0;
+  MCP_RETURN_IF_ERROR(s->status("reading " + sql.substr(0, 40)));
   return v;
 }
 
 Result<std::vector<Memory>> Database::Impl::memories(const std::string& sql,
                                                      const std::vector<Value>& values) {
-  auto s = prepare(sql);
-  if (!s.is_ok()) return s.status();
-  storage_detail::bind_all(**s, 1, values);
+  MCP_ASSIGN_OR_RETURN(auto s, prepare(sql));
+  storage_detail::bind_all(*s, 1, values);
   std::vector<Memory> out;
-  while ((*s)->step()) out.push_back(storage_detail::read_memory(**s));
-  MCP_RETURN_IF_ERROR((*s)->status("reading memories"));
+  while (s->step()) out.push_back(storage_detail::read_memory(*s));
+  MCP_RETURN_IF_ERROR(s->status("reading memories"));
   return out;
 }
 
@@ -160,11 +158,9 @@ namespace {
 // The first read of the file: a file that is not an SQLite database fails here, before
 // anything is written to it. Returns whether the database is empty (new).
 Result<bool> read_schema_size(Database::Impl& impl) {
-  auto pages = impl.scalar("PRAGMA page_count");
-  if (!pages.is_ok()) return pages.status();
-  auto objects = impl.scalar("SELECT COUNT(*) FROM sqlite_master");
-  if (!objects.is_ok()) return objects.status();
-  return *objects == 0;
+  MCP_RETURN_IF_ERROR(impl.scalar("PRAGMA page_count"));
+  MCP_ASSIGN_OR_RETURN(auto objects, impl.scalar("SELECT COUNT(*) FROM sqlite_master"));
+  return objects == 0;
 }
 
 Status set_pragmas(Database::Impl& impl, bool created) {
@@ -194,24 +190,22 @@ Status set_pragmas(Database::Impl& impl, bool created) {
 
 Status bring_schema_up_to_date(Database::Impl& impl, bool created) {
   constexpr int kCurrent = storage_detail::kSchemaVersion;
-  auto version = impl.scalar("PRAGMA user_version");
-  if (!version.is_ok()) return version.status();
-  if (*version > kCurrent) {
+  MCP_ASSIGN_OR_RETURN(auto version, impl.scalar("PRAGMA user_version"));
+  if (version > kCurrent) {
     return Status::failed_precondition("the database " + impl.path +
                                        " was written by a newer mcp-memory (schema " +
-                                       std::to_string(*version) + "); upgrade this binary");
+                                       std::to_string(version) + "); upgrade this binary");
   }
-  if (*version == kCurrent) return Status::ok();
+  if (version == kCurrent) return Status::ok();
   if (impl.opts.read_only) {
     return Status::failed_precondition("the database " + impl.path +
                                        " needs a schema upgrade; open it once without read-only");
   }
   return impl.write([&]() -> Status {
     // Another process may have migrated while we waited for the lock.
-    auto v = impl.scalar("PRAGMA user_version");
-    if (!v.is_ok()) return v.status();
-    if (*v >= kCurrent) return Status::ok();
-    return storage_detail::migrate(impl.db, static_cast<int>(*v), created);
+    MCP_ASSIGN_OR_RETURN(auto v, impl.scalar("PRAGMA user_version"));
+    if (v >= kCurrent) return Status::ok();
+    return storage_detail::migrate(impl.db, static_cast<int>(v), created);
   });
 }
 
@@ -233,10 +227,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   sqlite3_extended_result_codes(impl->db, 1);
   sqlite3_busy_timeout(impl->db, opts.busy_timeout_ms);
 
-  auto created = read_schema_size(*impl);
-  if (!created.is_ok()) return created.status();
-  MCP_RETURN_IF_ERROR(set_pragmas(*impl, *created));
-  MCP_RETURN_IF_ERROR(bring_schema_up_to_date(*impl, *created));
+  MCP_ASSIGN_OR_RETURN(auto created, read_schema_size(*impl));
+  MCP_RETURN_IF_ERROR(set_pragmas(*impl, created));
+  MCP_RETURN_IF_ERROR(bring_schema_up_to_date(*impl, created));
   return std::unique_ptr<Database>(new Database(std::move(impl)));
 }
 
@@ -244,21 +237,20 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
 
 Result<std::optional<std::string>> Database::get_meta(const std::string& key) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare("SELECT value FROM meta WHERE key = ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, key);
+  MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare("SELECT value FROM meta WHERE key = ?"));
+  s->bind(1, key);
   std::optional<std::string> out;
-  if ((*s)->step()) out = (*s)->text(0);
-  MCP_RETURN_IF_ERROR((*s)->status("reading meta"));
+  if (s->step()) out = s->text(0);
+  MCP_RETURN_IF_ERROR(s->status("reading meta"));
   return out;
 }
 
 Status Database::set_meta(const std::string& key, const std::string& value) {
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {
-    auto s = impl_->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
-    if (!s.is_ok()) return s.status();
-    return (*s)->bind(1, key).bind(2, value).run("writing meta");
+    MCP_ASSIGN_OR_RETURN(auto s,
+                         impl_->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
+    return s->bind(1, key).bind(2, value).run("writing meta");
   });
 }
 
@@ -316,14 +308,13 @@ Status Database::backup_to(const std::string& path) {
 
 Result<std::string> Database::integrity_check() {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare("PRAGMA integrity_check");
-  if (!s.is_ok()) return s.status();
+  MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare("PRAGMA integrity_check"));
   std::string out;
-  while ((*s)->step()) {
+  while (s->step()) {
     if (!out.empty()) out += "\n";
-    out += (*s)->text(0);
+    out += s->text(0);
   }
-  Status st = (*s)->status("checking integrity");
+  Status st = s->status("checking integrity");
   if (!st.is_ok() && st.message().find("no such module") != std::string::npos) {
     // Newer SQLite versions check virtual tables too; the Python service's sqlite-vec table
     // cannot be checked without its extension, which we do not load.

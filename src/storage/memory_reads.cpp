@@ -119,10 +119,9 @@ Result<std::optional<Memory>> Database::get_by_hash(const std::string& hash, boo
   std::string sql = std::string("SELECT ") + kMemoryColumns +
                     " FROM memories m WHERE m.content_hash = ?" +
                     (include_deleted ? "" : " AND m.deleted_at IS NULL");
-  auto rows = impl_->memories(sql, {hash});
-  if (!rows.is_ok()) return rows.status();
-  if (rows->empty()) return std::optional<Memory>();
-  return std::optional<Memory>(std::move(rows->front()));
+  MCP_ASSIGN_OR_RETURN(auto rows, impl_->memories(sql, {hash}));
+  if (rows.empty()) return std::optional<Memory>();
+  return std::optional<Memory>(std::move(rows.front()));
 }
 
 Result<std::vector<Memory>> Database::get_by_ids(const std::vector<int64_t>& ids) {
@@ -131,9 +130,8 @@ Result<std::vector<Memory>> Database::get_by_ids(const std::vector<int64_t>& ids
   out.reserve(ids.size());
   std::string sql = std::string("SELECT ") + kMemoryColumns + " FROM memories m WHERE m.id = ?";
   for (int64_t id : ids) {
-    auto rows = impl_->memories(sql, {id});
-    if (!rows.is_ok()) return rows.status();
-    for (Memory& m : *rows) out.push_back(std::move(m));
+    MCP_ASSIGN_OR_RETURN(auto rows, impl_->memories(sql, {id}));
+    for (Memory& m : rows) out.push_back(std::move(m));
   }
   return out;
 }
@@ -158,12 +156,11 @@ Result<int64_t> Database::count(const MemoryFilter& filter) {
 Result<std::vector<int64_t>> Database::ids_matching(const MemoryFilter& filter) {
   std::lock_guard lock(impl_->mu);
   FilterSql f = filter_sql(filter);
-  auto s = impl_->prepare("SELECT m.id FROM memories m WHERE 1" + f.where);
-  if (!s.is_ok()) return s.status();
-  storage_detail::bind_all(**s, 1, f.values);
+  MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare("SELECT m.id FROM memories m WHERE 1" + f.where));
+  storage_detail::bind_all(*s, 1, f.values);
   std::vector<int64_t> out;
-  while ((*s)->step()) out.push_back((*s)->i64(0));
-  MCP_RETURN_IF_ERROR((*s)->status("filtering memories"));
+  while (s->step()) out.push_back(s->i64(0));
+  MCP_RETURN_IF_ERROR(s->status("filtering memories"));
   return out;
 }
 
@@ -171,13 +168,13 @@ Result<std::vector<std::pair<int64_t, std::string>>> Database::hashes_matching(
     const MemoryFilter& filter) {
   std::lock_guard lock(impl_->mu);
   FilterSql f = filter_sql(filter, /*ordered=*/true);
-  auto s = impl_->prepare("SELECT m.id, m.content_hash FROM memories m WHERE 1" + f.where +
-                          " ORDER BY m.created_at DESC, m.id DESC");
-  if (!s.is_ok()) return s.status();
-  storage_detail::bind_all(**s, 1, f.values);
+  MCP_ASSIGN_OR_RETURN(
+      auto s, impl_->prepare("SELECT m.id, m.content_hash FROM memories m WHERE 1" + f.where +
+                             " ORDER BY m.created_at DESC, m.id DESC"));
+  storage_detail::bind_all(*s, 1, f.values);
   std::vector<std::pair<int64_t, std::string>> out;
-  while ((*s)->step()) out.emplace_back((*s)->i64(0), (*s)->text(1));
-  MCP_RETURN_IF_ERROR((*s)->status("filtering memories"));
+  while (s->step()) out.emplace_back(s->i64(0), s->text(1));
+  MCP_RETURN_IF_ERROR(s->status("filtering memories"));
   return out;
 }
 
@@ -188,16 +185,16 @@ Result<std::vector<ScoredId>> Database::keyword_search(const std::string& query,
   std::string match = fts_query(query);
   if (match.empty()) return out;
   FilterSql f = filter_sql(filter);
-  auto s = impl_->prepare(
-      "SELECT m.id, bm25(memories_fts) AS score FROM memories_fts "
-      "JOIN memories m ON m.id = memories_fts.rowid WHERE memories_fts MATCH ?" +
-      f.where + " ORDER BY score, m.id LIMIT ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, match);
-  storage_detail::bind_all(**s, 2, f.values);
-  (*s)->bind(2 + static_cast<int>(f.values.size()), limit);
-  while ((*s)->step()) out.push_back({(*s)->i64(0), (*s)->f64(1)});
-  MCP_RETURN_IF_ERROR((*s)->status("keyword search"));
+  MCP_ASSIGN_OR_RETURN(
+      auto s,
+      impl_->prepare("SELECT m.id, bm25(memories_fts) AS score FROM memories_fts "
+                     "JOIN memories m ON m.id = memories_fts.rowid WHERE memories_fts MATCH ?" +
+                     f.where + " ORDER BY score, m.id LIMIT ?"));
+  s->bind(1, match);
+  storage_detail::bind_all(*s, 2, f.values);
+  s->bind(2 + static_cast<int>(f.values.size()), limit);
+  while (s->step()) out.push_back({s->i64(0), s->f64(1)});
+  MCP_RETURN_IF_ERROR(s->status("keyword search"));
   return out;
 }
 
@@ -206,16 +203,16 @@ Result<std::vector<int64_t>> Database::substring_search(const std::string& needl
   std::lock_guard lock(impl_->mu);
   FilterSql f = filter_sql(filter);
   // SQLite's lower() folds ASCII only (as the Python service's LIKE): "É" does not match "é".
-  auto s =
+  MCP_ASSIGN_OR_RETURN(
+      auto s,
       impl_->prepare("SELECT m.id FROM memories m WHERE instr(lower(m.content), lower(?)) > 0" +
-                     f.where + " ORDER BY m.created_at DESC, m.id DESC LIMIT ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, needle);
-  storage_detail::bind_all(**s, 2, f.values);
-  (*s)->bind(2 + static_cast<int>(f.values.size()), limit);
+                     f.where + " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"));
+  s->bind(1, needle);
+  storage_detail::bind_all(*s, 2, f.values);
+  s->bind(2 + static_cast<int>(f.values.size()), limit);
   std::vector<int64_t> out;
-  while ((*s)->step()) out.push_back((*s)->i64(0));
-  MCP_RETURN_IF_ERROR((*s)->status("exact search"));
+  while (s->step()) out.push_back(s->i64(0));
+  MCP_RETURN_IF_ERROR(s->status("exact search"));
   return out;
 }
 
@@ -251,20 +248,19 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
                       // "+": never idx_deleted_at, whose order would need a sort of every row.
                       " WHERE +m.deleted_at IS " + (tombstones ? "NOT NULL" : "NULL") +
                       where.where + " ORDER BY m.created_at DESC";
-    auto s = impl_->prepare(sql);
-    if (!s.is_ok()) return s.status();
-    storage_detail::bind_all(**s, 1, where.values);
+    MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare(sql));
+    storage_detail::bind_all(*s, 1, where.values);
     std::vector<float> vec;
-    while (!stopped && (*s)->step()) {
-      Memory m = storage_detail::read_memory(**s);
+    while (!stopped && s->step()) {
+      Memory m = storage_detail::read_memory(*s);
       vec.clear();
       if (vectors && !m.deleted_at) {
-        if (!storage_detail::decode_vector((*s)->blob(13), o.vector_dimension, vec)) vec.clear();
+        if (!storage_detail::decode_vector(s->blob(13), o.vector_dimension, vec)) vec.clear();
       }
       ++passed;
       stopped = !fn(m, vec);
     }
-    return (*s)->status("reading memories");
+    return s->status("reading memories");
   };
   // A scan reads every page once: a small cache keeps an export of any size in constant
   // memory (the connection's usual 64 MB is restored after).
@@ -275,12 +271,11 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
       int64_t counts[2] = {0, 0};
       for (int dead = 0; dead < 2; ++dead) {
         if (!(dead ? o.tombstones : o.alive)) continue;
-        auto n =
+        MCP_ASSIGN_OR_RETURN(
+            counts[dead],
             impl_->scalar(std::string("SELECT COUNT(*) FROM memories m WHERE m.deleted_at IS ") +
                               (dead ? "NOT NULL" : "NULL") + where.where,
-                          where.values);
-        if (!n.is_ok()) return n.status();
-        counts[dead] = *n;
+                          where.values));
       }
       on_totals(counts[0], counts[1]);
     }
@@ -298,12 +293,12 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
 Result<std::vector<TagCount>> Database::tag_counts() {
   std::lock_guard lock(impl_->mu);
   // memory_tags holds alive rows only.
-  auto s = impl_->prepare(
-      "SELECT tag, COUNT(*) AS n FROM memory_tags GROUP BY tag ORDER BY n DESC, tag");
-  if (!s.is_ok()) return s.status();
+  MCP_ASSIGN_OR_RETURN(
+      auto s, impl_->prepare(
+                  "SELECT tag, COUNT(*) AS n FROM memory_tags GROUP BY tag ORDER BY n DESC, tag"));
   std::vector<TagCount> out;
-  while ((*s)->step()) out.push_back({(*s)->text(0), (*s)->i64(1)});
-  MCP_RETURN_IF_ERROR((*s)->status("counting tags"));
+  while (s->step()) out.push_back({s->text(0), s->i64(1)});
+  MCP_RETURN_IF_ERROR(s->status("counting tags"));
   return out;
 }
 
@@ -311,29 +306,24 @@ Result<StorageStats> Database::stats() {
   std::lock_guard lock(impl_->mu);
   StorageStats st;
   // Each count is shaped to be answered from an index: this runs at every `stats`.
-  auto all = impl_->scalar("SELECT COUNT(*) FROM memories");
-  if (!all.is_ok()) return all.status();
-  auto dead = impl_->scalar("SELECT COUNT(*) FROM memories WHERE deleted_at IS NOT NULL");
-  if (!dead.is_ok()) return dead.status();
-  st.deleted_memories = *dead;
-  st.total_memories = *all - *dead;
-  auto tags = impl_->scalar("SELECT COUNT(DISTINCT tag) FROM memory_tags");
-  if (!tags.is_ok()) return tags.status();
-  st.unique_tags = *tags;
-  auto week =
+  MCP_ASSIGN_OR_RETURN(auto all, impl_->scalar("SELECT COUNT(*) FROM memories"));
+  MCP_ASSIGN_OR_RETURN(auto dead,
+                       impl_->scalar("SELECT COUNT(*) FROM memories WHERE deleted_at IS NOT NULL"));
+  st.deleted_memories = dead;
+  st.total_memories = all - dead;
+  MCP_ASSIGN_OR_RETURN(st.unique_tags,
+                       impl_->scalar("SELECT COUNT(DISTINCT tag) FROM memory_tags"));
+  MCP_ASSIGN_OR_RETURN(
+      st.memories_this_week,
       impl_->scalar("SELECT COUNT(*) FROM memories WHERE created_at >= ? AND +deleted_at IS NULL",
-                    {unix_now() - 7 * 86400.0});
-  if (!week.is_ok()) return week.status();
-  st.memories_this_week = *week;
-  auto pages = impl_->scalar("PRAGMA page_count");
-  if (!pages.is_ok()) return pages.status();
-  auto page_size = impl_->scalar("PRAGMA page_size");
-  if (!page_size.is_ok()) return page_size.status();
-  st.database_size_bytes = *pages * *page_size;
-  auto last = impl_->prepare("SELECT at FROM changes ORDER BY seq DESC LIMIT 1");
-  if (!last.is_ok()) return last.status();
-  if ((*last)->step()) st.last_modified = (*last)->f64(0);
-  MCP_RETURN_IF_ERROR((*last)->status("reading the change log"));
+                    {unix_now() - 7 * 86400.0}));
+  MCP_ASSIGN_OR_RETURN(auto pages, impl_->scalar("PRAGMA page_count"));
+  MCP_ASSIGN_OR_RETURN(auto page_size, impl_->scalar("PRAGMA page_size"));
+  st.database_size_bytes = pages * page_size;
+  MCP_ASSIGN_OR_RETURN(auto last,
+                       impl_->prepare("SELECT at FROM changes ORDER BY seq DESC LIMIT 1"));
+  if (last->step()) st.last_modified = last->f64(0);
+  MCP_RETURN_IF_ERROR(last->status("reading the change log"));
   return st;
 }
 
@@ -346,17 +336,17 @@ Result<int64_t> Database::scan_embeddings(
   const bool own_tx = impl_->tx_depth == 0;
   if (own_tx) MCP_RETURN_IF_ERROR(storage_detail::exec_sql(impl_->db, "BEGIN", "starting a read"));
   Status st = [&]() -> Status {
-    auto s = impl_->prepare(
-        "SELECT v.memory_id, v.vec FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
-        "WHERE m.deleted_at IS NULL");
-    if (!s.is_ok()) return s.status();
+    MCP_ASSIGN_OR_RETURN(
+        auto s,
+        impl_->prepare(
+            "SELECT v.memory_id, v.vec FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
+            "WHERE m.deleted_at IS NULL"));
     std::vector<float> vec(dimension);
-    while ((*s)->step()) {
-      if (!storage_detail::decode_vector((*s)->blob(1), dimension, vec))
-        continue;  // another model's
-      if (!fn((*s)->i64(0), vec)) return Status::failed_precondition("stopped");
+    while (s->step()) {
+      if (!storage_detail::decode_vector(s->blob(1), dimension, vec)) continue;  // another model's
+      if (!fn(s->i64(0), vec)) return Status::failed_precondition("stopped");
     }
-    return (*s)->status("loading vectors");
+    return s->status("loading vectors");
   }();
   Result<int64_t> seq =
       st.is_ok() ? impl_->scalar("SELECT COALESCE(MAX(seq), 0) FROM changes") : Result<int64_t>(st);
@@ -375,32 +365,33 @@ Result<std::vector<Memory>> Database::memories_without_embedding(int64_t limit) 
 Result<std::optional<std::vector<float>>> Database::get_embedding(int64_t memory_id,
                                                                   size_t dimension) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare(
-      "SELECT v.vec FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
-      "WHERE v.memory_id = ? AND m.deleted_at IS NULL");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, memory_id);
+  MCP_ASSIGN_OR_RETURN(
+      auto s,
+      impl_->prepare("SELECT v.vec FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
+                     "WHERE v.memory_id = ? AND m.deleted_at IS NULL"));
+  s->bind(1, memory_id);
   std::optional<std::vector<float>> out;
-  if ((*s)->step()) {
+  if (s->step()) {
     std::vector<float> vec;
-    if (storage_detail::decode_vector((*s)->blob(0), dimension, vec)) out = std::move(vec);
+    if (storage_detail::decode_vector(s->blob(0), dimension, vec)) out = std::move(vec);
   }
-  MCP_RETURN_IF_ERROR((*s)->status("reading a vector"));
+  MCP_RETURN_IF_ERROR(s->status("reading a vector"));
   return out;
 }
 
 Result<std::vector<Change>> Database::changes_since(int64_t after_seq, int64_t limit) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare(
-      "SELECT seq, memory_id, content_hash, op, hlc FROM changes WHERE seq > ? ORDER BY seq "
-      "LIMIT ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, after_seq).bind(2, limit);
+  MCP_ASSIGN_OR_RETURN(
+      auto s,
+      impl_->prepare(
+          "SELECT seq, memory_id, content_hash, op, hlc FROM changes WHERE seq > ? ORDER BY seq "
+          "LIMIT ?"));
+  s->bind(1, after_seq).bind(2, limit);
   std::vector<Change> out;
-  while ((*s)->step()) {
-    out.push_back({(*s)->i64(0), (*s)->i64(1), (*s)->text(2), (*s)->text(3), (*s)->text(4)});
+  while (s->step()) {
+    out.push_back({s->i64(0), s->i64(1), s->text(2), s->text(3), s->text(4)});
   }
-  MCP_RETURN_IF_ERROR((*s)->status("reading the change log"));
+  MCP_RETURN_IF_ERROR(s->status("reading the change log"));
   return out;
 }
 

@@ -60,21 +60,20 @@ Result<std::vector<size_t>> pick_fresh(Database::Impl& impl, const std::vector<M
     int64_t old_id = 0;
     bool tombstone = false;
     {
-      auto find =
-          impl.prepare("SELECT id, deleted_at IS NOT NULL FROM memories WHERE content_hash = ?");
-      if (!find.is_ok()) return find.status();
-      (*find)->bind(1, m.content_hash);
-      if ((*find)->step()) {
-        old_id = (*find)->i64(0);
-        tombstone = (*find)->i64(1) != 0;
+      MCP_ASSIGN_OR_RETURN(
+          auto find,
+          impl.prepare("SELECT id, deleted_at IS NOT NULL FROM memories WHERE content_hash = ?"));
+      find->bind(1, m.content_hash);
+      if (find->step()) {
+        old_id = find->i64(0);
+        tombstone = find->i64(1) != 0;
       }
-      MCP_RETURN_IF_ERROR((*find)->status("looking up a content hash"));
+      MCP_RETURN_IF_ERROR(find->status("looking up a content hash"));
     }
     if (old_id != 0 && !tombstone) continue;
     if (old_id != 0) {
-      auto del = impl.prepare("DELETE FROM memories WHERE id = ?");
-      if (!del.is_ok()) return del.status();
-      MCP_RETURN_IF_ERROR((*del)->bind(1, old_id).run("replacing a deleted memory"));
+      MCP_ASSIGN_OR_RETURN(auto del, impl.prepare("DELETE FROM memories WHERE id = ?"));
+      MCP_RETURN_IF_ERROR(del->bind(1, old_id).run("replacing a deleted memory"));
     }
     fresh.push_back(i);
   }
@@ -89,12 +88,14 @@ Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& imp
   std::unordered_map<std::string, int64_t> id_of;
   for (size_t begin = 0; begin < fresh.size();) {
     size_t n = chunk_rows(fresh.size() - begin, kMaxRows);
-    auto ins = impl.prepare(
-        "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
-        "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin, prev_hlc) VALUES " +
-        placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash");
-    if (!ins.is_ok()) return ins.status();
-    Statement& s = **ins;
+    MCP_ASSIGN_OR_RETURN(
+        auto ins,
+        impl.prepare(
+            "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
+            "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin, prev_hlc) "
+            "VALUES " +
+            placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash"));
+    Statement& s = *ins;
     int p = 1;
     for (size_t r = 0; r < n; ++r, p += 13) {
       const Memory& m = memories[fresh[begin + r]];
@@ -124,25 +125,24 @@ Status store_vectors(Database::Impl& impl, const std::vector<VectorRow>& rows) {
   constexpr size_t kMaxRows = 256;
   for (size_t begin = 0; begin < rows.size();) {
     size_t n = chunk_rows(rows.size() - begin, kMaxRows);
-    auto ins = impl.prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES " +
-                            placeholders(n, "(?,?)"));
-    if (!ins.is_ok()) return ins.status();
+    MCP_ASSIGN_OR_RETURN(
+        auto ins, impl.prepare("INSERT OR REPLACE INTO memory_vectors(memory_id, vec) VALUES " +
+                               placeholders(n, "(?,?)")));
     for (size_t r = 0; r < n; ++r) {
       const auto& [id, vec] = rows[begin + r];
       const std::string blob = storage_detail::encode_vector(vec);  // bind_blob copies it
-      (*ins)->bind(static_cast<int>(2 * r + 1), id);
-      (*ins)->bind_blob(static_cast<int>(2 * r + 2), blob.data(), blob.size());
+      ins->bind(static_cast<int>(2 * r + 1), id);
+      ins->bind_blob(static_cast<int>(2 * r + 2), blob.data(), blob.size());
     }
-    MCP_RETURN_IF_ERROR((*ins)->run("storing vectors"));
+    MCP_RETURN_IF_ERROR(ins->run("storing vectors"));
     begin += n;
   }
   return Status::ok();
 }
 
 Status drop_vector(Database::Impl& impl, int64_t memory_id) {
-  auto drop = impl.prepare("DELETE FROM memory_vectors WHERE memory_id = ?");
-  if (!drop.is_ok()) return drop.status();
-  return (*drop)->bind(1, memory_id).run("dropping a vector");
+  MCP_ASSIGN_OR_RETURN(auto drop, impl.prepare("DELETE FROM memory_vectors WHERE memory_id = ?"));
+  return drop->bind(1, memory_id).run("dropping a vector");
 }
 
 }  // namespace
@@ -160,11 +160,11 @@ Status Database::Impl::index_rows(const std::vector<std::pair<int64_t, const Mem
     std::string ids = "[";
     for (const auto& [id, m] : alive) ids += std::to_string(id) + ",";
     ids.back() = ']';
-    auto fts = prepare(
-        "INSERT INTO memories_fts(rowid, content) SELECT id, content FROM memories"
-        " WHERE id IN (SELECT value FROM json_each(?))");
-    if (!fts.is_ok()) return fts.status();
-    MCP_RETURN_IF_ERROR((*fts)->bind(1, ids).run("indexing content"));
+    MCP_ASSIGN_OR_RETURN(
+        auto fts,
+        prepare("INSERT INTO memories_fts(rowid, content) SELECT id, content FROM memories"
+                " WHERE id IN (SELECT value FROM json_each(?))"));
+    MCP_RETURN_IF_ERROR(fts->bind(1, ids).run("indexing content"));
   }
   std::vector<std::pair<int64_t, std::string>> tags;
   for (const auto& [id, m] : alive) {
@@ -174,27 +174,27 @@ Status Database::Impl::index_rows(const std::vector<std::pair<int64_t, const Mem
   }
   for (size_t begin = 0; begin < tags.size();) {
     size_t n = chunk_rows(tags.size() - begin, kMaxRows);
-    auto ins = prepare("INSERT OR IGNORE INTO memory_tags(tag, memory_id) VALUES " +
-                       placeholders(n, "(?,?)"));
-    if (!ins.is_ok()) return ins.status();
+    MCP_ASSIGN_OR_RETURN(auto ins,
+                         prepare("INSERT OR IGNORE INTO memory_tags(tag, memory_id) VALUES " +
+                                 placeholders(n, "(?,?)")));
     for (size_t r = 0; r < n; ++r) {
-      (*ins)->bind(static_cast<int>(2 * r + 1), tags[begin + r].second);
-      (*ins)->bind(static_cast<int>(2 * r + 2), tags[begin + r].first);
+      ins->bind(static_cast<int>(2 * r + 1), tags[begin + r].second);
+      ins->bind(static_cast<int>(2 * r + 2), tags[begin + r].first);
     }
-    MCP_RETURN_IF_ERROR((*ins)->run("indexing tags"));
+    MCP_RETURN_IF_ERROR(ins->run("indexing tags"));
     begin += n;
   }
   return Status::ok();
 }
 
 Result<int64_t> Database::insert_memory(const Memory& m, std::span<const float> embedding) {
-  auto ids = insert_memories({m}, {std::vector<float>(embedding.begin(), embedding.end())});
-  if (!ids.is_ok()) return ids.status();
-  if (ids->front() == 0) {
+  MCP_ASSIGN_OR_RETURN(
+      auto ids, insert_memories({m}, {std::vector<float>(embedding.begin(), embedding.end())}));
+  if (ids.front() == 0) {
     return Status::already_exists("a memory with this content already exists (content hash " +
                                   m.content_hash + ")");
   }
-  return ids->front();
+  return ids.front();
 }
 
 Result<std::vector<int64_t>> Database::insert_memories(
@@ -207,16 +207,13 @@ Result<std::vector<int64_t>> Database::insert_memories(
     std::vector<size_t> fresh(memories.size());
     std::iota(fresh.begin(), fresh.end(), size_t{0});
     if (!known_new) {
-      auto picked = pick_fresh(*impl_, memories);
-      if (!picked.is_ok()) return picked.status();
-      fresh = std::move(picked).value();
+      MCP_ASSIGN_OR_RETURN(fresh, pick_fresh(*impl_, memories));
     }
-    auto id_of = insert_rows(*impl_, memories, fresh);
-    if (!id_of.is_ok()) return id_of.status();
+    MCP_ASSIGN_OR_RETURN(auto id_of, insert_rows(*impl_, memories, fresh));
     std::vector<std::pair<int64_t, const Memory*>> inserted;
     std::vector<VectorRow> vectors;
     for (size_t i : fresh) {
-      ids[i] = (*id_of)[memories[i].content_hash];
+      ids[i] = id_of[memories[i].content_hash];
       inserted.emplace_back(ids[i], &memories[i]);
       if (i < embeddings.size() && !embeddings[i].empty() && !memories[i].deleted_at) {
         vectors.emplace_back(ids[i], std::span<const float>(embeddings[i]));
@@ -232,15 +229,15 @@ Result<std::vector<int64_t>> Database::insert_memories(
 Status Database::update_memory(const Memory& m) {
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {
-    auto s = impl_->prepare(
-        "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
-        "updated_at_iso = ?, hlc = ?, origin = ?7, " +
-        keep_prev_hlc(7) + " WHERE content_hash = ? AND deleted_at IS NULL");
-    if (!s.is_ok()) return s.status();
-    (*s)->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
-    (*s)->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
-    (*s)->bind_optional_text(6, m.hlc).bind_optional_text(7, m.origin).bind(8, m.content_hash);
-    MCP_RETURN_IF_ERROR((*s)->run("updating a memory"));
+    MCP_ASSIGN_OR_RETURN(
+        auto s, impl_->prepare(
+                    "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
+                    "updated_at_iso = ?, hlc = ?, origin = ?7, " +
+                    keep_prev_hlc(7) + " WHERE content_hash = ? AND deleted_at IS NULL"));
+    s->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
+    s->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
+    s->bind_optional_text(6, m.hlc).bind_optional_text(7, m.origin).bind(8, m.content_hash);
+    MCP_RETURN_IF_ERROR(s->run("updating a memory"));
     if (sqlite3_changes(impl_->db) == 0) {
       return Status::not_found("no memory with content hash " + m.content_hash);
     }
@@ -258,14 +255,15 @@ Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, doub
       std::vector<int64_t> ids;
       {
         // updated_at stays: it is the time of the last edit, deleted_at the time of the delete.
-        auto upd = impl_->prepare("UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " +
-                                  keep_prev_hlc(3) +
-                                  " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id");
-        if (!upd.is_ok()) return upd.status();
-        (*upd)->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
-        (*upd)->bind(4, h);
-        while ((*upd)->step()) ids.push_back((*upd)->i64(0));
-        MCP_RETURN_IF_ERROR((*upd)->status("deleting a memory"));
+        MCP_ASSIGN_OR_RETURN(
+            auto upd,
+            impl_->prepare("UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " +
+                           keep_prev_hlc(3) +
+                           " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id"));
+        upd->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
+        upd->bind(4, h);
+        while (upd->step()) ids.push_back(upd->i64(0));
+        MCP_RETURN_IF_ERROR(upd->status("deleting a memory"));
       }
       for (int64_t id : ids) {
         MCP_RETURN_IF_ERROR(drop_vector(*impl_, id));
@@ -285,12 +283,13 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
     id = 0;
     {
       // The triggers move the row in or out of the FTS and tag indexes and log the change.
-      auto upd = impl_->prepare(
-          "UPDATE memories SET content = ?, tags = ?, memory_type = ?, metadata = ?, "
-          "created_at = ?, updated_at = ?, created_at_iso = ?, updated_at_iso = ?, deleted_at = ?, "
-          "hlc = ?, origin = ?, prev_hlc = ? WHERE content_hash = ? RETURNING id");
-      if (!upd.is_ok()) return upd.status();
-      Statement& s = **upd;
+      MCP_ASSIGN_OR_RETURN(
+          auto upd, impl_->prepare(
+                        "UPDATE memories SET content = ?, tags = ?, memory_type = ?, metadata = ?, "
+                        "created_at = ?, updated_at = ?, created_at_iso = ?, updated_at_iso = ?, "
+                        "deleted_at = ?, "
+                        "hlc = ?, origin = ?, prev_hlc = ? WHERE content_hash = ? RETURNING id"));
+      Statement& s = *upd;
       s.bind(1, m.content).bind(2, join_tags_csv(m.tags)).bind_optional_text(3, m.memory_type);
       s.bind(4, metadata_text(m)).bind(5, m.created_at).bind(6, m.updated_at);
       s.bind(7, iso_utc(m.created_at)).bind(8, iso_utc(m.updated_at));
@@ -306,9 +305,8 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
     }
     if (id == 0) {
       const std::vector<Memory> one = {m};
-      auto id_of = insert_rows(*impl_, one, {0});
-      if (!id_of.is_ok()) return id_of.status();
-      id = (*id_of)[m.content_hash];
+      MCP_ASSIGN_OR_RETURN(auto id_of, insert_rows(*impl_, one, {0}));
+      id = id_of[m.content_hash];
       MCP_RETURN_IF_ERROR(impl_->index_rows({{id, &m}}));
     }
     if (m.deleted_at) return drop_vector(*impl_, id);
@@ -329,23 +327,23 @@ Result<std::pair<int64_t, int64_t>> Database::purge_tombstones(double deleted_be
     // nothing has expired, which is almost every call.
     std::string ids = "[";
     {
-      auto expired = impl_->prepare(
-          "SELECT id FROM memories WHERE deleted_at IS NOT NULL AND deleted_at < ?"
-          " AND id NOT IN (SELECT memory_id FROM changes WHERE seq > ?)");
-      if (!expired.is_ok()) return expired.status();
-      (*expired)->bind(1, deleted_before).bind(2, settled_seq);
-      while ((*expired)->step()) ids += std::to_string((*expired)->i64(0)) + ",";
-      MCP_RETURN_IF_ERROR((*expired)->status("finding old tombstones"));
+      MCP_ASSIGN_OR_RETURN(
+          auto expired,
+          impl_->prepare("SELECT id FROM memories WHERE deleted_at IS NOT NULL AND deleted_at < ?"
+                         " AND id NOT IN (SELECT memory_id FROM changes WHERE seq > ?)"));
+      expired->bind(1, deleted_before).bind(2, settled_seq);
+      while (expired->step()) ids += std::to_string(expired->i64(0)) + ",";
+      MCP_RETURN_IF_ERROR(expired->status("finding old tombstones"));
     }
     if (ids.size() == 1) return Status::ok();
     ids.back() = ']';
     const std::string in_ids = " IN (SELECT value FROM json_each(?))";
-    auto max_seq = impl_->scalar("SELECT MAX(seq) FROM changes WHERE memory_id" + in_ids, {ids});
-    if (!max_seq.is_ok()) return max_seq.status();
-    auto del = impl_->prepare("DELETE FROM memories WHERE id" + in_ids);
-    if (!del.is_ok()) return del.status();
-    MCP_RETURN_IF_ERROR((*del)->bind(1, ids).run("purging old tombstones"));
-    out = {sqlite3_changes(impl_->db), *max_seq};
+    MCP_ASSIGN_OR_RETURN(
+        auto max_seq,
+        impl_->scalar("SELECT MAX(seq) FROM changes WHERE memory_id" + in_ids, {ids}));
+    MCP_ASSIGN_OR_RETURN(auto del, impl_->prepare("DELETE FROM memories WHERE id" + in_ids));
+    MCP_RETURN_IF_ERROR(del->bind(1, ids).run("purging old tombstones"));
+    out = {sqlite3_changes(impl_->db), max_seq};
     return Status::ok();
   });
   if (!st.is_ok()) return st;
@@ -358,9 +356,8 @@ Result<int64_t> Database::purge(const std::vector<std::string>& hashes) {
   Status st = impl_->write([&]() -> Status {
     removed = 0;
     for (const std::string& h : hashes) {
-      auto del = impl_->prepare("DELETE FROM memories WHERE content_hash = ?");
-      if (!del.is_ok()) return del.status();
-      MCP_RETURN_IF_ERROR((*del)->bind(1, h).run("removing a memory"));
+      MCP_ASSIGN_OR_RETURN(auto del, impl_->prepare("DELETE FROM memories WHERE content_hash = ?"));
+      MCP_RETURN_IF_ERROR(del->bind(1, h).run("removing a memory"));
       removed += sqlite3_changes(impl_->db);
     }
     return Status::ok();

@@ -195,31 +195,27 @@ constexpr const char* kIndexAliveContent =
 
 // Version 0 -> current: a new file, or a file of the Python service.
 Status create_or_adopt(sqlite3* db, bool created) {
-  auto had_memories = has_table(db, "memories");
-  if (!had_memories.is_ok()) return had_memories.status();
-  auto had_fts = has_table(db, "memories_fts");
-  if (!had_fts.is_ok()) return had_fts.status();
-  auto had_tags = has_table(db, "memory_tags");
-  if (!had_tags.is_ok()) return had_tags.status();
-  auto had_changes = has_table(db, "changes");
-  if (!had_changes.is_ok()) return had_changes.status();
+  MCP_ASSIGN_OR_RETURN(auto had_memories, has_table(db, "memories"));
+  MCP_ASSIGN_OR_RETURN(auto had_fts, has_table(db, "memories_fts"));
+  MCP_ASSIGN_OR_RETURN(auto had_tags, has_table(db, "memory_tags"));
+  MCP_ASSIGN_OR_RETURN(auto had_changes, has_table(db, "changes"));
 
   MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "creating the schema"));
   MCP_RETURN_IF_ERROR(add_missing_columns(db));
   MCP_RETURN_IF_ERROR(run_all(db, trigger_statements(), "creating the triggers"));
 
   // Derived rows of the rows that existed before our tables (a Python service database).
-  if (*had_memories && !*had_fts) {
+  if (had_memories && !had_fts) {
     MCP_RETURN_IF_ERROR(exec_sql(db, kIndexAliveContent, "building the full-text index"));
   }
-  if (*had_memories && !*had_tags) {
+  if (had_memories && !had_tags) {
     std::string sql =
         "INSERT OR IGNORE INTO memory_tags(tag, memory_id) "
         "SELECT DISTINCT lower(trim(j.value)), m.id FROM memories m, json_each(" +
         tags_json("m") + ") j WHERE trim(j.value) <> '' AND m.deleted_at IS NULL";
     MCP_RETURN_IF_ERROR(exec_sql(db, sql.c_str(), "indexing tags"));
   }
-  if (*had_memories && !*had_changes) {
+  if (had_memories && !had_changes) {
     // Tombstones get a 'delete' entry so deletes made before us can travel too.
     std::string sql =
         "INSERT INTO changes(memory_id, content_hash, op, hlc, at) "

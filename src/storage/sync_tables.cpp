@@ -30,14 +30,14 @@ Result<int64_t> Database::add_conflict(const ConflictRecord& c) {
   std::lock_guard lock(impl_->mu);
   int64_t id = 0;
   Status st = impl_->write([&]() -> Status {
-    auto s = impl_->prepare(
-        "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser) "
-        "VALUES (?, ?, ?, ?, ?) RETURNING id");
-    if (!s.is_ok()) return s.status();
-    (*s)->bind(1, c.content_hash).bind(2, c.detected_at).bind(3, c.source);
-    (*s)->bind(4, c.winner).bind(5, c.loser);
-    while ((*s)->step()) id = (*s)->i64(0);
-    return (*s)->status("recording a sync conflict");
+    MCP_ASSIGN_OR_RETURN(
+        auto s, impl_->prepare(
+                    "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser) "
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id"));
+    s->bind(1, c.content_hash).bind(2, c.detected_at).bind(3, c.source);
+    s->bind(4, c.winner).bind(5, c.loser);
+    while (s->step()) id = s->i64(0);
+    return s->status("recording a sync conflict");
   });
   if (!st.is_ok()) return st;
   return id;
@@ -45,36 +45,35 @@ Result<int64_t> Database::add_conflict(const ConflictRecord& c) {
 
 Result<std::vector<ConflictRecord>> Database::conflicts(bool include_resolved, int64_t limit) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare(std::string("SELECT ") + kConflictColumns + " FROM sync_conflicts" +
-                          (include_resolved ? "" : " WHERE resolved_at IS NULL") +
-                          " ORDER BY id DESC LIMIT ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, limit);
+  MCP_ASSIGN_OR_RETURN(
+      auto s, impl_->prepare(std::string("SELECT ") + kConflictColumns + " FROM sync_conflicts" +
+                             (include_resolved ? "" : " WHERE resolved_at IS NULL") +
+                             " ORDER BY id DESC LIMIT ?"));
+  s->bind(1, limit);
   std::vector<ConflictRecord> out;
-  while ((*s)->step()) out.push_back(read_conflict(**s));
-  MCP_RETURN_IF_ERROR((*s)->status("reading sync conflicts"));
+  while (s->step()) out.push_back(read_conflict(*s));
+  MCP_RETURN_IF_ERROR(s->status("reading sync conflicts"));
   return out;
 }
 
 Result<std::optional<ConflictRecord>> Database::conflict(int64_t id) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare(std::string("SELECT ") + kConflictColumns +
-                          " FROM sync_conflicts WHERE id = ?");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, id);
+  MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare(std::string("SELECT ") + kConflictColumns +
+                                              " FROM sync_conflicts WHERE id = ?"));
+  s->bind(1, id);
   std::optional<ConflictRecord> out;
-  if ((*s)->step()) out = read_conflict(**s);
-  MCP_RETURN_IF_ERROR((*s)->status("reading a sync conflict"));
+  if (s->step()) out = read_conflict(*s);
+  MCP_RETURN_IF_ERROR(s->status("reading a sync conflict"));
   return out;
 }
 
 Status Database::mark_conflict_resolved(int64_t id, double at, const std::string& resolution) {
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {
-    auto s =
-        impl_->prepare("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?");
-    if (!s.is_ok()) return s.status();
-    MCP_RETURN_IF_ERROR((*s)->bind(1, at).bind(2, resolution).bind(3, id).run("resolving"));
+    MCP_ASSIGN_OR_RETURN(
+        auto s,
+        impl_->prepare("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?"));
+    MCP_RETURN_IF_ERROR(s->bind(1, at).bind(2, resolution).bind(3, id).run("resolving"));
     if (sqlite3_changes(impl_->db) == 0) {
       return Status::not_found("no sync conflict with id " + std::to_string(id));
     }
@@ -92,13 +91,14 @@ Result<int64_t> Database::count_conflicts(bool unresolved_only) {
 Result<std::vector<std::pair<std::string, std::string>>> Database::meta_with_prefix(
     const std::string& prefix) {
   std::lock_guard lock(impl_->mu);
-  auto s = impl_->prepare(
-      "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
-  if (!s.is_ok()) return s.status();
-  (*s)->bind(1, prefix);
+  MCP_ASSIGN_OR_RETURN(
+      auto s,
+      impl_->prepare(
+          "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key"));
+  s->bind(1, prefix);
   std::vector<std::pair<std::string, std::string>> out;
-  while ((*s)->step()) out.emplace_back((*s)->text(0), (*s)->text(1));
-  MCP_RETURN_IF_ERROR((*s)->status("reading meta"));
+  while (s->step()) out.emplace_back(s->text(0), s->text(1));
+  MCP_RETURN_IF_ERROR(s->status("reading meta"));
   return out;
 }
 
