@@ -70,10 +70,9 @@ Result<std::vector<SearchHit>> MemoryService::hits_for(const std::vector<ScoredH
   std::vector<int64_t> ids;
   ids.reserve(scored.size());
   for (const ScoredHit& s : scored) ids.push_back(s.id);
-  auto rows = db_->get_by_ids(ids);
-  if (!rows.is_ok()) return rows.status();
+  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids(ids));
   std::unordered_map<int64_t, Memory*> by_id;
-  for (Memory& m : *rows) by_id.emplace(m.id, &m);
+  for (Memory& m : rows) by_id.emplace(m.id, &m);
   std::vector<SearchHit> hits;
   hits.reserve(scored.size());
   for (const ScoredHit& s : scored) {
@@ -90,9 +89,8 @@ Result<std::vector<Neighbor>> MemoryService::nearest(std::span<const float> quer
   MCP_RETURN_IF_ERROR(wait_for_index());
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
   if (filter.empty()) return index_.search(query, k);
-  auto ids = db_->ids_matching(filter);
-  if (!ids.is_ok()) return ids.status();
-  return index_.search(query, k, &*ids);
+  MCP_ASSIGN_OR_RETURN(auto ids, db_->ids_matching(filter));
+  return index_.search(query, k, &ids);
 }
 
 Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
@@ -112,30 +110,26 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
     after = range->start;
     before = range->end;
   }
-  auto filter = make_filter(r.tags, r.match_all_tags, r.memory_type, after, before);
-  if (!filter.is_ok()) return filter.status();
+  MCP_ASSIGN_OR_RETURN(auto filter,
+                       make_filter(r.tags, r.match_all_tags, r.memory_type, after, before));
 
   SearchResponse out;
   out.query = r.query;
   out.search_type = to_string(r.mode);
   bool blank_query = r.query.find_first_not_of(" \t\r\n") == std::string::npos;
   if (blank_query) {
-    if (filter->empty()) {
+    if (filter.empty()) {
       return Status::invalid_argument("the query is empty: give a query, tags or a time window");
     }
     // Recall by filters alone: newest first.
     out.search_type = "time";
-    auto rows = db_->list(*filter, ListOrder::kCreatedDesc, 0, r.limit);
-    if (!rows.is_ok()) return rows.status();
-    for (Memory& m : *rows) {
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->list(filter, ListOrder::kCreatedDesc, 0, r.limit));
+    for (Memory& m : rows) {
       out.results.push_back({std::move(m), 0.5, "matched filters"});
     }
   } else {
-    auto found = rank(r, *filter);
-    if (!found.is_ok()) return found.status();
-    auto hits = hits_for(*found);
-    if (!hits.is_ok()) return hits.status();
-    out.results = std::move(hits).value();
+    MCP_ASSIGN_OR_RETURN(auto found, rank(r, filter));
+    MCP_ASSIGN_OR_RETURN(out.results, hits_for(found));
   }
   out.processing_time_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -144,22 +138,20 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
 
 Result<SearchResponse> MemoryService::search_similar(const std::string& content_hash, int limit) {
   auto started = std::chrono::steady_clock::now();
-  auto source = get(content_hash);
-  if (!source.is_ok()) return source.status();
-  if (!source->has_value()) return Status::not_found("Memory not found");
+  MCP_ASSIGN_OR_RETURN(auto source, get(content_hash));
+  if (!source.has_value()) return Status::not_found("Memory not found");
   if (limit < 1 || limit >= config_.max_search_limit) {
     return Status::invalid_argument("limit must be between 1 and " +
                                     std::to_string(config_.max_search_limit - 1));
   }
   SearchRequest r;
-  r.query = (*source)->content;
+  r.query = source->content;
   r.limit = limit + 1;  // the memory itself comes back first
-  auto found = search(r);
-  if (!found.is_ok()) return found.status();
+  MCP_ASSIGN_OR_RETURN(auto found, search(r));
   SearchResponse out;
   out.query = content_hash;
   out.search_type = "similar";
-  for (SearchHit& h : found->results) {
+  for (SearchHit& h : found.results) {
     if (h.memory.content_hash == content_hash || out.results.size() == static_cast<size_t>(limit)) {
       continue;
     }
@@ -175,26 +167,23 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
   std::vector<ScoredHit> scored;
   switch (r.mode) {
     case SearchMode::kExact: {
-      auto ids = db_->substring_search(r.query, filter, r.limit);
-      if (!ids.is_ok()) return ids.status();
-      for (int64_t id : *ids) scored.push_back({id, 1.0, "exact match"});
+      MCP_ASSIGN_OR_RETURN(auto ids, db_->substring_search(r.query, filter, r.limit));
+      for (int64_t id : ids) scored.push_back({id, 1.0, "exact match"});
       return scored;
     }
     case SearchMode::kKeyword: {
-      auto found = db_->keyword_search(r.query, filter, r.limit);
-      if (!found.is_ok()) return found.status();
-      std::vector<double> scores = keyword_scores(*found);
-      for (size_t i = 0; i < found->size(); ++i) {
-        scored.push_back({(*found)[i].id, scores[i], format_score("keyword match", scores[i])});
+      MCP_ASSIGN_OR_RETURN(auto found, db_->keyword_search(r.query, filter, r.limit));
+      std::vector<double> scores = keyword_scores(found);
+      for (size_t i = 0; i < found.size(); ++i) {
+        scored.push_back({found[i].id, scores[i], format_score("keyword match", scores[i])});
       }
       return scored;
     }
     case SearchMode::kSemantic: {
       auto query = embedder_->embed(r.query);
       if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
-      auto near = nearest(query, r.limit, filter);
-      if (!near.is_ok()) return near.status();
-      for (const Neighbor& n : *near) {
+      MCP_ASSIGN_OR_RETURN(auto near, nearest(query, r.limit, filter));
+      for (const Neighbor& n : near) {
         double score = semantic_score(n.cosine);
         scored.push_back({n.id, score, format_score("semantic similarity", score)});
       }
@@ -211,23 +200,22 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
   auto query = embedder_->embed(r.query);
   if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
   const size_t fetch = static_cast<size_t>(r.limit) * kHybridOverfetch;
-  auto near = nearest(query, fetch, filter);
-  if (!near.is_ok()) return near.status();
-  auto keyword = db_->keyword_search(r.query, filter, static_cast<int64_t>(fetch));
-  if (!keyword.is_ok()) return keyword.status();
+  MCP_ASSIGN_OR_RETURN(auto near, nearest(query, fetch, filter));
+  MCP_ASSIGN_OR_RETURN(auto keyword,
+                       db_->keyword_search(r.query, filter, static_cast<int64_t>(fetch)));
 
   struct Parts {
     double semantic = 0;
     double keyword = 0;
   };
   std::unordered_map<int64_t, Parts> parts;
-  for (const Neighbor& n : *near) parts[n.id].semantic = semantic_score(n.cosine);
+  for (const Neighbor& n : near) parts[n.id].semantic = semantic_score(n.cosine);
   std::vector<int64_t> keyword_only;
-  std::vector<double> scores = keyword_scores(*keyword);
-  for (size_t i = 0; i < keyword->size(); ++i) {
-    auto [it, inserted] = parts.try_emplace((*keyword)[i].id);
+  std::vector<double> scores = keyword_scores(keyword);
+  for (size_t i = 0; i < keyword.size(); ++i) {
+    auto [it, inserted] = parts.try_emplace(keyword[i].id);
     it->second.keyword = scores[i];
-    if (inserted) keyword_only.push_back((*keyword)[i].id);
+    if (inserted) keyword_only.push_back(keyword[i].id);
   }
   // Rows found only by keyword still get their true semantic part.
   if (!keyword_only.empty()) {

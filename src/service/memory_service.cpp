@@ -58,38 +58,33 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
 
 Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
                                                            const ServiceOptions& options) {
-  auto embedder = make_embedder(config.embedding_model);
-  if (!embedder.is_ok()) return embedder.status();
+  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(config.embedding_model));
   MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
   OpenOptions db_options;
   db_options.synchronous_full = config.synchronous_full;
   db_options.busy_timeout_ms = config.busy_timeout_ms;
   db_options.write_retry_ms = config.write_retry_ms;
-  auto db = Database::open(config.db_path, db_options);
-  if (!db.is_ok()) return db.status();
+  MCP_ASSIGN_OR_RETURN(auto db, Database::open(config.db_path, db_options));
 
   // A database never mixes vectors of two models: when the model changes, the stored vectors
   // are dropped and re-made from the content as the index loads.
-  const std::string& model = (*embedder)->model_id();
-  const std::string dim = std::to_string((*embedder)->dimension());
-  auto stored_model = (*db)->get_meta("embedding_model");
-  if (!stored_model.is_ok()) return stored_model.status();
-  auto stored_dim = (*db)->get_meta("embedding_dimension");
-  if (!stored_dim.is_ok()) return stored_dim.status();
-  if (*stored_model != model || *stored_dim != dim) {
-    MCP_RETURN_IF_ERROR((*db)->write_transaction([&]() -> Status {
-      if (stored_model->has_value()) MCP_RETURN_IF_ERROR((*db)->clear_embeddings());
-      MCP_RETURN_IF_ERROR((*db)->set_meta("embedding_model", model));
-      return (*db)->set_meta("embedding_dimension", dim);
+  const std::string& model = embedder->model_id();
+  const std::string dim = std::to_string(embedder->dimension());
+  MCP_ASSIGN_OR_RETURN(auto stored_model, db->get_meta("embedding_model"));
+  MCP_ASSIGN_OR_RETURN(auto stored_dim, db->get_meta("embedding_dimension"));
+  if (stored_model != model || stored_dim != dim) {
+    MCP_RETURN_IF_ERROR(db->write_transaction([&]() -> Status {
+      if (stored_model.has_value()) MCP_RETURN_IF_ERROR(db->clear_embeddings());
+      MCP_RETURN_IF_ERROR(db->set_meta("embedding_model", model));
+      return db->set_meta("embedding_dimension", dim);
     }));
   }
 
-  auto high = (*db)->get_meta(kHlcHighKey);
-  if (!high.is_ok()) return high.status();
+  MCP_ASSIGN_OR_RETURN(auto high, db->get_meta(kHlcHighKey));
   std::unique_ptr<MemoryService> service(
-      new MemoryService(config, std::move(db).value(), std::move(embedder).value()));
-  if (high->has_value()) {
-    if (auto h = Hlc::parse(**high)) service->hlc_.observe(*h);
+      new MemoryService(config, std::move(db), std::move(embedder)));
+  if (high.has_value()) {
+    if (auto h = Hlc::parse(*high)) service->hlc_.observe(*h);
   }
   if (options.load_index_in_background) {
     service->loader_started_ = true;
@@ -115,9 +110,8 @@ Status MemoryService::load_index() {
   if (index_loaded_) return index_error_;
   Status status = [&]() -> Status {
     // Sized once: growing the matrices while loading would briefly hold two copies.
-    auto rows = db_->count(MemoryFilter{});
-    if (!rows.is_ok()) return rows.status();
-    index_.reserve(static_cast<size_t>(*rows));
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->count(MemoryFilter{}));
+    index_.reserve(static_cast<size_t>(rows));
     auto seq =
         db_->scan_embeddings(embedder_->dimension(), [&](int64_t id, std::span<const float> v) {
           (void)index_.upsert(id, v);
@@ -144,12 +138,11 @@ Status MemoryService::load_index() {
 Status MemoryService::embed_missing_vectors() {
   std::vector<float> vec(embedder_->dimension());
   for (;;) {
-    auto rows = db_->memories_without_embedding(kEmbedBatch);
-    if (!rows.is_ok()) return rows.status();
-    if (rows->empty()) return Status::ok();
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->memories_without_embedding(kEmbedBatch));
+    if (rows.empty()) return Status::ok();
     std::vector<std::pair<int64_t, std::vector<float>>> made;
-    made.reserve(rows->size());
-    for (const Memory& m : *rows) {
+    made.reserve(rows.size());
+    for (const Memory& m : rows) {
       MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
       made.emplace_back(m.id, vec);
     }
@@ -185,9 +178,8 @@ Status MemoryService::catch_up_index(const KnownVectors* known) {
   if (known == nullptr && own_writes_applied_ == own_writes_) {
     // Nothing of ours is pending and no other connection committed since the last complete
     // catch-up: searches skip index_mu_ (16 concurrent searches convoyed on it).
-    auto version = db_->data_version();
-    if (!version.is_ok()) return version.status();
-    if (*version == index_data_version_ && own_writes_applied_ == own_writes_) return Status::ok();
+    MCP_ASSIGN_OR_RETURN(auto version, db_->data_version());
+    if (version == index_data_version_ && own_writes_applied_ == own_writes_) return Status::ok();
   }
   std::lock_guard lock(index_mu_);
   return catch_up_locked(known);
@@ -198,16 +190,14 @@ Status MemoryService::catch_up_locked(const KnownVectors* known) {
   // own_writes_. Both are read before the changes, so nothing committed after the reads can be
   // skipped, and both are published only once the changes are applied.
   const int64_t own = own_writes_;
-  auto version = db_->data_version();
-  if (!version.is_ok()) return version.status();
-  if (own == own_writes_applied_ && known == nullptr && *version == index_data_version_) {
+  MCP_ASSIGN_OR_RETURN(auto version, db_->data_version());
+  if (own == own_writes_applied_ && known == nullptr && version == index_data_version_) {
     return Status::ok();
   }
   std::vector<float> vec(embedder_->dimension());
   for (;;) {
-    auto changes = db_->changes_since(index_seq_, kChangeBatch);
-    if (!changes.is_ok()) return changes.status();
-    for (const Change& c : *changes) {
+    MCP_ASSIGN_OR_RETURN(auto changes, db_->changes_since(index_seq_, kChangeBatch));
+    for (const Change& c : changes) {
       if (c.op == "upsert") {
         MCP_RETURN_IF_ERROR(apply_upsert(c.memory_id, known, vec));
       } else {
@@ -215,9 +205,9 @@ Status MemoryService::catch_up_locked(const KnownVectors* known) {
       }
       index_seq_ = c.seq;
     }
-    if (changes->size() < static_cast<size_t>(kChangeBatch)) break;
+    if (changes.size() < static_cast<size_t>(kChangeBatch)) break;
   }
-  index_data_version_ = *version;
+  index_data_version_ = version;
   own_writes_applied_ = own;
   return Status::ok();
 }
@@ -226,17 +216,15 @@ Status MemoryService::apply_upsert(int64_t id, const KnownVectors* known, std::v
   if (known != nullptr) {
     if (auto it = known->find(id); it != known->end()) return index_.upsert(id, it->second);
   }
-  auto stored = db_->get_embedding(id, embedder_->dimension());
-  if (!stored.is_ok()) return stored.status();
-  if (stored->has_value()) return index_.upsert(id, **stored);
+  MCP_ASSIGN_OR_RETURN(auto stored, db_->get_embedding(id, embedder_->dimension()));
+  if (stored.has_value()) return index_.upsert(id, *stored);
   // Alive without a vector (written by another program), or no longer alive.
-  auto rows = db_->get_by_ids({id});
-  if (!rows.is_ok()) return rows.status();
-  if (rows->empty() || rows->front().is_deleted()) {
+  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids({id}));
+  if (rows.empty() || rows.front().is_deleted()) {
     index_.remove(id);
     return Status::ok();
   }
-  MCP_RETURN_IF_ERROR(embedder_->embed(rows->front().content, vec));
+  MCP_RETURN_IF_ERROR(embedder_->embed(rows.front().content, vec));
   MCP_RETURN_IF_ERROR(db_->put_embedding(id, vec));
   return index_.upsert(id, vec);
 }
@@ -284,44 +272,38 @@ Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
     std::span<const float> vec, double now_s) {
   MemoryFilter window;
   window.created_after = now_s - config_.semantic_dedup_window_hours * 3600.0;
-  auto ids = db_->ids_matching(window);
-  if (!ids.is_ok()) return ids.status();
-  if (ids->empty()) return std::optional<std::string>();
+  MCP_ASSIGN_OR_RETURN(auto ids, db_->ids_matching(window));
+  if (ids.empty()) return std::optional<std::string>();
   int64_t best_id = 0;
   float best = -2;
-  if (!index_loaded_ && ids->size() <= kDirectDedupScan) {
+  if (!index_loaded_ && ids.size() <= kDirectDedupScan) {
     // A short-lived process (one CLI store) need not load the whole index for this.
-    for (int64_t id : *ids) {
-      auto v = db_->get_embedding(id, embedder_->dimension());
-      if (!v.is_ok()) return v.status();
-      if (!v->has_value()) continue;
-      float c = dot(vec, **v);
+    for (int64_t id : ids) {
+      MCP_ASSIGN_OR_RETURN(auto v, db_->get_embedding(id, embedder_->dimension()));
+      if (!v.has_value()) continue;
+      float c = dot(vec, *v);
       if (c > best) best = c, best_id = id;
     }
   } else {
     MCP_RETURN_IF_ERROR(wait_for_index());
     MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
-    auto top = index_.search(vec, 1, &*ids);
+    auto top = index_.search(vec, 1, &ids);
     if (!top.empty()) best = top[0].cosine, best_id = top[0].id;
   }
   if (best_id == 0 || best < config_.semantic_dedup_threshold) return std::optional<std::string>();
-  auto rows = db_->get_by_ids({best_id});
-  if (!rows.is_ok()) return rows.status();
-  if (rows->empty() || rows->front().is_deleted()) return std::optional<std::string>();
-  return std::optional<std::string>(rows->front().content_hash);
+  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids({best_id}));
+  if (rows.empty() || rows.front().is_deleted()) return std::optional<std::string>();
+  return std::optional<std::string>(rows.front().content_hash);
 }
 
 Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   double now_s = now();
-  auto prepared = prepare_memory(request, now_s);
-  if (!prepared.is_ok()) return prepared.status();
-  Memory m = std::move(prepared).value();
+  MCP_ASSIGN_OR_RETURN(Memory m, prepare_memory(request, now_s));
   StoreResult result;
   result.content_hash = m.content_hash;
 
-  auto existing = db_->get_by_hash(m.content_hash);
-  if (!existing.is_ok()) return existing.status();
-  if (existing->has_value()) {
+  MCP_ASSIGN_OR_RETURN(auto existing, db_->get_by_hash(m.content_hash));
+  if (existing.has_value()) {
     result.message = kDuplicateExact;
     return result;
   }
@@ -330,10 +312,9 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   bool semantic_dedup = config_.semantic_dedup_enabled && !request.skip_semantic_dedup &&
                         request.conversation_id.empty() && m.memory_type != "session";
   if (semantic_dedup) {
-    auto similar = find_semantic_duplicate(vec, now_s);
-    if (!similar.is_ok()) return similar.status();
-    if (similar->has_value()) {
-      result.message = "Duplicate content detected (semantically similar to " + **similar + ")";
+    MCP_ASSIGN_OR_RETURN(auto similar, find_semantic_duplicate(vec, now_s));
+    if (similar.has_value()) {
+      result.message = "Duplicate content detected (semantically similar to " + *similar + ")";
       return result;
     }
   }
@@ -406,16 +387,15 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       chunk_vectors.push_back(std::move(vectors[i]));
       index_of.push_back(i);
     }
-    auto ids = db_->insert_memories(chunk, chunk_vectors);
-    if (!ids.is_ok()) return ids.status();
+    MCP_ASSIGN_OR_RETURN(auto ids, db_->insert_memories(chunk, chunk_vectors));
     KnownVectors known;
     for (size_t c = 0; c < chunk.size(); ++c) {
       const size_t i = index_of[c];
-      if ((*ids)[c] == 0) {
+      if (ids[c] == 0) {
         results[i].message = kDuplicateExact;
         continue;
       }
-      chunk[c].id = (*ids)[c];
+      chunk[c].id = ids[c];
       results[i].success = true;
       results[i].message = "Memory stored successfully";
       known.emplace(chunk[c].id, std::move(chunk_vectors[c]));
@@ -483,28 +463,24 @@ Result<ListResponse> MemoryService::list(const ListRequest& r) {
     return Status::invalid_argument("page size must be between 1 and " +
                                     std::to_string(config_.max_page_size));
   }
-  auto filter = make_filter(r.tags, r.match_all_tags, r.memory_type, std::nullopt, std::nullopt);
-  if (!filter.is_ok()) return filter.status();
+  MCP_ASSIGN_OR_RETURN(auto filter, make_filter(r.tags, r.match_all_tags, r.memory_type,
+                                                std::nullopt, std::nullopt));
   ListResponse out;
   out.page = r.page;
   out.page_size = r.page_size;
-  auto total = db_->count(*filter);
-  if (!total.is_ok()) return total.status();
-  out.total = *total;
-  auto rows = db_->list(*filter, ListOrder::kCreatedDesc, (r.page - 1) * r.page_size, r.page_size);
-  if (!rows.is_ok()) return rows.status();
-  out.memories = std::move(rows).value();
+  MCP_ASSIGN_OR_RETURN(out.total, db_->count(filter));
+  MCP_ASSIGN_OR_RETURN(out.memories, db_->list(filter, ListOrder::kCreatedDesc,
+                                               (r.page - 1) * r.page_size, r.page_size));
   out.has_more = r.page * r.page_size < out.total;
   return out;
 }
 
 Result<Memory> MemoryService::update(const UpdateRequest& r) {
-  auto found = db_->get_by_hash(r.content_hash);
-  if (!found.is_ok()) return found.status();
-  if (!found->has_value()) {
+  MCP_ASSIGN_OR_RETURN(auto found, db_->get_by_hash(r.content_hash));
+  if (!found.has_value()) {
     return Status::not_found("no memory with content hash " + r.content_hash);
   }
-  Memory m = std::move(**found);
+  Memory m = std::move(*found);
   if (r.tags) {
     auto tags = normalize_tags(*r.tags);
     if (!tags.is_ok()) return tags.status().with_context("tags");
@@ -535,9 +511,8 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
   DeleteResult out;
   out.dry_run = r.dry_run;
   if (r.content_hash) {
-    auto found = db_->get_by_hash(*r.content_hash);
-    if (!found.is_ok()) return found.status();
-    if (!found->has_value()) {
+    MCP_ASSIGN_OR_RETURN(auto found, db_->get_by_hash(*r.content_hash));
+    if (!found.has_value()) {
       return Status::not_found("no memory with content hash " + *r.content_hash);
     }
     out.content_hashes.push_back(*r.content_hash);
@@ -546,19 +521,17 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
       return Status::invalid_argument(
           "refusing to delete without a filter: give a content hash, tags or a time window");
     }
-    auto filter = make_filter(r.tags, r.match_all_tags, std::nullopt, r.after, r.before);
-    if (!filter.is_ok()) return filter.status();
-    auto rows = db_->hashes_matching(*filter);
-    if (!rows.is_ok()) return rows.status();
-    for (auto& [id, hash] : *rows) out.content_hashes.push_back(std::move(hash));
+    MCP_ASSIGN_OR_RETURN(auto filter,
+                         make_filter(r.tags, r.match_all_tags, std::nullopt, r.after, r.before));
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->hashes_matching(filter));
+    for (auto& [id, hash] : rows) out.content_hashes.push_back(std::move(hash));
   }
   if (r.dry_run || out.content_hashes.empty()) {
     out.count = static_cast<int64_t>(out.content_hashes.size());
     return out;
   }
-  auto n = db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node());
-  if (!n.is_ok()) return n.status();
-  out.count = *n;
+  MCP_ASSIGN_OR_RETURN(
+      out.count, db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node()));
   ++own_writes_;
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
   return out;
@@ -569,32 +542,29 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
   // Every write, by any process, appends to the change log, so the counts can only have moved
   // if its last seq did. Health checks and dashboards poll this: they get the cached counts
   // (one indexed lookup) unless something changed or the weekly count is a minute old.
-  auto seq = db_->last_change_seq();
-  if (!seq.is_ok()) return seq.status();
+  MCP_ASSIGN_OR_RETURN(auto seq, db_->last_change_seq());
   const double now_s = now();
   bool cached = false;
   {
     std::lock_guard lock(stats_mu_);
-    if (stats_cache_ && stats_cache_seq_ == *seq && now_s - stats_cache_time_ < 60) {
+    if (stats_cache_ && stats_cache_seq_ == seq && now_s - stats_cache_time_ < 60) {
       out.storage = *stats_cache_;
       cached = true;
     }
   }
   if (!cached) {
-    auto storage = db_->stats();
-    if (!storage.is_ok()) return storage.status();
-    out.storage = *storage;
+    MCP_ASSIGN_OR_RETURN(auto storage, db_->stats());
+    out.storage = storage;
     std::lock_guard lock(stats_mu_);
-    stats_cache_ = *storage;
-    stats_cache_seq_ = *seq;
+    stats_cache_ = storage;
+    stats_cache_seq_ = seq;
     stats_cache_time_ = now_s;
   }
   out.embedding_model = embedder_->model_id();
   out.embedding_dimension = embedder_->dimension();
   if (by_source) {
-    auto tags = db_->tag_counts();
-    if (!tags.is_ok()) return tags.status();
-    for (const TagCount& t : *tags) {
+    MCP_ASSIGN_OR_RETURN(auto tags, db_->tag_counts());
+    for (const TagCount& t : tags) {
       if (t.tag.rfind("source:", 0) == 0) out.sources.push_back({t.tag.substr(7), t.count});
     }
   }
@@ -612,21 +582,20 @@ Result<int64_t> MemoryService::cleanup_duplicates() {
   std::unordered_set<std::string> seen;
   std::vector<std::string> doomed;
   for (int64_t offset = 0;; offset += kPage) {
-    auto rows = db_->list(MemoryFilter{}, ListOrder::kCreatedAsc, offset, kPage);
-    if (!rows.is_ok()) return rows.status();
-    for (const Memory& m : *rows) {
+    MCP_ASSIGN_OR_RETURN(auto rows,
+                         db_->list(MemoryFilter{}, ListOrder::kCreatedAsc, offset, kPage));
+    for (const Memory& m : rows) {
       auto h = content_hash(m.content);
       if (!h.is_ok()) continue;
       if (!seen.insert(*h).second) doomed.push_back(m.content_hash);
     }
-    if (rows->size() < static_cast<size_t>(kPage)) break;
+    if (rows.size() < static_cast<size_t>(kPage)) break;
   }
   if (doomed.empty()) return int64_t{0};
-  auto n = db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node());
-  if (!n.is_ok()) return n.status();
+  MCP_ASSIGN_OR_RETURN(auto n, db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node()));
   ++own_writes_;
   MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
-  return *n;
+  return n;
 }
 
 }  // namespace mcpmem

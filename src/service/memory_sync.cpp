@@ -64,10 +64,9 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
 
   Status st = db_->write_transaction([&]() -> Status {
     counts = ApplyCounts{};
-    auto rows = db_->get_by_hashes(hashes);
-    if (!rows.is_ok()) return rows.status();
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes(hashes));
     std::unordered_map<std::string, Memory> local;
-    for (Memory& m : *rows) local.emplace(m.content_hash, std::move(m));
+    for (Memory& m : rows) local.emplace(m.content_hash, std::move(m));
 
     // New memories go in together (multi-row inserts); the rest one by one.
     std::vector<Memory> fresh;
@@ -147,9 +146,8 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
     // versions above it even when this machine's clock is behind the sender's.
     std::string high;
     for (const IncomingVersion& v : versions) high = std::max(high, v.memory.hlc);
-    auto kept = db_->get_meta(kHlcHighKey);
-    if (!kept.is_ok()) return kept.status();
-    if (!kept->has_value() || **kept < high) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, high));
+    MCP_ASSIGN_OR_RETURN(auto kept, db_->get_meta(kHlcHighKey));
+    if (!kept.has_value() || *kept < high) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, high));
     return Status::ok();
   });
   if (!st.is_ok()) return st;
@@ -165,20 +163,17 @@ Result<int64_t> MemoryService::scan_memories(
 
 Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t limit) {
   ChangedVersions out;
-  auto changes = db_->changes_since(after_seq, limit);
-  if (!changes.is_ok()) return changes.status();
+  MCP_ASSIGN_OR_RETURN(auto changes, db_->changes_since(after_seq, limit));
   out.next_seq = after_seq;
   std::vector<std::string> hashes;
   std::unordered_map<std::string, bool> seen;
-  for (const Change& c : *changes) {
+  for (const Change& c : changes) {
     out.next_seq = c.seq;
     if (c.op != "purge" && seen.emplace(c.content_hash, true).second)
       hashes.push_back(c.content_hash);
   }
-  out.more = static_cast<int64_t>(changes->size()) >= limit;
-  auto rows = db_->get_by_hashes(hashes);
-  if (!rows.is_ok()) return rows.status();
-  out.versions = std::move(rows).value();
+  out.more = static_cast<int64_t>(changes.size()) >= limit;
+  MCP_ASSIGN_OR_RETURN(out.versions, db_->get_by_hashes(hashes));
   for (Memory& m : out.versions) {
     // Rows written by the Python service carry no version: give them the one every node
     // derives the same way.
@@ -209,25 +204,22 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
   }
   Status st = db_->write_transaction([&]() -> Status {
     // Read inside the write: of two resolves at once, the second sees the first's.
-    auto c = db_->conflict(id);
-    if (!c.is_ok()) return c.status();
-    if (!c->has_value()) return Status::not_found("no sync conflict with id " + std::to_string(id));
-    if ((*c)->resolved_at) {
+    MCP_ASSIGN_OR_RETURN(auto c, db_->conflict(id));
+    if (!c.has_value()) return Status::not_found("no sync conflict with id " + std::to_string(id));
+    if (c->resolved_at) {
       return Status::failed_precondition("sync conflict " + std::to_string(id) +
-                                         " was already resolved (" + (*c)->resolution + ")");
+                                         " was already resolved (" + c->resolution + ")");
     }
     if (keep == "loser") {
       VersionParseOptions po;
       po.verify_hash = false;  // it was checked when it arrived
-      auto loser = parse_version(Json::parse((*c)->loser, nullptr, false), po);
-      if (!loser.is_ok()) return loser.status();
-      auto current = db_->get_by_hash((*c)->content_hash, /*include_deleted=*/true);
-      if (!current.is_ok()) return current.status();
-      Memory m = std::move(loser->memory);
-      if (m.is_deleted() && m.content.empty() && current->has_value())
-        m.content = (*current)->content;
+      MCP_ASSIGN_OR_RETURN(auto loser, parse_version(Json::parse(c->loser, nullptr, false), po));
+      MCP_ASSIGN_OR_RETURN(auto current,
+                           db_->get_by_hash(c->content_hash, /*include_deleted=*/true));
+      Memory m = std::move(loser.memory);
+      if (m.is_deleted() && m.content.empty() && current.has_value()) m.content = current->content;
       // A new local edit on top of the current version: it wins everywhere once synced.
-      m.prev_hlc = current->has_value() ? (*current)->hlc : "";
+      m.prev_hlc = current.has_value() ? current->hlc : "";
       m.hlc = hlc_.now().to_string();
       m.origin = hlc_.node();
       m.updated_at = now();
@@ -255,14 +247,12 @@ Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, boo
   last_purge_at_ = now_s;
   int64_t purged = 0;
   Status st = db_->write_transaction([&]() -> Status {
-    auto done = db_->purge_tombstones(now_s - window, settled_seq);
-    if (!done.is_ok()) return done.status();
-    purged = done->first;
+    MCP_ASSIGN_OR_RETURN(auto done, db_->purge_tombstones(now_s - window, settled_seq));
+    purged = done.first;
     if (purged == 0) return Status::ok();
-    auto before = purged_seq();
-    if (!before.is_ok()) return before.status();
-    if (done->second <= *before) return Status::ok();
-    return db_->set_meta(kPurgedSeqKey, std::to_string(done->second));
+    MCP_ASSIGN_OR_RETURN(auto before, purged_seq());
+    if (done.second <= before) return Status::ok();
+    return db_->set_meta(kPurgedSeqKey, std::to_string(done.second));
   });
   if (!st.is_ok()) return st;
   if (purged > 0) ++own_writes_;
@@ -270,9 +260,8 @@ Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, boo
 }
 
 Result<int64_t> MemoryService::purged_seq() {
-  auto v = db_->get_meta(kPurgedSeqKey);
-  if (!v.is_ok()) return v.status();
-  return v->has_value() ? std::strtoll((*v)->c_str(), nullptr, 10) : int64_t{0};
+  MCP_ASSIGN_OR_RETURN(auto v, db_->get_meta(kPurgedSeqKey));
+  return v.has_value() ? std::strtoll(v->c_str(), nullptr, 10) : int64_t{0};
 }
 
 Result<int64_t> MemoryService::drop_versions(const std::vector<std::string>& hashes) {

@@ -100,34 +100,29 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
   IncomingVersion out;
   Memory& m = out.memory;
 
-  auto deleted = time_field(j, "deleted_at", nullptr);
-  if (!deleted.is_ok()) return deleted.status();
-  m.deleted_at = *deleted;
+  MCP_ASSIGN_OR_RETURN(m.deleted_at, time_field(j, "deleted_at", nullptr));
 
-  auto content = text_field(j, "content");
-  if (!content.is_ok()) return content.status();
-  m.content = std::move(content).value();
+  MCP_ASSIGN_OR_RETURN(m.content, text_field(j, "content"));
   if (!is_valid_utf8(m.content)) return field_error("content", "not valid UTF-8");
 
-  auto hash = text_field(j, "content_hash");
-  if (!hash.is_ok()) return hash.status();
-  if (hash->empty() && j.contains("hash") && j["hash"].is_string())
+  MCP_ASSIGN_OR_RETURN(std::string hash, text_field(j, "content_hash"));
+  if (hash.empty() && j.contains("hash") && j["hash"].is_string())
     hash = j["hash"].get<std::string>();
   if (m.content.empty() && !m.deleted_at) return field_error("content", "missing or empty");
   if (!m.content.empty()) {
     auto computed = content_hash(m.content);
     if (!computed.is_ok()) return field_error("content", computed.status().message());
-    if (hash->empty()) {
-      *hash = *computed;
-    } else if (o.verify_hash && *hash != *computed) {
+    if (hash.empty()) {
+      hash = *computed;
+    } else if (o.verify_hash && hash != *computed) {
       return field_error("content_hash", "does not match the content (the content hashes to " +
                                              *computed + "; --trust-hashes accepts it)");
     }
   }
-  if (hash->size() != 64 || hash->find_first_not_of("0123456789abcdef") != std::string::npos) {
+  if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return field_error("content_hash", "expected 64 lowercase hex characters");
   }
-  m.content_hash = std::move(hash).value();
+  m.content_hash = std::move(hash);
 
   std::vector<std::string> raw_tags;
   if (auto it = j.find("tags"); it != j.end() && !it->is_null()) {
@@ -146,9 +141,7 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
   if (!tags.is_ok()) return field_error("tags", tags.status().message());
   m.tags = std::move(tags).value();
 
-  auto type = text_field(j, "memory_type");
-  if (!type.is_ok()) return type.status();
-  m.memory_type = std::move(type).value();
+  MCP_ASSIGN_OR_RETURN(m.memory_type, text_field(j, "memory_type"));
 
   if (auto it = j.find("metadata"); it != j.end() && !it->is_null()) {
     if (it->is_object()) {
@@ -164,27 +157,22 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
     }
   }
 
-  auto created = time_field(j, "created_at", "created_at_iso");
-  if (!created.is_ok()) return created.status();
-  if (!*created) return field_error("created_at", "missing");
-  m.created_at = **created;
-  auto updated = time_field(j, "updated_at", "updated_at_iso");
-  if (!updated.is_ok()) return updated.status();
-  m.updated_at = updated->value_or(m.created_at);
+  MCP_ASSIGN_OR_RETURN(auto created, time_field(j, "created_at", "created_at_iso"));
+  if (!created) return field_error("created_at", "missing");
+  m.created_at = *created;
+  MCP_ASSIGN_OR_RETURN(auto updated, time_field(j, "updated_at", "updated_at_iso"));
+  m.updated_at = updated.value_or(m.created_at);
 
   for (auto [key, target] : {std::pair{"hlc", &m.hlc}, std::pair{"prev_hlc", &m.prev_hlc}}) {
-    auto v = text_field(j, key);
-    if (!v.is_ok()) return v.status();
-    if (!v->empty() && !Hlc::parse(*v)) return field_error(key, "not a version");
-    *target = std::move(v).value();
+    MCP_ASSIGN_OR_RETURN(auto v, text_field(j, key));
+    if (!v.empty() && !Hlc::parse(v)) return field_error(key, "not a version");
+    *target = std::move(v);
   }
-  auto origin = text_field(j, "origin");
-  if (!origin.is_ok()) return origin.status();
-  if (origin->empty()) {
-    origin = text_field(j, "export_source");
-    if (!origin.is_ok()) return origin.status();
+  MCP_ASSIGN_OR_RETURN(std::string origin, text_field(j, "origin"));
+  if (origin.empty()) {
+    MCP_ASSIGN_OR_RETURN(origin, text_field(j, "export_source"));
   }
-  m.origin = sanitize_node_name(origin->empty() ? o.default_origin : *origin);
+  m.origin = sanitize_node_name(origin.empty() ? o.default_origin : origin);
 
   if (auto it = j.find("embedding"); it != j.end() && !it->is_null() && o.embedding_dimension > 0) {
     if (!it->is_array()) return field_error("embedding", "expected a list of numbers");
