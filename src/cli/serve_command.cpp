@@ -39,13 +39,12 @@ struct ServeFlags {
 // With --hub-url, a background SyncLoop next to the server; nothing otherwise.
 Result<std::unique_ptr<SyncLoop>> start_sync(MemoryService& service, const ServeFlags& flags) {
   if (flags.hub.url.empty()) return std::unique_ptr<SyncLoop>();
-  auto client = hub_client_options(flags.hub);
-  if (!client.is_ok()) return client.status();
-  MCP_RETURN_IF_ERROR(check_options(*client));
-  auto loop = std::make_unique<SyncLoop>(service, SyncLoopOptions{*client, flags.sync_interval});
+  MCP_ASSIGN_OR_RETURN(auto client, hub_client_options(flags.hub));
+  MCP_RETURN_IF_ERROR(check_options(client));
+  auto loop = std::make_unique<SyncLoop>(service, SyncLoopOptions{client, flags.sync_interval});
   loop->start();
   std::fprintf(stderr, "mcp-memory: syncing with %s every %.0f s and on local changes\n",
-               client->hub_url.c_str(), flags.sync_interval);
+               client.hub_url.c_str(), flags.sync_interval);
   return loop;
 }
 
@@ -76,36 +75,34 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
     o.key_file = c.ssl_key_file;
   } else if (https) {
     auto names = certificate_names(c.host_name, c.ssl_extra_hostnames, c.ssl_extra_ips);
-    auto tls = ensure_self_signed_certificate(c.base_dir + "/tls", names);
-    if (!tls.is_ok()) return tls.status();
-    o.cert_file = tls->cert_file;
-    o.key_file = tls->key_file;
-    if (tls->created) {
+    MCP_ASSIGN_OR_RETURN(auto tls, ensure_self_signed_certificate(c.base_dir + "/tls", names));
+    o.cert_file = tls.cert_file;
+    o.key_file = tls.key_file;
+    if (tls.created) {
       std::string all;
       for (const auto& n : names.dns) all += (all.empty() ? "" : ", ") + n;
       for (const auto& n : names.ips) all += ", " + n;
       std::fprintf(stderr,
                    "mcp-memory: made a self-signed certificate for %s, valid %d days:\n  %s\n"
                    "  SHA-256 %s\nClients trust it with e.g. curl --cacert %s (or -k).\n",
-                   all.c_str(), kCertificateDays, tls->cert_file.c_str(),
-                   tls->sha256_fingerprint.c_str(), tls->cert_file.c_str());
+                   all.c_str(), kCertificateDays, tls.cert_file.c_str(),
+                   tls.sha256_fingerprint.c_str(), tls.cert_file.c_str());
     }
   }
   o.allow_anonymous = f.allow_anonymous || c.allow_anonymous;
   o.allowed_hosts = split_names(c.allowed_hosts);
   if (o.allow_anonymous) return o;
-  auto key = resolve_api_key(c);
-  if (!key.is_ok()) return key.status();
-  o.api_key = key->key;
-  if (key->generated) {
+  MCP_ASSIGN_OR_RETURN(auto key, resolve_api_key(c));
+  o.api_key = key.key;
+  if (key.generated) {
     std::fprintf(stderr,
                  "mcp-memory: generated an API key and kept it in %s (mode 0600):\n  %s\n"
                  "Send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>', or set "
                  "MCP_API_KEY to use your own.\n",
-                 key->file.c_str(), key->key.c_str());
+                 key.file.c_str(), key.key.c_str());
   }
-  if (key->file_too_open) {
-    spdlog::warn("{} can be read by other users: chmod 600 it", key->file);
+  if (key.file_too_open) {
+    spdlog::warn("{} can be read by other users: chmod 600 it", key.file);
   }
   return o;
 }

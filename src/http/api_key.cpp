@@ -55,12 +55,11 @@ Result<ApiKey> resolve_api_key(const Config& config) {
     return result;
   }
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-  auto token = random_token();
-  if (!token.is_ok()) return token.status();
-  Status made = create_secret_file(result.file, *token + "\n");
+  MCP_ASSIGN_OR_RETURN(auto token, random_token());
+  Status made = create_secret_file(result.file, token + "\n");
   if (made.code() == StatusCode::kAlreadyExists) return resolve_api_key(config);  // a racing start
   MCP_RETURN_IF_ERROR(made);
-  result.key = *token;
+  result.key = token;
   result.generated = true;
   return result;
 }

@@ -179,14 +179,11 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     ao.source = "sync:" + node;
     ApplyCounts counts;
     Status st = service.write_transaction([&]() -> Status {
-      auto applied = service.apply_versions(versions, ao);
-      if (!applied.is_ok()) return applied.status();
-      counts = *applied;
-      auto peer = load_peer(service, node);
-      if (!peer.is_ok()) return peer.status();
-      peer->last_push_at = unix_now();
-      peer->pushed_total += static_cast<int64_t>(versions.size());
-      return save_peer(service, *peer);
+      MCP_ASSIGN_OR_RETURN(counts, service.apply_versions(versions, ao));
+      MCP_ASSIGN_OR_RETURN(auto peer, load_peer(service, node));
+      peer.last_push_at = unix_now();
+      peer.pushed_total += static_cast<int64_t>(versions.size());
+      return save_peer(service, peer);
     });
     if (!st.is_ok()) return send_status(res, st);
     auto head = service.last_change_seq();

@@ -173,12 +173,11 @@ Result<TlsFiles> ensure_self_signed_certificate(const std::string& dir,
   if (ec) return Status::io_error("creating " + dir + ": " + ec.message());
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return Status::internal("generating an EC P-256 key failed");
-  auto cert = make_certificate(key.get(), names);
-  if (!cert.is_ok()) return cert.status();
+  MCP_ASSIGN_OR_RETURN(auto cert, make_certificate(key.get(), names));
   MCP_RETURN_IF_ERROR(replace_file(files.key_file, pem_of(true, key.get(), nullptr), true));
-  MCP_RETURN_IF_ERROR(replace_file(files.cert_file, pem_of(false, nullptr, cert->get()), false));
+  MCP_RETURN_IF_ERROR(replace_file(files.cert_file, pem_of(false, nullptr, cert.get()), false));
   files.created = true;
-  files.sha256_fingerprint = fingerprint(cert->get());
+  files.sha256_fingerprint = fingerprint(cert.get());
   return files;
 }
 

@@ -122,20 +122,18 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
   if (uri.rfind(prefix, 0) != 0) return Status::invalid_argument("unknown resource: " + uri);
   const std::string path = uri.substr(prefix.size());
   if (path == "stats") {
-    auto st = service.stats(false);
-    if (!st.is_ok()) return st.status();
-    return contents(uri, {{"total_memories", st->storage.total_memories},
-                          {"unique_tags", st->storage.unique_tags},
-                          {"memories_this_week", st->storage.memories_this_week},
-                          {"database_size_bytes", st->storage.database_size_bytes},
-                          {"embedding_model", st->embedding_model},
-                          {"embedding_dimension", st->embedding_dimension}});
+    MCP_ASSIGN_OR_RETURN(auto st, service.stats(false));
+    return contents(uri, {{"total_memories", st.storage.total_memories},
+                          {"unique_tags", st.storage.unique_tags},
+                          {"memories_this_week", st.storage.memories_this_week},
+                          {"database_size_bytes", st.storage.database_size_bytes},
+                          {"embedding_model", st.embedding_model},
+                          {"embedding_dimension", st.embedding_dimension}});
   }
   if (path == "tags") {
-    auto tags = service.tags();
-    if (!tags.is_ok()) return tags.status();
+    MCP_ASSIGN_OR_RETURN(auto tags, service.tags());
     Json list = Json::array();
-    for (const TagCount& t : *tags) list.push_back({{"tag", t.tag}, {"count", t.count}});
+    for (const TagCount& t : tags) list.push_back({{"tag", t.tag}, {"count", t.count}});
     return contents(uri, {{"tags", list}, {"count", list.size()}});
   }
   if (path.rfind("recent/", 0) == 0) {
@@ -147,25 +145,22 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
     }
     ListRequest r;
     r.page_size = n;
-    auto list = service.list(r);
-    if (!list.is_ok()) return list.status();
-    return contents(uri, memories_body(std::move(list->memories)));
+    MCP_ASSIGN_OR_RETURN(auto list, service.list(r));
+    return contents(uri, memories_body(std::move(list.memories)));
   }
   if (path.rfind("tag/", 0) == 0) {
     ListRequest r;
     r.tags = {decode(path.substr(4))};
     r.page_size = kMaxRecent;
-    auto list = service.list(r);
-    if (!list.is_ok()) return list.status();
-    return contents(uri, memories_body(std::move(list->memories)));
+    MCP_ASSIGN_OR_RETURN(auto list, service.list(r));
+    return contents(uri, memories_body(std::move(list.memories)));
   }
   if (path.rfind("search/", 0) == 0) {
     SearchRequest r;
     r.query = decode(path.substr(7));
-    auto found = service.search(r);
-    if (!found.is_ok()) return found.status();
+    MCP_ASSIGN_OR_RETURN(auto found, service.search(r));
     std::vector<Memory> memories;
-    for (SearchHit& h : found->results) memories.push_back(std::move(h.memory));
+    for (SearchHit& h : found.results) memories.push_back(std::move(h.memory));
     return contents(uri, memories_body(std::move(memories)));
   }
   return Status::invalid_argument("unknown resource: " + uri);

@@ -73,9 +73,7 @@ std::string render(const std::vector<Row>& rows, const std::string& source_machi
 Result<ExportSummary> write_export(MemoryService& service, const ExportOptions& o,
                                    std::ostream& out) {
   ScanOptions scan;
-  auto tags = normalize_tag_filter(o.filter_tags);
-  if (!tags.is_ok()) return tags.status();
-  scan.filter.tags = std::move(tags).value();
+  MCP_ASSIGN_OR_RETURN(scan.filter.tags, normalize_tag_filter(o.filter_tags));
   scan.changed_since = o.since;
   scan.tombstones = o.include_deleted;
   if (o.include_embeddings) scan.vector_dimension = service.embedder().dimension();

@@ -73,9 +73,7 @@ class Round {
   }
 
   Result<SyncRound> run() {
-    auto cursor = load_hub_cursor(service_);
-    if (!cursor.is_ok()) return cursor.status();
-    cursor_ = std::move(cursor).value();
+    MCP_ASSIGN_OR_RETURN(cursor_, load_hub_cursor(service_));
     if (cursor_.url != trim_slash(options_.hub_url)) {
       // Another hub: start over (applying what we already have changes nothing).
       cursor_ = HubCursor{};
@@ -104,14 +102,13 @@ class Round {
  private:
   Status push() {
     for (;;) {
-      auto changed = service_.changed_since(cursor_.push_seq, options_.batch);
-      if (!changed.is_ok()) return changed.status();
-      MCP_RETURN_IF_ERROR(send(changed->versions));
+      MCP_ASSIGN_OR_RETURN(auto changed, service_.changed_since(cursor_.push_seq, options_.batch));
+      MCP_RETURN_IF_ERROR(send(changed.versions));
       // Acknowledged: advance durably, so a crash from here on does not push it again.
-      cursor_.push_seq = changed->next_seq;
+      cursor_.push_seq = changed.next_seq;
       cursor_.last_push_at = unix_now();
       MCP_RETURN_IF_ERROR(save_hub_cursor(service_, cursor_));
-      if (!changed->more) return Status::ok();
+      if (!changed.more) return Status::ok();
     }
   }
 
@@ -201,9 +198,7 @@ class Round {
       ao.source = "sync:" + (cursor_.hub_node.empty() ? cursor_.url : cursor_.hub_node);
       ApplyCounts applied;
       Status st = in_transaction([&](HubCursor& c) -> Status {
-        auto counts = service_.apply_versions(versions, ao);
-        if (!counts.is_ok()) return counts.status();
-        applied = *counts;
+        MCP_ASSIGN_OR_RETURN(applied, service_.apply_versions(versions, ao));
         c.pull_seq = next;
         c.last_pull_at = unix_now();
         c.pulled_total += static_cast<int64_t>(versions.size());
@@ -226,11 +221,10 @@ class Round {
       constexpr int64_t kBatch = 5000;
       std::unordered_set<std::string> pending;  // hashes changed here since the hub's ack
       for (int64_t seq = c.push_seq;;) {
-        auto changes = service_.changes_since(seq, kBatch);
-        if (!changes.is_ok()) return changes.status();
-        for (const Change& ch : *changes) pending.insert(ch.content_hash);
-        if (static_cast<int64_t>(changes->size()) < kBatch) break;
-        seq = changes->back().seq;
+        MCP_ASSIGN_OR_RETURN(auto changes, service_.changes_since(seq, kBatch));
+        for (const Change& ch : changes) pending.insert(ch.content_hash);
+        if (static_cast<int64_t>(changes.size()) < kBatch) break;
+        seq = changes.back().seq;
       }
       std::vector<std::string> gone;
       ScanOptions all;
@@ -242,9 +236,7 @@ class Round {
         return true;
       });
       if (!scanned.is_ok()) return scanned.status();
-      auto removed = service_.drop_versions(gone);
-      if (!removed.is_ok()) return removed.status();
-      dropped = *removed;
+      MCP_ASSIGN_OR_RETURN(dropped, service_.drop_versions(gone));
       c.resync_pending = false;
       c.last_resync_at = unix_now();
       return Status::ok();
@@ -264,14 +256,11 @@ class Round {
   // pushed back. The cursor is replaced only when the transaction commits.
   Status in_transaction(const std::function<Status(HubCursor&)>& body) {
     return service_.write_transaction([&]() -> Status {
-      auto head_before = service_.last_change_seq();
-      if (!head_before.is_ok()) return head_before.status();
+      MCP_ASSIGN_OR_RETURN(auto head_before, service_.last_change_seq());
       HubCursor c = cursor_;
       MCP_RETURN_IF_ERROR(body(c));
-      if (c.push_seq == *head_before) {
-        auto head_after = service_.last_change_seq();
-        if (!head_after.is_ok()) return head_after.status();
-        c.push_seq = *head_after;
+      if (c.push_seq == head_before) {
+        MCP_ASSIGN_OR_RETURN(c.push_seq, service_.last_change_seq());
       }
       MCP_RETURN_IF_ERROR(save_hub_cursor(service_, c));
       cursor_ = c;

@@ -41,9 +41,8 @@ PeerState peer_from(const std::string& node, const Json& j) {
 }  // namespace
 
 Result<HubCursor> load_hub_cursor(MemoryService& service) {
-  auto text = service.sync_state(kHubCursorKey);
-  if (!text.is_ok()) return text.status();
-  Json j = parse_object(*text);
+  MCP_ASSIGN_OR_RETURN(auto text, service.sync_state(kHubCursorKey));
+  Json j = parse_object(text);
   HubCursor c;
   c.url = j.value("url", "");
   c.hub_node = j.value("hub_node", "");
@@ -79,9 +78,8 @@ Status save_hub_cursor(MemoryService& service, const HubCursor& c) {
 }
 
 Result<PeerState> load_peer(MemoryService& service, const std::string& node) {
-  auto text = service.sync_state(kPeerPrefix + node);
-  if (!text.is_ok()) return text.status();
-  return peer_from(node, parse_object(*text));
+  MCP_ASSIGN_OR_RETURN(auto text, service.sync_state(kPeerPrefix + node));
+  return peer_from(node, parse_object(text));
 }
 
 Status save_peer(MemoryService& service, const PeerState& p) {
@@ -93,49 +91,43 @@ Status save_peer(MemoryService& service, const PeerState& p) {
 }
 
 Result<OJson> sync_status_json(MemoryService& service) {
-  auto head = service.last_change_seq();
-  if (!head.is_ok()) return head.status();
-  auto conflicts = service.count_conflicts(/*unresolved_only=*/true);
-  if (!conflicts.is_ok()) return conflicts.status();
-  auto stats = service.stats();
-  if (!stats.is_ok()) return stats.status();
+  MCP_ASSIGN_OR_RETURN(auto head, service.last_change_seq());
+  MCP_ASSIGN_OR_RETURN(auto conflicts, service.count_conflicts(/*unresolved_only=*/true));
+  MCP_ASSIGN_OR_RETURN(auto stats, service.stats());
   OJson out = {{"node", service.node_name()},
-               {"head_seq", *head},
-               {"memory_count", stats->storage.total_memories},
-               {"tombstones", stats->storage.deleted_memories},
-               {"conflicts_unresolved", *conflicts}};
-  auto cursor = load_hub_cursor(service);
-  if (!cursor.is_ok()) return cursor.status();
-  if (cursor->url.empty()) {
+               {"head_seq", head},
+               {"memory_count", stats.storage.total_memories},
+               {"tombstones", stats.storage.deleted_memories},
+               {"conflicts_unresolved", conflicts}};
+  MCP_ASSIGN_OR_RETURN(auto cursor, load_hub_cursor(service));
+  if (cursor.url.empty()) {
     out["hub"] = nullptr;
   } else {
-    auto pending = service.count_changes_after(cursor->push_seq);
-    if (!pending.is_ok()) return pending.status();
+    MCP_ASSIGN_OR_RETURN(auto pending, service.count_changes_after(cursor.push_seq));
     const double now = unix_now();
-    out["hub"] = {{"url", cursor->url},
-                  {"hub_node", cursor->hub_node},
-                  {"last_push_at", when(cursor->last_push_at)},
-                  {"last_pull_at", when(cursor->last_pull_at)},
-                  {"last_success_at", when(cursor->last_success_at)},
-                  {"lag_seconds", cursor->last_success_at > 0
-                                      ? OJson(std::max(0.0, now - cursor->last_success_at))
-                                      : OJson()},
-                  {"pending_changes", *pending},
-                  {"push_seq", cursor->push_seq},
-                  {"pull_seq", cursor->pull_seq},
-                  {"pushed_total", cursor->pushed_total},
-                  {"pulled_total", cursor->pulled_total},
-                  {"last_error", cursor->last_error.empty() ? OJson() : OJson(cursor->last_error)},
-                  {"last_error_at", when(cursor->last_error_at)},
-                  {"resync_pending", cursor->resync_pending},
-                  {"last_resync_at", when(cursor->last_resync_at)}};
+    out["hub"] = {
+        {"url", cursor.url},
+        {"hub_node", cursor.hub_node},
+        {"last_push_at", when(cursor.last_push_at)},
+        {"last_pull_at", when(cursor.last_pull_at)},
+        {"last_success_at", when(cursor.last_success_at)},
+        {"lag_seconds",
+         cursor.last_success_at > 0 ? OJson(std::max(0.0, now - cursor.last_success_at)) : OJson()},
+        {"pending_changes", pending},
+        {"push_seq", cursor.push_seq},
+        {"pull_seq", cursor.pull_seq},
+        {"pushed_total", cursor.pushed_total},
+        {"pulled_total", cursor.pulled_total},
+        {"last_error", cursor.last_error.empty() ? OJson() : OJson(cursor.last_error)},
+        {"last_error_at", when(cursor.last_error_at)},
+        {"resync_pending", cursor.resync_pending},
+        {"last_resync_at", when(cursor.last_resync_at)}};
   }
-  auto peers = service.sync_states(kPeerPrefix);
-  if (!peers.is_ok()) return peers.status();
+  MCP_ASSIGN_OR_RETURN(auto peers, service.sync_states(kPeerPrefix));
   OJson list = OJson::array();
-  for (const auto& [key, value] : *peers) {
+  for (const auto& [key, value] : peers) {
     list.push_back(peer_json(
-        peer_from(key.substr(std::string(kPeerPrefix).size()), parse_object(value)), *head));
+        peer_from(key.substr(std::string(kPeerPrefix).size()), parse_object(value)), head));
   }
   out["peers"] = list;
   return out;
