@@ -1,7 +1,7 @@
 // The Python service's JSON shapes of memories, search results, pages and stats, with its key
-// order, shared by every front end (CLI --json, REST, MCP structuredContent) so that scripts
-// written for the Python service read ours unchanged. Timestamps and scores are floats where
-// it prints floats.
+// order, shared by the CLI (--json) and the REST API so that scripts written for the Python
+// service read ours unchanged. Timestamps and scores are floats where it prints floats. (The
+// MCP tools and resources still build their own memory and stats JSON in src/mcp/.)
 #pragma once
 
 #include <string>

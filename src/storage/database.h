@@ -112,7 +112,8 @@ class Database {
 
   const std::string& path() const;
 
-  // ---- meta (key/value of ours: embedding_model, embedding_dimension, node_id, ...) ----
+  // ---- meta (key/value of ours: embedding_model, embedding_dimension, hlc_high, and the
+  // sync state under sync.*: sync.hub, sync.peer.<node>, sync.purged_seq) ----
   Result<std::optional<std::string>> get_meta(const std::string& key);
   Status set_meta(const std::string& key, const std::string& value);
 
