@@ -41,12 +41,13 @@ struct Command {
 int report_error(const Status& status);
 int usage_error(const std::string& message);
 
-// The hub a spoke syncs with: flags, else MCP_SYNC_HUB_URL, MCP_SYNC_HUB_CA and the key from
-// key_file, MCP_SYNC_API_KEY or MCP_API_KEY. Used by `sync` and `serve --hub-url`.
+// The hub a spoke syncs with: the flags, else the config's hub_url, hub_ca_file and
+// hub_api_key (MCP_MEMORY_HUB_URL, MCP_MEMORY_HUB_CA, MCP_SYNC_API_KEY or MCP_API_KEY); the key
+// comes from key_file when given. Used by `sync` and `serve --hub-url`.
 struct HubFlags {
   std::string url, ca_file, key_file;
 };
-Result<SyncClientOptions> hub_client_options(const HubFlags& flags);
+Result<SyncClientOptions> hub_client_options(const HubFlags& flags, const Config& config);
 
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);

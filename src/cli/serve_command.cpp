@@ -39,7 +39,7 @@ struct ServeFlags {
 // With --hub-url, a background SyncLoop next to the server; nothing otherwise.
 Result<std::unique_ptr<SyncLoop>> start_sync(MemoryService& service, const ServeFlags& flags) {
   if (flags.hub.url.empty()) return std::unique_ptr<SyncLoop>();
-  MCP_ASSIGN_OR_RETURN(auto client, hub_client_options(flags.hub));
+  MCP_ASSIGN_OR_RETURN(auto client, hub_client_options(flags.hub, service.config()));
   MCP_RETURN_IF_ERROR(check_options(client));
   auto loop = std::make_unique<SyncLoop>(service, SyncLoopOptions{client, flags.sync_interval});
   loop->start();
@@ -189,8 +189,9 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                 "Serve without an API key (loopback addresses only)");
   cmd->add_option("--hub-url", flags->hub.url,
                   "Also sync with this hub in the background, e.g. https://hub.local:8443");
-  cmd->add_option("--hub-ca", flags->hub.ca_file,
-                  "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
+  cmd->add_option(
+      "--hub-ca", flags->hub.ca_file,
+      "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)");
   cmd->add_option("--hub-api-key-file", flags->hub.key_file,
                   "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
   cmd->add_option("--sync-interval", flags->sync_interval,

@@ -25,7 +25,7 @@ struct SyncFlags {
 };
 
 int run_sync(CliContext& ctx, const SyncFlags& flags) {
-  auto options = hub_client_options(flags.hub);
+  auto options = hub_client_options(flags.hub, ctx.config);
   if (!options.is_ok()) return usage_error(options.status().message());
   if (flags.once) {
     auto service = ctx.open_service();
@@ -159,23 +159,19 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
 
 }  // namespace
 
-Result<SyncClientOptions> hub_client_options(const HubFlags& f) {
-  auto env_or = [](const char* name, const std::string& fallback) -> std::string {
-    const char* v = std::getenv(name);
-    return v && *v ? v : fallback;
-  };
+Result<SyncClientOptions> hub_client_options(const HubFlags& f, const Config& config) {
   SyncClientOptions o;
-  o.hub_url = f.url.empty() ? env_or("MCP_SYNC_HUB_URL", "") : f.url;
+  o.hub_url = f.url.empty() ? config.hub_url : f.url;
   if (o.hub_url.empty()) {
-    return Status::invalid_argument("no hub: give --hub https://HUB:8443 (or MCP_SYNC_HUB_URL)");
+    return Status::invalid_argument("no hub: give --hub https://HUB:8443 (or MCP_MEMORY_HUB_URL)");
   }
-  o.ca_file = f.ca_file.empty() ? env_or("MCP_SYNC_HUB_CA", "") : f.ca_file;
+  o.ca_file = f.ca_file.empty() ? config.hub_ca_file : f.ca_file;
   if (!f.key_file.empty()) {
     std::ifstream in(f.key_file);
     if (!in) return Status::io_error("cannot read " + f.key_file);
     std::getline(in, o.api_key);
   } else {
-    o.api_key = env_or("MCP_SYNC_API_KEY", env_or("MCP_API_KEY", ""));
+    o.api_key = config.hub_api_key;
   }
   return o;
 }
@@ -185,9 +181,10 @@ void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out)
   CLI::App* cmd = app.add_subcommand(
       "sync", "Sync with a hub (mcp-memory serve --https on the hub machine); status; conflicts");
   cmd->add_option("--hub", flags->hub.url,
-                  "Hub URL, e.g. https://hub.local:8443 (MCP_SYNC_HUB_URL)");
-  cmd->add_option("--hub-ca", flags->hub.ca_file,
-                  "Trust this certificate for the hub (its self-signed cert.pem; MCP_SYNC_HUB_CA)");
+                  "Hub URL, e.g. https://hub.local:8443 (MCP_MEMORY_HUB_URL)");
+  cmd->add_option(
+      "--hub-ca", flags->hub.ca_file,
+      "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)");
   cmd->add_option("--api-key-file", flags->hub.key_file,
                   "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
   cmd->add_flag("--once", flags->once, "One round (push, then pull), then exit");

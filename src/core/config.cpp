@@ -22,6 +22,12 @@ const std::string* get(const Env& env, const char* name) {
   return it == env.end() || it->second.empty() ? nullptr : &it->second;
 }
 
+// The value of `name`, else of its older alias `alias` (the current name wins when both are set).
+const std::string* get_either(const Env& env, const char* name, const char* alias) {
+  const std::string* v = get(env, name);
+  return v ? v : get(env, alias);
+}
+
 std::string expand_home(const std::string& path, const Env& env) {
   if (path == "~" || path.rfind("~/", 0) == 0) {
     const std::string* home = get(env, "HOME");
@@ -106,6 +112,15 @@ Config config_from_env(const Env& env) {
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_HOSTNAMES")) c.ssl_extra_hostnames = *h;
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_IPS")) c.ssl_extra_ips = *h;
   read_number(env, "MCP_SYNC_TOMBSTONE_RETENTION_DAYS", c.tombstone_retention_days);
+  if (const std::string* u = get_either(env, "MCP_MEMORY_HUB_URL", "MCP_SYNC_HUB_URL")) {
+    c.hub_url = *u;
+  }
+  if (const std::string* ca = get_either(env, "MCP_MEMORY_HUB_CA", "MCP_SYNC_HUB_CA")) {
+    c.hub_ca_file = expand_home(*ca, env);
+  }
+  if (const std::string* k = get_either(env, "MCP_SYNC_API_KEY", "MCP_API_KEY")) {
+    c.hub_api_key = *k;
+  }
   c.host_name = host_name();
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
   c.node_name = sanitize_node_name(node ? *node : c.host_name);

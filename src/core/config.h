@@ -65,6 +65,16 @@ struct Config {
   // every node, then purged; a node that last synced before a purge gets a full resync.
   // 0 keeps them forever.
   double tombstone_retention_days = 90;
+  // MCP_MEMORY_HUB_URL (DESIGN §7; MCP_SYNC_HUB_URL, the earlier name, is read when it is
+  // unset): the hub `sync` uses when no --hub flag names one. `serve` syncs only when given
+  // --hub-url. Default none.
+  std::string hub_url;
+  // MCP_MEMORY_HUB_CA (alias MCP_SYNC_HUB_CA): a certificate to trust for the hub (its
+  // self-signed cert.pem) when no --hub-ca flag gives one. Default none: the system's CAs.
+  std::string hub_ca_file;
+  // MCP_SYNC_API_KEY, default MCP_API_KEY: the key a spoke sends to its hub when no
+  // --api-key-file / --hub-api-key-file flag gives one.
+  std::string hub_api_key;
 
   // --- identity ---
   std::string host_name;  // this machine's host name, as the system reports it

@@ -40,6 +40,39 @@ TEST(Config, EnvironmentOverrides) {
       "/a.db");
 }
 
+TEST(Config, HubSettingsUseDesignNamesAndAcceptTheOldOnes) {
+  Config none = config_from_env({{"HOME", "/h"}});
+  EXPECT_EQ(none.hub_url, "");
+  EXPECT_EQ(none.hub_ca_file, "");
+  EXPECT_EQ(none.hub_api_key, "");
+
+  Config design = config_from_env({{"HOME", "/h"},
+                                   {"MCP_MEMORY_HUB_URL", "https://hub.local:8443"},
+                                   {"MCP_MEMORY_HUB_CA", "~/hub-cert.pem"}});
+  EXPECT_EQ(design.hub_url, "https://hub.local:8443");
+  EXPECT_EQ(design.hub_ca_file, "/h/hub-cert.pem");
+
+  Config old = config_from_env({{"HOME", "/h"},
+                                {"MCP_SYNC_HUB_URL", "https://old.local:8443"},
+                                {"MCP_SYNC_HUB_CA", "/etc/old.pem"}});
+  EXPECT_EQ(old.hub_url, "https://old.local:8443");
+  EXPECT_EQ(old.hub_ca_file, "/etc/old.pem");
+
+  // Both set: the MCP_MEMORY_ name wins; an empty one counts as unset.
+  Config both = config_from_env({{"MCP_MEMORY_HUB_URL", "https://new.local:8443"},
+                                 {"MCP_SYNC_HUB_URL", "https://old.local:8443"},
+                                 {"MCP_MEMORY_HUB_CA", ""},
+                                 {"MCP_SYNC_HUB_CA", "/etc/old.pem"}});
+  EXPECT_EQ(both.hub_url, "https://new.local:8443");
+  EXPECT_EQ(both.hub_ca_file, "/etc/old.pem");
+}
+
+TEST(Config, HubApiKeyIsTheSyncKeyElseTheServerKey) {
+  EXPECT_EQ(config_from_env({{"MCP_API_KEY", "server"}}).hub_api_key, "server");
+  EXPECT_EQ(config_from_env({{"MCP_SYNC_API_KEY", "sync"}, {"MCP_API_KEY", "server"}}).hub_api_key,
+            "sync");
+}
+
 TEST(Config, InvalidValuesKeepDefaults) {
   Config c = config_from_env({{"HOME", "/h"},
                               {"MCP_SEMANTIC_DEDUP_THRESHOLD", "high"},
