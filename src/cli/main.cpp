@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli_context.h"
+#include "core/version.h"
 
 namespace mcpmem::cli {
 
@@ -29,7 +30,7 @@ int run(int argc, char** argv) {
   ctx.config = config_from_env();
 
   CLI::App app{"mcp-memory: memory for AI agents, kept in step across your machines"};
-  app.set_version_flag("--version", std::string("mcp-memory ") + MCP_MEMORY_VERSION);
+  app.set_version_flag("--version", std::string("mcp-memory ") + kVersion);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the command
   app.add_option("--db-path", ctx.db_path_flag,

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/cli_context.h"
+#include "core/version.h"
 #include "http/api_key.h"
 #include "http/dashboard.h"
 #include "http/event_stream.h"
@@ -145,7 +146,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   events.mount(**server);
   Backups backups(**service, ctx.config);
   RestApi rest(
-      **service, MCP_MEMORY_VERSION,
+      **service, kVersion,
       [&events](const std::string& type, const Json& data) { events.publish(type, data); },
       &backups);
   rest.mount(**server);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/version.h"
+
 namespace mcpmem {
 namespace {
 
@@ -150,7 +152,7 @@ Json McpServer::initialize(const Json& params) {
   }
   return {{"protocolVersion", protocol_version_},
           {"capabilities", {{"tools", {{"listChanged", false}}}, {"logging", Json::object()}}},
-          {"serverInfo", {{"name", "memory"}, {"title", "mcp-memory"}, {"version", "0.1.0"}}},
+          {"serverInfo", {{"name", "memory"}, {"title", "mcp-memory"}, {"version", kVersion}}},
           {"instructions", kInstructions}};
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "core/version.h"
 #include "service/version_json.h"
 
 namespace mcpmem {
@@ -92,7 +93,7 @@ Result<ExportSummary> write_export(MemoryService& service, const ExportOptions& 
     meta["exporter_version"] = kExporterVersion;
     // Ours: what the embeddings are (an importer uses them only when its model is the same),
     // and the tombstone count.
-    meta["exporter"] = std::string("mcp-memory ") + MCP_MEMORY_VERSION;
+    meta["exporter"] = std::string("mcp-memory ") + kVersion;
     meta["embedding_model"] = service.embedder().model_id();
     meta["embedding_dimension"] = service.embedder().dimension();
     meta["node"] = service.node_name();
