@@ -1,20 +1,33 @@
-# The two set-up commands of the README: `make run` and `make test`.
+# The two set-up commands of the README, `make run` and `make test`, and the checks CI adds
+# (.ci/run): `make check` (format + layering), `make tsan`, `make asan`. `make test-quick` runs
+# the unit tests only (under 2 minutes after a build).
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= 2
 CMAKE_FLAGS ?=
+# ccache (scripts/install-deps installs it) finds its cache across clones of the repository.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: all build run test bench install-deps clean format
+.PHONY: all build run test test-quick bench install-deps clean format check-format \
+        check-layering check tsan asan
 
 all: build
+
+# The installer runs when its inputs changed or a build tree is new, not on every build:
+# the stamp records the last run that succeeded. `make install-deps` always runs it.
+DEPS_STAMP := $(BUILD_DIR)/.install-deps.stamp
+$(DEPS_STAMP): scripts/install-deps package.json package-lock.json
+	scripts/install-deps
+	@mkdir -p $(@D) && touch $@
 
 install-deps:
 	@scripts/install-deps
 
-$(BUILD_DIR)/CMakeCache.txt:
+$(BUILD_DIR)/CMakeCache.txt: | $(DEPS_STAMP)
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
-build: install-deps $(BUILD_DIR)/CMakeCache.txt
+build: $(DEPS_STAMP) $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
 # Starts the service on the default database ($$MCP_MEMORY_BASE_DIR/sqlite_vec.db, created on
@@ -27,11 +40,35 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# Labels (tests/CMakeLists.txt): unit (in-process, fast), e2e (real processes and clients),
+# slow (over ~10 s), concurrency (threads or processes racing).
+test-quick: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 120 -L unit
+
 bench: build
 	$(BUILD_DIR)/bench/run-bench
 
+CXX_FILES = $$(git ls-files '*.cpp' '*.h')
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.h')
+	clang-format -i $(CXX_FILES)
+
+check-format:
+	@clang-format --dry-run --Werror $(CXX_FILES) && echo "check-format: ok"
+
+check-layering:
+	@scripts/check-layering
+
+check: check-format check-layering
+
+# Sanitizer trees (clang; no benchmarks). Each process a test starts writes its report to
+# <tree>/sanitizer-logs/; scripts/run-sanitized fails when a test fails or any report exists.
+# tsan: clang with -Werror=thread-safety, the unit and concurrency tests under ThreadSanitizer.
+tsan: $(DEPS_STAMP)
+	scripts/run-sanitized tsan build-tsan -j$(JOBS)
+
+# asan: the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: $(DEPS_STAMP)
+	scripts/run-sanitized asan build-asan -j$(JOBS)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-tsan build-asan
