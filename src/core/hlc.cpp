@@ -66,7 +66,7 @@ HlcClock::HlcClock(std::string node, WallClock wall)
 
 Hlc HlcClock::now() {
   int64_t wall = wall_();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (wall > last_wall_ms_) {
     last_wall_ms_ = wall;
     last_counter_ = 0;
@@ -78,7 +78,7 @@ Hlc HlcClock::now() {
 
 void HlcClock::observe(const Hlc& remote) {
   int64_t wall = wall_();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   int64_t top = std::max({wall, last_wall_ms_, remote.wall_ms});
   if (top == last_wall_ms_ && top == remote.wall_ms) {
     last_counter_ = std::max(last_counter_, remote.counter) + 1;

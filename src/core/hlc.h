@@ -8,10 +8,11 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/thread_annotations.h"
 
 namespace mcpmem {
 
@@ -34,16 +35,16 @@ class HlcClock {
   // `node` is passed through sanitize_node_name. `wall` defaults to the system clock.
   explicit HlcClock(std::string node, WallClock wall = nullptr);
 
-  Hlc now();                        // a new version for a local change
-  void observe(const Hlc& remote);  // merge a version seen from another node
+  Hlc now() MCP_EXCLUDES(mu_);                        // a new version for a local change
+  void observe(const Hlc& remote) MCP_EXCLUDES(mu_);  // merge a version seen from another node
   const std::string& node() const { return node_; }
 
  private:
   std::string node_;
   WallClock wall_;
-  std::mutex mu_;
-  int64_t last_wall_ms_ = 0;
-  uint32_t last_counter_ = 0;
+  Mutex mu_;
+  int64_t last_wall_ms_ MCP_GUARDED_BY(mu_) = 0;
+  uint32_t last_counter_ MCP_GUARDED_BY(mu_) = 0;
 };
 
 // Node names: lowercase, characters outside [a-z0-9_.:] replaced by '_', never empty.

@@ -32,7 +32,7 @@ void EventStream::start() {
 
 void EventStream::close() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     closing_ = true;
   }
   cv_.notify_all();
@@ -40,18 +40,18 @@ void EventStream::close() {
 }
 
 size_t EventStream::open_streams() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return streams_;
 }
 
 uint64_t EventStream::last_id() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return next_id_ - 1;
 }
 
 void EventStream::publish(const std::string& type, const Json& data) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Json d = data.is_object() ? data : Json::object();
     d["event_id"] = std::to_string(next_id_);
     d["timestamp"] = iso_utc(now_unix());
@@ -64,11 +64,13 @@ void EventStream::publish(const std::string& type, const Json& data) {
 void EventStream::watch_changes() {
   auto start = service_.last_change_seq();
   int64_t seq = start.is_ok() ? *start : 0;
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!closing_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(kChangePollMs), [this] { return closing_; });
-    if (closing_) break;
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      cv_.wait_for(lock.native(), std::chrono::milliseconds(kChangePollMs),
+                   [this]() MCP_REQUIRES(mu_) { return closing_; });
+      if (closing_) return;
+    }
     auto changes = service_.changes_since(seq, 500);
     if (changes.is_ok()) {
       for (const Change& c : *changes) {
@@ -91,14 +93,13 @@ void EventStream::watch_changes() {
                  {"message", updated ? "Memory updated" : "Memory stored"}});
       }
     }
-    lock.lock();
   }
 }
 
 std::vector<EventStream::Event> EventStream::next_after(uint64_t after, int wait_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-               [&] { return closing_ || next_id_ - 1 > after; });
+  MutexLock lock(mu_);
+  cv_.wait_for(lock.native(), std::chrono::milliseconds(wait_ms),
+               [&]() MCP_REQUIRES(mu_) { return closing_ || next_id_ - 1 > after; });
   std::vector<Event> out;
   for (const Event& e : backlog_) {
     if (e.id > after) out.push_back(e);
@@ -120,7 +121,7 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
     if (*end == '\0' && v <= after) after = v;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (closing_ || streams_ >= kMaxEventStreams) {
       set_json_error(
           res, 503,
@@ -152,7 +153,7 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
           state->after = e.id;
         }
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(mu_);
           if (closing_) return false;
         }
         const auto now = std::chrono::steady_clock::now();
@@ -165,7 +166,7 @@ void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
         return sink.write(out.data(), out.size());
       },
       [this](bool) {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         --streams_;
       });
 }

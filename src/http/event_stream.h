@@ -11,10 +11,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "core/thread_annotations.h"
 #include "http/http_server.h"
 #include "service/memory_service.h"
 
@@ -36,10 +36,10 @@ class EventStream {
   void mount(HttpServer& server);
 
   // Adds an event; `data` is a JSON object (event_id and timestamp are added).
-  void publish(const std::string& type, const Json& data);
+  void publish(const std::string& type, const Json& data) MCP_EXCLUDES(mu_);
 
-  size_t open_streams() const;
-  uint64_t last_id() const;
+  size_t open_streams() const MCP_EXCLUDES(mu_);
+  uint64_t last_id() const MCP_EXCLUDES(mu_);
 
  private:
   struct Event {
@@ -50,15 +50,15 @@ class EventStream {
   void watch_changes();
   void serve(const httplib::Request& req, httplib::Response& res);
   // Events with id > `after`, waiting up to `wait_ms` for one; empty on timeout or close.
-  std::vector<Event> next_after(uint64_t after, int wait_ms);
+  std::vector<Event> next_after(uint64_t after, int wait_ms) MCP_EXCLUDES(mu_);
 
   MemoryService& service_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> backlog_;
-  uint64_t next_id_ = 1;
-  size_t streams_ = 0;
-  bool closing_ = false;
+  mutable Mutex mu_;
+  std::condition_variable cv_;  // an event was added, or closing_ was set
+  std::deque<Event> backlog_ MCP_GUARDED_BY(mu_);
+  uint64_t next_id_ MCP_GUARDED_BY(mu_) = 1;
+  size_t streams_ MCP_GUARDED_BY(mu_) = 0;
+  bool closing_ MCP_GUARDED_BY(mu_) = false;
   std::thread watcher_;
 };
 

@@ -53,7 +53,7 @@ void McpHttpEndpoint::mount(HttpServer& server, const std::string& path) {
 }
 
 size_t McpHttpEndpoint::session_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return sessions_.size();
 }
 
@@ -62,7 +62,7 @@ std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::open_session(std::str
   if (!token.is_ok()) return nullptr;
   auto session = std::make_shared<Session>(service_);
   session->last_used_s = now_s();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const int64_t now = now_s();
   std::erase_if(sessions_, [now](const auto& kv) {
     return now - kv.second->last_used_s.load() > kMcpSessionIdleSeconds;
@@ -79,7 +79,7 @@ std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::open_session(std::str
 }
 
 std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::find_session(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return nullptr;
   it->second->last_used_s = now_s();
@@ -121,13 +121,15 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
   }
 
   std::optional<std::string> reply;
+  bool initialized = false;
   {
-    std::lock_guard<std::mutex> lock(session->mu);
+    MutexLock lock(session->mu);
     reply = session->server.handle(req.body);
+    initialized = !session->server.protocol_version().empty();
   }
   if (initializing) {
-    if (session->server.protocol_version().empty()) {  // initialize failed: no session
-      std::lock_guard<std::mutex> lock(mu_);
+    if (!initialized) {  // initialize failed: no session
+      MutexLock lock(mu_);
       sessions_.erase(id);
     } else {
       res.set_header("Mcp-Session-Id", id);
@@ -145,7 +147,7 @@ void McpHttpEndpoint::end_session(const httplib::Request& req, httplib::Response
   const std::string id = req.get_header_value("Mcp-Session-Id");
   if (id.empty())
     return rpc_error(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (sessions_.erase(id) == 0) return rpc_error(res, 404, -32001, "Session not found");
   res.status = 200;
 }

@@ -12,10 +12,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "core/thread_annotations.h"
 #include "http/http_server.h"
 #include "mcp/mcp_server.h"
 
@@ -34,19 +34,19 @@ class McpHttpEndpoint {
  private:
   struct Session {
     explicit Session(MemoryService& service) : server(service) {}
-    std::mutex mu;
-    McpServer server;
+    Mutex mu;  // one request of a session at a time
+    McpServer server MCP_GUARDED_BY(mu);
     std::atomic<int64_t> last_used_s{0};  // steady clock seconds
   };
 
   void post(const httplib::Request& req, httplib::Response& res);
   void end_session(const httplib::Request& req, httplib::Response& res);
-  std::shared_ptr<Session> open_session(std::string* id);
-  std::shared_ptr<Session> find_session(const std::string& id);
+  std::shared_ptr<Session> open_session(std::string* id) MCP_EXCLUDES(mu_);
+  std::shared_ptr<Session> find_session(const std::string& id) MCP_EXCLUDES(mu_);
 
   MemoryService& service_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  mutable Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_ MCP_GUARDED_BY(mu_);
 };
 
 }  // namespace mcpmem

@@ -190,27 +190,27 @@ SimdLevel VectorIndex::best_simd_level() {
 }
 
 void VectorIndex::set_simd_level(SimdLevel level) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   impl_->level = level == SimdLevel::kAvx2 ? best_simd_level() : SimdLevel::kScalar;
 }
 
 SimdLevel VectorIndex::simd_level() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return impl_->level;
 }
 
 size_t VectorIndex::size() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return impl_->rows;
 }
 
 bool VectorIndex::contains(int64_t id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return impl_->row_of.count(id) != 0;
 }
 
 void VectorIndex::reserve(size_t rows) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   impl_->ensure_capacity(rows);
   impl_->quant.reserve(rows);
   impl_->ids.reserve(rows);
@@ -222,7 +222,7 @@ Status VectorIndex::upsert(int64_t id, std::span<const float> v) {
     return Status::invalid_argument("vector has " + std::to_string(v.size()) +
                                     " dimensions; the index has " + std::to_string(dimension_));
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   Impl& m = *impl_;
   auto it = m.row_of.find(id);
   if (it != m.row_of.end()) {
@@ -239,7 +239,7 @@ Status VectorIndex::upsert(int64_t id, std::span<const float> v) {
 }
 
 void VectorIndex::remove(int64_t id) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   Impl& m = *impl_;
   auto it = m.row_of.find(id);
   if (it == m.row_of.end()) return;
@@ -259,7 +259,7 @@ void VectorIndex::remove(int64_t id) {
 }
 
 void VectorIndex::clear() {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   Impl& m = *impl_;
   m.rows = 0;
   m.quant.clear();
@@ -270,7 +270,7 @@ void VectorIndex::clear() {
 }
 
 size_t VectorIndex::memory_bytes() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   const Impl& m = *impl_;
   return m.vecs.capacity * sizeof(float) + m.sketch.capacity +
          m.quant.capacity() * sizeof(Quantized) + m.ids.capacity() * sizeof(int64_t) +
@@ -281,7 +281,7 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
                                           const std::vector<int64_t>* candidates) const {
   std::vector<Neighbor> result;
   if (k == 0 || query.size() != dimension_) return result;
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   const Impl& m = *impl_;
   if (m.rows == 0) return result;
 

@@ -11,11 +11,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 #include <span>
 #include <vector>
 
 #include "core/status.h"
+#include "core/thread_annotations.h"
 
 namespace mcpmem {
 
@@ -60,8 +60,8 @@ class VectorIndex {
  private:
   struct Impl;
   size_t dimension_;
-  std::unique_ptr<Impl> impl_;
-  mutable std::shared_mutex mu_;
+  mutable SharedMutex mu_;
+  std::unique_ptr<Impl> impl_ MCP_PT_GUARDED_BY(mu_);  // the rows: read shared, written exclusive
 };
 
 }  // namespace mcpmem

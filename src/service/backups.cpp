@@ -90,7 +90,7 @@ std::vector<BackupInfo> Backups::list() const {
 }
 
 Result<BackupInfo> Backups::create() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::error_code ec;
   fs::create_directories(config_.backups_path, ec);
   if (ec) return Status::io_error("creating " + config_.backups_path + ": " + ec.message());
@@ -141,8 +141,8 @@ BackupStatus Backups::status() const {
   for (const BackupInfo& b : all) s.total_size_bytes += b.size_bytes;
   if (!all.empty()) s.last_backup_time = all.front().created_at;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    s.scheduler_running = scheduler_.joinable() && !stopping_;
+    MutexLock lock(mu_);
+    s.scheduler_running = scheduled_ && !stopping_;
   }
   if (s.enabled) {
     s.next_backup_at = s.last_backup_time
@@ -153,12 +153,21 @@ BackupStatus Backups::status() const {
 }
 
 void Backups::start_schedule() {
-  if (!config_.backup_enabled || scheduler_.joinable()) return;
+  if (!config_.backup_enabled) return;
+  {
+    MutexLock lock(mu_);
+    if (scheduled_) return;
+    scheduled_ = true;
+  }
   scheduler_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(kScheduleCheckSeconds),
-                         [this] { return stopping_; })) {
-      lock.unlock();
+    for (;;) {
+      {
+        MutexLock lock(mu_);
+        if (cv_.wait_for(lock.native(), std::chrono::seconds(kScheduleCheckSeconds),
+                         [this]() MCP_REQUIRES(mu_) { return stopping_; })) {
+          return;
+        }
+      }
       std::vector<BackupInfo> all = list();
       if (all.empty() || now_unix() - all.front().created_at >= interval_seconds()) {
         auto made = create();
@@ -166,14 +175,13 @@ void Backups::start_schedule() {
           spdlog::warn("scheduled backup failed: {}", made.status().message());
         }
       }
-      lock.lock();
     }
   });
 }
 
 void Backups::stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();

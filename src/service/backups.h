@@ -7,12 +7,12 @@
 #pragma once
 
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -43,26 +43,27 @@ class Backups {
   Backups(MemoryService& service, const Config& config);
   ~Backups();  // stops the schedule
 
-  Result<BackupInfo> create();
+  Result<BackupInfo> create() MCP_EXCLUDES(mu_);
   std::vector<BackupInfo> list() const;  // newest first
   BackupStatus status() const;
 
   // Runs the schedule on its own thread until stop() (nothing when backups are disabled).
   void start_schedule();
-  void stop();
+  void stop() MCP_EXCLUDES(mu_);
 
  private:
   double interval_seconds() const;
-  void prune();
+  void prune() MCP_REQUIRES(mu_);
 
   MemoryService& service_;
   const Config config_;
-  mutable std::mutex mu_;  // one backup at a time; guards the schedule state
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  double last_made_ = 0;  // second and sequence of the last backup made here
-  int last_sequence_ = 0;
-  std::thread scheduler_;
+  mutable Mutex mu_;            // one backup at a time; guards the schedule state
+  std::condition_variable cv_;  // stopping_ was set
+  bool scheduled_ MCP_GUARDED_BY(mu_) = false;
+  bool stopping_ MCP_GUARDED_BY(mu_) = false;
+  double last_made_ MCP_GUARDED_BY(mu_) = 0;  // second and sequence of the last backup made here
+  int last_sequence_ MCP_GUARDED_BY(mu_) = 0;
+  std::thread scheduler_;  // started and joined by the owner's thread
 };
 
 }  // namespace mcpmem

@@ -1,10 +1,7 @@
-// MemoryService: opening, the vector index's life cycle, and the write paths (store, update,
-// delete). Search lives in memory_search.cpp.
-//
-// The index follows the database's change log: it is loaded once from a snapshot (which names
-// the last change seq it includes) and then advanced with every change after that seq. Our own
-// writes and other processes' writes take the same path, so nothing written by anyone is ever
-// missing from search, and nothing tombstoned stays in it.
+// MemoryService: opening and the write paths (store, update, delete). Search lives in
+// memory_search.cpp, sync's merge in memory_sync.cpp, and the vector index's life cycle in
+// index_follower.cpp: every commit here is counted (note_own_write) and followed by a catch-up,
+// so the index holds it before the call returns.
 #include "service/memory_service.h"
 
 #include <algorithm>
@@ -20,8 +17,6 @@
 namespace mcpmem {
 namespace {
 
-constexpr int64_t kChangeBatch = 5000;  // change-log rows read per step when catching up
-constexpr int64_t kEmbedBatch = 1000;   // rows re-embedded per transaction
 // Dedup windows up to this size are read from the DB directly; larger ones load the index.
 constexpr size_t kDirectDedupScan = 256;
 constexpr size_t kParallelPrepareMin = 512;  // smaller batches are prepared on one thread
@@ -52,7 +47,7 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
     : config_(std::move(config)),
       db_(std::move(db)),
       embedder_(std::move(embedder)),
-      index_(embedder_->dimension()),
+      follower_(*db_, *embedder_),
       hlc_(config_.node_name.empty() ? "local" : config_.node_name),
       clock_([] { return unix_now(); }) {}
 
@@ -86,148 +81,19 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
   if (high.has_value()) {
     if (auto h = Hlc::parse(*high)) service->hlc_.observe(*h);
   }
-  if (options.load_index_in_background) {
-    service->loader_started_ = true;
-    service->loader_ = std::thread([s = service.get()] { (void)s->load_index(); });
-  }
+  if (options.load_index_in_background) service->follower_.load_in_background();
   return service;
 }
 
-MemoryService::~MemoryService() {
-  closing_ = true;  // a background load in progress stops at its next row
-  if (loader_.joinable()) loader_.join();
-}
+MemoryService::~MemoryService() = default;
 
 void MemoryService::set_clock_for_testing(std::function<double()> now) { clock_ = std::move(now); }
 
 double MemoryService::now() const { return clock_(); }
 
-// ---------------------------------------------------------------------------------------------
-// The vector index
+Status MemoryService::wait_for_index() { return follower_.wait_until_loaded(); }
 
-Status MemoryService::load_index() {
-  std::unique_lock lock(index_mu_);
-  if (index_loaded_) return index_error_;
-  Status status = [&]() -> Status {
-    // Sized once: growing the matrices while loading would briefly hold two copies.
-    MCP_ASSIGN_OR_RETURN(auto rows, db_->count(MemoryFilter{}));
-    index_.reserve(static_cast<size_t>(rows));
-    auto seq =
-        db_->scan_embeddings(embedder_->dimension(), [&](int64_t id, std::span<const float> v) {
-          (void)index_.upsert(id, v);
-          return !closing_.load(std::memory_order_relaxed);
-        });
-    if (!seq.is_ok()) return seq.status();
-    index_seq_ = *seq;
-    return embed_missing_vectors();
-  }();
-  if (status.is_ok()) {
-    // Published before the final catch-up: a write that commits after that catch-up's read
-    // then sees the index as loaded and catches up itself.
-    index_loaded_ = true;
-    status = catch_up_locked(nullptr);
-  }
-  index_error_ = status;
-  index_loaded_ = true;
-  index_usable_ = status.is_ok();
-  lock.unlock();
-  index_cv_.notify_all();
-  return status;
-}
-
-Status MemoryService::embed_missing_vectors() {
-  std::vector<float> vec(embedder_->dimension());
-  for (;;) {
-    MCP_ASSIGN_OR_RETURN(auto rows, db_->memories_without_embedding(kEmbedBatch));
-    if (rows.empty()) return Status::ok();
-    std::vector<std::pair<int64_t, std::vector<float>>> made;
-    made.reserve(rows.size());
-    for (const Memory& m : rows) {
-      MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
-      made.emplace_back(m.id, vec);
-    }
-    MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
-      for (const auto& [id, v] : made) MCP_RETURN_IF_ERROR(db_->put_embedding(id, v));
-      return Status::ok();
-    }));
-    for (const auto& [id, v] : made) MCP_RETURN_IF_ERROR(index_.upsert(id, v));
-  }
-}
-
-Status MemoryService::wait_for_index() {
-  if (index_usable_) return Status::ok();
-  {
-    std::unique_lock lock(index_mu_);
-    if (loader_started_) {
-      index_cv_.wait(lock, [&] { return index_loaded_.load(); });
-      return index_error_;
-    }
-    loader_started_ = true;
-  }
-  return load_index();
-}
-
-bool MemoryService::index_ready() const {
-  if (!index_loaded_) return false;
-  std::lock_guard lock(index_mu_);
-  return index_error_.is_ok();
-}
-
-Status MemoryService::catch_up_index(const KnownVectors* known) {
-  if (!index_loaded_) return Status::ok();  // the loader catches up when it finishes
-  if (known == nullptr && own_writes_applied_ == own_writes_) {
-    // Nothing of ours is pending and no other connection committed since the last complete
-    // catch-up: searches skip index_mu_ (16 concurrent searches convoyed on it).
-    MCP_ASSIGN_OR_RETURN(auto version, db_->data_version());
-    if (version == index_data_version_ && own_writes_applied_ == own_writes_) return Status::ok();
-  }
-  std::lock_guard lock(index_mu_);
-  return catch_up_locked(known);
-}
-
-Status MemoryService::catch_up_locked(const KnownVectors* known) {
-  // data_version moves only when another connection commits; our own commits count up
-  // own_writes_. Both are read before the changes, so nothing committed after the reads can be
-  // skipped, and both are published only once the changes are applied.
-  const int64_t own = own_writes_;
-  MCP_ASSIGN_OR_RETURN(auto version, db_->data_version());
-  if (own == own_writes_applied_ && known == nullptr && version == index_data_version_) {
-    return Status::ok();
-  }
-  std::vector<float> vec(embedder_->dimension());
-  for (;;) {
-    MCP_ASSIGN_OR_RETURN(auto changes, db_->changes_since(index_seq_, kChangeBatch));
-    for (const Change& c : changes) {
-      if (c.op == "upsert") {
-        MCP_RETURN_IF_ERROR(apply_upsert(c.memory_id, known, vec));
-      } else {
-        index_.remove(c.memory_id);
-      }
-      index_seq_ = c.seq;
-    }
-    if (changes.size() < static_cast<size_t>(kChangeBatch)) break;
-  }
-  index_data_version_ = version;
-  own_writes_applied_ = own;
-  return Status::ok();
-}
-
-Status MemoryService::apply_upsert(int64_t id, const KnownVectors* known, std::vector<float>& vec) {
-  if (known != nullptr) {
-    if (auto it = known->find(id); it != known->end()) return index_.upsert(id, it->second);
-  }
-  MCP_ASSIGN_OR_RETURN(auto stored, db_->get_embedding(id, embedder_->dimension()));
-  if (stored.has_value()) return index_.upsert(id, *stored);
-  // Alive without a vector (written by another program), or no longer alive.
-  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids({id}));
-  if (rows.empty() || rows.front().is_deleted()) {
-    index_.remove(id);
-    return Status::ok();
-  }
-  MCP_RETURN_IF_ERROR(embedder_->embed(rows.front().content, vec));
-  MCP_RETURN_IF_ERROR(db_->put_embedding(id, vec));
-  return index_.upsert(id, vec);
-}
+bool MemoryService::index_ready() const { return follower_.ready(); }
 
 // ---------------------------------------------------------------------------------------------
 // Store
@@ -276,7 +142,7 @@ Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
   if (ids.empty()) return std::optional<std::string>();
   int64_t best_id = 0;
   float best = -2;
-  if (!index_loaded_ && ids.size() <= kDirectDedupScan) {
+  if (!follower_.loaded() && ids.size() <= kDirectDedupScan) {
     // A short-lived process (one CLI store) need not load the whole index for this.
     for (int64_t id : ids) {
       MCP_ASSIGN_OR_RETURN(auto v, db_->get_embedding(id, embedder_->dimension()));
@@ -285,9 +151,8 @@ Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
       if (c > best) best = c, best_id = id;
     }
   } else {
-    MCP_RETURN_IF_ERROR(wait_for_index());
-    MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
-    auto top = index_.search(vec, 1, &ids);
+    MCP_RETURN_IF_ERROR(follower_.bring_up_to_date());
+    auto top = follower_.index().search(vec, 1, &ids);
     if (!top.empty()) best = top[0].cosine, best_id = top[0].id;
   }
   if (best_id == 0 || best < config_.semantic_dedup_threshold) return std::optional<std::string>();
@@ -328,9 +193,9 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
     return id.status();
   }
   m.id = *id;
-  ++own_writes_;
+  follower_.note_own_write();
   KnownVectors known{{m.id, std::move(vec)}};
-  MCP_RETURN_IF_ERROR(catch_up_index(&known));
+  MCP_RETURN_IF_ERROR(follower_.catch_up(&known));
   result.success = true;
   result.message = "Memory stored successfully";
   result.memory = std::move(m);
@@ -401,8 +266,8 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       known.emplace(chunk[c].id, std::move(chunk_vectors[c]));
       results[i].memory = std::move(chunk[c]);
     }
-    ++own_writes_;
-    return catch_up_index(&known);
+    follower_.note_own_write();
+    return follower_.catch_up(&known);
   };
 
   // The write is one thread; while it runs, the other cores prepare the next batch.
@@ -502,8 +367,8 @@ Result<Memory> MemoryService::update(const UpdateRequest& r) {
   m.hlc = hlc_.now().to_string();
   m.origin = hlc_.node();
   MCP_RETURN_IF_ERROR(db_->update_memory(m));
-  ++own_writes_;
-  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  follower_.note_own_write();
+  MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
   return m;
 }
 
@@ -532,8 +397,8 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
   }
   MCP_ASSIGN_OR_RETURN(
       out.count, db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node()));
-  ++own_writes_;
-  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  follower_.note_own_write();
+  MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
   return out;
 }
 
@@ -546,7 +411,7 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
   const double now_s = now();
   bool cached = false;
   {
-    std::lock_guard lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     if (stats_cache_ && stats_cache_seq_ == seq && now_s - stats_cache_time_ < 60) {
       out.storage = *stats_cache_;
       cached = true;
@@ -555,7 +420,7 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
   if (!cached) {
     MCP_ASSIGN_OR_RETURN(auto storage, db_->stats());
     out.storage = storage;
-    std::lock_guard lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     stats_cache_ = storage;
     stats_cache_seq_ = seq;
     stats_cache_time_ = now_s;
@@ -569,7 +434,7 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
     }
   }
   out.index_ready = index_ready();
-  out.index_size = index_.size();
+  out.index_size = follower_.index().size();
   return out;
 }
 
@@ -593,8 +458,8 @@ Result<int64_t> MemoryService::cleanup_duplicates() {
   }
   if (doomed.empty()) return int64_t{0};
   MCP_ASSIGN_OR_RETURN(auto n, db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node()));
-  ++own_writes_;
-  MCP_RETURN_IF_ERROR(catch_up_index(nullptr));
+  follower_.note_own_write();
+  MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
   return n;
 }
 

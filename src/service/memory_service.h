@@ -11,14 +11,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -26,8 +23,10 @@
 #include "core/hlc.h"
 #include "core/memory.h"
 #include "core/status.h"
+#include "core/thread_annotations.h"
 #include "embed/embedder.h"
 #include "index/vector_index.h"
+#include "service/index_follower.h"
 #include "storage/database.h"
 
 namespace mcpmem {
@@ -253,7 +252,7 @@ class MemoryService {
   void set_clock_for_testing(std::function<double()> now);
 
  private:
-  using KnownVectors = std::unordered_map<int64_t, std::vector<float>>;
+  using KnownVectors = IndexFollower::KnownVectors;
   struct ScoredHit {
     int64_t id = 0;
     double score = 0;
@@ -262,15 +261,6 @@ class MemoryService {
 
   MemoryService(Config config, std::unique_ptr<Database> db, std::unique_ptr<Embedder> embedder);
   double now() const;
-
-  // Index life cycle (memory_service.cpp).
-  Status load_index();
-  Status embed_missing_vectors();
-  // Applies change-log entries after index_seq_. `known` holds vectors the caller just wrote,
-  // so they need not be read back.
-  Status catch_up_index(const KnownVectors* known);
-  Status catch_up_locked(const KnownVectors* known);
-  Status apply_upsert(int64_t id, const KnownVectors* known, std::vector<float>& scratch);
 
   Result<MemoryFilter> make_filter(const std::vector<std::string>& tags, bool match_all,
                                    const std::optional<std::string>& type,
@@ -289,30 +279,16 @@ class MemoryService {
   Config config_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<Embedder> embedder_;
-  VectorIndex index_;
+  IndexFollower follower_;  // after db_ and embedder_, which it uses
   HlcClock hlc_;
   std::function<double()> clock_;
 
-  // Index state: loaded once, then advanced along the change log. index_mu_ serializes
-  // loading and catching up; the atomics below are also read without it, so a search that
-  // finds nothing new to apply takes no service lock (see catch_up_index).
-  mutable std::mutex index_mu_;
-  std::mutex stats_mu_;  // guards the stats cache below (see stats())
-  std::optional<StorageStats> stats_cache_;
-  int64_t stats_cache_seq_ = -1;
-  double stats_cache_time_ = 0;
-  std::condition_variable index_cv_;
-  bool loader_started_ = false;
-  std::atomic<bool> index_loaded_{false};
-  std::atomic<bool> index_usable_{false};       // loaded without error: searches skip index_mu_
-  std::atomic<int64_t> own_writes_{0};          // commits made through this service
-  std::atomic<double> last_purge_at_{0};        // purge_expired_tombstones' rate limit
-  std::atomic<int64_t> own_writes_applied_{0};  // own_writes_ as of the last complete catch-up
-  std::atomic<bool> closing_{false};            // the destructor asks the loader to stop
-  Status index_error_;
-  int64_t index_seq_ = 0;                        // last change-log seq applied to index_
-  std::atomic<int64_t> index_data_version_{-1};  // PRAGMA data_version read before that catch-up
-  std::thread loader_;
+  // stats() caches its answer for a change-log position and a short time.
+  Mutex stats_mu_;
+  std::optional<StorageStats> stats_cache_ MCP_GUARDED_BY(stats_mu_);
+  int64_t stats_cache_seq_ MCP_GUARDED_BY(stats_mu_) = -1;
+  double stats_cache_time_ MCP_GUARDED_BY(stats_mu_) = 0;
+  std::atomic<double> last_purge_at_{0};  // purge_expired_tombstones' rate limit
 };
 
 }  // namespace mcpmem

@@ -151,7 +151,7 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
     return Status::ok();
   });
   if (!st.is_ok()) return st;
-  ++own_writes_;  // the next search brings the index up to date from the change log
+  follower_.note_own_write();  // the next search brings the index up to date from the change log
   return counts;
 }
 
@@ -234,8 +234,8 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
     return db_->mark_conflict_resolved(id, now(), "kept-" + keep);
   });
   if (!st.is_ok()) return st;
-  ++own_writes_;
-  return catch_up_index(nullptr);
+  follower_.note_own_write();
+  return follower_.catch_up(nullptr);
 }
 
 Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, bool force) {
@@ -255,7 +255,7 @@ Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, boo
     return db_->set_meta(kPurgedSeqKey, std::to_string(done.second));
   });
   if (!st.is_ok()) return st;
-  if (purged > 0) ++own_writes_;
+  if (purged > 0) follower_.note_own_write();
   return purged;
 }
 
@@ -266,7 +266,7 @@ Result<int64_t> MemoryService::purged_seq() {
 
 Result<int64_t> MemoryService::drop_versions(const std::vector<std::string>& hashes) {
   auto removed = db_->purge(hashes);
-  if (removed.is_ok() && *removed > 0) ++own_writes_;
+  if (removed.is_ok() && *removed > 0) follower_.note_own_write();
   return removed;
 }
 

@@ -22,7 +22,7 @@ void SyncLoop::start() {
 }
 
 void SyncLoop::stop() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   stop_ = true;
   wake_.notify_all();
 }
@@ -51,9 +51,12 @@ void SyncLoop::run() {
         backoff = std::min(backoff * 2, 60.0);
       }
     }
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     // Wake every second to notice local changes; rounds are bounded by next_round.
-    if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) return;
+    if (wake_.wait_for(lock.native(), std::chrono::seconds(1),
+                       [&]() MCP_REQUIRES(mu_) { return stop_; })) {
+      return;
+    }
   }
 }
 

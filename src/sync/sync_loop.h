@@ -5,9 +5,9 @@
 #pragma once
 
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 
+#include "core/thread_annotations.h"
 #include "sync/sync_client.h"
 
 namespace mcpmem {
@@ -24,16 +24,16 @@ class SyncLoop {
   SyncLoop(const SyncLoop&) = delete;
   SyncLoop& operator=(const SyncLoop&) = delete;
 
-  void run();    // on this thread, until stop()
-  void start();  // on a thread of its own
-  void stop();   // from any thread (a round under way finishes first)
+  void run() MCP_EXCLUDES(mu_);   // on this thread, until stop()
+  void start();                   // on a thread of its own
+  void stop() MCP_EXCLUDES(mu_);  // from any thread (a round under way finishes first)
 
  private:
   MemoryService& service_;
   const SyncLoopOptions options_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
+  Mutex mu_;
+  std::condition_variable wake_;  // stop_ was set
+  bool stop_ MCP_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
