@@ -5,12 +5,12 @@
 // search issued while it loads waits for it.
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include "cli/cli_context.h"
+#include "core/thread_annotations.h"
 #include "core/version.h"
 #include "http/api_key.h"
 #include "http/dashboard.h"
@@ -108,18 +108,28 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
   return o;
 }
 
+// The server a signal stops. The signal's thread touches it only with `mu` held, and
+// serve_http() clears it with `mu` held before the server is destroyed, so a signal that
+// arrives while the server shuts down for another reason never uses a destroyed server.
+struct StopTarget {
+  Mutex mu;
+  HttpServer* server MCP_GUARDED_BY(mu) = nullptr;
+  bool stop_requested MCP_GUARDED_BY(mu) = false;
+};
+
 int serve_http(CliContext& ctx, const ServeFlags& flags) {
   // Signals first: every thread made after this inherits the blocked mask.
-  std::atomic<bool> stop_requested{false};
-  std::atomic<HttpServer*> live{nullptr};
-  ShutdownSignal on_signal([&](int) {
-    stop_requested = true;
+  StopTarget target;
+  ShutdownSignal on_signal([&target](int) {
     // stop() only works once the server listens: wait for that (or for it never to happen).
     for (int i = 0; i < 500; ++i) {
-      HttpServer* s = live.load();
-      if (s && s->running()) {
-        s->stop();  // open event streams end when they next wake (at most a second)
-        return;
+      {
+        MutexLock lock(target.mu);
+        target.stop_requested = true;
+        if (target.server != nullptr && target.server->running()) {
+          target.server->stop();  // open event streams end when they next wake (within a second)
+          return;
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -160,10 +170,16 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
                (*server)->url().c_str(), (*server)->url().c_str(), ctx.config.db_path.c_str());
-  live = server->get();
-  if (stop_requested) return kExitOk;
+  {
+    MutexLock lock(target.mu);
+    if (target.stop_requested) return kExitOk;
+    target.server = server->get();
+  }
   Status ran = (*server)->run();
-  live = nullptr;
+  {
+    MutexLock lock(target.mu);
+    target.server = nullptr;
+  }
   if (*sync) (*sync)->stop();
   events.close();
   backups.stop();
