@@ -167,7 +167,8 @@ TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
                                                 {503, ""}}) {
     SCOPED_TRACE(std::to_string(status) + " " + body);
     FakeHub hub;
-    hub.on_push = [&](const httplib::Request&, httplib::Response& res) {
+    // Captured by name: clang 14 cannot capture structured bindings.
+    hub.on_push = [status = status, body = body](const httplib::Request&, httplib::Response& res) {
       res.status = status;
       res.set_content(body, "application/json");
     };
