@@ -6,7 +6,6 @@
 # same check by reading the sources, for includes a compiler cannot catch ("../http/x.h").
 
 file(STRINGS ${CMAKE_SOURCE_DIR}/cmake/layers.txt layer_lines REGEX "^[a-z]+:")
-set(MCP_LAYERS)
 foreach(line ${layer_lines})
   string(REGEX MATCH "^([a-z]+):(.*)$" unused "${line}")
   set(layer ${CMAKE_MATCH_1})
@@ -22,7 +21,6 @@ foreach(line ${layer_lines})
   endforeach()
   list(REMOVE_DUPLICATES allowed)
   set(MCP_LAYER_ALLOWED_${layer} ${allowed})
-  list(APPEND MCP_LAYERS ${layer})
 endforeach()
 
 # The include root of `layer`, made (or refreshed) at configure time.
