@@ -97,6 +97,27 @@ Status MemoryService::wait_for_index() { return follower_.wait_until_loaded(); }
 bool MemoryService::index_ready() const { return follower_.ready(); }
 
 // ---------------------------------------------------------------------------------------------
+// Versions of local writes
+
+Result<std::string> MemoryService::next_local_version(const std::vector<Memory>& replaced) {
+  MCP_ASSIGN_OR_RETURN(auto high, db_->get_meta(kHlcHighKey));
+  if (high.has_value()) {
+    if (auto h = Hlc::parse(*high)) hlc_.observe(*h);
+  }
+  for (const Memory& row : replaced) {
+    if (auto h = Hlc::parse(row.hlc)) hlc_.observe(*h);
+  }
+  std::string version = hlc_.now().to_string();
+  MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, version));  // above `high` by construction
+  return version;
+}
+
+Result<std::string> MemoryService::next_local_version_for(const std::vector<std::string>& hashes) {
+  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes(hashes));  // tombstones too
+  return next_local_version(rows);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Store
 
 Result<Memory> MemoryService::prepare_memory(const StoreRequest& r, double now_s) {
@@ -184,14 +205,18 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
       return result;
     }
   }
-  m.hlc = hlc_.now().to_string();
-  auto id = db_->insert_memory(m, vec);
-  if (!id.is_ok()) {
-    if (id.status().code() == StatusCode::kAlreadyExists) {  // another writer won the race
+  Result<int64_t> id = int64_t{0};
+  Status written = db_->write_transaction([&]() -> Status {
+    MCP_ASSIGN_OR_RETURN(m.hlc, next_local_version_for({m.content_hash}));
+    id = db_->insert_memory(m, vec);
+    return id.status();
+  });
+  if (!written.is_ok()) {
+    if (written.code() == StatusCode::kAlreadyExists) {  // another writer won the race
       result.message = kDuplicateExact;
       return result;
     }
-    return id.status();
+    return written;
   }
   m.id = *id;
   follower_.note_own_write();
@@ -246,14 +271,25 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
     std::vector<Memory> chunk;
     std::vector<std::vector<float>> chunk_vectors;
     std::vector<size_t> index_of;  // chunk position -> request index
+    std::vector<std::string> hashes;
     for (size_t i = begin; i < end; ++i) {
       if (!valid[i]) continue;
-      memories[i].hlc = hlc_.now().to_string();
+      hashes.push_back(memories[i].content_hash);
       chunk.push_back(std::move(memories[i]));  // moved on into results[i] below
       chunk_vectors.push_back(std::move(vectors[i]));
       index_of.push_back(i);
     }
-    MCP_ASSIGN_OR_RETURN(auto ids, db_->insert_memories(chunk, chunk_vectors));
+    std::vector<int64_t> ids;
+    MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
+      // One floor for the batch, then a fresh version each (the clock only moves forward).
+      MCP_ASSIGN_OR_RETURN(auto first, next_local_version_for(hashes));
+      for (size_t c = 0; c < chunk.size(); ++c) {
+        chunk[c].hlc = c == 0 ? first : hlc_.now().to_string();
+      }
+      if (!chunk.empty()) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, chunk.back().hlc));
+      MCP_ASSIGN_OR_RETURN(ids, db_->insert_memories(chunk, chunk_vectors));
+      return Status::ok();
+    }));
     KnownVectors known;
     for (size_t c = 0; c < chunk.size(); ++c) {
       const size_t i = index_of[c];
@@ -342,11 +378,23 @@ Result<ListResponse> MemoryService::list(const ListRequest& r) {
 }
 
 Result<Memory> MemoryService::update(const UpdateRequest& r) {
-  MCP_ASSIGN_OR_RETURN(auto found, db_->get_by_hash(r.content_hash));
-  if (!found.has_value()) {
-    return Status::not_found("no memory with content hash " + r.content_hash);
-  }
-  Memory m = std::move(*found);
+  Memory m;
+  MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
+    MCP_ASSIGN_OR_RETURN(auto found, db_->get_by_hash(r.content_hash));
+    if (!found.has_value()) {
+      return Status::not_found("no memory with content hash " + r.content_hash);
+    }
+    m = std::move(*found);
+    return apply_update(r, m);
+  }));
+  follower_.note_own_write();
+  MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
+  return m;
+}
+
+// Changes `m` (the row as it is now, read in the caller's write transaction) as `r` asks and
+// writes it with a new version.
+Status MemoryService::apply_update(const UpdateRequest& r, Memory& m) {
   if (r.tags) {
     auto tags = normalize_tags(*r.tags);
     if (!tags.is_ok()) return tags.status().with_context("tags");
@@ -365,12 +413,9 @@ Result<Memory> MemoryService::update(const UpdateRequest& r) {
     }
   }
   m.updated_at = std::max(now(), m.created_at);
-  m.hlc = hlc_.now().to_string();
+  MCP_ASSIGN_OR_RETURN(m.hlc, next_local_version({m}));
   m.origin = hlc_.node();
-  MCP_RETURN_IF_ERROR(db_->update_memory(m));
-  follower_.note_own_write();
-  MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
-  return m;
+  return db_->update_memory(m);
 }
 
 Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
@@ -396,8 +441,12 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
     out.count = static_cast<int64_t>(out.content_hashes.size());
     return out;
   }
-  MCP_ASSIGN_OR_RETURN(
-      out.count, db_->tombstone(out.content_hashes, now(), hlc_.now().to_string(), hlc_.node()));
+  MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
+    MCP_ASSIGN_OR_RETURN(auto version, next_local_version_for(out.content_hashes));
+    MCP_ASSIGN_OR_RETURN(out.count,
+                         db_->tombstone(out.content_hashes, now(), version, hlc_.node()));
+    return Status::ok();
+  }));
   follower_.note_own_write();
   MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
   return out;
@@ -458,7 +507,12 @@ Result<int64_t> MemoryService::cleanup_duplicates() {
     if (rows.size() < static_cast<size_t>(kPage)) break;
   }
   if (doomed.empty()) return int64_t{0};
-  MCP_ASSIGN_OR_RETURN(auto n, db_->tombstone(doomed, now(), hlc_.now().to_string(), hlc_.node()));
+  int64_t n = 0;
+  MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
+    MCP_ASSIGN_OR_RETURN(auto version, next_local_version_for(doomed));
+    MCP_ASSIGN_OR_RETURN(n, db_->tombstone(doomed, now(), version, hlc_.node()));
+    return Status::ok();
+  }));
   follower_.note_own_write();
   MCP_RETURN_IF_ERROR(follower_.catch_up(nullptr));
   return n;

@@ -266,6 +266,13 @@ class MemoryService {
                                    const std::optional<std::string>& type,
                                    std::optional<double> after, std::optional<double> before);
   Result<Memory> prepare_memory(const StoreRequest& request, double now_s);
+  Status apply_update(const UpdateRequest& request, Memory& m);
+  // The version of a local write, made inside its write transaction: above the clock every
+  // process on this file persisted (hlc_high) and above the current versions of the rows it
+  // replaces (tombstones too), and persisted in turn. So two writes of one memory never get
+  // the same version, whether they come from this process or from two short-lived ones.
+  Result<std::string> next_local_version(const std::vector<Memory>& replaced);
+  Result<std::string> next_local_version_for(const std::vector<std::string>& hashes);
   Result<std::optional<std::string>> find_semantic_duplicate(std::span<const float> vec,
                                                              double now_s);
 

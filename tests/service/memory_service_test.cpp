@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/content_hash.h"
+#include "core/time_format.h"
 
 namespace mcpmem {
 namespace {
@@ -452,6 +453,53 @@ TEST_F(ServiceTest, OpensThePythonServiceDatabaseAndSearchesIt) {
   EXPECT_EQ(out.results[0].memory.content,
             "Python service memory about Kubernetes ingress timeouts");
   EXPECT_EQ(total(), 9);
+}
+
+}  // namespace
+}  // namespace mcpmem
+
+namespace mcpmem {
+namespace {
+
+// Issue 13, scope 0: once a node has seen a version from a machine whose clock runs ahead,
+// every new process on its file seeded its clock from the same hlc_high and issued the same
+// version again, so a second edit (or a delete) looked "unchanged" to the other nodes and was
+// dropped. Each local write now observes hlc_high and the row's version in its transaction and
+// persists the version it made.
+TEST_F(ServiceTest, EditsByShortLivedProcessesAfterAFastClockNeverRepeatAVersion) {
+  const std::string hash = store("a memory edited from several short-lived processes").content_hash;
+  service_.reset();
+  {
+    auto db = Database::open(config_.db_path, {});
+    ASSERT_TRUE(db.is_ok());
+    const int64_t ahead_ms = (static_cast<int64_t>(unix_now()) + 600) * 1000;  // 10 min fast
+    ASSERT_TRUE((*db)->set_meta(kHlcHighKey, Hlc{ahead_ms, 3, "fastnode"}.to_string()).is_ok());
+  }
+  std::vector<std::string> versions;
+  for (const char* tag : {"a", "b", "c"}) {
+    service_ = open_service();  // a new process: its clock starts from what the file says
+    UpdateRequest u;
+    u.content_hash = hash;
+    u.tags = std::vector<std::string>{tag};
+    auto updated = service_->update(u);
+    ASSERT_TRUE(updated.is_ok()) << updated.status().message();
+    versions.push_back(updated->hlc);
+    service_.reset();
+  }
+  service_ = open_service();
+  DeleteRequest d;
+  d.content_hash = hash;
+  ASSERT_TRUE(service_->remove(d).is_ok());
+  auto tombstone = Database::open(config_.db_path, {}).value()->get_by_hash(hash, true);
+  ASSERT_TRUE(tombstone.is_ok() && tombstone->has_value());
+  versions.push_back((*tombstone)->hlc);
+  store("a memory edited from several short-lived processes");  // over its own tombstone
+  versions.push_back(service_->get(hash).value()->hlc);
+  for (size_t i = 1; i < versions.size(); ++i) {
+    EXPECT_LT(versions[i - 1], versions[i]) << "write " << i << " repeated or went back";
+  }
+  EXPECT_EQ(versions.front().substr(0, 16), versions.back().substr(0, 16))
+      << "every version stays at the fast clock's time, ordered by the counter";
 }
 
 }  // namespace
