@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/field_versions.h"
+
 namespace mcpmem {
 
 using Json = nlohmann::json;
@@ -25,8 +27,12 @@ struct Memory {
   std::optional<double> deleted_at;  // set on tombstones only
   std::string hlc;                   // sync version (Hlc::to_string), "" for rows never versioned
   std::string origin;                // node that made this version, "" when unknown
-  // The version this one was made on top of, as known to its origin (sync: a version whose
-  // prev_hlc is the local version fast-forwards it; otherwise the two are concurrent).
+  // Which version wrote each field, and what this memory has seen of every node (sync merges
+  // field by field with it). Empty for rows written by the Python service or by mcp-memory
+  // before 0.4: sync derives them (see with_field_versions in service/merge.h).
+  FieldVersions fields;
+  // Rows of mcp-memory before field versions: the version this one was made on top of. Read to
+  // derive `fields` for such rows; never written any more.
   std::string prev_hlc;
 
   bool is_deleted() const { return deleted_at.has_value(); }

@@ -14,6 +14,7 @@
 #include "core/content_hash.h"
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "service/merge.h"
 
 namespace mcpmem {
 namespace {
@@ -112,9 +113,48 @@ Result<std::string> MemoryService::next_local_version(const std::vector<Memory>&
   return version;
 }
 
-Result<std::string> MemoryService::next_local_version_for(const std::vector<std::string>& hashes) {
+void MemoryService::stamp_new(Memory& m, const std::string& version, const Memory* tombstone) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : m.metadata.items()) keys.push_back(key);
+  m.fields = fields_written_by(version, m.tags, keys);
+  if (tombstone != nullptr) {
+    // Stored again after a delete: it has seen the delete and whatever came before.
+    Memory old = *tombstone;
+    with_field_versions(old);
+    for (const auto& [node, seen] : old.fields.clock) m.fields.observe(seen);
+  }
+  m.hlc = version;
+  m.origin = hlc_.node();
+}
+
+void MemoryService::stamp_edit(const Memory& before, Memory& after, const std::string& version) {
+  Memory old = before;
+  with_field_versions(old);
+  FieldChange change;
+  change.old_tags = &old.tags;
+  change.new_tags = &after.tags;
+  change.old_metadata = &old.metadata;
+  change.new_metadata = &after.metadata;
+  change.type_changed = old.memory_type != after.memory_type;
+  change.alive_changed = old.is_deleted() != after.is_deleted();
+  after.fields = fields_after_edit(old.fields, change, version);
+  after.hlc = version;
+  after.origin = hlc_.node();
+}
+
+Result<int64_t> MemoryService::tombstone_rows(const std::vector<std::string>& hashes) {
   MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes(hashes));  // tombstones too
-  return next_local_version(rows);
+  MCP_ASSIGN_OR_RETURN(auto version, next_local_version(rows));
+  const double now_s = now();
+  std::vector<Memory> deleted;
+  for (const Memory& row : rows) {
+    if (row.is_deleted()) continue;
+    Memory m = row;
+    m.deleted_at = now_s;
+    stamp_edit(row, m, version);
+    deleted.push_back(std::move(m));
+  }
+  return db_->tombstone(deleted);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +247,9 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   }
   Result<int64_t> id = int64_t{0};
   Status written = db_->write_transaction([&]() -> Status {
-    MCP_ASSIGN_OR_RETURN(m.hlc, next_local_version_for({m.content_hash}));
+    MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes({m.content_hash}));
+    MCP_ASSIGN_OR_RETURN(auto version, next_local_version(rows));
+    stamp_new(m, version, rows.empty() ? nullptr : &rows.front());
     id = db_->insert_memory(m, vec);
     return id.status();
   });
@@ -282,11 +324,16 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
     std::vector<int64_t> ids;
     MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
       // One floor for the batch, then a fresh version each (the clock only moves forward).
-      MCP_ASSIGN_OR_RETURN(auto first, next_local_version_for(hashes));
+      MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes(hashes));
+      std::unordered_map<std::string, const Memory*> tombstones;
+      for (const Memory& row : rows) tombstones.emplace(row.content_hash, &row);
+      MCP_ASSIGN_OR_RETURN(auto first, next_local_version(rows));
       for (size_t c = 0; c < chunk.size(); ++c) {
-        chunk[c].hlc = c == 0 ? first : hlc_.now().to_string();
+        auto t = tombstones.find(chunk[c].content_hash);
+        stamp_new(chunk[c], c == 0 ? first : hlc_.now().to_string(),
+                  t == tombstones.end() ? nullptr : t->second);
       }
-      if (!chunk.empty()) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, chunk.back().hlc));
+      if (chunk.size() > 1) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, chunk.back().hlc));
       MCP_ASSIGN_OR_RETURN(ids, db_->insert_memories(chunk, chunk_vectors));
       return Status::ok();
     }));
@@ -395,6 +442,7 @@ Result<Memory> MemoryService::update(const UpdateRequest& r) {
 // Changes `m` (the row as it is now, read in the caller's write transaction) as `r` asks and
 // writes it with a new version.
 Status MemoryService::apply_update(const UpdateRequest& r, Memory& m) {
+  const Memory before = m;
   if (r.tags) {
     auto tags = normalize_tags(*r.tags);
     if (!tags.is_ok()) return tags.status().with_context("tags");
@@ -413,8 +461,8 @@ Status MemoryService::apply_update(const UpdateRequest& r, Memory& m) {
     }
   }
   m.updated_at = std::max(now(), m.created_at);
-  MCP_ASSIGN_OR_RETURN(m.hlc, next_local_version({m}));
-  m.origin = hlc_.node();
+  MCP_ASSIGN_OR_RETURN(auto version, next_local_version({before}));
+  stamp_edit(before, m, version);
   return db_->update_memory(m);
 }
 
@@ -442,9 +490,7 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
     return out;
   }
   MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
-    MCP_ASSIGN_OR_RETURN(auto version, next_local_version_for(out.content_hashes));
-    MCP_ASSIGN_OR_RETURN(out.count,
-                         db_->tombstone(out.content_hashes, now(), version, hlc_.node()));
+    MCP_ASSIGN_OR_RETURN(out.count, tombstone_rows(out.content_hashes));
     return Status::ok();
   }));
   follower_.note_own_write();
@@ -509,8 +555,7 @@ Result<int64_t> MemoryService::cleanup_duplicates() {
   if (doomed.empty()) return int64_t{0};
   int64_t n = 0;
   MCP_RETURN_IF_ERROR(db_->write_transaction([&]() -> Status {
-    MCP_ASSIGN_OR_RETURN(auto version, next_local_version_for(doomed));
-    MCP_ASSIGN_OR_RETURN(n, db_->tombstone(doomed, now(), version, hlc_.node()));
+    MCP_ASSIGN_OR_RETURN(n, tombstone_rows(doomed));
     return Status::ok();
   }));
   follower_.note_own_write();

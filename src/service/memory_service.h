@@ -145,11 +145,14 @@ struct ApplyCounts {
   int64_t tombstones = 0;  // a tombstone of a memory unknown here (kept, so it cannot come back)
   int64_t unchanged = 0;   // the same version as ours
   int64_t kept_local = 0;  // older than ours: ours stays
+  int64_t merged = 0;      // made concurrently with ours: the two merged field by field
   int64_t conflicts =
       0;  // of the above, versions made concurrently: the loser is in sync_conflicts
 
   ApplyCounts& operator+=(const ApplyCounts& o);
-  int64_t total() const { return added + updated + deleted + tombstones + unchanged + kept_local; }
+  int64_t total() const {
+    return added + updated + deleted + tombstones + unchanged + kept_local + merged;
+  }
 };
 
 // Versions changed after a change-log seq, for another node.
@@ -272,7 +275,13 @@ class MemoryService {
   // replaces (tombstones too), and persisted in turn. So two writes of one memory never get
   // the same version, whether they come from this process or from two short-lived ones.
   Result<std::string> next_local_version(const std::vector<Memory>& replaced);
-  Result<std::string> next_local_version_for(const std::vector<std::string>& hashes);
+  // Field versions of a local write made with `version`: a new memory (over its tombstone, if
+  // any), and an edit (or delete) of `before` into `after`. Set hlc and origin too.
+  void stamp_new(Memory& m, const std::string& version, const Memory* tombstone);
+  void stamp_edit(const Memory& before, Memory& after, const std::string& version);
+  // Deletes the alive memories among `hashes` with one new version (in the caller's write
+  // transaction). Returns how many.
+  Result<int64_t> tombstone_rows(const std::vector<std::string>& hashes);
   Result<std::optional<std::string>> find_semantic_duplicate(std::span<const float> vec,
                                                              double now_s);
 

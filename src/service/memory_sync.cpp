@@ -1,40 +1,54 @@
-// Sync: applying versions from elsewhere (import files, other nodes) by last-writer-wins on
-// HLC versions, with concurrent losers kept in sync_conflicts; the change feed other nodes
-// pull; conflicts; sync state. The rule is one function (decide) so that import and live
-// sync cannot disagree.
-#include <cmath>
+// Sync: applying versions from elsewhere (import files, other nodes) by the merge rule
+// (merge.h: one pure function, so import and live sync cannot disagree), recording edits that
+// lost to concurrent ones in sync_conflicts; the change feed other nodes pull; conflicts; sync
+// state.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <unordered_map>
 
-#include "core/content_hash.h"
+#include "core/tags.h"
 #include "service/memory_service.h"
+#include "service/merge.h"
 #include "service/version_json.h"
 
 namespace mcpmem {
 namespace {
 
-// The version of a memory: its HLC, or, for rows and records that never had one (written by
-// the Python service), one made from what every node sees the same: the time of its last
-// change and its origin.
-Hlc version_of(const Memory& m) {
-  if (auto h = Hlc::parse(m.hlc)) return *h;
-  double t = m.deleted_at ? *m.deleted_at : m.updated_at;
-  return Hlc{static_cast<int64_t>(std::llround(t * 1000.0)), 0, sanitize_node_name(m.origin)};
-}
-
-// What a user can see of a memory, for "do these two versions differ".
-bool same_state(const Memory& a, const Memory& b) {
-  if (a.is_deleted() || b.is_deleted()) return a.is_deleted() == b.is_deleted();
-  return a.content == b.content && a.tags == b.tags && a.memory_type == b.memory_type &&
-         a.metadata == b.metadata;
-}
-
-// Was `newer` made on top of `older` (so replacing it is no conflict)? A node's own versions
-// are ordered by its clock; otherwise the maker records which version it edited.
-bool builds_on(const Memory& newer, const Memory& older, const std::string& older_version) {
-  return newer.origin == older.origin || newer.prev_hlc == older_version;
-}
-
 std::string conflict_json(const Memory& m) { return version_json(m).dump(); }
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+// Gives `m` the values `loser` had for `fields` (all of them when none are named: a conflict
+// recorded before field-level merge).
+void keep_lost_values(const Memory& loser, const std::vector<std::string>& fields, Memory& m) {
+  auto named = [&](const std::string& f) {
+    return fields.empty() || std::find(fields.begin(), fields.end(), f) != fields.end();
+  };
+  if (fields.empty()) m.tags = loser.tags;
+  if (named("memory_type")) m.memory_type = loser.memory_type;
+  for (const std::string& f : fields) {
+    if (f.rfind("metadata.", 0) != 0) continue;
+    const std::string key = f.substr(9);
+    if (auto v = loser.metadata.find(key); v != loser.metadata.end()) {
+      m.metadata[key] = *v;
+    } else {
+      m.metadata.erase(key);
+    }
+  }
+  if (fields.empty()) m.metadata = loser.metadata;
+  if (named("deleted")) {
+    if (loser.is_deleted()) {
+      m.deleted_at = loser.deleted_at;
+    } else {
+      m.deleted_at.reset();
+    }
+  }
+}
 
 }  // namespace
 
@@ -45,6 +59,7 @@ ApplyCounts& ApplyCounts::operator+=(const ApplyCounts& o) {
   tombstones += o.tombstones;
   unchanged += o.unchanged;
   kept_local += o.kept_local;
+  merged += o.merged;
   conflicts += o.conflicts;
   return *this;
 }
@@ -72,13 +87,14 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
     std::vector<Memory> fresh;
     std::vector<std::vector<float>> fresh_vectors;
     std::unordered_map<std::string, size_t> fresh_at;  // hash -> position in fresh
-    auto record_conflict = [&](const Memory& winner, const Memory& loser) -> Status {
+    auto record_conflict = [&](const Memory& merged, const LostEdit& lost) -> Status {
       ConflictRecord c;
-      c.content_hash = winner.content_hash;
+      c.content_hash = merged.content_hash;
       c.detected_at = now_s;
       c.source = options.source;
-      c.winner = conflict_json(winner);
-      c.loser = conflict_json(loser);
+      c.winner = conflict_json(merged);
+      c.loser = conflict_json(lost.loser);
+      c.fields = join(lost.fields);
       ++counts.conflicts;
       return db_->add_conflict(c).status();
     };
@@ -92,9 +108,10 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
 
     for (IncomingVersion& v : versions) {
       Memory& in = v.memory;
-      const Hlc in_version = version_of(in);
-      in.hlc = in_version.to_string();
-      hlc_.observe(in_version);
+      with_field_versions(in);
+      for (const auto& [node, version] : in.fields.clock) {
+        if (auto h = Hlc::parse(version)) hlc_.observe(*h);
+      }
       auto it = local.find(in.content_hash);
       if (it == local.end()) {
         MCP_RETURN_IF_ERROR(embed(v));
@@ -107,36 +124,44 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
         continue;
       }
       Memory& mine = it->second;
-      const std::string mine_version = version_of(mine).to_string();
-      if (in.hlc == mine_version) {
+      with_field_versions(mine);
+      MergeDecision d = decide(in, mine);
+      using Kind = MergeDecision::Kind;
+      if (d.kind == Kind::kUnchanged) {
         ++counts.unchanged;
         continue;
       }
-      if (in.hlc < mine_version) {  // fixed-width: string order is version order
+      if (d.kind == Kind::kKeepMine) {
         ++counts.kept_local;
-        if (!same_state(in, mine) && !builds_on(mine, in, in.hlc)) {
-          MCP_RETURN_IF_ERROR(record_conflict(mine, in));
-        }
         continue;
       }
-      if (!same_state(in, mine) && !builds_on(in, mine, mine_version)) {
-        MCP_RETURN_IF_ERROR(record_conflict(in, mine));
+      if (d.kind == Kind::kRepaired) {
+        spdlog::warn("sync: {} had one version with two states here and from {}; repaired",
+                     in.content_hash.substr(0, 12), options.source);
       }
-      if (in.is_deleted()) {
-        ++(mine.is_deleted() ? counts.unchanged : counts.deleted);
-        if (in.content.empty()) in.content = mine.content;  // tombstones travel without content
+      for (const LostEdit& lost : d.lost) {
+        MCP_RETURN_IF_ERROR(record_conflict(d.merged, lost));
+      }
+      Memory& merged = d.merged;
+      if (merged.is_deleted() && !mine.is_deleted()) {
+        ++counts.deleted;
+      } else if (d.kind == Kind::kTakeIncoming) {
+        ++(merged.is_deleted() ? counts.unchanged : counts.updated);
       } else {
-        ++counts.updated;
+        ++counts.merged;
       }
+      // The vector stays unless the memory comes back from a delete (or the sender sent one).
+      if (merged.is_deleted() || !mine.is_deleted()) v.embedding.clear();
+      v.memory = merged;
       MCP_RETURN_IF_ERROR(embed(v));
       // A row inserted earlier in this batch is not in the database yet.
-      if (auto f = fresh_at.find(in.content_hash); f != fresh_at.end()) {
-        fresh[f->second] = in;
+      if (auto f = fresh_at.find(merged.content_hash); f != fresh_at.end()) {
+        fresh[f->second] = merged;
         fresh_vectors[f->second] = v.embedding;
       } else {
-        MCP_RETURN_IF_ERROR(db_->put_version(in, v.embedding));
+        MCP_RETURN_IF_ERROR(db_->put_version(merged, v.embedding));
       }
-      mine = in;
+      mine = merged;
     }
     if (!fresh.empty()) {
       // Looked up above in this transaction, one row per hash: no need to look again.
@@ -175,9 +200,9 @@ Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t 
   out.more = static_cast<int64_t>(changes.size()) >= limit;
   MCP_ASSIGN_OR_RETURN(out.versions, db_->get_by_hashes(hashes));
   for (Memory& m : out.versions) {
-    // Rows written by the Python service carry no version: give them the one every node
-    // derives the same way.
-    if (m.hlc.empty()) m.hlc = version_of(m).to_string();
+    // Rows written by the Python service (or before field versions) carry none: give them
+    // the ones every node derives the same way.
+    with_field_versions(m);
   }
   return out;
 }
@@ -216,16 +241,19 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
       MCP_ASSIGN_OR_RETURN(auto loser, parse_version(Json::parse(c->loser, nullptr, false), po));
       MCP_ASSIGN_OR_RETURN(auto current,
                            db_->get_by_hash(c->content_hash, /*include_deleted=*/true));
-      Memory m = std::move(loser.memory);
-      if (m.is_deleted() && m.content.empty() && current.has_value()) m.content = current->content;
+      if (!current.has_value()) {
+        return Status::failed_precondition("the memory of sync conflict " + std::to_string(id) +
+                                           " is gone (its tombstone expired)");
+      }
+      MCP_ASSIGN_OR_RETURN(auto version, next_local_version({*current}));
+      Memory m = *current;
+      keep_lost_values(loser.memory, parse_tags_csv(c->fields), m);
+      m.updated_at = std::max(now(), m.created_at);
+      if (m.is_deleted() && !current->is_deleted()) m.deleted_at = m.updated_at;
       // A new local edit on top of the current version: it wins everywhere once synced.
-      m.prev_hlc = current.has_value() ? current->hlc : "";
-      m.hlc = hlc_.now().to_string();
-      m.origin = hlc_.node();
-      m.updated_at = now();
-      if (m.deleted_at) m.deleted_at = m.updated_at;
+      stamp_edit(*current, m, version);
       std::vector<float> vec;
-      if (!m.is_deleted()) {
+      if (!m.is_deleted() && current->is_deleted()) {
         vec.assign(embedder_->dimension(), 0.0f);
         MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
       }

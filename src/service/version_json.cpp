@@ -55,7 +55,8 @@ OJson version_json(const Memory& m) {
   j["metadata"] = OJson(m.metadata);
   if (!m.hlc.empty()) j["hlc"] = m.hlc;
   if (!m.origin.empty()) j["origin"] = m.origin;
-  if (!m.prev_hlc.empty()) j["prev_hlc"] = m.prev_hlc;
+  if (!m.prev_hlc.empty() && m.fields.empty()) j["prev_hlc"] = m.prev_hlc;
+  if (!m.fields.empty()) j["field_versions"] = OJson(field_versions_json(m.fields));
   if (m.deleted_at) j["deleted_at"] = *m.deleted_at;
   return j;
 }
@@ -72,14 +73,19 @@ OJson conflict_record_json(const ConflictRecord& c) {
           {"source", c.source},
           {"winner", version(c.winner)},
           {"loser", version(c.loser)},
+          {"fields", c.fields.empty() ? OJson::array() : OJson(parse_tags_csv(c.fields))},
           {"resolved_at", c.resolved_at ? OJson(iso_utc(*c.resolved_at)) : OJson()},
           {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)}};
 }
 
 OJson apply_counts_json(const ApplyCounts& c) {
-  return {{"new", c.added},           {"updated", c.updated},
-          {"unchanged", c.unchanged}, {"kept_local", c.kept_local},
-          {"deleted", c.deleted},     {"tombstones", c.tombstones},
+  return {{"new", c.added},
+          {"updated", c.updated},
+          {"unchanged", c.unchanged},
+          {"kept_local", c.kept_local},
+          {"merged", c.merged},
+          {"deleted", c.deleted},
+          {"tombstones", c.tombstones},
           {"conflicts", c.conflicts}};
 }
 
@@ -89,6 +95,7 @@ ApplyCounts apply_counts_from_json(const Json& j) {
   c.updated = j.value("updated", int64_t{0});
   c.unchanged = j.value("unchanged", int64_t{0});
   c.kept_local = j.value("kept_local", int64_t{0});
+  c.merged = j.value("merged", int64_t{0});
   c.deleted = j.value("deleted", int64_t{0});
   c.tombstones = j.value("tombstones", int64_t{0});
   c.conflicts = j.value("conflicts", int64_t{0});
@@ -167,6 +174,20 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
     MCP_ASSIGN_OR_RETURN(auto v, text_field(j, key));
     if (!v.empty() && !Hlc::parse(v)) return field_error(key, "not a version");
     *target = std::move(v);
+  }
+  if (auto it = j.find("field_versions"); it != j.end() && !it->is_null()) {
+    auto fields = parse_field_versions(*it);
+    if (!fields) return field_error("field_versions", "not valid field versions");
+    bool coherent =
+        fields->tags.size() == m.tags.size() && fields->metadata.size() == m.metadata.size();
+    for (const std::string& t : m.tags) coherent = coherent && fields->tags.count(t) == 1;
+    for (const auto& [key, value] : m.metadata.items()) {
+      coherent = coherent && fields->metadata.count(key) == 1;
+    }
+    if (!coherent)
+      return field_error("field_versions", "do not name the record's tags and metadata keys");
+    m.fields = std::move(*fields);
+    m.hlc = m.fields.newest();
   }
   MCP_ASSIGN_OR_RETURN(std::string origin, text_field(j, "origin"));
   if (origin.empty()) {

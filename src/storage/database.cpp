@@ -48,6 +48,11 @@ Memory read_memory(const Statement& s) {
   m.hlc = s.text(9);
   m.origin = s.text(10);
   m.prev_hlc = s.text(12);
+  // Field versions another program damaged read as none: sync derives them again.
+  if (!s.null(13)) {
+    Json fields = Json::parse(s.text(13), nullptr, false);
+    if (auto f = parse_field_versions(fields)) m.fields = std::move(*f);
+  }
   return m;
 }
 

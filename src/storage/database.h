@@ -87,6 +87,7 @@ struct ConflictRecord {
   std::string source;  // where the incoming side came from: "import:<file>", "sync:<node>"
   std::string winner;  // JSON
   std::string loser;   // JSON
+  std::string fields;  // what the loser lost, comma-separated ("memory_type,metadata.k,deleted")
   std::optional<double> resolved_at;
   std::string resolution;  // "kept-winner", "kept-loser"
 };
@@ -138,18 +139,18 @@ class Database {
                                                const std::vector<std::vector<float>>& embeddings,
                                                bool known_new = false);
 
-  // Rewrites tags, memory_type, metadata, updated_at(+iso), hlc and origin of the alive row with
-  // m.content_hash (content and created_at are never changed here). NotFound when absent.
+  // Rewrites tags, memory_type, metadata, updated_at(+iso), hlc, origin and field versions of
+  // the alive row with m.content_hash (content and created_at are never changed here). NotFound
+  // when absent.
   Status update_memory(const Memory& m);
 
-  // Tombstones the alive rows with these hashes: deleted_at, hlc, origin set, vectors dropped.
-  // Returns how many rows changed.
-  Result<int64_t> tombstone(const std::vector<std::string>& hashes, double deleted_at,
-                            const std::string& hlc, const std::string& origin);
+  // Tombstones the alive rows with the hashes of `deleted`, writing each one's deleted_at, hlc,
+  // origin and field versions; their vectors are dropped. Returns how many rows changed.
+  Result<int64_t> tombstone(const std::vector<Memory>& deleted);
 
   // Writes the whole state of one version (sync and import): every column of the row with
   // m.content_hash, alive or tombstone, including content, timestamps, hlc, origin and
-  // prev_hlc; inserts the row when there is none. An alive version's vector is replaced by
+  // field versions; inserts the row when there is none. An alive version's vector is replaced by
   // `embedding` when given; a tombstone's is dropped. Returns the row id.
   Result<int64_t> put_version(const Memory& m, std::span<const float> embedding);
 

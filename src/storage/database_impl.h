@@ -64,7 +64,8 @@ namespace storage_detail {
 // The columns read_memory() expects, over `memories m`.
 inline constexpr const char* kMemoryColumns =
     "m.id, m.content_hash, m.content, m.tags, m.memory_type, m.metadata, m.created_at, "
-    "m.updated_at, m.deleted_at, m.hlc, m.origin, m.created_at_iso, m.prev_hlc";
+    "m.updated_at, m.deleted_at, m.hlc, m.origin, m.created_at_iso, m.prev_hlc, "
+    "m.field_versions";
 
 Memory read_memory(const Statement& s);
 

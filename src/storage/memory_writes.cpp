@@ -35,13 +35,13 @@ std::string placeholders(size_t rows, const char* row) {
   return out;
 }
 
-// A local edit records the version it was made on: the row's version when that came from
-// another node, or, when the row's version is already ours (edits not yet seen elsewhere), the
-// version that one was made on, so a streak of local edits fast-forwards the other nodes.
-// `origin_param` is the parameter holding the new origin; SET expressions read the old row.
-std::string keep_prev_hlc(int origin_param) {
-  const std::string p = "?" + std::to_string(origin_param);
-  return "prev_hlc = CASE WHEN origin IS " + p + " THEN prev_hlc ELSE hlc END";
+// NULL for a memory without field versions (see Memory::fields).
+void bind_field_versions(Statement& s, int param, const Memory& m) {
+  if (m.fields.empty()) {
+    s.bind_null(param);
+  } else {
+    s.bind(param, field_versions_json(m.fields).dump());
+  }
 }
 
 std::string metadata_text(const Memory& m) {
@@ -92,12 +92,12 @@ Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& imp
         auto ins,
         impl.prepare(
             "INSERT INTO memories(content_hash, content, tags, memory_type, metadata, created_at, "
-            "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin, prev_hlc) "
-            "VALUES " +
-            placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash"));
+            "updated_at, created_at_iso, updated_at_iso, deleted_at, hlc, origin, prev_hlc, "
+            "field_versions) VALUES " +
+            placeholders(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)") + " RETURNING id, content_hash"));
     Statement& s = *ins;
     int p = 1;
-    for (size_t r = 0; r < n; ++r, p += 13) {
+    for (size_t r = 0; r < n; ++r, p += 14) {
       const Memory& m = memories[fresh[begin + r]];
       s.bind(p, m.content_hash).bind(p + 1, m.content).bind(p + 2, join_tags_csv(m.tags));
       s.bind_optional_text(p + 3, m.memory_type).bind(p + 4, metadata_text(m));
@@ -111,6 +111,7 @@ Result<std::unordered_map<std::string, int64_t>> insert_rows(Database::Impl& imp
       // origin is never NULL for our rows: NULL is what tells the trigger to index the row.
       s.bind_optional_text(p + 10, m.hlc).bind(p + 11, m.origin);
       s.bind_optional_text(p + 12, m.prev_hlc);
+      bind_field_versions(s, p + 13, m);
     }
     while (s.step()) id_of[s.text(1)] = s.i64(0);
     MCP_RETURN_IF_ERROR(s.status("storing memories"));
@@ -232,11 +233,13 @@ Status Database::update_memory(const Memory& m) {
     MCP_ASSIGN_OR_RETURN(
         auto s, impl_->prepare(
                     "UPDATE memories SET tags = ?, memory_type = ?, metadata = ?, updated_at = ?, "
-                    "updated_at_iso = ?, hlc = ?, origin = ?7, " +
-                    keep_prev_hlc(7) + " WHERE content_hash = ? AND deleted_at IS NULL"));
+                    "updated_at_iso = ?, hlc = ?, origin = ?, prev_hlc = NULL, field_versions = ? "
+                    "WHERE content_hash = ? AND deleted_at IS NULL"));
     s->bind(1, join_tags_csv(m.tags)).bind_optional_text(2, m.memory_type);
     s->bind(3, metadata_text(m)).bind(4, m.updated_at).bind(5, iso_utc(m.updated_at));
-    s->bind_optional_text(6, m.hlc).bind_optional_text(7, m.origin).bind(8, m.content_hash);
+    s->bind_optional_text(6, m.hlc).bind_optional_text(7, m.origin);
+    bind_field_versions(*s, 8, m);
+    s->bind(9, m.content_hash);
     MCP_RETURN_IF_ERROR(s->run("updating a memory"));
     if (sqlite3_changes(impl_->db) == 0) {
       return Status::not_found("no memory with content hash " + m.content_hash);
@@ -245,23 +248,23 @@ Status Database::update_memory(const Memory& m) {
   });
 }
 
-Result<int64_t> Database::tombstone(const std::vector<std::string>& hashes, double deleted_at,
-                                    const std::string& hlc, const std::string& origin) {
+Result<int64_t> Database::tombstone(const std::vector<Memory>& deleted) {
   std::lock_guard lock(impl_->mu);
   int64_t changed = 0;
   Status st = impl_->write([&]() -> Status {
     changed = 0;
-    for (const std::string& h : hashes) {
+    for (const Memory& m : deleted) {
       std::vector<int64_t> ids;
       {
         // updated_at stays: it is the time of the last edit, deleted_at the time of the delete.
         MCP_ASSIGN_OR_RETURN(
-            auto upd,
-            impl_->prepare("UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?3, " +
-                           keep_prev_hlc(3) +
-                           " WHERE content_hash = ? AND deleted_at IS NULL RETURNING id"));
-        upd->bind(1, deleted_at).bind_optional_text(2, hlc).bind_optional_text(3, origin);
-        upd->bind(4, h);
+            auto upd, impl_->prepare("UPDATE memories SET deleted_at = ?, hlc = ?, origin = ?, "
+                                     "prev_hlc = NULL, field_versions = ? "
+                                     "WHERE content_hash = ? AND deleted_at IS NULL RETURNING id"));
+        upd->bind(1, m.deleted_at.value_or(m.updated_at)).bind_optional_text(2, m.hlc);
+        upd->bind_optional_text(3, m.origin);
+        bind_field_versions(*upd, 4, m);
+        upd->bind(5, m.content_hash);
         while (upd->step()) ids.push_back(upd->i64(0));
         MCP_RETURN_IF_ERROR(upd->status("deleting a memory"));
       }
@@ -284,11 +287,13 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
     {
       // The triggers move the row in or out of the FTS and tag indexes and log the change.
       MCP_ASSIGN_OR_RETURN(
-          auto upd, impl_->prepare(
-                        "UPDATE memories SET content = ?, tags = ?, memory_type = ?, metadata = ?, "
-                        "created_at = ?, updated_at = ?, created_at_iso = ?, updated_at_iso = ?, "
-                        "deleted_at = ?, "
-                        "hlc = ?, origin = ?, prev_hlc = ? WHERE content_hash = ? RETURNING id"));
+          auto upd,
+          impl_->prepare(
+              "UPDATE memories SET content = ?, tags = ?, memory_type = ?, metadata = ?, "
+              "created_at = ?, updated_at = ?, created_at_iso = ?, updated_at_iso = ?, "
+              "deleted_at = ?, "
+              "hlc = ?, origin = ?, prev_hlc = ?, field_versions = ? WHERE content_hash = ? "
+              "RETURNING id"));
       Statement& s = *upd;
       s.bind(1, m.content).bind(2, join_tags_csv(m.tags)).bind_optional_text(3, m.memory_type);
       s.bind(4, metadata_text(m)).bind(5, m.created_at).bind(6, m.updated_at);
@@ -299,7 +304,8 @@ Result<int64_t> Database::put_version(const Memory& m, std::span<const float> em
         s.bind_null(9);
       }
       s.bind_optional_text(10, m.hlc).bind(11, m.origin).bind_optional_text(12, m.prev_hlc);
-      s.bind(13, m.content_hash);
+      bind_field_versions(s, 13, m);
+      s.bind(14, m.content_hash);
       while (s.step()) id = s.i64(0);
       MCP_RETURN_IF_ERROR(s.status("writing a version"));
     }

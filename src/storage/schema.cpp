@@ -10,6 +10,7 @@
 #include "storage/schema.h"
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,10 @@ constexpr Column kAddedColumns[] = {
     {"hlc", "TEXT"},
     {"origin", "TEXT"},
     {"prev_hlc", "TEXT"},
+    {"field_versions", "TEXT"},
+};
+constexpr Column kAddedConflictColumns[] = {
+    {"fields", "TEXT"},
 };
 
 // Reads only sqlite_master, so virtual tables whose module is not loaded (the Python service's
@@ -166,22 +171,28 @@ Result<bool> has_table(sqlite3* db, const char* name) {
   return found;
 }
 
-Status add_missing_columns(sqlite3* db) {
+Status add_missing_columns(sqlite3* db, const std::string& table, std::span<const Column> columns) {
   std::vector<std::string> present;
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA table_info(memories)", -1, &raw, nullptr);
-  if (rc != SQLITE_OK) return sqlite_status(db, rc, "reading the columns of memories");
+  const std::string what = "reading the columns of " + table;
+  int rc = sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return sqlite_status(db, rc, what.c_str());
   {
     Statement s(db, raw, /*owned=*/true, nullptr);
     while (s.step()) present.push_back(s.text(1));
-    MCP_RETURN_IF_ERROR(s.status("reading the columns of memories"));
+    MCP_RETURN_IF_ERROR(s.status(what.c_str()));
   }
-  for (const Column& c : kAddedColumns) {
+  for (const Column& c : columns) {
     if (std::find(present.begin(), present.end(), c.name) != present.end()) continue;
-    std::string sql = std::string("ALTER TABLE memories ADD COLUMN ") + c.name + " " + c.decl;
-    MCP_RETURN_IF_ERROR(exec_sql(db, sql.c_str(), "adding a column to memories"));
+    std::string sql = "ALTER TABLE " + table + " ADD COLUMN " + c.name + " " + c.decl;
+    MCP_RETURN_IF_ERROR(exec_sql(db, sql.c_str(), "adding a column"));
   }
   return Status::ok();
+}
+
+Status add_missing_columns(sqlite3* db) {
+  MCP_RETURN_IF_ERROR(add_missing_columns(db, "memories", kAddedColumns));
+  return add_missing_columns(db, "sync_conflicts", kAddedConflictColumns);
 }
 
 Status run_all(sqlite3* db, const std::vector<std::string>& statements, const char* what) {
@@ -291,8 +302,9 @@ Status migrate(sqlite3* db, int from_version, bool created) {
     if (from_version < 3) {
       // Sync: prev_hlc and sync_conflicts.
       MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "creating the sync tables"));
-      MCP_RETURN_IF_ERROR(add_missing_columns(db));
     }
+    // 4: field versions, and the fields of a conflict.
+    if (from_version < 4) MCP_RETURN_IF_ERROR(add_missing_columns(db));
   }
   std::string version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   return exec_sql(db, version.c_str(), "recording the schema version");

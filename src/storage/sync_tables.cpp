@@ -1,5 +1,5 @@
 // Sync bookkeeping: the sync_conflicts table (every version that lost to another, both sides
-// kept whole) and meta rows by prefix (sync cursors and per-node status).
+// kept whole, with the fields it lost) and meta rows by prefix (sync cursors and per-node status).
 #include "storage/database_impl.h"
 
 namespace mcpmem {
@@ -9,7 +9,7 @@ using storage_detail::Statement;
 namespace {
 
 constexpr const char* kConflictColumns =
-    "id, content_hash, detected_at, source, winner, loser, resolved_at, resolution";
+    "id, content_hash, detected_at, source, winner, loser, resolved_at, resolution, fields";
 
 ConflictRecord read_conflict(const Statement& s) {
   ConflictRecord c;
@@ -21,6 +21,7 @@ ConflictRecord read_conflict(const Statement& s) {
   c.loser = s.text(5);
   if (!s.null(6)) c.resolved_at = s.f64(6);
   c.resolution = s.text(7);
+  c.fields = s.text(8);
   return c;
 }
 
@@ -32,10 +33,10 @@ Result<int64_t> Database::add_conflict(const ConflictRecord& c) {
   Status st = impl_->write([&]() -> Status {
     MCP_ASSIGN_OR_RETURN(
         auto s, impl_->prepare(
-                    "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser) "
-                    "VALUES (?, ?, ?, ?, ?) RETURNING id"));
+                    "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser, "
+                    "fields) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"));
     s->bind(1, c.content_hash).bind(2, c.detected_at).bind(3, c.source);
-    s->bind(4, c.winner).bind(5, c.loser);
+    s->bind(4, c.winner).bind(5, c.loser).bind(6, c.fields);
     while (s->step()) id = s->i64(0);
     return s->status("recording a sync conflict");
   });

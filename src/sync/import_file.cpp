@@ -223,19 +223,18 @@ HashKey key_of(const std::string& hex) {
   return k;
 }
 
-// Adds "source:<machine>". A record that carries a version becomes the next version of it
-// (same origin, counter + 1), the same on every node that imports the file, so the tagged
-// copy replaces the untagged one everywhere without a conflict.
+// Adds "source:<machine>" to a record of a file made without field versions (the Python
+// service's export), before its versions are derived, so every node that imports the file
+// derives the same. A record that already names a source gets no second one. Records with field
+// versions come from one of our nodes and keep their tags as they are: a tag added here would
+// be a write of a version that is not ours to make.
 void add_source_tag(Memory& m, const std::string& machine) {
-  const std::string tag = "source:" + machine;
-  if (std::find(m.tags.begin(), m.tags.end(), tag) != m.tags.end()) return;
-  if (m.tags.size() == 1 && m.tags[0] == "untagged") m.tags.clear();
-  m.tags.push_back(tag);
-  if (auto h = Hlc::parse(m.hlc)) {
-    m.prev_hlc = m.hlc;
-    ++h->counter;
-    m.hlc = h->to_string();
+  if (!m.fields.empty()) return;
+  for (const std::string& t : m.tags) {
+    if (t.rfind("source:", 0) == 0) return;
   }
+  if (m.tags.size() == 1 && m.tags[0] == "untagged") m.tags.clear();
+  m.tags.push_back("source:" + machine);
 }
 
 // Records handed from the thread that reads the file to the one that writes them, so parsing,

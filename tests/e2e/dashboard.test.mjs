@@ -116,12 +116,18 @@ try {
   await page.screenshot({ path: join(shots, "6-deleted.png") });
 
   // Sync: two spokes store the same memory (same content hash, different case and tags) without
-  // seeing each other, then sync into this node; the later one (desktop) wins, laptop's is kept.
+  // seeing each other and then set its type, and sync into this node: the texts and tags merge,
+  // the later type (desktop's) wins, and laptop's is kept as a conflict.
   const laptopText = "Release checklist: see <b>wiki</b>/deploy before Friday";
   const desktopText = "RELEASE CHECKLIST: see <b>wiki</b>/deploy before Friday";
   const hash = createHash("sha256").update(laptopText.toLowerCase()).digest("hex");
   for (const [node, text] of [["laptop", laptopText], ["desktop", desktopText]]) {
     execFileSync(binary, ["store", text, "--tags", `from-${node}`], { env: spokeEnv(node) });
+  }
+  for (const node of ["laptop", "desktop"]) {
+    execFileSync(binary, ["update", hash, "--type", `${node}-type`], { env: spokeEnv(node) });
+  }
+  for (const node of ["laptop", "desktop"]) {
     execFileSync(binary, ["sync", "--once", "--hub", url], { env: spokeEnv(node) });
   }
   await page.click("#tab-sync");
@@ -158,8 +164,9 @@ try {
   await page.waitForSelector("#conflicts >> text=No unresolved conflicts.");
   await page.waitForSelector("#sync-badge", { state: "hidden" });
   const current = await (await fetch(`${url}/api/memories/${hash}`, { headers: { "X-API-Key": apiKey } })).json();
-  assert.equal(current.content, laptopText);
-  assert.deepEqual(current.tags, ["from-laptop"]);
+  assert.equal(current.memory_type, "laptop-type");
+  assert.equal(current.content, desktopText);
+  assert.deepEqual(current.tags, ["from-desktop", "from-laptop"]);
   await page.screenshot({ path: join(shots, "10-sync-resolved.png"), fullPage: true });
   await page.click("#tab-memories");
   await page.waitForSelector("#app:not([hidden])");

@@ -46,18 +46,19 @@ done
 sync_node a; sync_node b; sync_node a
 expect_converged "stores" 6 a b
 
-# 2. Concurrent updates: b edits last, so b's version wins on every node; a's is kept.
+# 2. Concurrent updates: tags added on both sides merge; the type set on both sides conflicts,
+#    and b edits last, so b's type wins on every node and a's is kept as a conflict.
 x=$(hash_of a "alpha note 1")
-on a update "$x" --tags from-a >/dev/null
+on a update "$x" --tags alpha,from-a --type from-a >/dev/null
 sleep 0.01
-on b update "$x" --tags from-b >/dev/null
+on b update "$x" --tags alpha,from-b --type from-b >/dev/null
 sync_node a; sync_node b; sync_node a
 expect_converged "concurrent updates" 6 a b
 for n in a b hub; do
-  grep -q $'\tfrom-b\t' <<<"$(state $n)" || fail "$n did not keep b's edit"
+  grep -q $'\tfrom-b\talpha,from-a,from-b\t' <<<"$(state $n)" || fail "$n did not merge the edits"
 done
 on hub --json sync conflicts | grep -q '"from-a"' || fail "the hub did not keep a's losing version"
-on a --json sync conflicts | grep -q '"from-a"' || fail "a did not keep its losing version"
+on hub --json sync conflicts | grep -q '"memory_type"' || fail "the conflict does not name the field"
 
 # 3. A delete propagates; an old export imported later does not bring it back.
 y=$(hash_of b "beta note 2")

@@ -1,7 +1,8 @@
 // The sync conflict routes over a real socket: a conflict made the way a hub meets one (two
-// nodes' concurrent versions of one memory, applied by MemoryService::apply_versions) is
-// listed with both versions; keeping the loser makes it current; a second resolve is a 409;
-// bad requests (422), unknown ids (404) and missing or wrong keys (401) change nothing.
+// nodes' concurrent edits of one field of a memory, applied by MemoryService::apply_versions)
+// is listed with both versions and the field that lost; keeping the loser makes it current; a
+// second resolve is a 409; bad requests (422), unknown ids (404) and missing or wrong keys (401)
+// change nothing.
 #include "http/sync_api.h"
 
 #include "core/content_hash.h"
@@ -23,16 +24,22 @@ class SyncApiTest : public HttpTest {
     start();
   }
 
-  // `node` pushes its own version of `content` (made without having seen any other).
+  // `node` pushes its own version of `content` (made without having seen any other): created at
+  // `wall_ms` with `tags`, then its memory_type edited to "<node>-type" a millisecond later.
   void push_version(const std::string& node, const std::string& content,
                     const std::vector<std::string>& tags, int64_t wall_ms) {
     IncomingVersion v;
     v.memory.content = content;
     v.memory.content_hash = *content_hash(content);
     v.memory.tags = tags;
-    v.memory.memory_type = "note";
+    v.memory.memory_type = node + "-type";
     v.memory.created_at = v.memory.updated_at = static_cast<double>(wall_ms) / 1000.0;
-    v.memory.hlc = Hlc{wall_ms, 0, node}.to_string();
+    const std::string created = Hlc{wall_ms, 0, node}.to_string();
+    const std::string edited = Hlc{wall_ms + 1, 0, node}.to_string();
+    v.memory.fields = fields_written_by(created, tags, {});
+    v.memory.fields.observe(edited);
+    v.memory.fields.type = edited;
+    v.memory.hlc = edited;
     v.memory.origin = node;
     std::vector<IncomingVersion> versions{std::move(v)};
     ApplyOptions o;
@@ -71,15 +78,18 @@ TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent)
   EXPECT_TRUE(c["detected_at"].is_string());
   EXPECT_TRUE(c["resolved_at"].is_null());
   EXPECT_TRUE(c["resolution"].is_null());
-  // The later version wins; the earlier one is kept whole.
+  // The later edit wins; the earlier one is kept whole, with the field it lost. Tags of both
+  // merge (no conflict), and the newer creation's text is the content.
+  EXPECT_EQ(c["fields"], Json({"memory_type"}));
   EXPECT_EQ(c["winner"]["content"], kDesktopText);
   EXPECT_EQ(c["winner"]["origin"], "desktop");
-  EXPECT_EQ(c["winner"]["tags"], Json({"from-desktop"}));
-  const Hlc desktop_version{kDesktopWallMs, 0, "desktop"};
+  EXPECT_EQ(c["winner"]["memory_type"], "desktop-type");
+  EXPECT_EQ(c["winner"]["tags"], Json({"from-desktop", "from-laptop"}));
+  const Hlc desktop_version{kDesktopWallMs + 1, 0, "desktop"};
   EXPECT_EQ(c["winner"]["hlc"], desktop_version.to_string());
   EXPECT_EQ(c["loser"]["content"], kLaptopText);
   EXPECT_EQ(c["loser"]["origin"], "laptop");
-  EXPECT_EQ(c["loser"]["tags"], Json({"from-laptop"}));
+  EXPECT_EQ(c["loser"]["memory_type"], "laptop-type");
   EXPECT_EQ(get_json("/api/memories/" + hash)["content"], kDesktopText);
   EXPECT_EQ(get_json("/api/sync/status")["conflicts_unresolved"], 1);
 
@@ -91,12 +101,12 @@ TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent)
   EXPECT_EQ(settled["success"], true);
   EXPECT_EQ(settled["conflict"]["resolution"], "kept-loser");
   EXPECT_TRUE(settled["conflict"]["resolved_at"].is_string());
-  EXPECT_EQ(settled["memory"]["content"], kLaptopText);
+  EXPECT_EQ(settled["memory"]["memory_type"], "laptop-type");
   EXPECT_EQ(settled["memory"]["origin"], service_->node_name());  // a new edit made here
 
   Json now = get_json("/api/memories/" + hash);
-  EXPECT_EQ(now["content"], kLaptopText);
-  EXPECT_EQ(now["tags"], Json({"from-laptop"}));
+  EXPECT_EQ(now["memory_type"], "laptop-type");
+  EXPECT_EQ(now["tags"], Json({"from-desktop", "from-laptop"}));
   Json after = get_json("/api/sync/conflicts");
   EXPECT_EQ(after["unresolved"], 0);
   EXPECT_TRUE(after["conflicts"].empty());
@@ -111,7 +121,7 @@ TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent)
   EXPECT_EQ(again->status, 409);
   EXPECT_NE(Json::parse(again->body)["detail"].get<std::string>().find("already resolved"),
             std::string::npos);
-  EXPECT_EQ(get_json("/api/memories/" + hash)["content"], kLaptopText);
+  EXPECT_EQ(get_json("/api/memories/" + hash)["memory_type"], "laptop-type");
   EXPECT_EQ(get_json("/api/sync/conflicts?all=1")["conflicts"][0]["resolution"], "kept-loser");
 }
 

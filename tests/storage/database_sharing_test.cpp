@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing_util::RawConnection;
+using testing_util::tombstone_hashes;
 
 class DatabaseSharingTest : public testing_util::StorageTest {
  protected:
@@ -150,7 +151,7 @@ TEST_F(DatabaseSharingTest, OpensThePythonServiceDatabase) {
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM memory_content_fts WHERE memory_content_fts MATCH "
                     "'\"by mcp-memory\"'"),
             1);
-  ASSERT_EQ(*db->tombstone({hash("written by mcp-memory")}, 2e9, "h", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("written by mcp-memory")}, 2e9, "h", "n"), 1);
   ASSERT_TRUE(db->insert_memory(memory("written by mcp-memory", {"ours"}, 3e9), {}).is_ok());
   ASSERT_TRUE(db->insert_memory(memory(kPythonRows[5].content, {"back"}, 4e9), {}).is_ok());
   EXPECT_EQ(db->stats()->total_memories, 11);

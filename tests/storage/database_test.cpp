@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing_util::RawConnection;
+using testing_util::tombstone_hashes;
 
 class DatabaseTest : public testing_util::StorageTest {};
 
@@ -33,7 +34,7 @@ TEST_F(DatabaseTest, CreatesSchemaAndReopensIdempotently) {
   const int64_t objects = raw.one("SELECT COUNT(*) FROM sqlite_master");
   auto db = open();
   ASSERT_TRUE(db);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 4);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master"), objects);  // nothing added twice
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('memories','meta',"
@@ -173,8 +174,8 @@ TEST_F(DatabaseTest, TombstonesAreHiddenFromEveryRead) {
   ASSERT_TRUE(db->insert_memory(memory("keep this", {"x"}, 1), v).is_ok());
   auto dropped = db->insert_memory(memory("drop this", {"x", "gone"}, 2), v);
   ASSERT_TRUE(dropped.is_ok());
-  EXPECT_EQ(*db->tombstone({hash("drop this"), hash("never stored")}, 10, "h2", "n2"), 1);
-  EXPECT_EQ(*db->tombstone({hash("drop this")}, 11, "h3", "n3"), 0);  // already a tombstone
+  EXPECT_EQ(*tombstone_hashes(*db, {hash("drop this"), hash("never stored")}, 10, "h2", "n2"), 1);
+  EXPECT_EQ(*tombstone_hashes(*db, {hash("drop this")}, 11, "h3", "n3"), 0);  // already a tombstone
 
   EXPECT_FALSE(db->get_by_hash(hash("drop this"))->has_value());
   auto tomb = db->get_by_hash(hash("drop this"), /*include_deleted=*/true);
@@ -216,7 +217,7 @@ TEST_F(DatabaseTest, TombstonesAreHiddenFromEveryRead) {
 TEST_F(DatabaseTest, StoringDeletedContentAgainLeavesOneRow_Issue644) {
   auto db = open();
   ASSERT_TRUE(db->insert_memory(memory("drop me", {"x"}, 2), {}).is_ok());
-  ASSERT_EQ(*db->tombstone({hash("drop me")}, 10, "h", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("drop me")}, 10, "h", "n"), 1);
   auto again = db->insert_memory(memory("drop me", {"y"}, 20), std::vector<float>{1, 2});
   ASSERT_TRUE(again.is_ok()) << again.status().message();
   RawConnection raw(path_);
@@ -247,7 +248,7 @@ TEST_F(DatabaseTest, ReplacingAnImportedTombstoneKeepsTheFullTextIndexSound) {
   Memory back = memory("ghost words here", {"g2"}, 4);
   ASSERT_TRUE(db->insert_memory(back, {}).is_ok());
   EXPECT_EQ(db->keyword_search("ghost", MemoryFilter{}, 10)->size(), 1u);
-  ASSERT_EQ(*db->tombstone({back.content_hash, alive.content_hash}, 5, "h", "n"), 2);
+  ASSERT_EQ(*tombstone_hashes(*db, {back.content_hash, alive.content_hash}, 5, "h", "n"), 2);
   EXPECT_TRUE(db->keyword_search("ghost words living", MemoryFilter{}, 10)->empty());
   ASSERT_TRUE(db->insert_memory(back, {}).is_ok());
   expect_fts_matches_alive_rows();
@@ -314,7 +315,7 @@ TEST_F(DatabaseTest, ChangeLogHasOneEntryPerChangeInOrder) {
   m.updated_at = 6;
   m.hlc = "000000000000002-00000000-test";
   ASSERT_TRUE(db->update_memory(m).is_ok());
-  ASSERT_EQ(*db->tombstone({m.content_hash}, 7, "000000000000003-00000000-test", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {m.content_hash}, 7, "000000000000003-00000000-test", "n"), 1);
   EXPECT_EQ(db->update_memory(m).code(), StatusCode::kNotFound);  // tombstones are not edited
   auto changes = db->changes_since(0, 100);
   ASSERT_EQ(changes->size(), 3u);
@@ -365,7 +366,7 @@ TEST_F(DatabaseTest, StatsCountWhatUsersSee) {
   ASSERT_TRUE(db->insert_memory(memory("new two", {"b"}, now - 6 * 86400), {}).is_ok());
   ASSERT_TRUE(db->insert_memory(memory("old one", {"c"}, now - 8 * 86400), {}).is_ok());
   ASSERT_TRUE(db->insert_memory(memory("new gone", {"d"}, now), {}).is_ok());
-  ASSERT_EQ(*db->tombstone({hash("new gone")}, now, "", ""), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("new gone")}, now, "", ""), 1);
   auto st = db->stats();
   ASSERT_TRUE(st.is_ok());
   EXPECT_EQ(st->total_memories, 3);
@@ -423,7 +424,7 @@ TEST_F(DatabaseTest, EmbeddingsScanWithSnapshotSeq) {
   ASSERT_TRUE(db->insert_memory(memory("b", {}, 2), v).is_ok());
   auto c = db->insert_memory(memory("c", {}, 3), {});
   ASSERT_TRUE(db->put_embedding(*c, std::vector<float>{1, 2, 3}).is_ok());  // another model
-  ASSERT_EQ(*db->tombstone({hash("b")}, 3, "", ""), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("b")}, 3, "", ""), 1);
   std::vector<int64_t> ids;
   auto seq = db->scan_embeddings(4, [&](int64_t id, std::span<const float> got) {
     ids.push_back(id);
@@ -490,10 +491,10 @@ TEST_F(DatabaseTest, PurgingRemovesOnlyOldSettledTombstonesAndReportsTheirLastSe
   for (const char* c : {"old and settled", "old but unsettled", "recent", "alive"}) {
     ASSERT_TRUE(db->insert_memory(memory(c, {}, 1), {}).is_ok());
   }
-  ASSERT_EQ(*db->tombstone({hash("old and settled")}, 100, "h1", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("old and settled")}, 100, "h1", "n"), 1);
   const int64_t settled = *db->last_change_seq();
-  ASSERT_EQ(*db->tombstone({hash("old but unsettled")}, 100, "h2", "n"), 1);
-  ASSERT_EQ(*db->tombstone({hash("recent")}, 500, "h3", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("old but unsettled")}, 100, "h2", "n"), 1);
+  ASSERT_EQ(*tombstone_hashes(*db, {hash("recent")}, 500, "h3", "n"), 1);
   EXPECT_EQ(*db->purge_tombstones(50, INT64_MAX), (std::pair<int64_t, int64_t>{0, 0}));
   EXPECT_EQ(*db->purge_tombstones(200, settled), (std::pair<int64_t, int64_t>{1, settled}));
   EXPECT_FALSE(db->get_by_hash(hash("old and settled"), true)->has_value());
@@ -574,7 +575,7 @@ TEST_F(DatabaseTest, SchemaVersion1IsMigrated) {
     auto db = open();
     ASSERT_TRUE(db->insert_memory(memory("alive words", {"a"}, 1), {}).is_ok());
     ASSERT_TRUE(db->insert_memory(memory("dead words", {"d"}, 2), {}).is_ok());
-    ASSERT_EQ(*db->tombstone({hash("dead words")}, 3, "", ""), 1);
+    ASSERT_EQ(*tombstone_hashes(*db, {hash("dead words")}, 3, "", ""), 1);
   }
   {
     RawConnection raw(path_);
@@ -588,8 +589,14 @@ TEST_F(DatabaseTest, SchemaVersion1IsMigrated) {
   auto db = open();
   ASSERT_TRUE(db);
   RawConnection raw(path_);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 4);
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sync_conflicts'"), 1);
+  EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('memories') WHERE name = "
+                    "'field_versions'"),
+            1);
+  EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('sync_conflicts') WHERE name = "
+                    "'fields'"),
+            1);
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'mcpmem_memories_au_content'"),
             0);
   expect_fts_matches_alive_rows();

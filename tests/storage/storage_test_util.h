@@ -19,6 +19,22 @@ namespace mcpmem::testing_util {
 
 namespace fs = std::filesystem;
 
+// Tombstones the alive rows with these hashes at `deleted_at`, with version `hlc` by `origin`.
+inline Result<int64_t> tombstone_hashes(Database& db, const std::vector<std::string>& hashes,
+                                        double deleted_at, const std::string& hlc,
+                                        const std::string& origin) {
+  std::vector<Memory> rows;
+  for (const std::string& h : hashes) {
+    Memory m;
+    m.content_hash = h;
+    m.deleted_at = deleted_at;
+    m.hlc = hlc;
+    m.origin = origin;
+    rows.push_back(m);
+  }
+  return db.tombstone(rows);
+}
+
 // A plain sqlite3 connection to the same file, closed on destruction.
 class RawConnection {
  public:

@@ -255,28 +255,41 @@ TEST_F(SyncFilesTest, NewerVersionsWinAndConcurrentLosersAreKept) {
   EXPECT_EQ(ff.counts.updated, 1);
   EXPECT_EQ(ff.counts.conflicts, 0);
 
-  // Concurrent edits: beta, then alpha (later, so alpha's version wins everywhere).
-  u.tags = std::vector<std::string>{"beta-edit"};
-  ASSERT_TRUE(b->update(u).is_ok());
+  // Concurrent edits: tags on both sides merge; the type set on both sides conflicts, and the
+  // later edit (alpha's) wins everywhere.
+  UpdateRequest ub = u, ua = u;
+  ub.tags = std::vector<std::string>{"t1", "beta-edit"};
+  ub.memory_type = "beta-type";
+  ASSERT_TRUE(b->update(ub).is_ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  u.tags = std::vector<std::string>{"alpha-edit"};
-  ASSERT_TRUE(a->update(u).is_ok());
+  ua.tags = std::vector<std::string>{"alpha-edit"};  // t1 removed: beta never saw that
+  ua.memory_type = "alpha-type";
+  ASSERT_TRUE(a->update(ua).is_ok());
   const std::string from_a = export_to(*a, "a3.json"), from_b = export_to(*b, "b3.json");
   ImportReport on_b = import(*b, from_a, no_tags);
   ImportReport on_a = import(*a, from_b, no_tags);
-  EXPECT_EQ(on_b.counts.updated, 1);
+  EXPECT_EQ(on_b.counts.merged, 1);
   EXPECT_EQ(on_b.counts.conflicts, 1);
-  EXPECT_EQ(on_a.counts.kept_local, 1);
+  EXPECT_EQ(on_a.counts.merged, 1);
   EXPECT_EQ(on_a.counts.conflicts, 1);
   for (MemoryService* s : {a.get(), b.get()}) {
     auto m = s->get(h);
-    EXPECT_EQ((*m)->tags, std::vector<std::string>{"alpha-edit"});
+    EXPECT_EQ((*m)->tags, (std::vector<std::string>{"alpha-edit", "beta-edit"}));
+    EXPECT_EQ((*m)->memory_type, "alpha-type");
     auto c = s->conflicts(false, 10);
     ASSERT_EQ(c->size(), 1u);
-    EXPECT_NE(c->front().loser.find("beta-edit"), std::string::npos);
-    EXPECT_NE(c->front().winner.find("alpha-edit"), std::string::npos);
+    EXPECT_EQ(c->front().fields, "memory_type");
+    EXPECT_NE(c->front().loser.find("beta-type"), std::string::npos);
+    EXPECT_NE(c->front().winner.find("alpha-type"), std::string::npos);
   }
   EXPECT_EQ((*a->get(h))->hlc, (*b->get(h))->hlc);
+  // Merged once: the same files again change nothing and log nothing.
+  for (auto [target, file] : {std::pair{b.get(), from_a}, std::pair{a.get(), from_b}}) {
+    ApplyCounts again = import(*target, file, no_tags).counts;
+    EXPECT_EQ(again.kept_local, 1);  // the merged version has seen the file's
+    EXPECT_EQ(again.conflicts, 0);
+  }
+  EXPECT_EQ(*a->count_conflicts(false) + *b->count_conflicts(false), 2);
 
   // Keeping the loser makes it a new edit, which wins once it travels. Two resolves at once
   // (two processes on beta's file): exactly one happens, the other is told it was done.
@@ -295,12 +308,13 @@ TEST_F(SyncFilesTest, NewerVersionsWinAndConcurrentLosersAreKept) {
   const Status& refused = first.is_ok() ? second : first;
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.message();
   b2.reset();
-  EXPECT_EQ((*b->get(h))->tags, std::vector<std::string>{"beta-edit"});
+  EXPECT_EQ((*b->get(h))->memory_type, "beta-type");
   EXPECT_EQ(*b->count_conflicts(true), 0);
   ImportReport back = import(*a, export_to(*b, "b4.json"), no_tags);
   EXPECT_EQ(back.counts.updated, 1);
   EXPECT_EQ(back.counts.conflicts, 0);
-  EXPECT_EQ((*a->get(h))->tags, std::vector<std::string>{"beta-edit"});
+  EXPECT_EQ((*a->get(h))->memory_type, "beta-type");
+  EXPECT_EQ((*a->get(h))->tags, (std::vector<std::string>{"alpha-edit", "beta-edit"}));
 }
 
 TEST_F(SyncFilesTest, DeletesTravelAndOldExportsDoNotResurrect) {
