@@ -45,14 +45,23 @@ void FieldVersions::observe(const std::string& version) {
 }
 
 FieldVersions fields_written_by(const std::string& version, const std::vector<std::string>& tags,
-                                const std::vector<std::string>& metadata_keys) {
+                                const std::vector<std::string>& metadata_keys, double created_at) {
   FieldVersions f;
   f.observe(version);
   for (const std::string& t : tags) f.tags[t] = {version};
   f.type = version;
   for (const std::string& k : metadata_keys) f.metadata[k] = version;
   f.alive = version;
+  f.created[version] = created_at;
   return f;
+}
+
+double earliest_creation(const FieldVersions& f) {
+  double earliest = 0;
+  for (const auto& [version, at] : f.created) {
+    if (earliest == 0 || at < earliest) earliest = at;
+  }
+  return earliest;
 }
 
 FieldVersions fields_after_edit(const FieldVersions& before, const FieldChange& c,
@@ -73,6 +82,7 @@ FieldVersions fields_after_edit(const FieldVersions& before, const FieldChange& 
     f.metadata[key] = same && kept != before.metadata.end() ? kept->second : version;
   }
   f.alive = c.alive_changed || before.alive.empty() ? version : before.alive;
+  f.created = before.created;
   return f;
 }
 
@@ -83,8 +93,10 @@ nlohmann::json field_versions_json(const FieldVersions& f) {
   for (const auto& [tag, versions] : f.tags) tags[tag] = versions;
   nlohmann::json metadata = nlohmann::json::object();
   for (const auto& [key, version] : f.metadata) metadata[key] = version;
-  return {{"clock", clock}, {"tags", tags}, {"type", f.type}, {"metadata", metadata},
-          {"alive", f.alive}};
+  nlohmann::json created = nlohmann::json::object();
+  for (const auto& [version, at] : f.created) created[version] = at;
+  return {{"clock", clock},       {"tags", tags},     {"type", f.type},
+          {"metadata", metadata}, {"alive", f.alive}, {"created", created}};
 }
 
 std::optional<FieldVersions> parse_field_versions(const nlohmann::json& j) {
@@ -97,7 +109,9 @@ std::optional<FieldVersions> parse_field_versions(const nlohmann::json& j) {
     const std::string version = v.get<std::string>();
     if (!f.clock.emplace(node_of(version), version).second) return std::nullopt;
   }
-  auto seen = [&](const nlohmann::json& v) { return valid_version(v) && f.covers(v.get<std::string>()); };
+  auto seen = [&](const nlohmann::json& v) {
+    return valid_version(v) && f.covers(v.get<std::string>());
+  };
   for (const char* key : {"type", "alive"}) {
     auto it = j.find(key);
     if (it == j.end() || !seen(*it)) return std::nullopt;
@@ -121,6 +135,12 @@ std::optional<FieldVersions> parse_field_versions(const nlohmann::json& j) {
   for (const auto& [key, v] : metadata->items()) {
     if (!seen(v)) return std::nullopt;
     f.metadata[key] = v.get<std::string>();
+  }
+  auto created = j.find("created");
+  if (created == j.end() || !created->is_object() || created->empty()) return std::nullopt;
+  for (const auto& [version, at] : created->items()) {
+    if (!seen(nlohmann::json(version)) || !at.is_number()) return std::nullopt;
+    f.created[version] = at.get<double>();
   }
   return f;
 }

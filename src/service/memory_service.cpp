@@ -113,35 +113,6 @@ Result<std::string> MemoryService::next_local_version(const std::vector<Memory>&
   return version;
 }
 
-void MemoryService::stamp_new(Memory& m, const std::string& version, const Memory* tombstone) {
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : m.metadata.items()) keys.push_back(key);
-  m.fields = fields_written_by(version, m.tags, keys);
-  if (tombstone != nullptr) {
-    // Stored again after a delete: it has seen the delete and whatever came before.
-    Memory old = *tombstone;
-    with_field_versions(old);
-    for (const auto& [node, seen] : old.fields.clock) m.fields.observe(seen);
-  }
-  m.hlc = version;
-  m.origin = hlc_.node();
-}
-
-void MemoryService::stamp_edit(const Memory& before, Memory& after, const std::string& version) {
-  Memory old = before;
-  with_field_versions(old);
-  FieldChange change;
-  change.old_tags = &old.tags;
-  change.new_tags = &after.tags;
-  change.old_metadata = &old.metadata;
-  change.new_metadata = &after.metadata;
-  change.type_changed = old.memory_type != after.memory_type;
-  change.alive_changed = old.is_deleted() != after.is_deleted();
-  after.fields = fields_after_edit(old.fields, change, version);
-  after.hlc = version;
-  after.origin = hlc_.node();
-}
-
 Result<int64_t> MemoryService::tombstone_rows(const std::vector<std::string>& hashes) {
   MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes(hashes));  // tombstones too
   MCP_ASSIGN_OR_RETURN(auto version, next_local_version(rows));
@@ -249,7 +220,7 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   Status written = db_->write_transaction([&]() -> Status {
     MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_hashes({m.content_hash}));
     MCP_ASSIGN_OR_RETURN(auto version, next_local_version(rows));
-    stamp_new(m, version, rows.empty() ? nullptr : &rows.front());
+    stamp_creation(m, version, rows.empty() ? nullptr : &rows.front());
     id = db_->insert_memory(m, vec);
     return id.status();
   });
@@ -330,8 +301,8 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       MCP_ASSIGN_OR_RETURN(auto first, next_local_version(rows));
       for (size_t c = 0; c < chunk.size(); ++c) {
         auto t = tombstones.find(chunk[c].content_hash);
-        stamp_new(chunk[c], c == 0 ? first : hlc_.now().to_string(),
-                  t == tombstones.end() ? nullptr : t->second);
+        stamp_creation(chunk[c], c == 0 ? first : hlc_.now().to_string(),
+                       t == tombstones.end() ? nullptr : t->second);
       }
       if (chunk.size() > 1) MCP_RETURN_IF_ERROR(db_->set_meta(kHlcHighKey, chunk.back().hlc));
       MCP_ASSIGN_OR_RETURN(ids, db_->insert_memories(chunk, chunk_vectors));

@@ -275,10 +275,6 @@ class MemoryService {
   // replaces (tombstones too), and persisted in turn. So two writes of one memory never get
   // the same version, whether they come from this process or from two short-lived ones.
   Result<std::string> next_local_version(const std::vector<Memory>& replaced);
-  // Field versions of a local write made with `version`: a new memory (over its tombstone, if
-  // any), and an edit (or delete) of `before` into `after`. Set hlc and origin too.
-  void stamp_new(Memory& m, const std::string& version, const Memory* tombstone);
-  void stamp_edit(const Memory& before, Memory& after, const std::string& version);
   // Deletes the alive memories among `hashes` with one new version (in the caller's write
   // transaction). Returns how many.
   Result<int64_t> tombstone_rows(const std::vector<std::string>& hashes);

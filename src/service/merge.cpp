@@ -67,7 +67,6 @@ Memory merge_concurrent(const Memory& ma, const Memory& mb, std::vector<LostEdit
   Memory out;
   out.id = ma.id != 0 ? ma.id : mb.id;
   out.content_hash = ma.content_hash;
-  out.created_at = std::min(ma.created_at, mb.created_at);
   out.updated_at = std::max(ma.updated_at, mb.updated_at);
   FieldVersions& f = out.fields;
   f.clock = fa.clock;
@@ -99,8 +98,19 @@ Memory merge_concurrent(const Memory& ma, const Memory& mb, std::vector<LostEdit
     f.tags["untagged"] = {f.newest()};
   }
 
+  // Creations: one a later creation saw is gone; the others stay, the earliest gives created_at.
+  for (const auto& [version, at] : fa.created) {
+    if (fb.created.count(version) != 0 || !fb.covers(version)) f.created[version] = at;
+  }
+  for (const auto& [version, at] : fb.created) {
+    if (fa.created.count(version) != 0 || !fa.covers(version)) f.created[version] = at;
+  }
+  if (f.created.empty())
+    f.created[std::max(fa.alive, fb.alive)] = std::min(ma.created_at, mb.created_at);
+  out.created_at = earliest_creation(f);
+
   // memory_type.
-  const int type_order = ma.memory_type == mb.memory_type ? 0
+  const int type_order = ma.memory_type == mb.memory_type  ? 0
                          : ma.memory_type < mb.memory_type ? -1
                                                            : 1;
   const bool type_a = pick_register(a, b, "memory_type", fa.type, fb.type, type_order) == 0;
@@ -119,7 +129,8 @@ Memory merge_concurrent(const Memory& ma, const Memory& mb, std::vector<LostEdit
     if (ia != fa.metadata.end() && ib != fb.metadata.end() && value_a != ma.metadata.end() &&
         value_b != mb.metadata.end()) {
       const int order = compare_json(*value_a, *value_b);
-      const bool from_a = pick_register(a, b, "metadata." + key, ia->second, ib->second, order) == 0;
+      const bool from_a =
+          pick_register(a, b, "metadata." + key, ia->second, ib->second, order) == 0;
       out.metadata[key] = from_a ? *value_a : *value_b;
       f.metadata[key] = from_a ? ia->second : ib->second;
     } else if (ia != fa.metadata.end() && value_a != ma.metadata.end() && !fb.covers(ia->second)) {
@@ -133,7 +144,8 @@ Memory merge_concurrent(const Memory& ma, const Memory& mb, std::vector<LostEdit
 
   // Alive or deleted. A delete that wins over writes it never saw, or a re-creation that wins
   // over a delete it never saw, loses the other side's intent: a conflict either way.
-  const bool alive_a = fa.alive == fb.alive ? !(ma.deleted_at > mb.deleted_at) : fa.alive > fb.alive;
+  const bool alive_a =
+      fa.alive == fb.alive ? !(ma.deleted_at > mb.deleted_at) : fa.alive > fb.alive;
   const Memory& kept = alive_a ? ma : mb;
   const Memory& other = alive_a ? mb : ma;
   Side& other_side = alive_a ? b : a;
@@ -173,6 +185,7 @@ MergeDecision decide(const Memory& incoming, const Memory& mine) {
     d.kind = MergeDecision::Kind::kTakeIncoming;
     d.merged = incoming;
     d.merged.id = mine.id;
+    d.merged.updated_at = std::max(incoming.updated_at, mine.updated_at);
     if (d.merged.content.empty()) d.merged.content = mine.content;  // tombstones travel bare
   } else if (mine_saw_incoming && !incoming_saw_mine) {
     d.kind = MergeDecision::Kind::kKeepMine;
@@ -183,6 +196,37 @@ MergeDecision decide(const Memory& incoming, const Memory& mine) {
     d.merged.id = mine.id;
   }
   return d;
+}
+
+void stamp_creation(Memory& m, const std::string& version, const Memory* tombstone) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : m.metadata.items()) keys.push_back(key);
+  m.fields = fields_written_by(version, m.tags, keys, m.created_at);
+  if (tombstone != nullptr) {
+    m.updated_at = std::max(m.updated_at, tombstone->updated_at);
+    Memory old = *tombstone;
+    with_field_versions(old);
+    for (const auto& [node, seen] : old.fields.clock) m.fields.observe(seen);
+  }
+  m.hlc = version;
+  m.origin = Hlc::parse(version)->node;
+}
+
+void stamp_edit(const Memory& before, Memory& after, const std::string& version) {
+  // updated_at is the latest change anyone made, whatever their clocks: never moves back.
+  after.updated_at = std::max(after.updated_at, before.updated_at);
+  Memory old = before;
+  with_field_versions(old);
+  FieldChange change;
+  change.old_tags = &old.tags;
+  change.new_tags = &after.tags;
+  change.old_metadata = &old.metadata;
+  change.new_metadata = &after.metadata;
+  change.type_changed = old.memory_type != after.memory_type;
+  change.alive_changed = old.is_deleted() != after.is_deleted();
+  after.fields = fields_after_edit(old.fields, change, version);
+  after.hlc = version;
+  after.origin = Hlc::parse(version)->node;
 }
 
 void with_field_versions(Memory& m) {
@@ -198,7 +242,7 @@ void with_field_versions(Memory& m) {
   }
   std::vector<std::string> keys;
   for (const auto& [key, value] : m.metadata.items()) keys.push_back(key);
-  m.fields = fields_written_by(version, m.tags, keys);
+  m.fields = fields_written_by(version, m.tags, keys, m.created_at);
   if (Hlc::parse(m.prev_hlc) && m.prev_hlc < version) m.fields.observe(m.prev_hlc);
   m.hlc = version;
 }

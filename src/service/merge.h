@@ -46,6 +46,13 @@ struct MergeDecision {
 // Both sides need field versions (with_field_versions). `mine.id` is kept.
 MergeDecision decide(const Memory& incoming, const Memory& mine);
 
+// The field versions, hlc and origin of a local write made with `version` (its node is the
+// origin): a new memory, stored over its tombstone when there is one (it has seen the delete
+// and all before it), and an edit of `before` into `after` (a delete or re-creation included):
+// fields that changed get `version`, the others keep theirs.
+void stamp_creation(Memory& m, const std::string& version, const Memory* tombstone);
+void stamp_edit(const Memory& before, Memory& after, const std::string& version);
+
 // Gives a memory without field versions (a row of the Python service or of mcp-memory before
 // 0.4, a record of an export file) the ones every node derives the same way: every field
 // written by its version (hlc, else one made of its last change time and origin), having seen

@@ -188,6 +188,7 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
       return field_error("field_versions", "do not name the record's tags and metadata keys");
     m.fields = std::move(*fields);
     m.hlc = m.fields.newest();
+    m.created_at = earliest_creation(m.fields);
   }
   MCP_ASSIGN_OR_RETURN(std::string origin, text_field(j, "origin"));
   if (origin.empty()) {

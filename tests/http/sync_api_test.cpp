@@ -36,7 +36,7 @@ class SyncApiTest : public HttpTest {
     v.memory.created_at = v.memory.updated_at = static_cast<double>(wall_ms) / 1000.0;
     const std::string created = Hlc{wall_ms, 0, node}.to_string();
     const std::string edited = Hlc{wall_ms + 1, 0, node}.to_string();
-    v.memory.fields = fields_written_by(created, tags, {});
+    v.memory.fields = fields_written_by(created, tags, {}, v.memory.created_at);
     v.memory.fields.observe(edited);
     v.memory.fields.type = edited;
     v.memory.hlc = edited;
