@@ -122,9 +122,9 @@ void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
 std::string counts_text(const ApplyCounts& c) {
   return "new " + std::to_string(c.added) + ", updated " + std::to_string(c.updated) +
          ", unchanged (duplicates skipped) " + std::to_string(c.unchanged) +
-         ", kept local (ours newer) " + std::to_string(c.kept_local) + ", deleted " +
-         std::to_string(c.deleted) + ", tombstones " + std::to_string(c.tombstones) +
-         ", conflicts " + std::to_string(c.conflicts);
+         ", kept local (ours newer) " + std::to_string(c.kept_local) + ", merged " +
+         std::to_string(c.merged) + ", deleted " + std::to_string(c.deleted) + ", tombstones " +
+         std::to_string(c.tombstones) + ", conflicts " + std::to_string(c.conflicts);
 }
 
 void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -155,9 +155,13 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
                    bool failed = false;
                    ApplyCounts total;
                    OJson files = OJson::array();
-                   for (const std::string& path : o->files) {
-                     ImportReport report;
-                     Status st = import_file(**service, path, io, report);
+                   std::vector<ImportReport> reports;
+                   const std::vector<Status> results =
+                       import_files(**service, o->files, io, reports);
+                   for (size_t i = 0; i < o->files.size(); ++i) {
+                     const std::string& path = o->files[i];
+                     const ImportReport& report = reports[i];
+                     const Status& st = results[i];
                      failed = failed || !st.is_ok();
                      if (st.is_ok()) total += report.counts;
                      if (ctx.json) {

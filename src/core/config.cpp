@@ -112,6 +112,7 @@ Config config_from_env(const Env& env) {
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_HOSTNAMES")) c.ssl_extra_hostnames = *h;
   if (const std::string* h = get(env, "MCP_SSL_ADDITIONAL_IPS")) c.ssl_extra_ips = *h;
   read_number(env, "MCP_SYNC_TOMBSTONE_RETENTION_DAYS", c.tombstone_retention_days);
+  read_number(env, "MCP_SYNC_MAX_SKEW", c.max_sync_skew_s);
   if (const std::string* u = get_either(env, "MCP_MEMORY_HUB_URL", "MCP_SYNC_HUB_URL")) {
     c.hub_url = *u;
   }
@@ -122,7 +123,11 @@ Config config_from_env(const Env& env) {
     c.hub_api_key = *k;
   }
   c.host_name = host_name();
+  // The Python exporter's machine name: COMPUTERNAME (Windows), else HOSTNAME, else the host
+  // name; ours lets MCP_MEMORY_NODE_NAME name it first. Lower-cased, spaces become '-'.
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");
+  if (node == nullptr) node = get(env, "COMPUTERNAME");
+  if (node == nullptr) node = get(env, "HOSTNAME");
   c.node_name = sanitize_node_name(node ? *node : c.host_name);
   return c;
 }

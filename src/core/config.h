@@ -65,6 +65,10 @@ struct Config {
   // every node, then purged; a node that last synced before a purge gets a full resync.
   // 0 keeps them forever.
   double tombstone_retention_days = 90;
+  // MCP_SYNC_MAX_SKEW (seconds): a version from another node more than this far ahead of this
+  // machine's clock is refused (the whole push or file), so one machine with a wild clock, or
+  // a key holder, cannot drag every node's versions into the future. Default 1 hour.
+  double max_sync_skew_s = 3600;
   // MCP_MEMORY_HUB_URL (DESIGN §7; MCP_SYNC_HUB_URL, the earlier name, is read when it is
   // unset): the hub `sync` uses when no --hub flag names one. `serve` syncs only when given
   // --hub-url. Default none.
@@ -78,7 +82,9 @@ struct Config {
 
   // --- identity ---
   std::string host_name;  // this machine's host name, as the system reports it
-  std::string node_name;  // MCP_MEMORY_NODE_NAME, default the host name (sanitized)
+  // MCP_MEMORY_NODE_NAME, else COMPUTERNAME, else HOSTNAME, else the host name; sanitized
+  // (sanitize_node_name: "Windows PC" -> "windows-pc").
+  std::string node_name;
 };
 
 // Defaults overlaid with the environment (`env` is injectable for tests; by default the

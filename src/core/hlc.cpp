@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 namespace mcpmem {
 namespace {
@@ -23,7 +24,9 @@ std::string sanitize_node_name(std::string_view name) {
   out.reserve(name.size());
   for (char c : name) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':';
+    if (c == ' ') c = '-';  // as the Python exporter names machines
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == ':' || c == '-';
     out.push_back(ok ? c : '_');
   }
   if (out.empty()) out = "local";
@@ -64,6 +67,17 @@ std::optional<Hlc> Hlc::parse(std::string_view text) {
 HlcClock::HlcClock(std::string node, WallClock wall)
     : node_(sanitize_node_name(node)), wall_(wall ? std::move(wall) : WallClock(system_wall_ms)) {}
 
+// The next counter after `counter` at `wall_ms`; a full counter moves to the next millisecond
+// instead of wrapping (a wrapped counter would issue versions below ones already issued).
+void HlcClock::tick(int64_t& wall_ms, uint32_t& counter) {
+  if (counter == std::numeric_limits<uint32_t>::max()) {
+    ++wall_ms;
+    counter = 0;
+  } else {
+    ++counter;
+  }
+}
+
 Hlc HlcClock::now() {
   int64_t wall = wall_();
   MutexLock lock(mu_);
@@ -71,7 +85,7 @@ Hlc HlcClock::now() {
     last_wall_ms_ = wall;
     last_counter_ = 0;
   } else {
-    ++last_counter_;
+    tick(last_wall_ms_, last_counter_);
   }
   return {last_wall_ms_, last_counter_, node_};
 }
@@ -80,16 +94,21 @@ void HlcClock::observe(const Hlc& remote) {
   int64_t wall = wall_();
   MutexLock lock(mu_);
   int64_t top = std::max({wall, last_wall_ms_, remote.wall_ms});
+  uint32_t counter = 0;
   if (top == last_wall_ms_ && top == remote.wall_ms) {
-    last_counter_ = std::max(last_counter_, remote.counter) + 1;
+    counter = std::max(last_counter_, remote.counter);
   } else if (top == last_wall_ms_) {
-    ++last_counter_;
+    counter = last_counter_;
   } else if (top == remote.wall_ms) {
-    last_counter_ = remote.counter + 1;
+    counter = remote.counter;
   } else {
+    last_wall_ms_ = top;
     last_counter_ = 0;
+    return;
   }
+  tick(top, counter);
   last_wall_ms_ = top;
+  last_counter_ = counter;
 }
 
 }  // namespace mcpmem

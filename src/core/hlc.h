@@ -1,6 +1,7 @@
 // Hybrid Logical Clock versions (wall_ms, counter, node): the sync version of every change.
 // Ordering is total and deterministic: by wall_ms, then counter, then node id. to_string() is
-// fixed-width so that string order equals version order ("0001732492800000-0000-laptop").
+// fixed-width so that string order equals version order ("001732492800000-00000000-laptop");
+// parse() accepts that width only (wall_ms below 10^15: until the year 33658).
 // HlcClock issues versions that never go backwards even if the wall clock does, and
 // that exceed every version it has observed from other nodes. HlcClock is safe from many threads.
 #pragma once
@@ -40,6 +41,8 @@ class HlcClock {
   const std::string& node() const { return node_; }
 
  private:
+  static void tick(int64_t& wall_ms, uint32_t& counter);
+
   std::string node_;
   WallClock wall_;
   Mutex mu_;
@@ -47,7 +50,8 @@ class HlcClock {
   uint32_t last_counter_ MCP_GUARDED_BY(mu_) = 0;
 };
 
-// Node names: lowercase, characters outside [a-z0-9_.:] replaced by '_', never empty.
+// Node names: lowercase, spaces become '-' (as the Python exporter names machines), other
+// characters outside [a-z0-9_.:-] become '_', never empty: "Windows PC" -> "windows-pc".
 std::string sanitize_node_name(std::string_view name);
 
 }  // namespace mcpmem

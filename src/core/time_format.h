@@ -13,6 +13,12 @@ namespace mcpmem {
 // "2026-05-16T19:53:28.123456Z" or "2026-05-16T19:53:28Z".
 std::string iso_utc(double unix_seconds);
 
+// Times a memory may carry: 1970-01-01 to 9999-12-31 (what ISO 8601 and every reader can show).
+inline constexpr double kLatestTime = 253402300799.0;  // 9999-12-31T23:59:59Z
+inline bool is_storable_time(double unix_seconds) {
+  return unix_seconds >= 0 && unix_seconds <= kLatestTime;  // false for NaN too
+}
+
 // Python's `datetime.now().isoformat()`: local time, no offset ("2026-05-16T21:53:28.123456").
 std::string local_iso_now();
 

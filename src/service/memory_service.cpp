@@ -4,8 +4,11 @@
 // so the index holds it before the call returns.
 #include "service/memory_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 #include <unordered_map>
@@ -45,13 +48,15 @@ float dot(std::span<const float> a, std::span<const float> b) {
 }  // namespace
 
 MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
-                             std::unique_ptr<Embedder> embedder)
+                             std::unique_ptr<Embedder> embedder, std::function<double()> clock)
     : config_(std::move(config)),
       db_(std::move(db)),
       embedder_(std::move(embedder)),
       follower_(*db_, *embedder_),
-      hlc_(config_.node_name.empty() ? "local" : config_.node_name),
-      clock_([] { return unix_now(); }) {}
+      // One notion of now for versions and for everything else (a test's clock moves both).
+      hlc_(config_.node_name.empty() ? "local" : config_.node_name,
+           [this] { return static_cast<int64_t>(std::llround(clock_() * 1000.0)); }),
+      clock_(clock ? std::move(clock) : std::function<double()>([] { return unix_now(); })) {}
 
 Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
                                                            const ServiceOptions& options) {
@@ -77,19 +82,14 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
     }));
   }
 
-  MCP_ASSIGN_OR_RETURN(auto high, db->get_meta(kHlcHighKey));
   std::unique_ptr<MemoryService> service(
-      new MemoryService(config, std::move(db), std::move(embedder)));
-  if (high.has_value()) {
-    if (auto h = Hlc::parse(*high)) service->hlc_.observe(*h);
-  }
+      new MemoryService(config, std::move(db), std::move(embedder), options.clock));
+  MCP_RETURN_IF_ERROR(service->load_clock());
   if (options.load_index_in_background) service->follower_.load_in_background();
   return service;
 }
 
 MemoryService::~MemoryService() = default;
-
-void MemoryService::set_clock_for_testing(std::function<double()> now) { clock_ = std::move(now); }
 
 double MemoryService::now() const { return clock_(); }
 
@@ -100,10 +100,31 @@ bool MemoryService::index_ready() const { return follower_.ready(); }
 // ---------------------------------------------------------------------------------------------
 // Versions of local writes
 
+Status MemoryService::load_clock() {
+  MCP_ASSIGN_OR_RETURN(auto high, db_->get_meta(kHlcHighKey));
+  if (!high.has_value()) return Status::ok();
+  auto h = Hlc::parse(*high);
+  if (h && h->wall_ms <= latest_acceptable_ms()) {
+    hlc_.observe(*h);
+    return Status::ok();
+  }
+  // Written by a release that trusted every version it received (or damaged): a clock this
+  // far ahead would make every later local write lose to nothing and run the counter out.
+  spdlog::warn(
+      "the stored sync clock {} is more than MCP_SYNC_MAX_SKEW ({} s) ahead of this "
+      "machine's clock; it is reset to now",
+      *high, config_.max_sync_skew_s);
+  return db_->set_meta(kHlcHighKey, hlc_.now().to_string());
+}
+
+int64_t MemoryService::latest_acceptable_ms() const {
+  return static_cast<int64_t>((now() + config_.max_sync_skew_s) * 1000.0);
+}
+
 Result<std::string> MemoryService::next_local_version(const std::vector<Memory>& replaced) {
   MCP_ASSIGN_OR_RETURN(auto high, db_->get_meta(kHlcHighKey));
   if (high.has_value()) {
-    if (auto h = Hlc::parse(*high)) hlc_.observe(*h);
+    if (auto h = Hlc::parse(*high); h && h->wall_ms <= latest_acceptable_ms()) hlc_.observe(*h);
   }
   for (const Memory& row : replaced) {
     if (auto h = Hlc::parse(row.hlc)) hlc_.observe(*h);
@@ -163,6 +184,10 @@ Result<Memory> MemoryService::prepare_memory(const StoreRequest& r, double now_s
   }
   m.created_at = r.created_at.value_or(now_s);
   m.updated_at = r.updated_at.value_or(m.created_at);
+  if (!is_storable_time(m.created_at) || !is_storable_time(m.updated_at)) {
+    return Status::invalid_argument(
+        "created_at and updated_at must be times between 1970 and 9999");
+  }
   m.origin = hlc_.node();
   return m;
 }

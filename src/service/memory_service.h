@@ -170,6 +170,7 @@ inline constexpr const char* kPurgedSeqKey = "sync.purged_seq";
 
 struct ServiceOptions {
   bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
+  std::function<double()> clock;          // tests: the wall clock in Unix seconds from the start
 };
 
 class MemoryService {
@@ -208,6 +209,9 @@ class MemoryService {
                                      const ApplyOptions& options);
   // Runs `body` in one write transaction (a whole import file); a non-ok Status rolls it back.
   Status write_transaction(const std::function<Status()>& body);
+  // A file's share of the caller's transaction (see Database::write_step): a failed file undoes
+  // only itself. Outside a transaction, write_transaction.
+  Status write_step(const std::function<Status()>& body);
   // Walks memories for export (see Database::scan_memories).
   Result<int64_t> scan_memories(const ScanOptions& options, const Database::ScanFn& fn,
                                 const std::function<void(int64_t, int64_t)>& on_totals = nullptr);
@@ -251,9 +255,6 @@ class MemoryService {
   const Config& config() const { return config_; }
   const Embedder& embedder() const { return *embedder_; }
 
-  // Test hook: the wall clock in Unix seconds (defaults to the system clock).
-  void set_clock_for_testing(std::function<double()> now);
-
  private:
   using KnownVectors = IndexFollower::KnownVectors;
   struct ScoredHit {
@@ -262,13 +263,22 @@ class MemoryService {
     std::string reason;
   };
 
-  MemoryService(Config config, std::unique_ptr<Database> db, std::unique_ptr<Embedder> embedder);
+  MemoryService(Config config, std::unique_ptr<Database> db, std::unique_ptr<Embedder> embedder,
+                std::function<double()> clock);
   double now() const;
 
   Result<MemoryFilter> make_filter(const std::vector<std::string>& tags, bool match_all,
                                    const std::optional<std::string>& type,
                                    std::optional<double> after, std::optional<double> before);
   Result<Memory> prepare_memory(const StoreRequest& request, double now_s);
+  // Seeds the clock from the persisted hlc_high, resetting one that is poisoned (further ahead
+  // than MCP_SYNC_MAX_SKEW).
+  Status load_clock();
+  // The latest version time (ms) accepted from elsewhere: now + MCP_SYNC_MAX_SKEW.
+  int64_t latest_acceptable_ms() const;
+  // Refuses versions that break a limit: times outside 1970..9999, a version too far ahead,
+  // content or metadata over the store's limits. Names the record.
+  Status check_incoming(const std::vector<IncomingVersion>& versions) const;
   Status apply_update(const UpdateRequest& request, Memory& m);
   // The version of a local write, made inside its write transaction: above the clock every
   // process on this file persisted (hlc_high) and above the current versions of the rows it

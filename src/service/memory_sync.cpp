@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 #include "core/tags.h"
+#include "core/time_format.h"
 #include "service/memory_service.h"
 #include "service/merge.h"
 #include "service/version_json.h"
@@ -68,10 +70,55 @@ Status MemoryService::write_transaction(const std::function<Status()>& body) {
   return db_->write_transaction(body);
 }
 
+Status MemoryService::check_incoming(const std::vector<IncomingVersion>& versions) const {
+  const int64_t latest_ms = latest_acceptable_ms();
+  for (const IncomingVersion& v : versions) {
+    const Memory& m = v.memory;
+    auto refuse = [&](const std::string& why) {
+      return Status::invalid_argument("memory " + m.content_hash.substr(0, 12) + ": " + why +
+                                      " (nothing was applied)");
+    };
+    for (double t : {m.created_at, m.updated_at, m.deleted_at.value_or(0.0)}) {
+      if (!is_storable_time(t)) return refuse("a time outside 1970..9999");
+    }
+    std::vector<std::string> named = {m.hlc};
+    for (const auto& [node, version] : m.fields.clock) named.push_back(version);
+    for (const std::string& version : named) {
+      auto h = Hlc::parse(version);
+      if (!version.empty() && !h) return refuse("'" + version + "' is not a version");
+      if (h && h->wall_ms > latest_ms) {
+        return refuse("version " + version + " is more than MCP_SYNC_MAX_SKEW (" +
+                      std::to_string(static_cast<int64_t>(config_.max_sync_skew_s)) +
+                      " s) ahead of this machine's clock");
+      }
+    }
+    if (m.fields.empty() && m.hlc.empty() &&
+        std::llround((m.deleted_at ? *m.deleted_at : m.updated_at) * 1000.0) > latest_ms) {
+      return refuse("its time is more than MCP_SYNC_MAX_SKEW ahead of this machine's clock");
+    }
+    if (m.content.size() > config_.max_content_bytes) {
+      return refuse("content is " + std::to_string(m.content.size()) + " bytes; the limit is " +
+                    std::to_string(config_.max_content_bytes) + " (MCP_MEMORY_MAX_CONTENT_BYTES)");
+    }
+    const size_t meta = m.metadata.dump(-1, ' ', false, Json::error_handler_t::replace).size();
+    if (meta > config_.max_metadata_bytes) {
+      return refuse("metadata is " + std::to_string(meta) + " bytes; the limit is " +
+                    std::to_string(config_.max_metadata_bytes));
+    }
+  }
+  return Status::ok();
+}
+
+Status MemoryService::write_step(const std::function<Status()>& body) {
+  return db_->write_step(body);
+}
+
 Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& versions,
                                                   const ApplyOptions& options) {
   ApplyCounts counts;
   if (versions.empty()) return counts;
+  // Before anything is applied or observed: a refused request leaves the clock where it was.
+  MCP_RETURN_IF_ERROR(check_incoming(versions));
   std::vector<std::string> hashes;
   hashes.reserve(versions.size());
   for (const IncomingVersion& v : versions) hashes.push_back(v.memory.content_hash);

@@ -21,7 +21,7 @@ Result<std::optional<double>> time_field(const Json& j, const char* key, const c
   if (it != j.end() && !it->is_null()) {
     if (!it->is_number()) return field_error(key, "expected a number (Unix seconds)");
     double t = it->get<double>();
-    if (!std::isfinite(t) || t < 0) return field_error(key, "not a valid time");
+    if (!is_storable_time(t)) return field_error(key, "not a time between 1970 and 9999");
     return std::optional<double>(t);
   }
   if (iso_key != nullptr) {
@@ -29,6 +29,7 @@ Result<std::optional<double>> time_field(const Json& j, const char* key, const c
     if (iso != j.end() && iso->is_string()) {
       auto t = parse_iso_time(iso->get<std::string>());
       if (!t) return field_error(iso_key, "not an ISO 8601 time");
+      if (!is_storable_time(*t)) return field_error(iso_key, "not a time between 1970 and 9999");
       return std::optional<double>(*t);
     }
   }

@@ -264,6 +264,21 @@ Status Database::write_transaction(const std::function<Status()>& body) {
   return impl_->write(body);
 }
 
+Status Database::write_step(const std::function<Status()>& body) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->tx_depth == 0) return impl_->write(body);
+  MCP_RETURN_IF_ERROR(exec_sql(impl_->db, "SAVEPOINT write_step", "starting a step"));
+  Status s = impl_->write(body);
+  if (!s.is_ok() && !sqlite3_get_autocommit(impl_->db)) {
+    (void)exec_sql(impl_->db, "ROLLBACK TO write_step", "undoing a step");
+  }
+  if (!sqlite3_get_autocommit(impl_->db)) {
+    Status released = exec_sql(impl_->db, "RELEASE write_step", "ending a step");
+    if (s.is_ok()) s = released;
+  }
+  return s;
+}
+
 Result<int64_t> Database::data_version() {
   std::lock_guard lock(impl_->mu);
   return impl_->scalar("PRAGMA data_version");

@@ -123,6 +123,10 @@ class Database {
   // on SQLITE_BUSY. Write methods called inside `body` join it instead of opening their own.
   // A non-ok Status from `body` rolls everything back.
   Status write_transaction(const std::function<Status()>& body);
+  // Like write_transaction, but inside an open one it is a step of it (a savepoint): a non-ok
+  // Status from `body` undoes what `body` did and leaves the rest of the transaction as it was.
+  // (A savepoint costs the full-text index a segment: for whole files, not for every row.)
+  Status write_step(const std::function<Status()>& body);
 
   // Inserts `m` (id is ignored) and its embedding (may be empty). A tombstone with the same
   // hash is replaced. AlreadyExists when an alive row has the same hash. Returns the new id.

@@ -374,7 +374,7 @@ Status import_file(MemoryService& service, const std::string& path, const Import
   const bool from_stdin = path == "-";
   int attempts = 0;
   bool dry_run_done = false;
-  Status tx = service.write_transaction([&]() -> Status {
+  Status tx = service.write_step([&]() -> Status {
     if (attempts++ > 0 && from_stdin) {
       return Status::busy("the database was busy and standard input cannot be read twice");
     }
@@ -430,6 +430,33 @@ Status import_file(MemoryService& service, const std::string& path, const Import
   if (dry_run_done) return Status::ok();
   report.committed = tx.is_ok();
   return tx;
+}
+
+std::vector<Status> import_files(MemoryService& service, const std::vector<std::string>& paths,
+                                 const ImportOptions& options, std::vector<ImportReport>& reports) {
+  reports.assign(paths.size(), ImportReport{});
+  std::vector<Status> results(paths.size(), Status::ok());
+  if (!options.dry_run) {
+    for (size_t i = 0; i < paths.size(); ++i) {
+      results[i] = import_file(service, paths[i], options, reports[i]);
+    }
+    return results;
+  }
+  ImportOptions each = options;
+  each.dry_run = false;  // the group is rolled back instead
+  bool done = false;
+  Status group = service.write_transaction([&]() -> Status {
+    for (size_t i = 0; i < paths.size(); ++i) {
+      results[i] = import_file(service, paths[i], each, reports[i]);
+    }
+    done = true;
+    return Status::failed_precondition("dry run: rolled back");
+  });
+  for (ImportReport& r : reports) r.committed = false;
+  if (!done) {  // the transaction itself failed (a locked database): no file was looked at
+    for (Status& r : results) r = group;
+  }
+  return results;
 }
 
 }  // namespace mcpmem

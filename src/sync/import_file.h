@@ -39,8 +39,15 @@ struct ImportReport {
 };
 
 // Imports one file ("-" reads standard input). A non-ok Status means nothing was committed;
-// `report` is filled as far as the file was read either way.
+// `report` is filled as far as the file was read either way. Called inside a write
+// transaction, the file is a step of it: a failed file undoes only itself.
 Status import_file(MemoryService& service, const std::string& path, const ImportOptions& options,
                    ImportReport& report);
+
+// Imports files one after the other; a dry run applies them all in one transaction that is
+// then rolled back, so each file's counts are exactly what it would do after the ones before
+// it. Returns one Status per file.
+std::vector<Status> import_files(MemoryService& service, const std::vector<std::string>& paths,
+                                 const ImportOptions& options, std::vector<ImportReport>& reports);
 
 }  // namespace mcpmem

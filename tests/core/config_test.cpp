@@ -32,7 +32,7 @@ TEST(Config, EnvironmentOverrides) {
   EXPECT_FALSE(c.semantic_dedup_enabled);
   EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.9);
   EXPECT_FALSE(c.synchronous_full);
-  EXPECT_EQ(c.node_name, "work_laptop");
+  EXPECT_EQ(c.node_name, "work-laptop");
   // MCP_MEMORY_SQLITE_PATH wins over its alias.
   EXPECT_EQ(
       config_from_env({{"MCP_MEMORY_SQLITE_PATH", "/a.db"}, {"MCP_MEMORY_SQLITEVEC_PATH", "/b.db"}})
@@ -81,6 +81,20 @@ TEST(Config, InvalidValuesKeepDefaults) {
   EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.85);
   EXPECT_EQ(c.max_content_bytes, size_t{1} << 20);
   EXPECT_TRUE(c.semantic_dedup_enabled);
+}
+
+TEST(Config, TheMachineNameComesFromTheVariablesThePythonExporterReads) {
+  EXPECT_EQ(config_from_env(
+                {{"HOME", "/h"}, {"COMPUTERNAME", "DESKTOP-7Q2 Office"}, {"HOSTNAME", "ignored"}})
+                .node_name,
+            "desktop-7q2-office");
+  EXPECT_EQ(config_from_env({{"HOME", "/h"}, {"HOSTNAME", "MacBook-Pro"}}).node_name,
+            "macbook-pro");
+  EXPECT_EQ(
+      config_from_env(
+          {{"HOME", "/h"}, {"MCP_MEMORY_NODE_NAME", "windows-pc"}, {"COMPUTERNAME", "DESKTOP-7Q2"}})
+          .node_name,
+      "windows-pc");
 }
 
 }  // namespace

@@ -44,7 +44,9 @@ TEST(Hlc, StringRoundTripAndOrder) {
   EXPECT_LT(tie1, tie2);  // ties broken by node
   EXPECT_FALSE(Hlc::parse("garbage"));
   EXPECT_FALSE(Hlc::parse("000000000000005-0000000g-node"));
-  EXPECT_EQ(sanitize_node_name("My Laptop.local"), "my_laptop.local");
+  EXPECT_EQ(sanitize_node_name("My Laptop.local"), "my-laptop.local");
+  EXPECT_EQ(sanitize_node_name("windows-pc"), "windows-pc");  // hyphens kept
+  EXPECT_EQ(sanitize_node_name("a/b@c"), "a_b_c");
 }
 
 TEST(Hlc, UniqueAndIncreasingAcrossThreads) {
@@ -64,6 +66,27 @@ TEST(Hlc, UniqueAndIncreasingAcrossThreads) {
     all.insert(v.begin(), v.end());
   }
   EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kEach));
+}
+
+TEST(Hlc, AFullCounterMovesToTheNextMillisecondInsteadOfWrapping) {
+  int64_t wall = 1000;
+  HlcClock clock("me", [&] { return wall; });
+  const Hlc remote{5000, 0xffffffffu, "attacker"};
+  clock.observe(remote);
+  Hlc next = clock.now();
+  EXPECT_GT(next, remote);
+  EXPECT_EQ(next.wall_ms, 5001);
+  Hlc after = clock.now();
+  EXPECT_GT(after, next);
+}
+
+TEST(Hlc, ParsesTheCanonicalWidthOnly) {
+  EXPECT_TRUE(Hlc::parse("001765000000000-0000000a-laptop"));
+  for (const char* bad : {"9000000000000000000-00000000-x", "1765000000000-00000000-x",
+                          "001765000000000-0000000A-laptop", "001765000000000-000000a-laptop",
+                          "001765000000000-00000000-", "001765000000000-00000000-Laptop"}) {
+    EXPECT_FALSE(Hlc::parse(bad)) << bad;
+  }
 }
 
 }  // namespace

@@ -122,6 +122,44 @@ done
 
 on a sync status | grep -q "pending changes:    0" || fail "a still has pending changes"
 
+# 6b. Issue 13's reproduction: after the fast clock's version, two quick edits on the hub (each
+#     its own process, beside the running server) and then a delete must each reach b; the
+#     second used to repeat the first's version and be dropped as "unchanged".
+on hub update "$z" --tags a >/dev/null
+sync_node b
+on hub update "$z" --tags b >/dev/null
+sync_node b
+grep -q $'\tb\talpha note 3 about deploys$' <<<"$(state b)" || fail "b kept an older edit: $(state b | grep "^$z")"
+expect_converged "two quick edits after a fast clock" 7005 b
+on hub delete "$z" >/dev/null
+sync_node b; sync_node a
+expect_converged "a delete after a fast clock" 7004 a b
+
+# 6c. A key holder cannot poison the clock: versions far ahead, times past the year 9999, a
+#     pinned counter and content over the limit are refused whole (422), the hub's clock stays
+#     where it was, and the spokes keep syncing.
+push() {
+  curl -s -o "$work/push.out" -w '%{http_code}' --cacert "$work/hub/tls/cert.pem" \
+    -H "X-API-Key: $MCP_API_KEY" -H 'Content-Type: application/json' --data-binary @- \
+    "$hub_url/api/sync/push"
+}
+now_s=$(date +%s)
+for record in \
+  '{"content":"poison: updated_at 9e15","created_at":1,"updated_at":9e15}' \
+  '{"content":"poison: pinned clock","created_at":1,"hlc":"999999999999999-ffffffff-x"}' \
+  "{\"content\":\"poison: two hours ahead\",\"created_at\":$now_s,\"hlc\":\"$(printf '%015d' $(( (now_s + 7200) * 1000 )))-00000000-x\"}" \
+  '{"content":"poison: created_at 1e300","created_at":1e300}'; do
+  code=$(echo "{\"node\":\"mallory\",\"versions\":[$record]}" | push)
+  [[ "$code" == 422 ]] || fail "a poisoned push got $code: $record"
+done
+python3 -c 'import json; print(json.dumps({"node": "mallory", "versions": [{"content": "x" * (3 << 20), "created_at": 1}]}))' \
+  | push | grep -q 422 || fail "3 MiB of content was accepted"
+on hub store "written on the hub after the attacks" >/dev/null
+hub_version=$(state hub | grep "written on the hub after" | cut -f2)
+(( 10#${hub_version:0:15} < (now_s + 600) * 1000 )) || fail "the hub's clock moved: $hub_version"
+sync_node a; sync_node b; sync_node a
+expect_converged "after refused poisoning attacks" 7005 a b
+
 # 7. b as a server syncing in the background (serve --http --hub-url): a memory stored through
 #    its REST API reaches a, and one stored on a reaches b, with no sync command run for b.
 bport=$(free_port)

@@ -10,6 +10,7 @@
 
 #include "core/content_hash.h"
 #include "core/time_format.h"
+#include "service/version_json.h"
 
 namespace mcpmem {
 namespace {
@@ -32,10 +33,10 @@ class ServiceTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   std::unique_ptr<MemoryService> open_service(ServiceOptions o = {}) {
+    o.clock = [this] { return now_; };
     auto s = MemoryService::open(config_, o);
     EXPECT_TRUE(s.is_ok()) << s.status().message();
     if (!s.is_ok()) return nullptr;
-    (*s)->set_clock_for_testing([this] { return now_; });
     return std::move(s).value();
   }
   StoreResult store(const std::string& content, std::vector<std::string> tags = {},
@@ -455,12 +456,6 @@ TEST_F(ServiceTest, OpensThePythonServiceDatabaseAndSearchesIt) {
   EXPECT_EQ(total(), 9);
 }
 
-}  // namespace
-}  // namespace mcpmem
-
-namespace mcpmem {
-namespace {
-
 // Issue 13, scope 0: once a node has seen a version from a machine whose clock runs ahead,
 // every new process on its file seeded its clock from the same hlc_high and issued the same
 // version again, so a second edit (or a delete) looked "unchanged" to the other nodes and was
@@ -472,7 +467,7 @@ TEST_F(ServiceTest, EditsByShortLivedProcessesAfterAFastClockNeverRepeatAVersion
   {
     auto db = Database::open(config_.db_path, {});
     ASSERT_TRUE(db.is_ok());
-    const int64_t ahead_ms = (static_cast<int64_t>(unix_now()) + 600) * 1000;  // 10 min fast
+    const int64_t ahead_ms = (static_cast<int64_t>(now_) + 600) * 1000;  // 10 min fast
     ASSERT_TRUE((*db)->set_meta(kHlcHighKey, Hlc{ahead_ms, 3, "fastnode"}.to_string()).is_ok());
   }
   std::vector<std::string> versions;
@@ -500,6 +495,79 @@ TEST_F(ServiceTest, EditsByShortLivedProcessesAfterAFastClockNeverRepeatAVersion
   }
   EXPECT_EQ(versions.front().substr(0, 16), versions.back().substr(0, 16))
       << "every version stays at the fast clock's time, ordered by the counter";
+}
+
+// A version the given time ahead of now, as another node (or an attacker) would send it.
+IncomingVersion version_ahead(const std::string& content, double seconds_ahead) {
+  IncomingVersion v;
+  v.memory.content = content;
+  v.memory.content_hash = *content_hash(content);
+  v.memory.tags = {"pushed"};
+  v.memory.created_at = v.memory.updated_at = kNow;
+  const int64_t ms = static_cast<int64_t>((kNow + seconds_ahead) * 1000);
+  v.memory.hlc = Hlc{ms, 0, "elsewhere"}.to_string();
+  v.memory.origin = "elsewhere";
+  return v;
+}
+
+TEST_F(ServiceTest, AVersionTooFarAheadIsRefusedWholeAndNeverMovesTheClock) {
+  std::vector<IncomingVersion> batch = {version_ahead("fine, a minute ahead", 60),
+                                        version_ahead("poison, two hours ahead", 7200)};
+  auto applied = service_->apply_versions(batch, {});
+  ASSERT_FALSE(applied.is_ok());
+  EXPECT_EQ(applied.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(applied.status().message().find("MCP_SYNC_MAX_SKEW"), std::string::npos)
+      << applied.status().message();
+  EXPECT_FALSE(service_->get(*content_hash("fine, a minute ahead"))->has_value());  // none of it
+  const std::string next = store("written after the refused push").memory->hlc;
+  EXPECT_LT(Hlc::parse(next)->wall_ms, static_cast<int64_t>((now_ + 5) * 1000)) << next;
+
+  // A 10-minute-fast machine is within the limit, and a version without an HLC is judged by its
+  // time: updated_at 9e15 (a 19-digit version) is refused, as is a time beyond the year 9999.
+  std::vector<IncomingVersion> fast = {version_ahead("from the fast laptop", 600)};
+  auto fast_applied = service_->apply_versions(fast, {});
+  EXPECT_TRUE(fast_applied.is_ok()) << fast_applied.status().message();
+  IncomingVersion far = version_ahead("updated in the far future", 0);
+  far.memory.hlc.clear();
+  far.memory.updated_at = 9e15;
+  std::vector<IncomingVersion> far_batch = {far};
+  EXPECT_EQ(service_->apply_versions(far_batch, {}).status().code(), StatusCode::kInvalidArgument);
+  for (const char* record : {R"({"content":"x","created_at":1e300})",
+                             R"({"content":"x","created_at":1,"updated_at":9e15})",
+                             R"({"content":"x","created_at":-1})"}) {
+    auto parsed = parse_version(Json::parse(record), {});
+    EXPECT_FALSE(parsed.is_ok()) << record;
+    EXPECT_NE(parsed.status().message().find("between 1970 and 9999"), std::string::npos)
+        << parsed.status().message();
+  }
+}
+
+TEST_F(ServiceTest, PushedVersionsObeyTheStoreLimits) {
+  IncomingVersion big = version_ahead(std::string(config_.max_content_bytes + 1, 'x'), 0);
+  std::vector<IncomingVersion> batch = {big};
+  auto applied = service_->apply_versions(batch, {});
+  ASSERT_FALSE(applied.is_ok());
+  EXPECT_NE(applied.status().message().find("MCP_MEMORY_MAX_CONTENT_BYTES"), std::string::npos)
+      << applied.status().message();
+  IncomingVersion meta = version_ahead("with huge metadata", 0);
+  meta.memory.metadata["blob"] = std::string(config_.max_metadata_bytes, 'm');
+  batch = {meta};
+  EXPECT_FALSE(service_->apply_versions(batch, {}).is_ok());
+  EXPECT_EQ(service_->stats()->storage.total_memories, 0);
+}
+
+TEST_F(ServiceTest, APoisonedClockOnDiskIsRepairedAtStart) {
+  service_.reset();
+  {
+    auto db = Database::open(config_.db_path, {});
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE((*db)->set_meta(kHlcHighKey, "999999999999999-ffffffff-x").is_ok());
+  }
+  service_ = open_service();
+  const std::string version = store("after the repair").memory->hlc;
+  EXPECT_LT(Hlc::parse(version)->wall_ms, static_cast<int64_t>((now_ + 5) * 1000)) << version;
+  auto db = Database::open(config_.db_path, {});
+  EXPECT_LT(*(*db)->get_meta(kHlcHighKey).value(), std::string("999"));
 }
 
 }  // namespace

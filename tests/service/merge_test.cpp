@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include "core/content_hash.h"
@@ -56,9 +56,9 @@ Memory deleted(const Memory& before, const std::string& node, int64_t wall_ms) {
 bool same(const Memory& a, const Memory& b) {
   const bool same_text = a.content == b.content || (a.is_deleted() && b.is_deleted());
   return same_text && a.tags == b.tags && a.memory_type == b.memory_type &&
-         a.metadata == b.metadata && a.created_at == b.created_at &&
-         a.updated_at == b.updated_at && a.deleted_at == b.deleted_at && a.fields == b.fields &&
-         a.hlc == b.hlc && a.origin == b.origin;
+         a.metadata == b.metadata && a.created_at == b.created_at && a.updated_at == b.updated_at &&
+         a.deleted_at == b.deleted_at && a.fields == b.fields && a.hlc == b.hlc &&
+         a.origin == b.origin;
 }
 
 // decide() both ways round: the same merged state whichever side is "incoming".
@@ -77,7 +77,8 @@ TEST(Merge, TheSameVersionIsUnchanged) {
 
 TEST(Merge, AVersionThatSawOursReplacesItAndOursIsKeptOverAnOlderOne) {
   Memory a = created("laptop", 1000, {"x"});
-  Memory b = edited(a, "desktop", 900, [](Memory& m) { m.tags = {"y"}; });  // clock behind: still after
+  Memory b =
+      edited(a, "desktop", 900, [](Memory& m) { m.tags = {"y"}; });  // clock behind: still after
   MergeDecision forward = decide(b, a);
   EXPECT_EQ(forward.kind, Kind::kTakeIncoming);
   EXPECT_EQ(forward.merged.tags, std::vector<std::string>{"y"});
@@ -89,8 +90,7 @@ TEST(Merge, AVersionThatSawOursReplacesItAndOursIsKeptOverAnOlderOne) {
 
 TEST(Merge, TheSameTextStoredOnTwoMachinesMergesWithoutAConflict) {
   Memory a = created("laptop", 2000, {"work", "source:laptop"}, "note", "Standup at 9:30");
-  Memory b = created("desktop", 1000, {"meeting", "source:desktop"}, "reminder",
-                     "STANDUP at 9:30");
+  Memory b = created("desktop", 1000, {"meeting", "source:desktop"}, "reminder", "STANDUP at 9:30");
   a.metadata = {{"priority", "high"}};
   a.fields.metadata["priority"] = a.fields.alive;
   MergeDecision d = both_ways(a, b);
@@ -100,8 +100,8 @@ TEST(Merge, TheSameTextStoredOnTwoMachinesMergesWithoutAConflict) {
             (std::vector<std::string>{"meeting", "source:desktop", "source:laptop", "work"}));
   EXPECT_EQ(d.merged.created_at, 1.0);  // the earliest
   EXPECT_EQ(d.merged.updated_at, 2.0);
-  EXPECT_EQ(d.merged.memory_type, "note");          // the later creation's
-  EXPECT_EQ(d.merged.content, "Standup at 9:30");   // the later creation's text
+  EXPECT_EQ(d.merged.memory_type, "note");         // the later creation's
+  EXPECT_EQ(d.merged.content, "Standup at 9:30");  // the later creation's text
   EXPECT_EQ(d.merged.metadata, Json({{"priority", "high"}}));
   EXPECT_EQ(d.merged.hlc, v(2000, "laptop"));
   EXPECT_EQ(d.merged.origin, "laptop");
@@ -109,7 +109,7 @@ TEST(Merge, TheSameTextStoredOnTwoMachinesMergesWithoutAConflict) {
 
 TEST(Merge, ConcurrentTagEditsKeepBothAdditionsAndHonourSeenRemovals) {
   Memory base = created("laptop", 1000, {"a", "b"});
-  Memory l = edited(base, "laptop", 2000, [](Memory& m) { m.tags = {"a", "laptop"}; });  // -b
+  Memory l = edited(base, "laptop", 2000, [](Memory& m) { m.tags = {"a", "laptop"}; });    // -b
   Memory d = edited(base, "desktop", 3000, [](Memory& m) { m.tags = {"b", "desktop"}; });  // -a
   MergeDecision m = both_ways(l, d);
   EXPECT_EQ(m.kind, Kind::kMerged);
@@ -206,7 +206,7 @@ TEST(Merge, RowsWithoutFieldVersionsGetTheSameOnesOnEveryNode) {
   Memory copy = python;
   with_field_versions(python);
   with_field_versions(copy);
-  EXPECT_EQ(python.hlc, v(20500, "windows_pc"));
+  EXPECT_EQ(python.hlc, v(20500, "windows-pc"));
   EXPECT_EQ(python.fields, copy.fields);
   EXPECT_EQ(decide(python, copy).kind, Kind::kUnchanged);
 }
@@ -235,7 +235,8 @@ class History {
       auto& n = nodes_.emplace_back();
       n.name = names[i];
       n.skew_ms = i == 2 ? 600000 : static_cast<int64_t>(pick(200)) - 100;  // desktop 10 min fast
-      n.clock = std::make_unique<HlcClock>(n.name, [this, skew = n.skew_ms] { return now_ + skew; });
+      n.clock =
+          std::make_unique<HlcClock>(n.name, [this, skew = n.skew_ms] { return now_ + skew; });
     }
   }
 
@@ -244,10 +245,21 @@ class History {
       now_ += static_cast<int64_t>(pick(5));  // often the same millisecond
       SimNode& n = nodes_[pick(3)];
       switch (pick(10)) {
-        case 0: case 1: store(n); break;
-        case 2: case 3: case 4: edit(n); break;
-        case 5: remove(n); break;
-        default: deliver(n, nodes_[pick(3)], /*partial=*/pick(4) == 0); break;
+        case 0:
+        case 1:
+          store(n);
+          break;
+        case 2:
+        case 3:
+        case 4:
+          edit(n);
+          break;
+        case 5:
+          remove(n);
+          break;
+        default:
+          deliver(n, nodes_[pick(3)], /*partial=*/pick(4) == 0);
+          break;
       }
     }
     // Settle: everything travels everywhere, twice over.
@@ -278,7 +290,8 @@ class History {
 
   std::string local_version(SimNode& n, const Memory* current) {
     if (current != nullptr) {
-      for (const auto& [node, version] : current->fields.clock) n.clock->observe(*Hlc::parse(version));
+      for (const auto& [node, version] : current->fields.clock)
+        n.clock->observe(*Hlc::parse(version));
     }
     return n.clock->now().to_string();
   }
@@ -305,9 +318,15 @@ class History {
     Memory after = before;
     std::string set_type;
     switch (pick(3)) {
-      case 0: after.tags = {tags_[pick(4)], tags_[pick(4)]}; break;
-      case 1: after.memory_type = set_type = types_[pick(3)] + "-" + n.name; break;
-      default: after.metadata[keys_[pick(2)]] = static_cast<int>(pick(100)); break;
+      case 0:
+        after.tags = {tags_[pick(4)], tags_[pick(4)]};
+        break;
+      case 1:
+        after.memory_type = set_type = types_[pick(3)] + "-" + n.name;
+        break;
+      default:
+        after.metadata[keys_[pick(2)]] = static_cast<int>(pick(100));
+        break;
     }
     if (after.tags.size() == 2 && after.tags[0] == after.tags[1]) after.tags.pop_back();
     after.updated_at = static_cast<double>(now_ + n.skew_ms) / 1000;
@@ -404,8 +423,8 @@ TEST(MergeProperty, ThreeNodesWithRandomHistoriesEndEqualAndLoseNoEditSilently) 
       bool recorded = false;
       for (const SimNode& n : nodes) {
         for (const LostEdit& lost : n.conflicts) {
-          recorded = recorded || (lost.loser.content_hash == w.hash &&
-                                  lost.loser.fields.covers(w.version));
+          recorded = recorded ||
+                     (lost.loser.content_hash == w.hash && lost.loser.fields.covers(w.version));
         }
       }
       if (!recorded && replay) {
@@ -419,8 +438,8 @@ TEST(MergeProperty, ThreeNodesWithRandomHistoriesEndEqualAndLoseNoEditSilently) 
         }
       }
       EXPECT_TRUE(recorded) << "the type '" << w.type << "' set at " << w.version
-                            << " vanished without a conflict record; replaced by "
-                            << replaced_by << " which had seen "
+                            << " vanished without a conflict record; replaced by " << replaced_by
+                            << " which had seen "
                             << field_versions_json(h.seen_by(replaced_by)).dump() << "\n"
                             << version_json(final_state).dump();
     }

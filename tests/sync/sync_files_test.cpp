@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/content_hash.h"
+#include "service/version_json.h"
 #include "sync/export_file.h"
 #include "sync/import_file.h"
 #include "sync_test_util.h"
@@ -357,6 +358,64 @@ TEST_F(SyncFilesTest, DryRunCountsExactlyWhatARealRunDoes) {
   EXPECT_EQ(would.counts.conflicts, did.counts.conflicts);
   EXPECT_EQ(did.counts.total(), 50);
   EXPECT_EQ(b->stats()->storage.total_memories, 50);
+}
+
+// Issue 13: a dry run over several files counted each against the unchanged database ("new 55,
+// conflicts 0"; the real run then did "new 52, updated 3, conflicts 3"). Now the files apply one
+// after the other inside one transaction that is rolled back. Re-importing then changes nothing,
+// and records that already name a source get no second source tag.
+TEST_F(SyncFilesTest, ADryRunOverSeveralFilesCountsExactlyWhatTheRealRunDoes) {
+  auto hub = node("hub");
+  auto python_file = [&](const std::string& name, const std::string& machine, int from, int to,
+                         const std::string& tag) {
+    std::string text =
+        R"({"export_metadata": {"source_machine": ")" + machine + R"("}, "memories": [)";
+    for (int i = from; i < to; ++i) {
+      if (i > from) text += ",";
+      text += R"({"content": "shared memory )" + std::to_string(i) + R"(", "tags": [")" + tag +
+              R"("], "created_at": )" + std::to_string(1765000000 + i) + "}";
+    }
+    return write_file(name, text + "]}");
+  };
+  const std::vector<std::string> files = {
+      python_file("windows.json", "windows-pc", 0, 30, "from-windows"),
+      dir_ + "/missing.json",  // fails on its own; the others still count
+      python_file("macbook.json", "macbook", 25, 55, "from-mac"),  // 5 overlap
+      python_file("windows-again.json", "windows-pc", 0, 30, "from-windows")};
+  ImportOptions dry;
+  dry.dry_run = true;
+  std::vector<ImportReport> would, did;
+  std::vector<Status> would_st = import_files(*hub, files, dry, would);
+  EXPECT_EQ(hub->stats()->storage.total_memories, 0);
+  std::vector<Status> did_st = import_files(*hub, files, {}, did);
+  for (size_t i = 0; i < files.size(); ++i) {
+    SCOPED_TRACE(files[i]);
+    EXPECT_EQ(would_st[i].is_ok(), did_st[i].is_ok());
+    EXPECT_FALSE(would[i].committed);
+    EXPECT_EQ(apply_counts_json(would[i].counts), apply_counts_json(did[i].counts));
+  }
+  EXPECT_FALSE(did_st[1].is_ok());
+  EXPECT_EQ(did[0].counts.added, 30);
+  EXPECT_EQ(did[2].counts.added, 25);
+  EXPECT_EQ(did[2].counts.merged, 5);  // the same text from two machines: merged, no conflict
+  EXPECT_EQ(did[2].counts.conflicts, 0);
+  EXPECT_EQ(did[3].counts.unchanged, 25);  // the same file again changes nothing
+  EXPECT_EQ(did[3].counts.kept_local, 5);  // (the merged five have seen its versions)
+  EXPECT_EQ(did[3].counts.added + did[3].counts.updated + did[3].counts.merged, 0);
+  EXPECT_EQ(*hub->count_conflicts(false), 0);
+  auto overlap = hub->get(*content_hash("shared memory 27"));
+  EXPECT_EQ((*overlap)->tags, (std::vector<std::string>{"from-mac", "from-windows",
+                                                        "source:macbook", "source:windows-pc"}));
+  EXPECT_EQ((*overlap)->created_at, 1765000027);
+
+  // The hub's own export, imported on a laptop: every record already names its source.
+  auto laptop = node("laptop");
+  ImportReport from_hub = import(*laptop, export_to(*hub, "hub.json"));
+  EXPECT_EQ(from_hub.counts.added, 55);
+  auto stats = laptop->stats(/*by_source=*/true);
+  int64_t source_tags = 0;
+  for (const TagCount& t : stats->sources) source_tags += t.count;
+  EXPECT_EQ(source_tags, 60);  // 55 memories, 5 of them from both machines; no "source:hub"
 }
 
 TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
