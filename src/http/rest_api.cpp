@@ -271,6 +271,12 @@ void RestApi::mount(HttpServer& server) {
         j["last_modified"] = stats.storage.last_modified > 0
                                  ? OJson(iso_utc(stats.storage.last_modified))
                                  : OJson(nullptr);
+        j["last_applied"] = stats.storage.last_applied > 0
+                                ? OJson(iso_utc(stats.storage.last_applied))
+                                : OJson(nullptr);
+        auto digest = value_or_fail(svc.data_digest());
+        j["data_digest"] = {
+            {"alive", digest.alive}, {"tombstones", digest.tombstones}, {"hash", digest.hash}};
         send(res, j);
       }));
 

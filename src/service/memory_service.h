@@ -155,6 +155,14 @@ struct ApplyCounts {
   }
 };
 
+// What a node holds, in a form two nodes can compare: equal digests mean the same memories at
+// the same versions (tombstones included).
+struct DataDigest {
+  int64_t alive = 0;
+  int64_t tombstones = 0;
+  std::string hash;  // 32 hex digits: the sum of a hash of each (content hash, version)
+};
+
 // Versions changed after a change-log seq, for another node.
 struct ChangedVersions {
   std::vector<Memory> versions;  // current state of each changed memory (tombstones included)
@@ -218,6 +226,9 @@ class MemoryService {
   // The current state of memories changed after `after_seq`, at most about `limit`.
   Result<ChangedVersions> changed_since(int64_t after_seq, int64_t limit);
   Result<int64_t> count_changes_after(int64_t after_seq);
+  // The digest of every memory and tombstone (one pass over the rows; cached until the next
+  // change). Order-independent: a sum of per-row hashes.
+  Result<DataDigest> data_digest();
   // Conflicts, newest first.
   Result<std::vector<ConflictRecord>> conflicts(bool include_resolved, int64_t limit);
   Result<std::optional<ConflictRecord>> conflict(int64_t id);
@@ -311,6 +322,9 @@ class MemoryService {
   int64_t stats_cache_seq_ MCP_GUARDED_BY(stats_mu_) = -1;
   double stats_cache_time_ MCP_GUARDED_BY(stats_mu_) = 0;
   std::atomic<double> last_purge_at_{0};  // purge_expired_tombstones' rate limit
+  Mutex digest_mu_;
+  std::optional<DataDigest> digest_cache_ MCP_GUARDED_BY(digest_mu_);
+  int64_t digest_cache_seq_ MCP_GUARDED_BY(digest_mu_) = -1;
 };
 
 }  // namespace mcpmem

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <unordered_map>
 
+#include "core/content_hash.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "service/memory_service.h"
@@ -256,6 +258,40 @@ Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t 
 
 Result<int64_t> MemoryService::count_changes_after(int64_t after_seq) {
   return db_->count_changes_after(after_seq);
+}
+
+Result<DataDigest> MemoryService::data_digest() {
+  MCP_ASSIGN_OR_RETURN(auto seq, db_->last_change_seq());
+  {
+    MutexLock lock(digest_mu_);
+    if (digest_cache_ && digest_cache_seq_ == seq) return *digest_cache_;
+  }
+  DataDigest d;
+  uint64_t high = 0, low = 0;  // a 128-bit sum, carried
+  ScanOptions all;
+  all.tombstones = true;
+  MCP_RETURN_IF_ERROR(
+      db_->scan_memories(all,
+                         [&](const Memory& row, std::span<const float>) {
+                           Memory m = row;
+                           with_field_versions(m);  // rows of other programs: derived, as sent
+                           ++(m.is_deleted() ? d.tombstones : d.alive);
+                           const std::string h = sha256_hex(m.content_hash + " " + m.hlc);
+                           const uint64_t add_high = std::stoull(h.substr(0, 16), nullptr, 16);
+                           const uint64_t add_low = std::stoull(h.substr(16, 16), nullptr, 16);
+                           low += add_low;
+                           high += add_high + (low < add_low ? 1 : 0);
+                           return true;
+                         })
+          .status());
+  char hex[33];
+  std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(high),
+                static_cast<unsigned long long>(low));
+  d.hash = hex;
+  MutexLock lock(digest_mu_);
+  digest_cache_ = d;
+  digest_cache_seq_ = seq;
+  return d;
 }
 
 Result<std::vector<ConflictRecord>> MemoryService::conflicts(bool include_resolved, int64_t limit) {

@@ -64,7 +64,10 @@ struct StorageStats {
   int64_t unique_tags = 0;
   int64_t memories_this_week = 0;  // created in the last 7 days
   int64_t database_size_bytes = 0;
-  double last_modified = 0;  // time of the last write by any program (Unix seconds), 0 if none
+  // The newest change in the data (the latest updated_at or deleted_at, Unix seconds; 0 if
+  // none): the same on nodes that hold the same data.
+  double last_modified = 0;
+  double last_applied = 0;  // when this file last changed, by any program (Unix seconds)
 };
 
 // One entry of the change log: seq increases in commit order across all writers.

@@ -322,8 +322,16 @@ Result<StorageStats> Database::stats() {
   st.database_size_bytes = pages * page_size;
   MCP_ASSIGN_OR_RETURN(auto last,
                        impl_->prepare("SELECT at FROM changes ORDER BY seq DESC LIMIT 1"));
-  if (last->step()) st.last_modified = last->f64(0);
+  if (last->step()) st.last_applied = last->f64(0);
   MCP_RETURN_IF_ERROR(last->status("reading the change log"));
+  // Two index lookups (idx_mcpmem_updated_at, idx_deleted_at).
+  MCP_ASSIGN_OR_RETURN(auto newest, impl_->prepare("SELECT (SELECT MAX(updated_at) FROM memories), "
+                                                   "(SELECT MAX(deleted_at) FROM memories)"));
+  if (newest->step()) {
+    st.last_modified =
+        std::max(newest->null(0) ? 0.0 : newest->f64(0), newest->null(1) ? 0.0 : newest->f64(1));
+  }
+  MCP_RETURN_IF_ERROR(newest->status("reading the newest change"));
   return st;
 }
 

@@ -69,6 +69,7 @@ std::vector<std::string> table_statements() {
       "CREATE INDEX IF NOT EXISTS idx_created_at ON memories(created_at)",
       "CREATE INDEX IF NOT EXISTS idx_memory_type ON memories(memory_type)",
       "CREATE INDEX IF NOT EXISTS idx_deleted_at ON memories(deleted_at)",
+      "CREATE INDEX IF NOT EXISTS idx_mcpmem_updated_at ON memories(updated_at)",
       // Ours.
       "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
       "CREATE TABLE IF NOT EXISTS memory_vectors ("
@@ -303,8 +304,11 @@ Status migrate(sqlite3* db, int from_version, bool created) {
       // Sync: prev_hlc and sync_conflicts.
       MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "creating the sync tables"));
     }
-    // 4: field versions, and the fields of a conflict.
-    if (from_version < 4) MCP_RETURN_IF_ERROR(add_missing_columns(db));
+    // 4: field versions, the fields of a conflict, an index for the newest change.
+    if (from_version < 4) {
+      MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "adding an index"));
+      MCP_RETURN_IF_ERROR(add_missing_columns(db));
+    }
   }
   std::string version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
   return exec_sql(db, version.c_str(), "recording the schema version");

@@ -14,7 +14,8 @@ namespace mcpmem::storage_detail {
 
 // Our schema version, kept in PRAGMA user_version (the Python service does not use it; it keeps
 // its own in its `metadata` table). 1: tables, triggers, FTS of every row. 2: FTS of alive rows.
-// 3: prev_hlc and sync_conflicts (sync). 4: field_versions of memories, fields of conflicts.
+// 3: prev_hlc and sync_conflicts (sync). 4: field_versions of memories, fields of conflicts,
+// an index on updated_at.
 inline constexpr int kSchemaVersion = 4;
 
 // Brings the open database from `from_version` to kSchemaVersion inside the caller's write

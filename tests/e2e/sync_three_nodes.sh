@@ -159,6 +159,16 @@ hub_version=$(state hub | grep "written on the hub after" | cut -f2)
 (( 10#${hub_version:0:15} < (now_s + 600) * 1000 )) || fail "the hub's clock moved: $hub_version"
 sync_node a; sync_node b; sync_node a
 expect_converged "after refused poisoning attacks" 7005 a b
+# Converged nodes say so the same way: the same last_modified (the newest change in the data,
+# not each node's apply time) and the same data digest.
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+lm=$(on hub --json stats | field '["last_modified"]')
+for n in a b; do
+  [[ $(on $n --json stats | field '["last_modified"]') == "$lm" ]] || fail "$n reports another last_modified"
+done
+detailed=$(curl -s --cacert "$work/hub/tls/cert.pem" -H "X-API-Key: $MCP_API_KEY" "$hub_url/api/health/detailed")
+[[ $(field '["data_digest"]["alive"]' <<<"$detailed") == 7005 ]] || fail "digest: $detailed"
+[[ $(field '["data_digest"]["hash"]' <<<"$detailed") =~ ^[0-9a-f]{32}$ ]] || fail "digest: $detailed"
 
 # 7. b as a server syncing in the background (serve --http --hub-url): a memory stored through
 #    its REST API reaches a, and one stored on a reaches b, with no sync command run for b.

@@ -418,6 +418,29 @@ TEST_F(SyncFilesTest, ADryRunOverSeveralFilesCountsExactlyWhatTheRealRunDoes) {
   EXPECT_EQ(source_tags, 60);  // 55 memories, 5 of them from both machines; no "source:hub"
 }
 
+TEST_F(SyncFilesTest, NodesHoldingTheSameDataReportTheSameDigestAndLastModified) {
+  auto a = node("alpha"), b = node("beta");
+  const std::string h = store(*a, "kept on both", {"x"});
+  store(*a, "deleted on both", {"x"});
+  DeleteRequest d;
+  d.content_hash = *content_hash("deleted on both");
+  ASSERT_TRUE(a->remove(d).is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // b applies later than a wrote
+  import(*b, export_to(*a, "a.json", /*deleted=*/true));
+  auto da = a->data_digest(), db = b->data_digest();
+  ASSERT_TRUE(da.is_ok() && db.is_ok());
+  EXPECT_EQ(da->alive, 1);
+  EXPECT_EQ(da->tombstones, 1);
+  EXPECT_EQ(da->hash, db->hash);
+  EXPECT_EQ(a->stats()->storage.last_modified, b->stats()->storage.last_modified);
+  EXPECT_GT(b->stats()->storage.last_applied, a->stats()->storage.last_applied);
+  UpdateRequest u;
+  u.content_hash = h;
+  u.tags = std::vector<std::string>{"y"};
+  ASSERT_TRUE(b->update(u).is_ok());
+  EXPECT_NE(b->data_digest()->hash, da->hash);
+}
+
 TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
   auto b = node("beta");
   const std::string good = R"({"content": "fine", "content_hash": ")" + *content_hash("fine") +
