@@ -7,9 +7,10 @@
 //   GET  /api/sync/status                             this node's sync state (sync_state.h)
 //   GET  /api/sync/conflicts?all=1&limit=N            versions that lost to concurrent edits,
 //        newest first: {conflicts:[{id, content_hash, detected_at, source, winner, loser,
-//        resolved_at, resolution}], unresolved}; unresolved ones only unless all=1.
-//   POST /api/sync/conflicts/{id}/resolve {keep: "winner"|"loser"}  settles one: "loser" makes
-//        the losing version current as a new edit here: {success, conflict, memory}. 422 for a
+//        fields, resolved_at, resolution}], unresolved}; unresolved ones only unless all=1.
+//   POST /api/sync/conflicts/{id}/resolve {keep: "winner"|"loser"}  settles one: "loser"
+//        writes the loser's values of the lost fields as a new edit here: {success, conflict,
+//        memory}. 422 for a
 //        bad body, 404 for an unknown id, 409 when it was already resolved.
 // Every node serves these, so any node can be the hub.
 #pragma once
