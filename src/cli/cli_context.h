@@ -20,6 +20,9 @@ namespace mcpmem::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
+// `store` stored nothing because the memory is already there (exact or semantic duplicate):
+// not an error, but scripts need to tell it from a store.
+inline constexpr int kExitDuplicate = 3;
 
 struct CliContext {
   Config config;

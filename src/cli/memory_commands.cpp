@@ -108,7 +108,7 @@ void add_store(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
                      } else {
                        std::cout << r->message << " (hash: " << r->content_hash << ")\n";
                      }
-                     return kExitOk;
+                     return r->success ? kExitOk : kExitDuplicate;
                    });
                  }});
 }

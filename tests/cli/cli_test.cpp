@@ -136,7 +136,7 @@ TEST_F(CliTest, StorePrintsPythonShapedJsonAndHumanText) {
   EXPECT_EQ(j["content_hash"].get<std::string>().size(), 64u);
   EXPECT_EQ(j.size(), 3u);
   Proc dup = run({"store", "postgres needs PGVECTOR"});
-  EXPECT_EQ(dup.code, 0);
+  EXPECT_EQ(dup.code, 3);  // a duplicate: nothing stored, distinct from an error
   EXPECT_NE(dup.out.find("Duplicate content detected (exact match)"), std::string::npos);
   Proc human = run({"store", "Deploys happen on Tuesdays"});
   EXPECT_NE(human.out.find("Memory stored successfully (hash: "), std::string::npos);
