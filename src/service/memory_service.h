@@ -287,8 +287,9 @@ class MemoryService {
   Status load_clock();
   // The latest version time (ms) accepted from elsewhere: now + MCP_SYNC_MAX_SKEW.
   int64_t latest_acceptable_ms() const;
-  // Refuses versions that break a limit: times outside 1970..9999, a version too far ahead,
-  // content or metadata over the store's limits. Names the record.
+  // Refuses versions (with field versions, derived or not) that break a limit: times outside
+  // 1970..9999, a version too far ahead, content or metadata over the store's limits. Names
+  // the record.
   Status check_incoming(const std::vector<IncomingVersion>& versions) const;
   Status apply_update(const UpdateRequest& request, Memory& m);
   // The version of a local write, made inside its write transaction: above the clock every

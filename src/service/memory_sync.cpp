@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <unordered_map>
 
@@ -83,20 +82,15 @@ Status MemoryService::check_incoming(const std::vector<IncomingVersion>& version
     for (double t : {m.created_at, m.updated_at, m.deleted_at.value_or(0.0)}) {
       if (!is_storable_time(t)) return refuse("a time outside 1970..9999");
     }
-    std::vector<std::string> named = {m.hlc};
-    for (const auto& [node, version] : m.fields.clock) named.push_back(version);
-    for (const std::string& version : named) {
+    // Every version it names (its field versions, derived ones included: see apply_versions).
+    for (const auto& [node, version] : m.fields.clock) {
       auto h = Hlc::parse(version);
-      if (!version.empty() && !h) return refuse("'" + version + "' is not a version");
-      if (h && h->wall_ms > latest_ms) {
+      if (!h) return refuse("'" + version + "' is not a version");
+      if (h->wall_ms > latest_ms) {
         return refuse("version " + version + " is more than MCP_SYNC_MAX_SKEW (" +
                       std::to_string(static_cast<int64_t>(config_.max_sync_skew_s)) +
                       " s) ahead of this machine's clock");
       }
-    }
-    if (m.fields.empty() && m.hlc.empty() &&
-        std::llround((m.deleted_at ? *m.deleted_at : m.updated_at) * 1000.0) > latest_ms) {
-      return refuse("its time is more than MCP_SYNC_MAX_SKEW ahead of this machine's clock");
     }
     if (m.content.size() > config_.max_content_bytes) {
       return refuse("content is " + std::to_string(m.content.size()) + " bytes; the limit is " +
@@ -119,7 +113,10 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
                                                   const ApplyOptions& options) {
   ApplyCounts counts;
   if (versions.empty()) return counts;
-  // Before anything is applied or observed: a refused request leaves the clock where it was.
+  // Records without field versions get the ones every node derives, so the check below sees
+  // the versions they stand for. Before anything is applied or observed: a refused request
+  // leaves the clock where it was.
+  for (IncomingVersion& v : versions) with_field_versions(v.memory);
   MCP_RETURN_IF_ERROR(check_incoming(versions));
   std::vector<std::string> hashes;
   hashes.reserve(versions.size());
@@ -157,7 +154,6 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
 
     for (IncomingVersion& v : versions) {
       Memory& in = v.memory;
-      with_field_versions(in);
       for (const auto& [node, version] : in.fields.clock) {
         if (auto h = Hlc::parse(version)) hlc_.observe(*h);
       }

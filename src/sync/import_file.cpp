@@ -367,13 +367,13 @@ class FileReader {
   std::string error_;
 };
 
-}  // namespace
-
-Status import_file(MemoryService& service, const std::string& path, const ImportOptions& options,
-                   ImportReport& report) {
+// One file as a step of the caller's transaction, or as its own. A dry run is rolled back by
+// import_files around it; here it only makes the reader go on past invalid records, so that the
+// report lists them all.
+Status import_one(MemoryService& service, const std::string& path, const ImportOptions& options,
+                  ImportReport& report) {
   const bool from_stdin = path == "-";
   int attempts = 0;
-  bool dry_run_done = false;
   Status tx = service.write_step([&]() -> Status {
     if (attempts++ > 0 && from_stdin) {
       return Status::busy("the database was busy and standard input cannot be read twice");
@@ -421,15 +421,20 @@ Status import_file(MemoryService& service, const std::string& path, const Import
                                       " invalid record(s), first: " + report.errors.front() +
                                       " (nothing from this file was imported)");
     }
-    if (options.dry_run) {
-      dry_run_done = true;
-      return Status::failed_precondition("dry run: rolled back");
-    }
     return Status::ok();
   });
-  if (dry_run_done) return Status::ok();
   report.committed = tx.is_ok();
   return tx;
+}
+
+}  // namespace
+
+Status import_file(MemoryService& service, const std::string& path, const ImportOptions& options,
+                   ImportReport& report) {
+  std::vector<ImportReport> reports;
+  Status st = import_files(service, {path}, options, reports).front();
+  report = std::move(reports.front());
+  return st;
 }
 
 std::vector<Status> import_files(MemoryService& service, const std::vector<std::string>& paths,
@@ -438,16 +443,14 @@ std::vector<Status> import_files(MemoryService& service, const std::vector<std::
   std::vector<Status> results(paths.size(), Status::ok());
   if (!options.dry_run) {
     for (size_t i = 0; i < paths.size(); ++i) {
-      results[i] = import_file(service, paths[i], options, reports[i]);
+      results[i] = import_one(service, paths[i], options, reports[i]);
     }
     return results;
   }
-  ImportOptions each = options;
-  each.dry_run = false;  // the group is rolled back instead
   bool done = false;
   Status group = service.write_transaction([&]() -> Status {
     for (size_t i = 0; i < paths.size(); ++i) {
-      results[i] = import_file(service, paths[i], each, reports[i]);
+      results[i] = import_one(service, paths[i], options, reports[i]);
     }
     done = true;
     return Status::failed_precondition("dry run: rolled back");
