@@ -157,6 +157,78 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
   return kExitOk;
 }
 
+// Hub failover (docs/sync_protocol.md): `promote` on the node that takes over, `join` on an
+// old hub that comes back, `forget-hub` on a node that will never see its hub again.
+int forget_hub_command(CliContext& ctx, bool promote) {
+  auto service = ctx.open_service();
+  if (!service.is_ok()) return report_error(service.status());
+  auto cursor = load_hub_cursor(**service);
+  if (!cursor.is_ok()) return report_error(cursor.status());
+  auto pending = (*service)->count_changes_after(cursor->push_seq);
+  if (!pending.is_ok()) return report_error(pending.status());
+  auto forgot = forget_hub(**service);
+  if (!forgot.is_ok()) return report_error(forgot.status());
+  if (ctx.json) {
+    OJson j = {{"success", true},
+               {"forgot_hub", *forgot ? OJson(cursor->url) : OJson()},
+               {"unpushed_changes", *forgot ? *pending : 0}};
+    if (promote) j["node"] = (*service)->node_name();
+    std::cout << j.dump(2) << "\n";
+  } else if (*forgot) {
+    std::cout << "forgot the hub " << cursor->url << "; " << *pending
+              << " changes never pushed to it stay here and go to the next hub\n";
+  } else {
+    std::cout << "no hub to forget\n";
+  }
+  if (!ctx.config.hub_url.empty()) {
+    std::cerr << "warning: MCP_MEMORY_HUB_URL is still " << ctx.config.hub_url
+              << ": unset it, or `serve` and `sync` will sync with it again\n";
+  }
+  if (promote && !ctx.json) {
+    std::cout << "this node (" << (*service)->node_name()
+              << ") is the hub now. Next:\n"
+                 "  here:             mcp-memory serve --https --host 0.0.0.0\n"
+                 "  on the others:    mcp-memory sync --hub https://THIS-MACHINE:8443 --hub-ca "
+                 "cert.pem   (cert.pem: "
+              << ctx.config.base_dir
+              << "/tls/cert.pem, made by serve --https)\n"
+                 "  old hub, back:    mcp-memory sync join --hub https://THIS-MACHINE:8443 "
+                 "--hub-ca cert.pem\n";
+  }
+  return kExitOk;
+}
+
+// An old hub comes back as a spoke: it forgets the nodes that synced with it and its own hub,
+// then syncs one round with the new hub (everything it holds goes there; the merge keeps what
+// the new hub already has and resurrects nothing it deleted).
+int join_command(CliContext& ctx, const HubFlags& hub) {
+  auto options = hub_client_options(hub, ctx.config);
+  if (!options.is_ok()) return usage_error(options.status().message());
+  if (Status st = check_options(*options); !st.is_ok()) return usage_error(st.message());
+  auto service = ctx.open_service();
+  if (!service.is_ok()) return report_error(service.status());
+  auto peers = forget_peers(**service);
+  if (!peers.is_ok()) return report_error(peers.status());
+  if (auto forgot = forget_hub(**service); !forgot.is_ok()) return report_error(forgot.status());
+  auto round = sync_once(**service, *options);
+  if (!round.is_ok()) return report_error(round.status());
+  if (ctx.json) {
+    OJson j = {{"success", true},
+               {"hub", options->hub_url},
+               {"forgot_nodes", *peers},
+               {"pushed", round->pushed},
+               {"pulled", round->pulled},
+               {"conflicts", round->applied.conflicts + round->hub_applied.conflicts}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "joined " << options->hub_url << " as a spoke (forgot " << *peers
+              << " nodes that synced here): " << describe(*round)
+              << "\nkeep it in step with: mcp-memory sync --hub " << options->hub_url
+              << " (or serve --hub-url)\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 Result<SyncClientOptions> hub_client_options(const HubFlags& f, const Config& config) {
@@ -201,8 +273,20 @@ void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out)
   conf->add_option("--resolve", std::get<2>(*conflicts), "Settle one conflict (with --keep)");
   conf->add_option("--keep", std::get<3>(*conflicts), "winner (as is) or loser (make it current)")
       ->check(CLI::IsMember({"winner", "loser"}));
-  out.push_back({cmd, [&ctx, flags, status, conf, conflicts]() -> int {
+  CLI::App* promote = cmd->add_subcommand(
+      "promote", "Make this node the hub: forget its hub, keep its data and pending changes");
+  CLI::App* forget =
+      cmd->add_subcommand("forget-hub", "Forget the hub (its cursors, status and last error)");
+  CLI::App* join = cmd->add_subcommand(
+      "join",
+      "Join a new hub as a spoke (an old hub that comes back): forget the nodes that "
+      "synced here, sync one round with --hub");
+  join->fallthrough();  // --hub, --hub-ca, --api-key-file are the sync command's
+  out.push_back({cmd, [&ctx, flags, status, conf, conflicts, promote, forget, join]() -> int {
                    if (status->parsed()) return show_status(ctx);
+                   if (promote->parsed()) return forget_hub_command(ctx, /*promote=*/true);
+                   if (forget->parsed()) return forget_hub_command(ctx, /*promote=*/false);
+                   if (join->parsed()) return join_command(ctx, flags->hub);
                    if (conf->parsed()) {
                      auto& [all, show, resolve, keep] = *conflicts;
                      return conflicts_command(ctx, all, show, resolve, keep);

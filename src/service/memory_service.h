@@ -249,6 +249,7 @@ class MemoryService {
   Result<std::optional<std::string>> sync_state(const std::string& key);
   Status set_sync_state(const std::string& key, const std::string& value);
   Result<std::vector<std::pair<std::string, std::string>>> sync_states(const std::string& prefix);
+  Result<int64_t> erase_sync_states(const std::string& prefix);  // how many were erased
   const std::string& node_name() const { return hlc_.node(); }
 
   // A consistent copy of the database at `path` (see Database::backup_to).

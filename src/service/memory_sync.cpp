@@ -390,4 +390,8 @@ Result<std::vector<std::pair<std::string, std::string>>> MemoryService::sync_sta
   return db_->meta_with_prefix(prefix);
 }
 
+Result<int64_t> MemoryService::erase_sync_states(const std::string& prefix) {
+  return db_->erase_meta_with_prefix(prefix);
+}
+
 }  // namespace mcpmem

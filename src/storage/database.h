@@ -239,6 +239,8 @@ class Database {
   // meta rows whose key starts with `prefix`, by key.
   Result<std::vector<std::pair<std::string, std::string>>> meta_with_prefix(
       const std::string& prefix);
+  // Removes the meta rows whose key starts with `prefix`; how many.
+  Result<int64_t> erase_meta_with_prefix(const std::string& prefix);
 
   // ---- maintenance ----
   // "ok" or SQLite's report. FailedPrecondition when SQLite needs a virtual-table module we do

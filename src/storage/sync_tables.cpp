@@ -103,4 +103,18 @@ Result<std::vector<std::pair<std::string, std::string>>> Database::meta_with_pre
   return out;
 }
 
+Result<int64_t> Database::erase_meta_with_prefix(const std::string& prefix) {
+  std::lock_guard lock(impl_->mu);
+  int64_t erased = 0;
+  Status st = impl_->write([&]() -> Status {
+    MCP_ASSIGN_OR_RETURN(auto s,
+                         impl_->prepare("DELETE FROM meta WHERE substr(key, 1, length(?1)) = ?1"));
+    MCP_RETURN_IF_ERROR(s->bind(1, prefix).run("erasing meta"));
+    erased = sqlite3_changes(impl_->db);
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return erased;
+}
+
 }  // namespace mcpmem

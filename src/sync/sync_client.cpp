@@ -156,6 +156,7 @@ class Round {
   Status pull() {
     std::unordered_set<std::string> hub_has;           // during a resync: every hash the hub sent
     if (cursor_.resync_pending) cursor_.pull_seq = 0;  // a resync cut short starts over
+    bool acknowledged = false;
     for (;;) {
       const std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
                                "&limit=" + std::to_string(options_.batch) +
@@ -207,7 +208,12 @@ class Round {
       if (!st.is_ok()) return st;
       round_.applied += applied;
       round_.pulled += static_cast<int64_t>(versions.size());
-      if (!more) return cursor_.resync_pending ? finish_resync(hub_has) : Status::ok();
+      // One more request after the last batch if it brought something: asking from `next`
+      // tells the hub we hold everything before it, so its per-node "behind" is exact after
+      // the round.
+      if (!more && (versions.empty() || std::exchange(acknowledged, true))) {
+        return cursor_.resync_pending ? finish_resync(hub_has) : Status::ok();
+      }
     }
   }
 

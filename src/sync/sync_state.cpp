@@ -90,6 +90,17 @@ Status save_peer(MemoryService& service, const PeerState& p) {
   return service.set_sync_state(kPeerPrefix + p.node, j.dump());
 }
 
+Result<bool> forget_hub(MemoryService& service) {
+  MCP_ASSIGN_OR_RETURN(auto cursor, load_hub_cursor(service));
+  if (cursor.url.empty()) return false;
+  MCP_ASSIGN_OR_RETURN(auto erased, service.erase_sync_states(kHubCursorKey));
+  return erased > 0;
+}
+
+Result<int64_t> forget_peers(MemoryService& service) {
+  return service.erase_sync_states(kPeerPrefix);
+}
+
 Result<OJson> sync_status_json(MemoryService& service) {
   MCP_ASSIGN_OR_RETURN(auto head, service.last_change_seq());
   MCP_ASSIGN_OR_RETURN(auto conflicts, service.count_conflicts(/*unresolved_only=*/true));

@@ -41,6 +41,11 @@ Result<HubCursor> load_hub_cursor(MemoryService& service);
 Status save_hub_cursor(MemoryService& service, const HubCursor& cursor);
 Result<PeerState> load_peer(MemoryService& service, const std::string& node);
 Status save_peer(MemoryService& service, const PeerState& peer);
+// Failover: a node that becomes the hub forgets its hub (cursors, status, last error); a hub
+// that becomes a spoke forgets the nodes that synced with it. The data and the change log stay:
+// whatever was pending goes to the next hub in full (the merge makes repeats harmless).
+Result<bool> forget_hub(MemoryService& service);  // false: there was none
+Result<int64_t> forget_peers(MemoryService& service);
 
 // {node, head_seq, memories, conflicts_unresolved, hub: {...} | null, peers: [...]}: for
 // `sync status`, GET /api/sync/status and the memory_sync_status tool.
