@@ -116,8 +116,10 @@ async function loadList() {
 
 function showResults() {
   const r = state.results;
+  const tw = r.time_window;  // the window a time in the query (or the time box) gave the search
+  const within = tw ? `, ${tw.expression}: ${when(tw.start_iso)} – ${when(tw.end_iso)}` : "";
   showMemories(r.results.map((h) => [h.memory, h.similarity_score]),
-               `${r.total_found} found for “${r.query}” (${r.search_type}, ${r.processing_time_ms.toFixed(1)} ms)`);
+               `${r.total_found} found for “${r.query}” (${r.search_type}${within}, ${r.processing_time_ms.toFixed(1)} ms)`);
   $("page-info").textContent = "";
   $("prev").disabled = $("next").disabled = true;
 }

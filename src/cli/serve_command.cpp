@@ -161,7 +161,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
       &backups);
   rest.mount(**server);
   mount_sync_api(**server, **service);
-  mount_dashboard(**server);
+  mount_dashboard(**server, {.api_key_file = api_key_file(ctx.config)});  // named by the key prompt
   auto sync = start_sync(**service, flags);
   if (!sync.is_ok()) return report_error(sync.status());
   events.start();

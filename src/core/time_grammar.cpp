@@ -19,8 +19,6 @@
 namespace mcpmem {
 namespace {
 
-constexpr size_t kMaxExpressionLength = 500;
-
 // ---- calendar helpers (core/time_format.h) ----
 
 using Date = CivilDate;
@@ -338,7 +336,7 @@ std::optional<TimeRange> parse(const std::string& q, const Now& now, int depth) 
 }  // namespace
 
 std::optional<TimeRange> parse_time_expression(std::string_view expression, double now) {
-  std::string q(expression.substr(0, kMaxExpressionLength));
+  std::string q(expression.substr(0, kMaxTimeExpressionLength));
   for (char& c : q) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
   }

@@ -4,6 +4,7 @@
 // fix it; the local time zone is the process's (TZ).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -15,8 +16,11 @@ struct TimeRange {
   double end = 0;
 };
 
-// Parses `expression` (case-insensitive, at most 500 characters are read) relative to `now`
-// (Unix seconds). Returns nullopt when nothing in it is a time expression.
+// The longest expression read; the rest of a longer one is ignored.
+inline constexpr size_t kMaxTimeExpressionLength = 500;
+
+// Parses `expression` (case-insensitive, at most kMaxTimeExpressionLength characters are read)
+// relative to `now` (Unix seconds). Returns nullopt when nothing in it is a time expression.
 std::optional<TimeRange> parse_time_expression(std::string_view expression, double now);
 
 }  // namespace mcpmem

@@ -41,13 +41,17 @@ Result<std::string> random_token(size_t bytes) {
   return out;
 }
 
+std::string api_key_file(const Config& config) {
+  return config.api_key.empty() ? config.base_dir + "/api_key" : "";
+}
+
 Result<ApiKey> resolve_api_key(const Config& config) {
   ApiKey result;
   if (!config.api_key.empty()) {
     result.key = config.api_key;
     return result;
   }
-  result.file = config.base_dir + "/api_key";
+  result.file = api_key_file(config);
   auto existing = read_secret_file(result.file, &result.file_too_open);
   if (existing.is_ok()) {
     result.key = trim(*existing);

@@ -19,6 +19,9 @@ struct ApiKey {
 
 Result<ApiKey> resolve_api_key(const Config& config);
 
+// The file the key is kept in (<base_dir>/api_key), or "" when MCP_API_KEY gives it.
+std::string api_key_file(const Config& config);
+
 // 32 random bytes as unpadded base64url (43 characters).
 Result<std::string> random_token(size_t bytes = 32);
 

@@ -398,6 +398,7 @@ void RestApi::mount(HttpServer& server) {
         r.match_all_tags = tag_match_all(text_field(body, "tag_match", "any"));
         r.memory_type = optional_text(body, "memory_type");
         r.time_expr = text_field(body, "time_expr");
+        r.time_from_query = true;  // as the MCP tool: "notes from yesterday" is yesterday's
         std::optional<double> threshold;
         if (body.contains("similarity_threshold") && !body["similarity_threshold"].is_null()) {
           const Json& t = body["similarity_threshold"];

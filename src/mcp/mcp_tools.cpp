@@ -11,6 +11,7 @@
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "mcp/mcp_server.h"
+#include "service/wire_json.h"
 #include "sync/sync_state.h"
 
 namespace mcpmem {
@@ -93,7 +94,8 @@ T unwrap(Result<T> r) {
   return std::move(r).value();
 }
 
-Json memory_json(const Memory& m) {
+// A memory as the tools return it (the REST API's shape is service/wire_json.h's memory_json).
+Json tool_memory_json(const Memory& m) {
   return {{"content", m.content},
           {"content_hash", m.content_hash},
           {"tags", m.tags},
@@ -216,6 +218,13 @@ Json memory_store_session(MemoryService& s, const Json& a) {
                             {"turns", lines.size()}});
 }
 
+// "Time window: yesterday (2026-12-05T00:00:00Z .. 2026-12-05T23:59:59.999999Z), read from
+// the query": which window filtered a search, so an agent sees why other memories are missing.
+std::string time_window_text(const TimeWindow& w) {
+  return "Time window: " + w.expression + " (" + iso_utc(w.start) + " .. " + iso_utc(w.end) + ")" +
+         (w.from_query ? ", read from the query" : "");
+}
+
 Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int default_limit) {
   SearchRequest r;
   r.query = str_arg(a, "query");
@@ -229,6 +238,7 @@ Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int
   r.time_expr = str_arg(a, "time_expr");
   r.after = date_arg(a, "after", false);
   r.before = date_arg(a, "before", true);
+  r.time_from_query = bool_arg(a, "time_from_query", true);
   std::string type = str_arg(a, "memory_type");
   if (!type.empty()) r.memory_type = type;
   const int64_t max_chars = int_arg(a, "max_response_chars", 0, 0, 1 << 24);
@@ -240,8 +250,10 @@ Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int
     text << "No memories found (mode: " << out.search_type << ") for query: '" << r.query << "'";
   } else {
     text << "Found " << out.results.size() << " memories (mode: " << out.search_type
-         << ") for query: '" << r.query << "'\n";
+         << ") for query: '" << r.query << "'";
   }
+  if (out.time_window) text << "\n" << time_window_text(*out.time_window);
+  if (!out.results.empty()) text << "\n";
   int i = 0;
   for (const SearchHit& h : out.results) {
     std::ostringstream block;
@@ -256,15 +268,17 @@ Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int
       break;
     }
     text << block.str();
-    Json m = memory_json(h.memory);
+    Json m = tool_memory_json(h.memory);
     m["similarity_score"] = h.similarity_score;
     m["relevance_reason"] = h.relevance_reason;
     results.push_back(std::move(m));
   }
-  return text_result(text.str(), {{"results", results},
-                                  {"total_found", results.size()},
-                                  {"query", r.query},
-                                  {"search_type", out.search_type}});
+  Json structured = {{"results", results},
+                     {"total_found", results.size()},
+                     {"query", r.query},
+                     {"search_type", out.search_type}};
+  if (out.time_window) structured["time_window"] = Json(time_window_json(*out.time_window));
+  return text_result(text.str(), std::move(structured));
 }
 
 Json memory_list(MemoryService& s, const Json& a, int default_page_size) {
@@ -278,7 +292,7 @@ Json memory_list(MemoryService& s, const Json& a, int default_page_size) {
   if (!type.empty()) r.memory_type = type;
   ListResponse out = unwrap(s.list(r));
   Json memories = Json::array();
-  for (const Memory& m : out.memories) memories.push_back(memory_json(m));
+  for (const Memory& m : out.memories) memories.push_back(tool_memory_json(m));
   Json j = {{"memories", memories},
             {"page", out.page},
             {"page_size", out.page_size},
@@ -348,7 +362,7 @@ Json memory_update(MemoryService& s, const Json& a) {
   std::string text = "Memory updated successfully. Updated fields: ";
   for (size_t i = 0; i < fields.size(); ++i) text += (i ? ", " : "") + fields[i];
   return text_result(
-      text, {{"success", true}, {"content_hash", m.content_hash}, {"memory", memory_json(m)}});
+      text, {{"success", true}, {"content_hash", m.content_hash}, {"memory", tool_memory_json(m)}});
 }
 
 Json stats_json(MemoryService& s) {
@@ -472,7 +486,12 @@ const std::vector<Tool>& tools() {
        [](MemoryService& s, const Json& a) { return memory_store_session(s, a); }},
       {"memory_search",
        "Search memories by meaning (semantic), exact text, keywords or both (hybrid), optionally "
-       "filtered by tags, type and time ('yesterday', 'last week', 'between X and Y').",
+       "filtered by tags, type and time. A time named in the query ('what did I store "
+       "yesterday', 'deploy notes from last week', '3 days ago', 'between 2025-01-01 and "
+       "2025-02-01') filters by that window and is not searched for; a query that is only a "
+       "time lists that window, newest first. The reply names the window used (time_window). "
+       "time_expr, after or before, when given, win over the query's words; "
+       "time_from_query=false (or exact mode) searches the query as written.",
        object_schema(
            {{"query", {{"type", "string"}}},
             {"mode", {{"type", "string"}, {"enum", {"semantic", "exact", "keyword", "hybrid"}}}},
@@ -480,14 +499,26 @@ const std::vector<Tool>& tools() {
             {"tags", kTagsSchema},
             {"tag_match", {{"type", "string"}, {"enum", {"any", "all"}}}},
             {"memory_type", {{"type", "string"}}},
-            {"time_expr", {{"type", "string"}, {"description", "Natural-language time window"}}},
+            {"time_expr",
+             {{"type", "string"},
+              {"description", "Natural-language time window; wins over a time in the query"}}},
             {"after", {{"type", "string"}, {"description", "YYYY-MM-DD"}}},
             {"before", {{"type", "string"}, {"description", "YYYY-MM-DD"}}},
+            {"time_from_query",
+             {{"type", "boolean"},
+              {"description", "Read a time named in the query as the window (default true)"}}},
             {"max_response_chars", {{"type", "integer"}, {"minimum", 0}}}}),
        object_schema({{"results", {{"type", "array"}, {"items", {{"type", "object"}}}}},
                       {"total_found", {{"type", "integer"}}},
                       {"query", {{"type", "string"}}},
-                      {"search_type", {{"type", "string"}}}},
+                      {"search_type", {{"type", "string"}}},
+                      {"time_window", object_schema({{"expression", {{"type", "string"}}},
+                                                     {"start", {{"type", "number"}}},
+                                                     {"end", {{"type", "number"}}},
+                                                     {"start_iso", {{"type", "string"}}},
+                                                     {"end_iso", {{"type", "string"}}},
+                                                     {"from_query", {{"type", "boolean"}}}},
+                                                    {"expression", "start", "end", "from_query"})}},
                      {"results", "total_found", "query", "search_type"}),
        {{"readOnlyHint", true}},
        [](MemoryService& s, const Json& a) {
@@ -569,9 +600,10 @@ const std::vector<Tool>& tools() {
 // The Python service's old names (still callable, not listed), mapped onto the tools above.
 std::optional<Json> call_alias(MemoryService& s, const std::string& name, const Json& a) {
   if (name == "store_memory") return memory_store(s, a);
-  if (name == "retrieve_memory") {
+  if (name == "retrieve_memory") {  // the Python service's: the query as written
     Json b = a;
     if (a.contains("n_results")) b["limit"] = a["n_results"];
+    b["time_from_query"] = false;
     return memory_search(s, b, SearchMode::kSemantic, 5);
   }
   if (name == "recall_memory") {

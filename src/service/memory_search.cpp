@@ -6,13 +6,16 @@
 // BM25 relative to the best match of the query (x / x_max with x = -bm25, so the best keyword
 // match scores 1.0: raw BM25 is near zero in small collections and means nothing absolute);
 // hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average; a
-// time-only recall scores 0.5 as it does.
+// time-only recall scores 0.5 as it does. A time window comes from time_expr or, when the
+// front end asks, from a time named in the query (core/time_in_query.h); either way the
+// response names it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <unordered_map>
 
 #include "core/time_grammar.h"
+#include "core/time_in_query.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -40,6 +43,34 @@ std::string format_score(const char* label, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s %.3f", label, v);
   return buf;
+}
+
+// A request's query once its time is read: what is ranked, and the window that filters.
+struct TimedQuery {
+  std::string query;
+  std::optional<TimeWindow> window;
+};
+
+// time_expr when given (an error when the grammar does not understand it); else, when the
+// request asks for it, a time named in the query, whose words then leave the query.
+Result<TimedQuery> read_time(const SearchRequest& r, double now) {
+  TimedQuery out{r.query, std::nullopt};
+  if (!r.time_expr.empty()) {
+    auto range = parse_time_expression(r.time_expr, now);
+    if (!range) {
+      return Status::invalid_argument(
+          "could not understand the time expression '" + r.time_expr +
+          "' (try 'yesterday', 'last week', '3 days ago', 'between 2025-01-01 and 2025-02-01')");
+    }
+    out.window = TimeWindow{r.time_expr, range->start, range->end, /*from_query=*/false};
+  } else if (r.time_from_query && r.mode != SearchMode::kExact && !r.after && !r.before) {
+    if (auto found = find_time_in_query(r.query, now)) {
+      out.window =
+          TimeWindow{found->expression, found->range.start, found->range.end, /*from_query=*/true};
+      out.query = std::move(found->rest);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -98,16 +129,11 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
     return Status::invalid_argument("limit must be between 1 and " +
                                     std::to_string(config_.max_search_limit));
   }
+  MCP_ASSIGN_OR_RETURN(auto timed, read_time(r, now()));
   std::optional<double> after = r.after, before = r.before;
-  if (!r.time_expr.empty()) {
-    auto range = parse_time_expression(r.time_expr, now());
-    if (!range) {
-      return Status::invalid_argument(
-          "could not understand the time expression '" + r.time_expr +
-          "' (try 'yesterday', 'last week', '3 days ago', 'between 2025-01-01 and 2025-02-01')");
-    }
-    after = range->start;
-    before = range->end;
+  if (timed.window) {
+    after = timed.window->start;
+    before = timed.window->end;
   }
   MCP_ASSIGN_OR_RETURN(auto filter,
                        make_filter(r.tags, r.match_all_tags, r.memory_type, after, before));
@@ -115,7 +141,8 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
   SearchResponse out;
   out.query = r.query;
   out.search_type = to_string(r.mode);
-  bool blank_query = r.query.find_first_not_of(" \t\r\n") == std::string::npos;
+  out.time_window = timed.window;
+  bool blank_query = timed.query.find_first_not_of(" \t\r\n") == std::string::npos;
   if (blank_query) {
     if (filter.empty()) {
       return Status::invalid_argument("the query is empty: give a query, tags or a time window");
@@ -127,7 +154,9 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
       out.results.push_back({std::move(m), 0.5, "matched filters"});
     }
   } else {
-    MCP_ASSIGN_OR_RETURN(auto found, rank(r, filter));
+    SearchRequest ranked = r;
+    ranked.query = std::move(timed.query);
+    MCP_ASSIGN_OR_RETURN(auto found, rank(ranked, filter));
     MCP_ASSIGN_OR_RETURN(out.results, hits_for(found));
   }
   out.processing_time_ms =

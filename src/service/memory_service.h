@@ -63,6 +63,19 @@ struct SearchRequest {
   std::string time_expr;         // natural language ("last week"); wins over after/before
   std::optional<double> after;   // created_at >= after (Unix seconds)
   std::optional<double> before;  // created_at <= before
+  // Read a time named inside `query` ("what did I store yesterday", core/time_in_query.h)
+  // when time_expr, after and before are all unset: its window filters, its words leave the
+  // query, and a query of nothing else browses the window. Never in exact mode, whose query
+  // is a literal string.
+  bool time_from_query = false;
+};
+
+// The window a time expression gave a search.
+struct TimeWindow {
+  std::string expression;   // the words that named it: time_expr, or those read from the query
+  double start = 0;         // created_at >= start (Unix seconds)
+  double end = 0;           // created_at <= end
+  bool from_query = false;  // read from the query (SearchRequest::time_from_query)
 };
 
 struct SearchHit {
@@ -76,6 +89,7 @@ struct SearchResponse {
   std::string query;
   std::string search_type;  // "semantic", "exact", "keyword", "hybrid", "time"
   double processing_time_ms = 0;
+  std::optional<TimeWindow> time_window;  // set when a time expression filtered the search
 };
 
 struct ListRequest {

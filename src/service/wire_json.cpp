@@ -36,6 +36,18 @@ OJson search_json(const SearchResponse& r) {
   j["query"] = r.query;
   j["search_type"] = r.search_type;
   j["processing_time_ms"] = r.processing_time_ms;
+  if (r.time_window) j["time_window"] = time_window_json(*r.time_window);
+  return j;
+}
+
+OJson time_window_json(const TimeWindow& w) {
+  OJson j = OJson::object();
+  j["expression"] = w.expression;
+  j["start"] = w.start;
+  j["end"] = w.end;
+  j["start_iso"] = iso_utc(w.start);
+  j["end_iso"] = iso_utc(w.end);
+  j["from_query"] = w.from_query;
   return j;
 }
 

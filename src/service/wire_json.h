@@ -17,8 +17,11 @@ using OJson = nlohmann::ordered_json;
 // updated_at_iso}: the Python service's MemoryResponse.
 OJson memory_json(const Memory& m);
 // {results:[{memory, similarity_score, relevance_reason}], total_found, query, search_type,
-// processing_time_ms}
+// processing_time_ms}, and ours: time_window when a time expression filtered the search.
 OJson search_json(const SearchResponse& r);
+// {expression, start, end, start_iso, end_iso, from_query}: the window a search used (the MCP
+// tool memory_search gives the same).
+OJson time_window_json(const TimeWindow& w);
 // {memories, total, page, page_size, has_more}
 OJson list_json(const ListResponse& r);
 // {backend, total_memories, unique_tags, memories_this_week, database_size_bytes, ...}

@@ -65,7 +65,7 @@ class HttpTest : public ::testing::Test {
         backups_.get());
     rest_->mount(*server_);
     mount_sync_api(*server_, *service_);
-    mount_dashboard(*server_);
+    mount_dashboard(*server_, dashboard_);
     stream_->start();
     thread_ = std::thread([this] { (void)server_->run(); });
     while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -106,6 +106,7 @@ class HttpTest : public ::testing::Test {
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<EventStream> stream_;
   std::unique_ptr<Backups> backups_;
+  DashboardOptions dashboard_;  // what start() mounts the dashboard with
   std::mutex events_mu_;
   std::vector<std::string> events_;  // event types the REST handlers emitted
   std::thread thread_;

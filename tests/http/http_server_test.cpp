@@ -93,6 +93,39 @@ TEST_F(HttpTest, DashboardFilesAreServedWithAStrictPolicyAndNothingElseIsReachab
   }
 }
 
+// Issue 13, scope 7: the key prompt said ~/.local/share/mcp-memory/api_key whatever the base
+// directory was. It names the file this server's key is kept in, and never holds the key.
+TEST_F(HttpTest, DashboardKeyPromptNamesTheKeyFileTheServerUses) {
+  Config c = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_ + "/data <&> here"}});
+  auto key = resolve_api_key(c);
+  ASSERT_TRUE(key.is_ok()) << key.status().message();
+  ASSERT_EQ(key->file, dir_ + "/data <&> here/api_key");
+  HttpOptions o;
+  o.api_key = key->key;
+  dashboard_.api_key_file = api_key_file(c);
+  start(o);
+  auto page = client().Get("/");
+  ASSERT_EQ(page->status, 200);
+  const std::string prompt = "<code>" + dir_ + "/data &lt;&amp;&gt; here/api_key</code>";
+  EXPECT_NE(page->body.find(prompt), std::string::npos) << page->body;
+  EXPECT_EQ(page->body.find(key->key), std::string::npos);
+  EXPECT_EQ(page->body.find("~/.local/share"), std::string::npos);
+  EXPECT_EQ(page->body.find("{{"), std::string::npos);
+}
+
+TEST_F(HttpTest, DashboardKeyPromptNamesMcpApiKeyWhenTheKeyComesFromIt) {
+  Config c = config_from_env({{"HOME", dir_}, {"MCP_API_KEY", kKey}});
+  dashboard_.api_key_file = api_key_file(c);
+  EXPECT_EQ(dashboard_.api_key_file, "");
+  start();
+  auto page = client().Get("/");
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("started with (its <code>MCP_API_KEY</code>)"), std::string::npos)
+      << page->body;
+  EXPECT_EQ(page->body.find(kKey), std::string::npos);
+  EXPECT_FALSE(fs::exists(c.base_dir + "/api_key"));
+}
+
 TEST_F(HttpTest, KeyIsAcceptedAsHeaderBearerOrQueryParameter) {
   start();
   auto c = client();

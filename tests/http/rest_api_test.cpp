@@ -3,6 +3,7 @@
 // nothing changed, the events each write emits, and the sync guide's health fields.
 #include "http/rest_api.h"
 
+#include <ctime>
 #include <regex>
 
 #include "core/content_hash.h"
@@ -151,6 +152,65 @@ TEST_F(RestTest, SearchesHaveThePythonShapeAndOurFilters) {
   std::lock_guard<std::mutex> lock(events_mu_);
   // One per answered search (the three refused ones emit nothing).
   EXPECT_EQ(std::count(events_.begin(), events_.end(), "search_completed"), 6);
+}
+
+// Issue 13, scope 7: /api/search reads a time named in its query, as the MCP tool memory_search
+// does (the same service call), and says which window it used; an explicit time_expr wins.
+// The clock is 2026-12-06 15:00 UTC.
+class RestTimeTest : public RestTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    setenv("TZ", "UTC", 1);
+    tzset();
+    const Config config = service_->config();
+    service_.reset();
+    ServiceOptions o;
+    o.clock = [] { return utc(2026, 12, 6, 15); };
+    service_ = std::move(MemoryService::open(config, o)).value();
+    start();
+  }
+  static double utc(int y, int mo, int d, int h = 0, int mi = 0) {
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    return static_cast<double>(timegm(&tm));
+  }
+  void store_at(const std::string& content, double created) {
+    StoreRequest r;
+    r.content = content;
+    r.created_at = created;
+    ASSERT_TRUE(service_->store(r)->success) << content;
+  }
+};
+
+TEST_F(RestTimeTest, SearchReadsATimeInTheQueryAndSaysWhichWindow) {
+  store_at("The hub was down yesterday after the power cut", utc(2026, 11, 26, 9));
+  store_at("Rotated the API key of the staging hub", utc(2026, 12, 5, 17, 45));
+  Json r = ok_json(post("/api/search", {{"query", "what did I store yesterday"}}));
+  ASSERT_EQ(r["total_found"], 1) << r.dump();
+  EXPECT_EQ(r["results"][0]["memory"]["content"], "Rotated the API key of the staging hub");
+  EXPECT_EQ(r["search_type"], "time");
+  EXPECT_EQ(r["query"], "what did I store yesterday");
+  EXPECT_EQ(r["time_window"]["expression"], "yesterday");
+  EXPECT_EQ(r["time_window"]["start_iso"], "2026-12-05T00:00:00Z");
+  EXPECT_EQ(r["time_window"]["end_iso"], "2026-12-05T23:59:59.999999Z");
+  EXPECT_EQ(r["time_window"]["from_query"], true);
+
+  Json given =
+      ok_json(post("/api/search", {{"query", "hub down yesterday"}, {"time_expr", "last month"}}));
+  ASSERT_EQ(given["total_found"], 1) << given.dump();
+  EXPECT_EQ(given["results"][0]["memory"]["content"],
+            "The hub was down yesterday after the power cut");
+  EXPECT_EQ(given["time_window"]["expression"], "last month");
+  EXPECT_EQ(given["time_window"]["from_query"], false);
+
+  Json plain = ok_json(post("/api/search", {{"query", "staging hub"}}));
+  EXPECT_EQ(plain["total_found"], 2);
+  EXPECT_FALSE(plain.contains("time_window"));
 }
 
 TEST_F(RestTest, BadBodiesAreRefusedAndChangeNothing) {

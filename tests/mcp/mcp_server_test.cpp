@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -25,10 +27,20 @@ class McpTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/mcpmem-mcp-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    Config c = config_from_env({{"HOME", dir_}});
-    c.db_path = dir_ + "/mcp.db";
-    c.synchronous_full = false;
-    service_ = std::move(MemoryService::open(c)).value();
+    config_ = config_from_env({{"HOME", dir_}});
+    config_.db_path = dir_ + "/mcp.db";
+    config_.synchronous_full = false;
+    service_ = std::move(MemoryService::open(config_)).value();
+    server_ = std::make_unique<McpServer>(*service_);
+  }
+  // Reopens the service on a clock the test moves (now_), so memories are stored at set times.
+  void use_test_clock(double now) {
+    now_ = now;
+    server_.reset();
+    service_.reset();
+    ServiceOptions o;
+    o.clock = [this] { return now_; };
+    service_ = std::move(MemoryService::open(config_, o)).value();
     server_ = std::make_unique<McpServer>(*service_);
   }
   void TearDown() override {
@@ -58,6 +70,8 @@ class McpTest : public ::testing::Test {
   static std::string text(const Json& result) { return result["content"][0]["text"]; }
 
   std::string dir_;
+  Config config_;
+  double now_ = 0;
   std::unique_ptr<MemoryService> service_;
   std::unique_ptr<McpServer> server_;
   int id_ = 0;
@@ -228,6 +242,9 @@ TEST_F(McpTest, BadArgumentsAreIsErrorResultsNamingTheArgument) {
       {"memory_search", {{"query", "x"}, {"mode", "psychic"}}, "'mode'"},
       {"memory_search", {{"query", "x"}, {"time_expr", "whenever"}}, "time expression"},
       {"memory_search", {{"query", "x"}, {"after", "soon"}}, "'after' must be a date"},
+      {"memory_search",
+       {{"query", "x"}, {"time_from_query", "yes"}},
+       "'time_from_query' must be true or false"},
       {"memory_list", {{"page_size", "ten"}}, "'page_size' must be an integer"},
       {"memory_update", {{"content_hash", "abc"}, {"updates", Json::object()}}, "'updates'"},
       {"memory_update", {{"content_hash", "abc"}, {"updates", {{"tags", "x"}}}}, "no memory"},
@@ -237,6 +254,128 @@ TEST_F(McpTest, BadArgumentsAreIsErrorResultsNamingTheArgument) {
     EXPECT_EQ(r["isError"], true) << c.tool << " " << c.args.dump();
     EXPECT_NE(text(r).find(c.says), std::string::npos) << text(r);
   }
+}
+
+double utc(int y, int mo, int d, int h = 0, int mi = 0) {
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  return static_cast<double>(timegm(&tm));
+}
+
+std::vector<std::string> contents(const Json& result) {
+  std::vector<std::string> out;
+  for (const Json& m : result["structuredContent"]["results"]) out.push_back(m["content"]);
+  return out;
+}
+
+// Issue 13, scope 7: memory_search read no time in its query, so "what did I store yesterday"
+// returned every memory; recall_memory read it. Memories are stored ten days before, yesterday
+// (twice) and today, on a clock set to 2026-12-06 15:00 UTC.
+class McpTimeTest : public McpTest {
+ protected:
+  void SetUp() override {
+    McpTest::SetUp();
+    setenv("TZ", "UTC", 1);
+    tzset();
+    use_test_clock(utc(2026, 11, 26, 9));
+    store("The hub was down yesterday after the power cut");
+    now_ = utc(2026, 12, 5, 9, 30);
+    store("Moved the nightly backups to the NAS");
+    now_ = utc(2026, 12, 5, 17, 45);
+    store("Rotated the API key of the staging hub");
+    now_ = utc(2026, 12, 6, 11);
+    store("Standup moved to 10am from Monday");
+    now_ = utc(2026, 12, 6, 15);
+    initialize();
+  }
+  void store(const std::string& content) {
+    StoreRequest r;
+    r.content = content;
+    ASSERT_TRUE(service_->store(r)->success) << content;
+  }
+  static constexpr const char* kYesterday =
+      "Time window: yesterday (2026-12-05T00:00:00Z .. 2026-12-05T23:59:59.999999Z)";
+};
+
+TEST_F(McpTimeTest, SearchForWhatWasStoredYesterdayGivesOnlyYesterdaysMemories) {
+  Json r = call("memory_search", {{"query", "what did I store yesterday"}});
+  // Nothing but the time and filler words: the window is browsed, newest first.
+  EXPECT_EQ(contents(r), (std::vector<std::string>{"Rotated the API key of the staging hub",
+                                                   "Moved the nightly backups to the NAS"}));
+  EXPECT_EQ(text(r).rfind("Found 2 memories (mode: time) for query: 'what did I store "
+                          "yesterday'\n" +
+                              std::string(kYesterday) + ", read from the query\n\n1. Rotated",
+                          0),
+            0u)
+      << text(r);
+  const Json& window = r["structuredContent"]["time_window"];
+  EXPECT_EQ(window["expression"], "yesterday");
+  EXPECT_DOUBLE_EQ(window["start"].get<double>(), utc(2026, 12, 5));
+  EXPECT_NEAR(window["end"].get<double>(), utc(2026, 12, 6) - 1e-6, 1e-5);
+  EXPECT_EQ(window["start_iso"], "2026-12-05T00:00:00Z");
+  EXPECT_EQ(window["end_iso"], "2026-12-05T23:59:59.999999Z");
+  EXPECT_EQ(window["from_query"], true);
+  EXPECT_EQ(r["structuredContent"]["query"], "what did I store yesterday");
+}
+
+TEST_F(McpTimeTest, TheOtherWordsAreSearchedWithinTheWindow) {
+  // "hub" alone, among yesterday's: the memory that says "yesterday" ten days ago is out.
+  Json keyword = call("memory_search", {{"query", "hub from yesterday"}, {"mode", "keyword"}});
+  EXPECT_EQ(contents(keyword),
+            (std::vector<std::string>{"Rotated the API key of the staging hub"}));
+  EXPECT_EQ(keyword["structuredContent"]["search_type"], "keyword");
+  Json semantic = call("memory_search", {{"query", "nightly backups yesterday"}});
+  ASSERT_EQ(semantic["structuredContent"]["total_found"], 2) << text(semantic);
+  EXPECT_EQ(contents(semantic)[0], "Moved the nightly backups to the NAS");
+  EXPECT_NE(text(semantic).find(kYesterday), std::string::npos) << text(semantic);
+  // recall_memory reads its whole query as the time, as before; its reply names the window too.
+  Json recall = call("recall_memory", {{"query", "yesterday"}});
+  EXPECT_EQ(recall["structuredContent"]["total_found"], 2);
+  EXPECT_NE(text(recall).find(std::string(kYesterday) + "\n"), std::string::npos) << text(recall);
+  EXPECT_EQ(recall["structuredContent"]["time_window"]["from_query"], false);
+}
+
+TEST_F(McpTimeTest, AQueryWithoutTimeWordsIsUnchanged) {
+  Json r = call("memory_search", {{"query", "staging hub power cut"}});
+  EXPECT_EQ(r["structuredContent"]["total_found"], 4);
+  EXPECT_FALSE(r["structuredContent"].contains("time_window"));
+  EXPECT_EQ(text(r).find("Time window"), std::string::npos);
+  EXPECT_EQ(text(r).rfind("Found 4 memories (mode: semantic) for query: 'staging hub power "
+                          "cut'\n\n1. ",
+                          0),
+            0u)
+      << text(r);
+  // Asked not to, or in exact mode (a literal string), the words are searched as written.
+  Json as_written =
+      call("memory_search", {{"query", "what did I store yesterday"}, {"time_from_query", false}});
+  EXPECT_EQ(as_written["structuredContent"]["total_found"], 4);
+  EXPECT_FALSE(as_written["structuredContent"].contains("time_window"));
+  Json exact = call("memory_search", {{"query", "down yesterday"}, {"mode", "exact"}});
+  EXPECT_EQ(contents(exact),
+            (std::vector<std::string>{"The hub was down yesterday after the power cut"}));
+  // retrieve_memory is the Python service's plain semantic search.
+  Json retrieve = call("retrieve_memory", {{"query", "what did I store yesterday"}});
+  EXPECT_FALSE(retrieve["structuredContent"].contains("time_window"));
+}
+
+TEST_F(McpTimeTest, AnExplicitTimeExprWins) {
+  Json r = call("memory_search", {{"query", "what did I store yesterday"}, {"time_expr", "today"}});
+  EXPECT_EQ(contents(r), (std::vector<std::string>{"Standup moved to 10am from Monday"}));
+  EXPECT_EQ(r["structuredContent"]["time_window"]["expression"], "today");
+  EXPECT_EQ(r["structuredContent"]["time_window"]["from_query"], false);
+  EXPECT_NE(text(r).find("Time window: today (2026-12-06T00:00:00Z .. "
+                         "2026-12-06T23:59:59.999999Z)\n"),
+            std::string::npos)
+      << text(r);
+  // after/before are explicit too: the query's "yesterday" is then just a word.
+  Json dated =
+      call("memory_search", {{"query", "what did I store yesterday"}, {"after", "2026-12-06"}});
+  EXPECT_EQ(contents(dated), (std::vector<std::string>{"Standup moved to 10am from Monday"}));
+  EXPECT_FALSE(dated["structuredContent"].contains("time_window"));
 }
 
 TEST_F(McpTest, PythonAliasesStillWork) {
