@@ -108,6 +108,30 @@ int show_status(CliContext& ctx) {
   return kExitOk;
 }
 
+// "memory_type: decision; metadata.env: \"prod\"": the current values of the fields a conflict
+// is about, as a version record (version_json) holds them.
+std::string current_values(const OJson& memory, const OJson& fields) {
+  std::string out;
+  for (const OJson& f : fields) {
+    const std::string name = f.get<std::string>();
+    std::string value;
+    if (name == "deleted") {
+      value = memory.contains("deleted_at") ? "yes" : "no";
+    } else if (name.rfind("metadata.", 0) == 0) {
+      const OJson meta = memory.value("metadata", OJson::object());
+      const std::string key = name.substr(9);
+      value = meta.contains(key) ? meta[key].dump() : "(none)";
+    } else if (name == "content") {
+      value = OJson(memory.value("content", "").substr(0, 60)).dump();
+    } else {
+      const OJson v = memory.value(name, OJson());
+      value = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    out += (out.empty() ? "" : "; ") + name + ": " + value;
+  }
+  return out;
+}
+
 int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
                       const std::string& keep) {
   auto service = ctx.open_service();
@@ -116,7 +140,21 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
     if (keep.empty()) return usage_error("--resolve needs --keep winner or --keep loser");
     Status st = (*service)->resolve_conflict(resolve, keep);
     if (!st.is_ok()) return report_error(st);
-    std::cout << "conflict " << resolve << " resolved: kept the " << keep << "\n";
+    // What the memory holds now, in the fields the two versions differ in: that is what
+    // "kept" means, whatever happened to the memory since the conflict.
+    auto c = (*service)->conflict(resolve);
+    if (!c.is_ok() || !c->has_value()) return report_error(c.status());
+    const OJson record = conflict_record_json(**c);
+    auto current = (*service)->get(record["content_hash"].get<std::string>());
+    if (!current.is_ok()) return report_error(current.status());
+    std::cout << "conflict " << resolve << " resolved everywhere it syncs: kept the " << keep
+              << (keep == "loser" ? " (its values written back as a new edit)" : "") << "\n";
+    if (!current->has_value()) {
+      std::cout << "the memory is deleted now\n";
+    } else if (!record["differs"].empty()) {
+      std::cout << "the memory now holds: "
+                << current_values(version_json(**current), record["differs"]) << "\n";
+    }
     return kExitOk;
   }
   std::vector<ConflictRecord> list;
@@ -145,8 +183,15 @@ int conflicts_command(CliContext& ctx, bool all, int64_t show, int64_t resolve,
   }
   for (const OJson& c : out) {
     auto tags = [](const OJson& m) { return m.value("tags", OJson::array()).dump(); };
+    std::string differs;
+    for (const OJson& f : c["differs"])
+      differs += (differs.empty() ? "" : ", ") + f.get<std::string>();
     std::cout << "#" << c["id"] << " " << c["content_hash"].get<std::string>().substr(0, 12) << " "
               << c["detected_at"].get<std::string>() << " from " << c["source"].get<std::string>()
+              << ": differs in " << (differs.empty() ? "nothing now" : differs)
+              << (c["resolution"].is_null() ? std::string()
+                                            : " (" + c["resolution"].get<std::string>() + " on " +
+                                                  c["resolved_by"].get<std::string>() + ")")
               << "\n  kept:     " << c["winner"].value("hlc", "") << " tags " << tags(c["winner"])
               << (c["winner"].contains("deleted_at") ? " (deleted)" : "")
               << "\n  replaced: " << c["loser"].value("hlc", "") << " tags " << tags(c["loser"])

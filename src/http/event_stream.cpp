@@ -75,6 +75,7 @@ void EventStream::watch_changes() {
     if (changes.is_ok()) {
       for (const Change& c : *changes) {
         seq = c.seq;
+        if (c.op == "conflict") continue;
         if (c.op != "upsert") {
           publish(
               "memory_deleted",

@@ -136,8 +136,11 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
       if (m.is_deleted()) v.erase("content");  // deletes travel without what was deleted
       versions.push_back(std::move(v));
     }
+    OJson conflicts = OJson::array();
+    for (const ConflictRecord& c : changed->conflicts) conflicts.push_back(conflict_record_json(c));
     send(res, {{"hub_node", service.node_name()},
                {"versions", std::move(versions)},
+               {"conflicts", std::move(conflicts)},
                {"next", changed->next_seq},
                {"more", changed->more},
                {"head", *head},
@@ -175,11 +178,27 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
       versions.push_back(std::move(parsed).value());
       ++i;
     }
+    if (body.contains("conflicts") && !body["conflicts"].is_array()) {
+      set_json_error(res, 422, "'conflicts' must be a list");
+      return;
+    }
+    std::vector<ConflictRecord> conflicts;
+    for (const Json& c : body.value("conflicts", Json::array())) {
+      auto parsed = parse_conflict(c);
+      if (!parsed.is_ok()) {
+        set_json_error(res, 422,
+                       "conflicts[" + std::to_string(conflicts.size()) +
+                           "]: " + parsed.status().message() + " (nothing was applied)");
+        return;
+      }
+      conflicts.push_back(std::move(parsed).value());
+    }
     ApplyOptions ao;
     ao.source = "sync:" + node;
     ApplyCounts counts;
     Status st = service.write_transaction([&]() -> Status {
       MCP_ASSIGN_OR_RETURN(counts, service.apply_versions(versions, ao));
+      MCP_RETURN_IF_ERROR(service.apply_conflicts(conflicts).status());
       MCP_ASSIGN_OR_RETURN(auto peer, load_peer(service, node));
       peer.last_push_at = unix_now();
       peer.pushed_total += static_cast<int64_t>(versions.size());

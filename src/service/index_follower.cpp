@@ -121,7 +121,7 @@ Status IndexFollower::catch_up_locked(const KnownVectors* known) {
     for (const Change& c : changes) {
       if (c.op == "upsert") {
         MCP_RETURN_IF_ERROR(apply_upsert(c.memory_id, known, vec));
-      } else {
+      } else if (c.op != "conflict") {
         index_.remove(c.memory_id);
       }
       seq_ = c.seq;

@@ -180,6 +180,7 @@ struct DataDigest {
 // Versions changed after a change-log seq, for another node.
 struct ChangedVersions {
   std::vector<Memory> versions;  // current state of each changed memory (tombstones included)
+  std::vector<ConflictRecord> conflicts;  // conflicts recorded or resolved in that range
   int64_t next_seq = 0;          // the change-log seq these include; ask from here next time
   bool more = false;             // more changes after next_seq
 };
@@ -250,6 +251,10 @@ class MemoryService {
   // Settles a conflict: "winner" keeps the current version; "loser" makes the losing version
   // current again as a new local edit (a new HLC, so it wins everywhere once synced).
   Status resolve_conflict(int64_t id, const std::string& keep);
+  // Conflicts another node recorded or resolved (ChangedVersions::conflicts): unknown ones are
+  // recorded, and a resolution made there holds here. Joins the caller's write transaction.
+  // Returns how many changed here.
+  Result<int64_t> apply_conflicts(const std::vector<ConflictRecord>& incoming);
   // Removes tombstones older than the retention window (config tombstone_retention_days; 0 =
   // never) whose changes are all at or below `settled_seq` (a spoke: what the hub has
   // acknowledged; otherwise everything), and raises kPurgedSeqKey. At most once per

@@ -20,6 +20,9 @@ namespace {
 
 std::string conflict_json(const Memory& m) { return version_json(m).dump(); }
 
+// The same on every node that meets this lost edit: its memory and its version.
+std::string conflict_uid(const Memory& loser) { return loser.content_hash + ":" + loser.hlc; }
+
 std::string join(const std::vector<std::string>& parts) {
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
@@ -135,14 +138,16 @@ Result<ApplyCounts> MemoryService::apply_versions(std::vector<IncomingVersion>& 
     std::unordered_map<std::string, size_t> fresh_at;  // hash -> position in fresh
     auto record_conflict = [&](const Memory& merged, const LostEdit& lost) -> Status {
       ConflictRecord c;
+      c.uid = conflict_uid(lost.loser);
       c.content_hash = merged.content_hash;
       c.detected_at = now_s;
       c.source = options.source;
       c.winner = conflict_json(merged);
       c.loser = conflict_json(lost.loser);
       c.fields = join(lost.fields);
-      ++counts.conflicts;
-      return db_->add_conflict(c).status();
+      MCP_ASSIGN_OR_RETURN(auto added, db_->add_conflict(c));
+      if (added.second) ++counts.conflicts;  // a lost edit met again is not a new conflict
+      return Status::ok();
     };
     auto embed = [&](IncomingVersion& v) -> Status {
       if (v.memory.is_deleted() || v.embedding.size() == embedder_->dimension()) {
@@ -235,15 +240,19 @@ Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t 
   ChangedVersions out;
   MCP_ASSIGN_OR_RETURN(auto changes, db_->changes_since(after_seq, limit));
   out.next_seq = after_seq;
-  std::vector<std::string> hashes;
+  std::vector<std::string> hashes, conflict_uids;
   std::unordered_map<std::string, bool> seen;
   for (const Change& c : changes) {
     out.next_seq = c.seq;
-    if (c.op != "purge" && seen.emplace(c.content_hash, true).second)
+    if (c.op == "conflict") {
+      if (seen.emplace(c.hlc, true).second) conflict_uids.push_back(c.hlc);
+    } else if (c.op != "purge" && seen.emplace(c.content_hash, true).second) {
       hashes.push_back(c.content_hash);
+    }
   }
   out.more = static_cast<int64_t>(changes.size()) >= limit;
   MCP_ASSIGN_OR_RETURN(out.versions, db_->get_by_hashes(hashes));
+  MCP_ASSIGN_OR_RETURN(out.conflicts, db_->conflicts_by_uid(conflict_uids));
   for (Memory& m : out.versions) {
     // Rows written by the Python service (or before field versions) carry none: give them
     // the ones every node derives the same way.
@@ -338,11 +347,40 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
       }
       MCP_RETURN_IF_ERROR(db_->put_version(m, vec));
     }
-    return db_->mark_conflict_resolved(id, now(), "kept-" + keep);
+    return db_->set_conflict_resolution(id, now(), "kept-" + keep, node_name());
   });
   if (!st.is_ok()) return st;
   follower_.note_own_write();
   return follower_.catch_up(nullptr);
+}
+
+Result<int64_t> MemoryService::apply_conflicts(const std::vector<ConflictRecord>& incoming) {
+  int64_t changed = 0;
+  Status st = db_->write_transaction([&]() -> Status {
+    changed = 0;
+    for (const ConflictRecord& in : incoming) {
+      MCP_ASSIGN_OR_RETURN(auto added, db_->add_conflict(in));
+      if (added.second) {
+        ++changed;
+        continue;
+      }
+      if (!in.resolved_at) continue;
+      MCP_ASSIGN_OR_RETURN(auto mine, db_->conflict(added.first));
+      if (!mine.has_value()) continue;
+      // Two nodes that resolved it before they heard of each other's resolution end with the
+      // same one: the earlier (then by its text).
+      if (mine->resolved_at && std::tie(*mine->resolved_at, mine->resolution, mine->resolved_by) <=
+                                   std::tie(*in.resolved_at, in.resolution, in.resolved_by)) {
+        continue;
+      }
+      MCP_RETURN_IF_ERROR(db_->set_conflict_resolution(added.first, *in.resolved_at, in.resolution,
+                                                       in.resolved_by));
+      ++changed;
+    }
+    return Status::ok();
+  });
+  if (!st.is_ok()) return st;
+  return changed;
 }
 
 Result<int64_t> MemoryService::purge_expired_tombstones(int64_t settled_seq, bool force) {

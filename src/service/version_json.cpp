@@ -1,7 +1,9 @@
 // Version records: see version_json.h.
 #include "service/version_json.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "core/content_hash.h"
 #include "core/hlc.h"
@@ -62,21 +64,127 @@ OJson version_json(const Memory& m) {
   return j;
 }
 
+namespace {
+
+// What the losing version `b` holds that the winner `a` does not (see conflict_record_json):
+// tags of b missing from a, metadata keys of b with another value (or none) in a.
+OJson differences(const OJson& a, const OJson& b) {
+  OJson out = OJson::array();
+  if (!a.is_object() || !b.is_object()) return out;
+  auto value = [](const OJson& v, const char* key) { return v.contains(key) ? v[key] : OJson(); };
+  if (value(a, "content") != value(b, "content")) out.push_back("content");
+  auto tag_set = [&](const OJson& v) {
+    std::set<std::string> s;
+    for (const OJson& t : value(v, "tags")) {
+      if (t.is_string()) s.insert(t.get<std::string>());
+    }
+    return s;
+  };
+  if (!std::ranges::includes(tag_set(a), tag_set(b))) out.push_back("tags");
+  if (value(a, "memory_type") != value(b, "memory_type")) out.push_back("memory_type");
+  std::set<std::string> keys;
+  if (const OJson meta = value(b, "metadata"); meta.is_object()) {
+    for (const auto& [k, x] : meta.items()) keys.insert(k);
+  }
+  for (const std::string& k : keys) {
+    auto at = [&](const OJson& v) {
+      const OJson meta = value(v, "metadata");
+      return meta.is_object() && meta.contains(k) ? meta[k] : OJson();
+    };
+    if (at(a) != at(b)) out.push_back("metadata." + k);
+  }
+  if (a.contains("deleted_at") != b.contains("deleted_at")) out.push_back("deleted");
+  return out;
+}
+
+}  // namespace
+
 OJson conflict_record_json(const ConflictRecord& c) {
   // The versions were written by version_json; a row another program damaged shows as null.
   auto version = [](const std::string& text) {
     OJson v = OJson::parse(text, nullptr, false);
     return v.is_discarded() ? OJson() : v;
   };
+  OJson winner = version(c.winner), loser = version(c.loser);
   return {{"id", c.id},
+          {"uid", c.uid},
           {"content_hash", c.content_hash},
           {"detected_at", iso_utc(c.detected_at)},
           {"source", c.source},
-          {"winner", version(c.winner)},
-          {"loser", version(c.loser)},
+          {"winner", winner},
+          {"loser", loser},
           {"fields", c.fields.empty() ? OJson::array() : OJson(parse_tags_csv(c.fields))},
+          {"differs", differences(winner, loser)},
           {"resolved_at", c.resolved_at ? OJson(iso_utc(*c.resolved_at)) : OJson()},
-          {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)}};
+          {"resolution", c.resolution.empty() ? OJson() : OJson(c.resolution)},
+          {"resolved_by", c.resolved_by.empty() ? OJson() : OJson(c.resolved_by)}};
+}
+
+Result<ConflictRecord> parse_conflict(const Json& j) {
+  constexpr size_t kMaxName = 200;
+  if (!j.is_object()) return Status::invalid_argument("a conflict must be an object");
+  ConflictRecord c;
+  auto text = [&](const char* key, std::string& out, bool required) -> Status {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+      return required ? Status::invalid_argument(std::string("field '") + key + "' is missing")
+                      : Status::ok();
+    }
+    if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxName) {
+      return Status::invalid_argument(std::string("field '") + key +
+                                      "': expected a string of at most 200 characters");
+    }
+    out = it->get<std::string>();
+    return Status::ok();
+  };
+  auto time = [&](const char* key, bool required) -> Result<std::optional<double>> {
+    std::string iso;
+    MCP_RETURN_IF_ERROR(text(key, iso, required));
+    if (iso.empty()) return std::optional<double>();
+    auto t = parse_iso_time(iso);
+    if (!t || !is_storable_time(*t)) {
+      return Status::invalid_argument(std::string("field '") + key + "': not a time: " + iso);
+    }
+    return t;
+  };
+  auto version = [&](const char* key, std::string& out) -> Status {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_object()) {
+      return Status::invalid_argument(std::string("field '") + key + "': expected an object");
+    }
+    out = it->dump();
+    return Status::ok();
+  };
+  MCP_RETURN_IF_ERROR(text("uid", c.uid, true));
+  MCP_RETURN_IF_ERROR(text("content_hash", c.content_hash, true));
+  if (c.uid.rfind(c.content_hash + ":", 0) != 0) {
+    return Status::invalid_argument("field 'uid': not of its content_hash");
+  }
+  MCP_ASSIGN_OR_RETURN(auto detected, time("detected_at", true));
+  c.detected_at = *detected;
+  MCP_RETURN_IF_ERROR(text("source", c.source, false));
+  MCP_RETURN_IF_ERROR(version("winner", c.winner));
+  MCP_RETURN_IF_ERROR(version("loser", c.loser));
+  if (const auto it = j.find("fields"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return Status::invalid_argument("field 'fields': expected a list");
+    std::string csv;
+    for (const Json& f : *it) {
+      if (!f.is_string() || f.get_ref<const std::string&>().find(',') != std::string::npos) {
+        return Status::invalid_argument("field 'fields': expected names of fields");
+      }
+      csv += (csv.empty() ? "" : ",") + f.get<std::string>();
+    }
+    c.fields = csv;
+  }
+  MCP_ASSIGN_OR_RETURN(c.resolved_at, time("resolved_at", false));
+  MCP_RETURN_IF_ERROR(text("resolution", c.resolution, false));
+  MCP_RETURN_IF_ERROR(text("resolved_by", c.resolved_by, false));
+  if (c.resolved_at.has_value() != !c.resolution.empty() ||
+      (!c.resolution.empty() && c.resolution != "kept-winner" && c.resolution != "kept-loser")) {
+    return Status::invalid_argument(
+        "fields 'resolved_at' and 'resolution' ('kept-winner' or 'kept-loser') go together");
+  }
+  return c;
 }
 
 OJson apply_counts_json(const ApplyCounts& c) {

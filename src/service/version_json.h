@@ -24,10 +24,15 @@ struct VersionParseOptions {
   std::string default_origin;      // origin of records without one (the file's source machine)
 };
 
-// A sync conflict as `sync conflicts --json` and GET /api/sync/conflicts print it: {id,
-// content_hash, detected_at, source, winner, loser, resolved_at, resolution}, the two versions
-// as objects (version_json), times as ISO strings, null while unresolved.
+// A sync conflict as `sync conflicts --json`, GET /api/sync/conflicts and the sync wire carry
+// it: {id, uid, content_hash, detected_at, source, winner, loser, fields, differs,
+// resolved_at, resolution, resolved_by}, the two versions as objects (version_json), times as
+// ISO strings, null while unresolved. `fields` are what the loser lost when it was recorded;
+// `differs` is what the loser holds that the winner does not: "content", "tags" (one the
+// winner lacks), "memory_type", "metadata.<key>", "deleted" (one is deleted, the other not).
 OJson conflict_record_json(const ConflictRecord& c);
+// Reads one back (a pushed or pulled conflict; `id` is the sender's and is ignored).
+Result<ConflictRecord> parse_conflict(const Json& j);
 
 // ApplyCounts as the hub's push reply and `import --json` print them, and back.
 OJson apply_counts_json(const ApplyCounts& counts);

@@ -75,7 +75,9 @@ struct Change {
   int64_t seq = 0;
   int64_t memory_id = 0;
   std::string content_hash;
-  std::string op;  // "upsert", "delete" (tombstoned) or "purge" (row removed)
+  // "upsert", "delete" (tombstoned), "purge" (row removed) or "conflict" (a sync conflict
+  // recorded or resolved: memory_id 0, hlc its uid)
+  std::string op;
   std::string hlc;
 };
 
@@ -84,7 +86,8 @@ enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
 // A version that lost to another (import or sync), kept whole (both sides as JSON objects of
 // the memory, written by the caller).
 struct ConflictRecord {
-  int64_t id = 0;
+  int64_t id = 0;   // this file's number for it (what `sync conflicts --resolve ID` takes)
+  std::string uid;  // the same on every node: "<content hash>:<the lost version>"
   std::string content_hash;
   double detected_at = 0;
   std::string source;  // where the incoming side came from: "import:<file>", "sync:<node>"
@@ -92,7 +95,8 @@ struct ConflictRecord {
   std::string loser;   // JSON
   std::string fields;  // what the loser lost, comma-separated ("memory_type,metadata.k,deleted")
   std::optional<double> resolved_at;
-  std::string resolution;  // "kept-winner", "kept-loser"
+  std::string resolution;   // "kept-winner", "kept-loser"
+  std::string resolved_by;  // the node where it was resolved
 };
 
 // What scan_memories() walks, newest created first (the Python exporter's order).
@@ -230,11 +234,16 @@ class Database {
   Result<int64_t> data_version();
 
   // ---- sync bookkeeping ----
-  Result<int64_t> add_conflict(const ConflictRecord& c);  // returns its id
+  // Conflicts travel with sync (a resolution made anywhere holds everywhere): recording one,
+  // and changing its resolution, append an entry 'conflict' (hlc = its uid) to the change log.
+  // Records `c` unless its uid is known; returns its id here, and whether it was new.
+  Result<std::pair<int64_t, bool>> add_conflict(const ConflictRecord& c);
   // Newest first; resolved ones only when asked.
   Result<std::vector<ConflictRecord>> conflicts(bool include_resolved, int64_t limit);
   Result<std::optional<ConflictRecord>> conflict(int64_t id);
-  Status mark_conflict_resolved(int64_t id, double at, const std::string& resolution);
+  Result<std::vector<ConflictRecord>> conflicts_by_uid(const std::vector<std::string>& uids);
+  Status set_conflict_resolution(int64_t id, double at, const std::string& resolution,
+                                 const std::string& by);
   Result<int64_t> count_conflicts(bool unresolved_only);
   // meta rows whose key starts with `prefix`, by key.
   Result<std::vector<std::pair<std::string, std::string>>> meta_with_prefix(

@@ -157,6 +157,8 @@ constexpr Column kAddedColumns[] = {
 };
 constexpr Column kAddedConflictColumns[] = {
     {"fields", "TEXT"},
+    {"uid", "TEXT"},
+    {"resolved_by", "TEXT"},
 };
 
 // Reads only sqlite_master, so virtual tables whose module is not loaded (the Python service's
@@ -191,9 +193,24 @@ Status add_missing_columns(sqlite3* db, const std::string& table, std::span<cons
   return Status::ok();
 }
 
+// Version 5: a conflict's uid is the same on every node (its memory and the version that
+// lost), so conflicts and their resolutions sync. Conflicts recorded before get theirs from
+// the loser they kept; repeats of one lost edit (re-imports used to record it again) keep
+// the first as that uid and get their own.
+Status add_conflict_uids(sqlite3* db) {
+  return exec_sql(db,
+                  "UPDATE sync_conflicts SET uid = content_hash || ':' || "
+                  " COALESCE(json_extract(loser, '$.hlc'), 'row-' || id) WHERE uid IS NULL;"
+                  "UPDATE sync_conflicts SET uid = uid || '#' || id WHERE id NOT IN "
+                  " (SELECT MIN(id) FROM sync_conflicts GROUP BY uid);"
+                  "CREATE UNIQUE INDEX IF NOT EXISTS idx_sync_conflicts_uid ON sync_conflicts(uid)",
+                  "giving sync conflicts their uid");
+}
+
 Status add_missing_columns(sqlite3* db) {
   MCP_RETURN_IF_ERROR(add_missing_columns(db, "memories", kAddedColumns));
-  return add_missing_columns(db, "sync_conflicts", kAddedConflictColumns);
+  MCP_RETURN_IF_ERROR(add_missing_columns(db, "sync_conflicts", kAddedConflictColumns));
+  return add_conflict_uids(db);
 }
 
 Status run_all(sqlite3* db, const std::vector<std::string>& statements, const char* what) {
@@ -305,7 +322,8 @@ Status migrate(sqlite3* db, int from_version, bool created) {
       MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "creating the sync tables"));
     }
     // 4: field versions, the fields of a conflict, an index for the newest change.
-    if (from_version < 4) {
+    // 5: conflicts' uid and resolved_by (add_missing_columns).
+    if (from_version < 5) {
       MCP_RETURN_IF_ERROR(run_all(db, table_statements(), "adding an index"));
       MCP_RETURN_IF_ERROR(add_missing_columns(db));
     }

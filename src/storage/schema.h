@@ -16,7 +16,7 @@ namespace mcpmem::storage_detail {
 // its own in its `metadata` table). 1: tables, triggers, FTS of every row. 2: FTS of alive rows.
 // 3: prev_hlc and sync_conflicts (sync). 4: field_versions of memories, fields of conflicts,
 // an index on updated_at.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Brings the open database from `from_version` to kSchemaVersion inside the caller's write
 // transaction. Tables of the Python service are read as they are; only tables, columns,

@@ -103,7 +103,7 @@ class Round {
   Status push() {
     for (;;) {
       MCP_ASSIGN_OR_RETURN(auto changed, service_.changed_since(cursor_.push_seq, options_.batch));
-      MCP_RETURN_IF_ERROR(send(changed.versions));
+      MCP_RETURN_IF_ERROR(send(changed.versions, changed.conflicts));
       // Acknowledged: advance durably, so a crash from here on does not push it again.
       cursor_.push_seq = changed.next_seq;
       cursor_.last_push_at = unix_now();
@@ -112,25 +112,29 @@ class Round {
     }
   }
 
-  // Sends versions in requests of about kMaxPushBytes at most.
-  Status send(const std::vector<Memory>& versions) {
+  // Sends versions in requests of about kMaxPushBytes at most; the conflicts go with the last.
+  Status send(const std::vector<Memory>& versions, const std::vector<ConflictRecord>& conflicts) {
     OJson list = OJson::array();
     size_t bytes = 0;
     for (size_t i = 0; i < versions.size(); ++i) {
       OJson v = version_json(versions[i]);
       bytes += v.dump().size();
       list.push_back(std::move(v));
-      if (bytes >= kMaxPushBytes || i + 1 == versions.size()) {
-        MCP_RETURN_IF_ERROR(post(std::exchange(list, OJson::array())));
+      if (bytes >= kMaxPushBytes && i + 1 < versions.size()) {
+        MCP_RETURN_IF_ERROR(post(std::exchange(list, OJson::array()), OJson::array()));
         bytes = 0;
       }
     }
-    return Status::ok();
+    if (list.empty() && conflicts.empty()) return Status::ok();
+    OJson records = OJson::array();
+    for (const ConflictRecord& c : conflicts) records.push_back(conflict_record_json(c));
+    return post(std::move(list), std::move(records));
   }
 
-  Status post(OJson list) {
+  Status post(OJson list, OJson conflicts) {
     const auto count = static_cast<int64_t>(list.size());
     OJson body = {{"node", service_.node_name()}, {"versions", std::move(list)}};
+    if (!conflicts.empty()) body["conflicts"] = std::move(conflicts);
     auto r = client_.Post("/api/sync/push", headers_,
                           body.dump(-1, ' ', false, OJson::error_handler_t::replace),
                           "application/json");
@@ -166,6 +170,7 @@ class Round {
       Json reply = Json::parse(r->body, nullptr, false);
       if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
           !reply.contains("next") || !reply["next"].is_number_integer() ||
+          (reply.contains("conflicts") && !reply["conflicts"].is_array()) ||
           (reply.contains("purged_seq") && !reply["purged_seq"].is_number_integer())) {
         return Status::io_error("pulling from " + cursor_.url +
                                 ": the hub's reply is not a sync reply (nothing applied)");
@@ -191,6 +196,16 @@ class Round {
         versions.push_back(std::move(parsed).value());
         ++i;
       }
+      std::vector<ConflictRecord> conflicts;
+      for (const Json& c : reply.value("conflicts", Json::array())) {
+        auto parsed = parse_conflict(c);
+        if (!parsed.is_ok()) {
+          return Status::io_error("pulling from " + cursor_.url + ": conflict " +
+                                  std::to_string(conflicts.size()) + ": " +
+                                  parsed.status().message() + " (nothing applied)");
+        }
+        conflicts.push_back(std::move(parsed).value());
+      }
       const int64_t next = reply["next"];
       const bool more = reply.value("more", false);
       note_hub_node(reply);
@@ -200,6 +215,7 @@ class Round {
       ApplyCounts applied;
       Status st = in_transaction([&](HubCursor& c) -> Status {
         MCP_ASSIGN_OR_RETURN(applied, service_.apply_versions(versions, ao));
+        MCP_RETURN_IF_ERROR(service_.apply_conflicts(conflicts).status());
         c.pull_seq = next;
         c.last_pull_at = unix_now();
         c.pulled_total += static_cast<int64_t>(versions.size());
@@ -211,7 +227,7 @@ class Round {
       // One more request after the last batch if it brought something: asking from `next`
       // tells the hub we hold everything before it, so its per-node "behind" is exact after
       // the round.
-      if (!more && (versions.empty() || std::exchange(acknowledged, true))) {
+      if (!more && ((versions.empty() && conflicts.empty()) || std::exchange(acknowledged, true))) {
         return cursor_.resync_pending ? finish_resync(hub_has) : Status::ok();
       }
     }

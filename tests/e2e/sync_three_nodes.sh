@@ -60,6 +60,26 @@ done
 on hub --json sync conflicts | grep -q '"from-a"' || fail "the hub did not keep a's losing version"
 on hub --json sync conflicts | grep -q '"memory_type"' || fail "the conflict does not name the field"
 
+# 2b. The conflict is one fact everywhere: both spokes got the hub's record; resolving it on a
+#     (keep the loser: a's type) resolves it on the hub and on b, and every node holds a's type.
+conflicts() { on "$1" --json sync conflicts "${@:2}"; }
+uid=$(conflicts hub | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["uid"])')
+for n in a b; do
+  [[ $(conflicts $n | python3 -c 'import json,sys; print([c["uid"] for c in json.load(sys.stdin)])') \
+     == "['$uid']" ]] || fail "$n does not have the hub's conflict"
+done
+id_a=$(conflicts a | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+on a sync conflicts | grep -q "differs in memory_type" || fail "the summary does not say what differs"
+out=$(on a sync conflicts --resolve "$id_a" --keep loser)
+grep -q "the memory now holds: memory_type: from-a" <<<"$out" || fail "resolve said: $out"
+sync_node a; sync_node b; sync_node a
+for n in a b hub; do
+  [[ $(conflicts $n) == "[]" ]] || fail "$n still has the conflict unresolved"
+  conflicts $n --all | grep -q '"resolved_by": "a"' || fail "$n: not resolved by a"
+done
+expect_converged "a conflict resolved on a spoke" 6 a b
+grep -q $'\tfrom-a\talpha,from-a,from-b\t' <<<"$(state hub)" || fail "the loser's type is not current"
+
 # 3. A delete propagates; an old export imported later does not bring it back.
 y=$(hash_of b "beta note 2")
 on b export -o "$work/old-b.json" >/dev/null

@@ -34,7 +34,7 @@ TEST_F(DatabaseTest, CreatesSchemaAndReopensIdempotently) {
   const int64_t objects = raw.one("SELECT COUNT(*) FROM sqlite_master");
   auto db = open();
   ASSERT_TRUE(db);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 4);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 5);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master"), objects);  // nothing added twice
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('memories','meta',"
@@ -589,7 +589,7 @@ TEST_F(DatabaseTest, SchemaVersion1IsMigrated) {
   auto db = open();
   ASSERT_TRUE(db);
   RawConnection raw(path_);
-  EXPECT_EQ(raw.one("PRAGMA user_version"), 4);
+  EXPECT_EQ(raw.one("PRAGMA user_version"), 5);
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sync_conflicts'"), 1);
   EXPECT_EQ(raw.one("SELECT COUNT(*) FROM pragma_table_info('memories') WHERE name = "
                     "'field_versions'"),
@@ -603,6 +603,65 @@ TEST_F(DatabaseTest, SchemaVersion1IsMigrated) {
   ASSERT_TRUE(db->insert_memory(memory("dead words", {"d"}, 4), {}).is_ok());
   EXPECT_EQ(db->keyword_search("words", MemoryFilter{}, 10)->size(), 2u);
   expect_fts_matches_alive_rows();
+}
+
+// Conflicts sync by a uid every node gives them alike (schema 5). A version-4 file gets them
+// from the loser it kept; one lost edit recorded twice (re-imports did that) keeps the uid on
+// the first. Recording a known uid again adds nothing; recording and resolving log a change.
+TEST_F(DatabaseTest, ConflictsGetOneUidAndLogTheirChanges) {
+  {
+    auto db = open();
+    ASSERT_TRUE(db);
+  }
+  {
+    RawConnection raw(path_);
+    ASSERT_EQ(
+        raw.exec("DROP INDEX idx_sync_conflicts_uid;"
+                 "ALTER TABLE sync_conflicts DROP COLUMN uid;"
+                 "ALTER TABLE sync_conflicts DROP COLUMN resolved_by;"
+                 "INSERT INTO sync_conflicts(content_hash, detected_at, source, winner, loser)"
+                 " VALUES ('h1', 1, 's', '{}', '{\"hlc\": \"v1\"}'),"
+                 "        ('h1', 2, 's', '{}', '{\"hlc\": \"v1\"}'),"
+                 "        ('h2', 3, 's', '{}', '{}');"
+                 "PRAGMA user_version = 4;"),
+        "");
+  }
+  auto db = open();
+  ASSERT_TRUE(db);
+  auto all = db->conflicts(true, 10);
+  ASSERT_TRUE(all.is_ok());
+  std::vector<std::string> uids;
+  for (const ConflictRecord& c : *all) uids.push_back(c.uid);
+  EXPECT_EQ(uids, (std::vector<std::string>{"h2:row-3", "h1:v1#2", "h1:v1"}));
+
+  const int64_t head = *db->last_change_seq();
+  ConflictRecord again = all->back();
+  again.detected_at = 99;
+  auto added = db->add_conflict(again);
+  ASSERT_TRUE(added.is_ok());
+  EXPECT_EQ(*added, std::make_pair(all->back().id, false));
+  EXPECT_EQ(*db->last_change_seq(), head);
+
+  ConflictRecord fresh;
+  fresh.uid = "h3:v7";
+  fresh.content_hash = "h3";
+  fresh.winner = fresh.loser = "{}";
+  added = db->add_conflict(fresh);
+  ASSERT_TRUE(added.is_ok());
+  EXPECT_TRUE(added->second);
+  ASSERT_TRUE(db->set_conflict_resolution(added->first, 5, "kept-winner", "laptop").is_ok());
+  auto changes = db->changes_since(head, 10);
+  ASSERT_EQ(changes->size(), 2u);
+  for (const Change& c : *changes) {
+    EXPECT_EQ(c.op, "conflict");
+    EXPECT_EQ(c.hlc, "h3:v7");
+  }
+  auto stored = db->conflicts_by_uid({"h3:v7", "unknown"});
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ(stored->front().resolved_by, "laptop");
+  EXPECT_EQ(stored->front().resolution, "kept-winner");
+  EXPECT_EQ(db->set_conflict_resolution(12345, 5, "kept-winner", "x").code(),
+            StatusCode::kNotFound);
 }
 
 }  // namespace

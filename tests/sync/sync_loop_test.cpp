@@ -6,6 +6,7 @@
 #include "sync/sync_loop.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,8 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/content_hash.h"
 #include "http/http_server.h"
 #include "http/sync_api.h"
+#include "sync/sync_client.h"
 #include "sync_test_util.h"
 
 namespace mcpmem {
@@ -138,6 +141,88 @@ TEST_F(SyncLoopTest, BackgroundLoopsConvergeWhileEveryNodeWrites) {
   for (auto& loop : loops) loop->stop();
   loops.clear();  // joins
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(5));
+}
+
+// A conflict is recorded where the two versions meet (the hub) and travels to every node; a
+// resolution made on any node holds on all, and two resolutions made at once end as the same
+// one everywhere (the earlier). A pushed conflict that is not one is refused whole.
+TEST_F(SyncLoopTest, AConflictAndItsResolutionAreOneFactOnEveryNode) {
+  MemoryService &laptop = *spokes_[0], &desktop = *spokes_[1];
+  const SyncClientOptions client = loop_options().client;
+  auto round = [&](MemoryService& s) {
+    auto r = sync_once(s, client);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+  };
+  StoreRequest sr;
+  sr.content = "the build server is in rack 4";
+  sr.skip_semantic_dedup = true;
+  const std::string hash = (*laptop.store(sr)).content_hash;
+  round(laptop);
+  round(desktop);
+  UpdateRequest u;
+  u.content_hash = hash;
+  u.memory_type = "laptop-type";
+  ASSERT_TRUE(laptop.update(u).is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  u.memory_type = "desktop-type";
+  ASSERT_TRUE(desktop.update(u).is_ok());
+  round(laptop);
+  round(desktop);  // the hub meets the two versions here
+  round(laptop);
+  std::string uid;
+  for (MemoryService* s : {hub_.get(), &laptop, &desktop}) {
+    auto c = s->conflicts(false, 10);
+    ASSERT_TRUE(c.is_ok());
+    ASSERT_EQ(c->size(), 1u) << s->node_name();
+    if (uid.empty()) uid = c->front().uid;
+    EXPECT_EQ(c->front().uid, uid);
+    EXPECT_EQ(c->front().fields, "memory_type");
+    EXPECT_NE(c->front().loser.find("laptop-type"), std::string::npos);
+  }
+  // Both spokes resolve before hearing of the other: the laptop first.
+  const int64_t on_laptop = (*laptop.conflicts(false, 1)).front().id;
+  const int64_t on_desktop = (*desktop.conflicts(false, 1)).front().id;
+  ASSERT_TRUE(laptop.resolve_conflict(on_laptop, "winner").is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(desktop.resolve_conflict(on_desktop, "loser").is_ok());
+  for (int i = 0; i < 2; ++i) {
+    round(desktop);
+    round(laptop);
+  }
+  for (MemoryService* s : {hub_.get(), &laptop, &desktop}) {
+    EXPECT_EQ(*s->count_conflicts(true), 0) << s->node_name();
+    auto c = s->conflicts(true, 10);
+    ASSERT_EQ(c->size(), 1u) << s->node_name();
+    EXPECT_EQ(c->front().resolution, "kept-winner") << s->node_name();
+    EXPECT_EQ(c->front().resolved_by, "laptop") << s->node_name();
+    // Keeping the loser on the desktop was an edit: it holds everywhere.
+    EXPECT_EQ((*s->get(hash))->memory_type, "laptop-type") << s->node_name();
+  }
+
+  // A pushed conflict that is not one: 422, nothing of the request applied.
+  httplib::Client hub(client.hub_url);
+  const std::string fresh = "a memory pushed with a bad conflict";
+  for (const char* conflict :
+       {R"({"uid": "x", "content_hash": "x"})", R"({"uid": 1})",
+        R"({"uid": "HASH:v", "content_hash": "HASH", "detected_at": "2026-01-01T00:00:00Z",
+            "winner": {}, "loser": {}, "resolved_at": "2026-01-02T00:00:00Z"})",
+        R"({"uid": "HASH:v", "content_hash": "HASH", "detected_at": "yesterday",
+            "winner": {}, "loser": {}})"}) {
+    std::string text = conflict;
+    for (size_t at; (at = text.find("HASH")) != std::string::npos;) text.replace(at, 4, hash);
+    Json body = {{"node", "mallory"},
+                 {"versions", Json::array({{{"content", fresh},
+                                            {"content_hash", *content_hash(fresh)},
+                                            {"created_at", 1.8e9},
+                                            {"updated_at", 1.8e9}}})},
+                 {"conflicts", Json::array({Json::parse(text)})}};
+    auto r = hub.Post("/api/sync/push", {{"X-API-Key", kHubKey}}, body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 422) << conflict;
+    EXPECT_NE(r->body.find("conflicts[0]"), std::string::npos) << r->body;
+  }
+  EXPECT_FALSE((*hub_->get(*content_hash(fresh))).has_value());
+  EXPECT_EQ(*hub_->count_conflicts(false), 1);
 }
 
 }  // namespace
