@@ -51,6 +51,11 @@ try {
 
   await page.goto(url + "/");
   await page.waitForSelector("#key-panel:not([hidden])");
+  // This server got its key from MCP_API_KEY: the prompt says so (a key file is named by path,
+  // HttpTest.DashboardKeyPromptNamesTheKeyFileTheServerUses), and never shows the key.
+  const keySource = await page.textContent("#key-source");
+  assert.match(keySource, /MCP_API_KEY/);
+  assert.ok(!keySource.includes(apiKey));
   await page.screenshot({ path: join(shots, "1-key.png") });
   await page.fill("#key", "not-the-key");
   await page.click("#key-form button");
