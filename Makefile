@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: all build run test test-quick bench install-deps clean format check-format \
+.PHONY: all build run test test-quick chaos bench install-deps clean format check-format \
         check-layering check tsan asan
 
 all: build
@@ -44,6 +44,14 @@ test: build
 # slow (over ~10 s), concurrency (threads or processes racing).
 test-quick: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 120 -L unit
+
+# The sync chaos test, long: CHAOS_DURATION seconds (300) of random workload with kill -9s;
+# CHAOS_SEED=N replays the seed a run printed (`make test` runs it for 25 s).
+CHAOS_DURATION ?= 300
+CHAOS_SEED ?=
+chaos: build
+	tests/e2e/sync_chaos.py $(BUILD_DIR)/mcp-memory --duration $(CHAOS_DURATION) \
+	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 bench: build
 	$(BUILD_DIR)/bench/run-bench
