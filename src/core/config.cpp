@@ -89,6 +89,7 @@ Config config_from_env(const Env& env) {
     if (*s == "full" || *s == "FULL") c.synchronous_full = true;
   }
   if (const std::string* m = get(env, "MCP_MEMORY_EMBEDDING_MODEL")) c.embedding_model = *m;
+  if (const std::string* k = get(env, "MCP_EMBEDDING_API_KEY")) c.embedding_api_key = *k;
   read_bool(env, "MCP_BACKUP_ENABLED", c.backup_enabled);
   if (const std::string* i = get(env, "MCP_BACKUP_INTERVAL")) {
     if (*i == "hourly" || *i == "daily" || *i == "weekly") c.backup_interval = *i;

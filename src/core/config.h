@@ -30,6 +30,7 @@ struct Config {
 
   // --- embedding and index ---
   std::string embedding_model = "hash-384";  // MCP_MEMORY_EMBEDDING_MODEL
+  std::string embedding_api_key;             // MCP_EMBEDDING_API_KEY (remote embedders)
   size_t bulk_batch_size = 5000;             // memories per transaction in bulk stores
 
   // --- write-time dedup (as the Python service) ---

@@ -19,8 +19,21 @@ class Embedder {
   virtual ~Embedder() = default;
   virtual const std::string& model_id() const = 0;
   virtual size_t dimension() const = 0;
-  // Writes dimension() floats to `out` (out.size() == dimension()).
+  // Writes dimension() floats to `out` (out.size() == dimension()): a memory's text.
   virtual Status embed(std::string_view text, std::span<float> out) const = 0;
+  // A search query. Models that embed queries differently (e5 and bge prompts) override it.
+  virtual Status embed_query(std::string_view text, std::span<float> out) const {
+    return embed(text, out);
+  }
+  // Many memories at once, row after row in `out` (texts.size() * dimension() floats). Models
+  // and remote servers batch them; the default embeds one after the other.
+  virtual Status embed_batch(std::span<const std::string_view> texts, std::span<float> out) const {
+    const size_t dim = dimension();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (Status s = embed(texts[i], out.subspan(i * dim, dim)); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  }
 
   std::vector<float> embed(std::string_view text) const {
     std::vector<float> v(dimension());
@@ -30,8 +43,22 @@ class Embedder {
   }
 };
 
-// Makes the embedder named by `model` ("hash-384" today; real models in a later issue).
-// InvalidArgument for an unknown name, listing the known ones.
-Result<std::unique_ptr<Embedder>> make_embedder(const std::string& model);
+struct EmbedderOptions {
+  std::string api_key;  // remote embedders: MCP_EMBEDDING_API_KEY, sent as a bearer token
+  int timeout_ms = 30'000;
+  int retries = 3;  // remote embedders: attempts after the first, with backoff
+};
+
+// Makes the embedder named by `model` (MCP_MEMORY_EMBEDDING_MODEL):
+//   hash-384, hash-<N>                 the offline lexical default
+//   ollama:<url>#<model>               an Ollama server's /api/embed
+//   openai:<base-url>#<model>          an OpenAI-compatible /v1/embeddings (llama.cpp, vLLM, ...)
+// InvalidArgument for an unknown name, listing the known ones; a remote server that cannot be
+// reached or answers nonsense is an error naming it.
+Result<std::unique_ptr<Embedder>> make_embedder(const std::string& model,
+                                                const EmbedderOptions& options = {});
+
+// Scales `v` to unit length (an all-zero vector stays zero).
+void l2_normalize(std::span<float> v);
 
 }  // namespace mcpmem

@@ -169,12 +169,7 @@ Status HashEmbedder::embed(std::string_view text, std::span<float> out) const {
     out[h % dimension_] += sign * tf * features[a].weight;
     a = b;
   }
-  double norm2 = 0;
-  for (float v : out) norm2 += static_cast<double>(v) * v;
-  if (norm2 > 0) {
-    float inv = static_cast<float>(1.0 / std::sqrt(norm2));
-    for (float& v : out) v *= inv;
-  }
+  l2_normalize(out);
   return Status::ok();
 }
 

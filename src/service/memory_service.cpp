@@ -60,7 +60,9 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
 
 Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
                                                            const ServiceOptions& options) {
-  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(config.embedding_model));
+  EmbedderOptions embedder_options;
+  embedder_options.api_key = config.embedding_api_key;
+  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(config.embedding_model, embedder_options));
   MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
   OpenOptions db_options;
   db_options.synchronous_full = config.synchronous_full;

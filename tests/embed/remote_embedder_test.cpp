@@ -1,0 +1,210 @@
+// Remote embedders against a fake server on loopback (a real HTTP server): Ollama's and the
+// OpenAI-compatible reply shapes, batching, the key, and every way a server can fail: down, too
+// slow, 500s (retried, then an error), garbage, a vector of the wrong size. Each failure is an
+// error that names the server, and nothing of a bad reply is returned.
+#include "embed/remote_embedder.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace mcpmem {
+namespace {
+
+using Json = nlohmann::json;
+
+class FakeServer {
+ public:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  explicit FakeServer(Handler h) : handler_(std::move(h)) {
+    auto route = [this](const httplib::Request& q, httplib::Response& r) {
+      ++requests;
+      handler_(q, r);
+    };
+    server_.Post("/api/embed", route);
+    server_.Post("/v1/embeddings", route);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FakeServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> requests{0};
+
+ private:
+  Handler handler_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A vector per input: (len(text), 1, 0, 2) — so each text's vector is checkable.
+Json vectors_for(const Json& input, size_t dim = 4) {
+  Json out = Json::array();
+  for (const Json& t : input) {
+    Json v = Json::array({static_cast<double>(t.get<std::string>().size()), 1.0, 0.0, 2.0});
+    while (v.size() < dim) v.push_back(0.5);
+    while (v.size() > dim) v.erase(v.size() - 1);
+    out.push_back(v);
+  }
+  return out;
+}
+
+void ollama_ok(const httplib::Request& q, httplib::Response& r) {
+  Json body = Json::parse(q.body);
+  r.set_content(Json{{"model", body["model"]}, {"embeddings", vectors_for(body["input"])}}.dump(),
+                "application/json");
+}
+
+EmbedderOptions quick() {
+  EmbedderOptions o;
+  o.timeout_ms = 2000;
+  o.retries = 1;
+  return o;
+}
+
+TEST(RemoteEmbedderTest, OllamaEmbedsInBatchesAndNormalises) {
+  std::atomic<size_t> largest{0};
+  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
+    Json body = Json::parse(q.body);
+    EXPECT_EQ(body["model"], "nomic-embed-text");
+    largest = std::max<size_t>(largest, body["input"].size());
+    ollama_ok(q, r);
+  });
+  auto e = make_embedder("ollama:" + server.url() + "/#nomic-embed-text", quick());
+  ASSERT_TRUE(e.is_ok()) << e.status().message();
+  EXPECT_EQ((*e)->dimension(), 4u);
+  EXPECT_EQ((*e)->model_id(), "ollama:nomic-embed-text");
+  std::vector<float> v = (*e)->embed("abc");
+  const double n = std::sqrt(9.0 + 1 + 0 + 4);
+  EXPECT_NEAR(v[0], 3 / n, 1e-6);
+  EXPECT_NEAR(v[3], 2 / n, 1e-6);
+
+  std::vector<std::string> texts;
+  for (int i = 0; i < 150; ++i) texts.push_back(std::string(static_cast<size_t>(i + 1), 'x'));
+  std::vector<std::string_view> views(texts.begin(), texts.end());
+  std::vector<float> out(150 * 4);
+  ASSERT_TRUE((*e)->embed_batch(views, out).is_ok());
+  EXPECT_EQ(largest.load(), 64u);  // three requests: 64, 64, 22
+  for (size_t i = 0; i < 150; ++i) {
+    const double len = static_cast<double>(i + 1), norm = std::sqrt(len * len + 5);
+    EXPECT_NEAR(out[i * 4], len / norm, 1e-6) << i;
+  }
+}
+
+TEST(RemoteEmbedderTest, OpenAiCompatibleReadsItemsByIndexAndSendsTheKey) {
+  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
+    if (q.get_header_value("Authorization") != "Bearer sk-test") {
+      r.status = 401;
+      r.set_content(R"({"error": "bad key"})", "application/json");
+      return;
+    }
+    Json body = Json::parse(q.body);
+    Json data = Json::array();
+    Json vectors = vectors_for(body["input"]);
+    for (size_t i = vectors.size(); i-- > 0;) {  // reversed: the index says which is which
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
+    }
+    r.set_content(Json{{"data", data}, {"model", body["model"]}}.dump(), "application/json");
+  });
+  EmbedderOptions o = quick();
+  auto refused = make_embedder("openai:" + server.url() + "#bge-small", o);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("MCP_EMBEDDING_API_KEY"), std::string::npos)
+      << refused.status().message();
+  o.api_key = "sk-test";
+  auto e = make_embedder("openai:" + server.url() + "/v1#bge-small", o);
+  ASSERT_TRUE(e.is_ok()) << e.status().message();
+  const std::string_view texts[] = {"a", "abcd"};
+  std::vector<float> out(8);
+  ASSERT_TRUE((*e)->embed_batch(texts, out).is_ok());
+  EXPECT_NEAR(out[0], 1 / std::sqrt(6.0), 1e-6);
+  EXPECT_NEAR(out[4], 4 / std::sqrt(21.0), 1e-6);
+}
+
+TEST(RemoteEmbedderTest, EveryFailureIsAnErrorNamingTheServer) {
+  std::atomic<int> mode{0};
+  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
+    switch (mode.load()) {
+      case 0:
+        return ollama_ok(q, r);
+      case 1:
+        r.status = 500;
+        r.set_content("model is loading", "text/plain");
+        return;
+      case 2:
+        r.set_content("<html>not json</html>", "text/html");
+        return;
+      case 3: {
+        Json body = Json::parse(q.body);
+        r.set_content(Json{{"embeddings", vectors_for(body["input"], 5)}}.dump(),
+                      "application/json");
+        return;
+      }
+      case 4:
+        r.set_content(R"({"embeddings": [[1, "x", 3, 4]]})", "application/json");
+        return;
+      case 5:
+        r.set_content(R"({"embeddings": []})", "application/json");
+        return;
+      default:
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        return ollama_ok(q, r);
+    }
+  });
+  EmbedderOptions o = quick();
+  o.timeout_ms = 500;
+  auto e = make_embedder("ollama:" + server.url() + "#m", o);
+  ASSERT_TRUE(e.is_ok()) << e.status().message();
+  struct Case {
+    int mode;
+    const char* says;
+  } cases[] = {{1, "HTTP 500: model is loading"},
+               {2, "not a JSON object"},
+               {3, "a vector of 5 numbers where ollama:m gives 4"},
+               {4, "not a number"},
+               {5, "asked for 1 vectors, got 0"},
+               {6, "timed out"}};
+  for (const Case& c : cases) {
+    mode = c.mode;
+    const int before = server.requests;
+    std::vector<float> out(4, 7.0f);
+    Status s = (*e)->embed("text", out);
+    EXPECT_FALSE(s.is_ok()) << c.mode;
+    EXPECT_NE(s.message().find(c.says), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(server.url()), std::string::npos) << s.message();
+    EXPECT_EQ(out, std::vector<float>(4, 7.0f)) << "a bad reply wrote something";
+    // Down, slow and 5xx are retried once; an answer that is wrong is not.
+    EXPECT_EQ(server.requests - before, c.mode == 1 || c.mode == 6 ? 2 : 1) << c.mode;
+  }
+}
+
+TEST(RemoteEmbedderTest, AServerThatIsNotThereOrASpecThatIsWrongIsNamed) {
+  int port = 0;
+  {
+    httplib::Server s;
+    port = s.bind_to_any_port("127.0.0.1");
+  }  // closed: nothing listens there now
+  EmbedderOptions o = quick();
+  o.retries = 0;
+  auto down = make_embedder("ollama:http://127.0.0.1:" + std::to_string(port) + "#m", o);
+  ASSERT_FALSE(down.is_ok());
+  EXPECT_NE(down.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << down.status().message();
+  for (const char* spec : {"ollama:http://127.0.0.1:1", "ollama:#m", "openai:ftp://x#m",
+                           "ollama:http://127.0.0.1:1#"}) {
+    auto bad = make_embedder(spec, o);
+    ASSERT_FALSE(bad.is_ok()) << spec;
+    EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << bad.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace mcpmem
