@@ -181,8 +181,8 @@ struct DataDigest {
 struct ChangedVersions {
   std::vector<Memory> versions;  // current state of each changed memory (tombstones included)
   std::vector<ConflictRecord> conflicts;  // conflicts recorded or resolved in that range
-  int64_t next_seq = 0;          // the change-log seq these include; ask from here next time
-  bool more = false;             // more changes after next_seq
+  int64_t next_seq = 0;  // the change-log seq these include; ask from here next time
+  bool more = false;     // more changes after next_seq
 };
 
 // meta key of the highest version received from another node (see apply_versions).
