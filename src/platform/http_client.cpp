@@ -17,6 +17,7 @@ void init_curl_once() {
 }
 
 struct Transfer {
+  CURL* curl = nullptr;
   const HttpRequest* request = nullptr;
   const HttpSink* sink = nullptr;
   const HttpProgress* progress = nullptr;
@@ -35,7 +36,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   t->received += static_cast<int64_t>(n);
   if (t->sink != nullptr && *t->sink) {
-    if (!(*t->sink)(data, n)) {
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (!(*t->sink)(status, data, n)) {
       t->sink_refused = true;
       return 0;
     }
@@ -85,6 +88,7 @@ Result<HttpResponse> perform(const HttpRequest& r, const HttpSink* sink,
   if (!curl) return Status::internal("libcurl could not start a transfer");
   CURL* c = curl.get();
   Transfer t;
+  t.curl = c;
   t.request = &r;
   t.sink = sink;
   t.progress = progress;

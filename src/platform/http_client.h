@@ -35,8 +35,9 @@ struct HttpResponse {
   std::string header(const std::string& lower_name) const;
 };
 
-// Receives a reply body in pieces (a download); false stops the transfer with an error.
-using HttpSink = std::function<bool(const char* data, size_t size)>;
+// Receives a reply body in pieces (a download), with the reply's status; false stops the
+// transfer with an error.
+using HttpSink = std::function<bool(long status, const char* data, size_t size)>;
 // Bytes received so far and the total expected (0 when unknown).
 using HttpProgress = std::function<void(int64_t received, int64_t total)>;
 

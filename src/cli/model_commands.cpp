@@ -1,0 +1,135 @@
+// `mcp-memory model`: sentence-embedding models on this machine. `pull` downloads one from a
+// Hugging Face-compatible endpoint (HF_ENDPOINT, default the Hugging Face hub; HF_TOKEN for
+// gated repositories; proxies from HTTPS_PROXY) into <base_dir>/models/<owner>/<repo>/;
+// `list` shows what is there; `remove` deletes one. Nothing else ever downloads.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_context.h"
+#include "embed/model_store.h"
+#include "service/wire_json.h"
+
+namespace mcpmem::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path models_dir(const Config& config) { return fs::path(config.base_dir) / "models"; }
+
+std::string megabytes(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+int pull_command(CliContext& ctx, const std::string& name, const std::string& revision) {
+  auto repo = model_repo(name);
+  if (!repo.is_ok()) return usage_error(repo.status().message());
+  PullOptions o;
+  o.endpoint = env_or("HF_ENDPOINT", o.endpoint);
+  o.token = env_or("HF_TOKEN", "");
+  o.revision = revision;
+  const bool bar = !ctx.json && isatty(STDERR_FILENO) != 0;
+  if (bar) {
+    o.progress = [](const std::string& file, int64_t got, int64_t total) {
+      std::fprintf(stderr, "\r%-34s %10s", file.c_str(), megabytes(got).c_str());
+      if (total > 0) {
+        std::fprintf(stderr, " / %s %3d%%", megabytes(total).c_str(),
+                     static_cast<int>(100 * got / total));
+      }
+      std::fflush(stderr);
+    };
+  }
+  const fs::path dir = model_dir(models_dir(ctx.config), *repo);
+  if (!ctx.json) std::cerr << "pulling " << *repo << " from " << o.endpoint << "\n";
+  auto pulled = pull_model(*repo, dir, o);
+  if (bar) std::cerr << "\n";
+  if (!pulled.is_ok()) return report_error(pulled.status());
+  int64_t bytes = 0;
+  OJson files = OJson::array();
+  for (const PulledFile& f : *pulled) {
+    bytes += f.bytes;
+    files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256_checked", f.verified}});
+  }
+  if (ctx.json) {
+    std::cout << OJson{{"success", true}, {"repo", *repo}, {"dir", dir.string()}, {"files", files}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "pulled " << *repo << " into " << dir.string() << " (" << pulled->size()
+              << " files, " << megabytes(bytes) << ")\n";
+  }
+  return kExitOk;
+}
+
+int list_command(CliContext& ctx) {
+  auto models = installed_models(models_dir(ctx.config));
+  if (ctx.json) {
+    OJson out = OJson::array();
+    for (const InstalledModel& m : models) {
+      out.push_back({{"repo", m.repo},
+                     {"dir", m.dir.string()},
+                     {"bytes", m.bytes},
+                     {"complete", m.complete}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "embedding model in use: " << ctx.config.embedding_model << "\n";
+  if (models.empty()) {
+    std::cout << "no models in " << models_dir(ctx.config).string()
+              << " (mcp-memory model pull all-MiniLM-L6-v2)\n";
+  }
+  for (const InstalledModel& m : models) {
+    std::cout << "  " << m.repo << "  " << megabytes(m.bytes)
+              << (m.complete ? "" : "  (incomplete: pull it again to finish)") << "\n";
+  }
+  return kExitOk;
+}
+
+int remove_command(CliContext& ctx, const std::string& name) {
+  auto repo = model_repo(name);
+  if (!repo.is_ok()) return usage_error(repo.status().message());
+  const fs::path dir = model_dir(models_dir(ctx.config), *repo);
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return report_error(Status::not_found(*repo + " is not installed"));
+  fs::remove_all(dir, ec);
+  if (ec) return report_error(Status::io_error("removing " + dir.string() + ": " + ec.message()));
+  std::cout << "removed " << *repo << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
+  CLI::App* cmd = app.add_subcommand("model", "Sentence-embedding models: pull, list, remove");
+  cmd->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  auto revision = std::make_shared<std::string>("main");
+  CLI::App* pull = cmd->add_subcommand(
+      "pull",
+      "Download a model (all-MiniLM-L6-v2, bge-small-en-v1.5, e5-small-v2, gte-small, "
+      "or OWNER/REPO) from HF_ENDPOINT (default https://huggingface.co)");
+  pull->add_option("name", *name, "Model name or Hugging Face repository")->required();
+  pull->add_option("--revision", *revision, "Branch, tag or commit (default main)");
+  CLI::App* list = cmd->add_subcommand("list", "Models on this machine, and the one in use");
+  CLI::App* remove = cmd->add_subcommand("remove", "Delete a downloaded model");
+  remove->add_option("name", *name, "Model name or Hugging Face repository")->required();
+  out.push_back({cmd, [&ctx, name, revision, pull, list, remove]() -> int {
+                   if (pull->parsed()) return pull_command(ctx, *name, *revision);
+                   if (list->parsed()) return list_command(ctx);
+                   if (remove->parsed()) return remove_command(ctx, *name);
+                   return kExitUsage;
+                 }});
+}
+
+}  // namespace mcpmem::cli

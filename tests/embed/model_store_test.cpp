@@ -1,0 +1,201 @@
+// `model pull` against a fake Hugging Face endpoint on loopback (a real HTTP server in the hub's
+// URL layout: /api/models/{repo} and /{repo}/resolve/{revision}/{path}, with Range): a cut
+// connection resumes; a file whose bytes do not match the listed sha256 is rejected and
+// removed; without a listing the known files are asked for one by one; names resolve.
+#include "embed/model_store.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "core/content_hash.h"
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+class FakeHub {
+ public:
+  std::map<std::string, std::string> files;  // path in the repository -> bytes
+  bool listing = true;
+  std::string corrupt;           // this file is served with one byte changed
+  std::atomic<int> cut_once{0};  // cut the next N downloads of model.safetensors half-way
+  std::atomic<int> ranged{0};    // requests that asked for a Range
+  std::string revision_seen;
+
+  FakeHub() {
+    server_.Get("/api/models/acme/tiny", [this](const httplib::Request&, httplib::Response& r) {
+      if (!listing) {
+        r.status = 404;
+        return;
+      }
+      Json siblings = Json::array();
+      for (const auto& [path, bytes] : files) {
+        Json s = {{"rfilename", path}};
+        if (path == "model.safetensors") {
+          s["lfs"] = {{"sha256", sha256_hex(bytes)}, {"size", bytes.size()}};
+        } else {
+          s["size"] = bytes.size();
+        }
+        siblings.push_back(s);
+      }
+      r.set_content(Json{{"id", "acme/tiny"}, {"siblings", siblings}}.dump(), "application/json");
+    });
+    server_.Get(R"(/acme/tiny/resolve/([^/]+)/(.+))", [this](const httplib::Request& q,
+                                                             httplib::Response& r) {
+      revision_seen = q.matches[1];
+      const std::string path = q.matches[2];
+      auto it = files.find(path);
+      if (it == files.end()) {
+        r.status = 404;
+        return;
+      }
+      auto body = std::make_shared<std::string>(it->second);
+      if (path == corrupt) (*body)[body->size() / 2] ^= 1;
+      if (q.has_header("Range")) ++ranged;  // the library answers it (206, that part)
+      const bool cut = path == "model.safetensors" && cut_once > 0 && cut_once-- > 0;
+      r.set_content_provider(body->size(), "application/octet-stream",
+                             [body, cut](size_t offset, size_t length, httplib::DataSink& sink) {
+                               if (cut && offset >= body->size() / 2) return false;  // hang up
+                               const size_t n = std::min<size_t>(length, 16384);
+                               sink.write(body->data() + offset, n);
+                               return true;
+                             });
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FakeHub() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::string random_bytes(size_t n) {
+  std::mt19937 rng(7);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class ModelStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mcpmem-models-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    hub_.files = {{"config.json", R"({"hidden_size": 4})"},
+                  {"vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n"},
+                  {"1_Pooling/config.json", R"({"pooling_mode_mean_tokens": true})"},
+                  {"README.md", "not needed"},
+                  {"model.safetensors", random_bytes(600'000)}};
+    options_.endpoint = hub_.url();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path target() const { return fs::path(dir_) / "acme" / "tiny"; }
+
+  FakeHub hub_;
+  PullOptions options_;
+  std::string dir_;
+};
+
+TEST_F(ModelStoreTest, PullsTheListedFilesChecksThemAndResumesACutConnection) {
+  hub_.cut_once = 1;
+  std::map<std::string, int64_t> progress;
+  options_.progress = [&](const std::string& f, int64_t got, int64_t) { progress[f] = got; };
+  auto pulled = pull_model("acme/tiny", target(), options_);
+  ASSERT_TRUE(pulled.is_ok()) << pulled.status().message();
+  EXPECT_EQ(pulled->size(), 4u);  // not the README
+  for (const char* f : {"config.json", "vocab.txt", "1_Pooling/config.json", "model.safetensors"}) {
+    EXPECT_EQ(read(target() / f), hub_.files[f]) << f;
+    EXPECT_FALSE(fs::exists(target() / (std::string(f) + ".partial"))) << f;
+  }
+  EXPECT_FALSE(fs::exists(target() / "README.md"));
+  EXPECT_GE(hub_.ranged.load(), 1);  // the cut download went on from where it stopped
+  EXPECT_EQ(progress["model.safetensors"], 600'000);
+  EXPECT_EQ(fs::status(target()).permissions() & fs::perms::all, fs::perms::owner_all);
+  bool verified = false;
+  for (const PulledFile& f : *pulled) verified |= f.path == "model.safetensors" && f.verified;
+  EXPECT_TRUE(verified);
+
+  // Pulled again: nothing to download.
+  const int ranged = hub_.ranged;
+  hub_.corrupt = "model.safetensors";  // would be refused if it were fetched again
+  ASSERT_TRUE(pull_model("acme/tiny", target(), options_).is_ok());
+  EXPECT_EQ(hub_.ranged.load(), ranged);
+
+  auto models = installed_models(dir_);
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].repo, "acme/tiny");
+  EXPECT_TRUE(models[0].complete);
+}
+
+TEST_F(ModelStoreTest, AFileThatDoesNotMatchItsSha256IsRejectedAndRemoved) {
+  hub_.corrupt = "model.safetensors";
+  auto pulled = pull_model("acme/tiny", target(), options_);
+  ASSERT_FALSE(pulled.is_ok());
+  EXPECT_EQ(pulled.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(pulled.status().message().find("sha256"), std::string::npos);
+  EXPECT_FALSE(fs::exists(target() / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(target() / "model.safetensors.partial"));
+  hub_.corrupt.clear();
+  ASSERT_TRUE(pull_model("acme/tiny", target(), options_).is_ok());
+  EXPECT_EQ(read(target() / "model.safetensors"), hub_.files["model.safetensors"]);
+}
+
+TEST_F(ModelStoreTest, WithoutAListingTheKnownFilesAreAskedForOneByOne) {
+  hub_.listing = false;
+  hub_.cut_once = 1;
+  options_.revision = "v1.0";
+  auto pulled = pull_model("acme/tiny", target(), options_);
+  ASSERT_TRUE(pulled.is_ok()) << pulled.status().message();
+  EXPECT_EQ(hub_.revision_seen, "v1.0");
+  EXPECT_EQ(read(target() / "model.safetensors"), hub_.files["model.safetensors"]);
+  EXPECT_FALSE(fs::exists(target() / "tokenizer.json"));  // 404: optional
+
+  // A repository without weights is named as such.
+  fs::remove_all(target());
+  hub_.files.erase("model.safetensors");
+  auto none = pull_model("acme/tiny", target(), options_);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.status().message().find("model.safetensors"), std::string::npos);
+  hub_.listing = true;
+  none = pull_model("acme/tiny", target(), options_);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.status().message().find("no model.safetensors"), std::string::npos);
+}
+
+TEST(ModelNamesTest, ShortNamesAndRepositoriesResolveAndOthersAreRefused) {
+  EXPECT_EQ(*model_repo("all-MiniLM-L6-v2"), "sentence-transformers/all-MiniLM-L6-v2");
+  EXPECT_EQ(*model_repo("bge-small-en-v1.5"), "BAAI/bge-small-en-v1.5");
+  EXPECT_EQ(*model_repo("owner/some.repo_1"), "owner/some.repo_1");
+  for (const char* bad : {"nope", "a/b/c", "../x", "a/..", "/x", "a b/c", ""}) {
+    auto r = model_repo(bad);
+    EXPECT_FALSE(r.is_ok()) << bad;
+  }
+  EXPECT_NE(model_repo("nope").status().message().find("all-MiniLM-L6-v2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcpmem
