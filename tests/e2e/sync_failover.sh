@@ -52,10 +52,7 @@ new_url="https://127.0.0.1:$new_port"
 MCP_MEMORY_BASE_DIR="$work/a" MCP_MEMORY_NODE_NAME=a "$bin" serve --https --port "$new_port" \
   2>>"$work/new-hub.log" &
 new_pid=$!
-for _ in $(seq 200); do
-  curl -s -o /dev/null --cacert "$work/a/tls/cert.pem" "$new_url/api/health" 2>/dev/null && break
-  sleep 0.05
-done
+wait_https "$new_url" "$work/a/tls/cert.pem"
 sync_new() { on "$1" sync --hub "$new_url" --hub-ca "$work/a/tls/cert.pem" --once >/dev/null; }
 
 # b moves to the new hub, then deletes and edits while the old hub is away.

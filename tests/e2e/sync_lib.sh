@@ -12,15 +12,19 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 hub_url="https://127.0.0.1:$port"
 
+# Waits until the server at URL answers over HTTPS with the certificate CERT.
+wait_https() {
+  for _ in $(seq 200); do
+    curl -s -o /dev/null --cacert "$2" "$1/api/health" 2>/dev/null && return
+    sleep 0.05
+  done
+  fail "the server at $1 did not start"
+}
 start_hub() {
   MCP_MEMORY_BASE_DIR="$work/hub" MCP_MEMORY_NODE_NAME=hub "$bin" serve --https --port "$port" \
     2>>"$work/hub.log" &
   hub_pid=$!
-  for _ in $(seq 200); do
-    curl -s -o /dev/null --cacert "$work/hub/tls/cert.pem" "$hub_url/api/health" 2>/dev/null && return
-    sleep 0.05
-  done
-  fail "the hub did not start"
+  wait_https "$hub_url" "$work/hub/tls/cert.pem"
 }
 on() { local n=$1; shift; MCP_MEMORY_BASE_DIR="$work/$n" MCP_MEMORY_NODE_NAME="$n" "$bin" "$@"; }
 sync_node() { on "$1" sync --hub "$hub_url" --hub-ca "$work/hub/tls/cert.pem" --once >/dev/null; }
