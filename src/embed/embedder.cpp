@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
+#include "embed/bert_embedder.h"
 #include "embed/hash_embedder.h"
+#include "embed/model_store.h"
 #include "embed/remote_embedder.h"
 
 namespace mcpmem {
@@ -30,9 +33,23 @@ Result<std::unique_ptr<Embedder>> make_embedder(const std::string& model,
   if (model.rfind("ollama:", 0) == 0 || model.rfind("openai:", 0) == 0) {
     return make_remote_embedder(model, options);
   }
+  if (model.rfind("bert:", 0) == 0) {
+    const std::filesystem::path dir = model.substr(5);
+    return make_bert_embedder(dir, "bert:" + dir.filename().string(), options.threads);
+  }
+  if (auto repo = model_repo(model); repo.is_ok()) {
+    const auto dir = model_dir(options.models_dir, *repo);
+    std::error_code ec;
+    if (options.models_dir.empty() || !std::filesystem::exists(dir / "config.json", ec)) {
+      return Status::failed_precondition("embedding model " + *repo +
+                                         " is not installed: mcp-memory model pull " + model);
+    }
+    return make_bert_embedder(dir, *repo, options.threads);
+  }
   return Status::invalid_argument(
       "unknown embedding model '" + model +
-      "' (known: hash-384, or hash-<N> for N in 16..4096; ollama:<url>#<model>; "
+      "' (known: hash-384, or hash-<N> for N in 16..4096; all-MiniLM-L6-v2, bge-small-en-v1.5, "
+      "e5-small-v2, gte-small or OWNER/REPO once pulled; bert:<dir>; ollama:<url>#<model>; "
       "openai:<base-url>#<model>)");
 }
 

@@ -44,13 +44,17 @@ class Embedder {
 };
 
 struct EmbedderOptions {
-  std::string api_key;  // remote embedders: MCP_EMBEDDING_API_KEY, sent as a bearer token
+  std::string models_dir;  // where `model pull` puts models: <base_dir>/models
+  int threads = 2;         // local models: threads one batch runs on
+  std::string api_key;     // remote embedders: MCP_EMBEDDING_API_KEY, sent as a bearer token
   int timeout_ms = 30'000;
   int retries = 3;  // remote embedders: attempts after the first, with backoff
 };
 
 // Makes the embedder named by `model` (MCP_MEMORY_EMBEDDING_MODEL):
 //   hash-384, hash-<N>                 the offline lexical default
+//   all-MiniLM-L6-v2, OWNER/REPO       a model `model pull` installed under models_dir
+//   bert:<dir>                         a sentence-transformers BERT model in that directory
 //   ollama:<url>#<model>               an Ollama server's /api/embed
 //   openai:<base-url>#<model>          an OpenAI-compatible /v1/embeddings (llama.cpp, vLLM, ...)
 // InvalidArgument for an unknown name, listing the known ones; a remote server that cannot be

@@ -1,0 +1,46 @@
+// MappedFile: a whole file mapped read-only into the address space (mmap on POSIX). Pages come
+// from the page cache on first touch and are never copied, so a 90 MB model file costs only the
+// pages actually read, and those are shared with every other process mapping the same file.
+// The bytes stay valid while the MappedFile lives; moving it moves the mapping. Reading is safe
+// from many threads. The file must not be truncated by someone else while mapped (POSIX then
+// delivers SIGBUS on access): model files are written once and replaced by rename, never edited.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "core/status.h"
+
+namespace mcpmem {
+
+class MappedFile {
+ public:
+  // Maps all of `path` read-only. NotFound when it does not exist, IoError when it cannot be
+  // opened or mapped (a directory, no permission, out of address space). An empty file maps to
+  // no bytes.
+  static Result<MappedFile> open(const std::string& path);
+
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const std::string& path() const { return path_; }
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+
+ private:
+  MappedFile(std::string path, const uint8_t* data, size_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  void unmap();
+
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace mcpmem
