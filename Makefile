@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: all build run test test-quick chaos bench install-deps clean format check-format \
+.PHONY: all build run test test-quick chaos bench bench-peers install-deps clean format check-format \
         check-layering check tsan asan
 
 all: build
@@ -55,6 +55,15 @@ chaos: build
 
 bench: build
 	$(BUILD_DIR)/bench/run-bench
+
+# The benchmark's peer (torch on OpenBLAS, for bert_speedup_vs_torch), never needed to build or
+# test: Debian's python3-torch, with OpenBLAS as the BLAS it loads.
+BENCH_PEERS := python3-torch python3-numpy libopenblas0-pthread
+bench-peers:
+	@missing=$$(for p in $(BENCH_PEERS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	  | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 
 CXX_FILES = $$(git ls-files '*.cpp' '*.h')
 format:
