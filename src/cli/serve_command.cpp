@@ -170,6 +170,13 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
                (*server)->url().c_str(), (*server)->url().c_str(), ctx.config.db_path.c_str());
+  if (ctx.config.embedding_model.rfind("hash-", 0) == 0) {
+    std::fprintf(stderr,
+                 "mcp-memory: search by meaning uses %s, which matches words, not meaning; for "
+                 "real semantic recall: mcp-memory model pull all-MiniLM-L6-v2, then "
+                 "MCP_MEMORY_EMBEDDING_MODEL=all-MiniLM-L6-v2\n",
+                 ctx.config.embedding_model.c_str());
+  }
   {
     MutexLock lock(target.mu);
     if (target.stop_requested) return kExitOk;
