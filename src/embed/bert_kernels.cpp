@@ -126,6 +126,13 @@ void gemm_xwt(GemmPath path, size_t tokens, size_t out, size_t in, const float* 
     gemm_xwt_avx512(tokens, out, in, x, ldx, w, y, ldy);
     return;
   }
+  // Our threads split the batch; OpenBLAS's own pool would only wait on them (and works on our
+  // buffers from threads ThreadSanitizer cannot follow). Set before the first product, once.
+  static const bool single_threaded = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)single_threaded;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(tokens),
               static_cast<int>(out), static_cast<int>(in), 1.0f, x, static_cast<int>(ldx), w,
               static_cast<int>(in), 0.0f, y, static_cast<int>(ldy));
