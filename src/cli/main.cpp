@@ -11,7 +11,6 @@
 namespace mcpmem::cli {
 
 Result<std::unique_ptr<MemoryService>> CliContext::open_service() {
-  if (!db_path_flag.empty()) config.db_path = db_path_flag;
   return MemoryService::open(config);
 }
 
@@ -72,6 +71,7 @@ int run(int argc, char** argv) {
   auto logger = spdlog::stderr_logger_mt("mcp-memory");
   spdlog::set_default_logger(logger);
   spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
+  if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
 
   for (const Command& c : commands) {
     if (c.app->parsed()) return c.run();

@@ -10,7 +10,9 @@
 #include <iostream>
 
 #include "cli/cli_context.h"
+#include "embed/embedder.h"
 #include "embed/model_store.h"
+#include "service/reindex.h"
 #include "service/wire_json.h"
 
 namespace mcpmem::cli {
@@ -84,7 +86,25 @@ int list_command(CliContext& ctx) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << "embedding model in use: " << ctx.config.embedding_model << "\n";
+  if (!ctx.config.embedding_model.empty()) {
+    std::cout << "embedding model: " << ctx.config.embedding_model
+              << " (MCP_MEMORY_EMBEDDING_MODEL)\n";
+  }
+  if (auto chosen = default_model(models_dir(ctx.config)); chosen.is_ok() && chosen->has_value()) {
+    std::cout << "default model (model use): " << **chosen << "\n";
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(ctx.config.db_path, ec)) {
+    if (auto db = vector_model_status(ctx.config); db.is_ok()) {
+      std::cout << "vectors of " << ctx.config.db_path << ": "
+                << (db->model.empty() ? "none yet" : db->model) << " (" << db->vectors
+                << " memories)\n";
+      if (!db->reindex_to.empty()) {
+        std::cout << "reindex to " << db->reindex_to << " in progress: " << db->reindex_done
+                  << " of " << db->reindex_total << " (mcp-memory reindex resumes it)\n";
+      }
+    }
+  }
   if (models.empty()) {
     std::cout << "no models in " << models_dir(ctx.config).string()
               << " (mcp-memory model pull all-MiniLM-L6-v2)\n";
@@ -108,6 +128,95 @@ int remove_command(CliContext& ctx, const std::string& name) {
   return kExitOk;
 }
 
+int use_command(CliContext& ctx, const std::string& name) {
+  EmbedderOptions o;
+  o.models_dir = models_dir(ctx.config).string();
+  o.api_key = ctx.config.embedding_api_key;
+  auto embedder = make_embedder(name, o);  // loads it: a model that cannot run is not chosen
+  if (!embedder.is_ok()) return report_error(embedder.status());
+  const std::string spec = storable_model_spec(name);
+  if (Status s = set_default_model(models_dir(ctx.config), spec); !s.is_ok()) {
+    return report_error(s);
+  }
+  const std::string& id = (*embedder)->model_id();
+  VectorModelStatus db;
+  std::error_code ec;
+  if (std::filesystem::exists(ctx.config.db_path, ec)) {
+    auto status = vector_model_status(ctx.config);
+    if (!status.is_ok()) return report_error(status.status());
+    db = *status;
+  }
+  const bool must_reindex = db.vectors > 0 && db.model != id;
+  if (ctx.json) {
+    std::cout << OJson{{"success", true},
+                       {"default_model", spec},
+                       {"model_id", id},
+                       {"database_model", db.model},
+                       {"reindex_needed", must_reindex}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << id << " is the default embedding model now\n";
+  if (!ctx.config.embedding_model.empty()) {
+    std::cout << "(MCP_MEMORY_EMBEDDING_MODEL=" << ctx.config.embedding_model
+              << " is set and wins over it)\n";
+  }
+  if (must_reindex) {
+    std::cout << "the " << db.vectors << " memories of " << ctx.config.db_path
+              << " were embedded with " << db.model << ", which stays in use until you run:\n"
+              << "  mcp-memory reindex\n";
+  }
+  return kExitOk;
+}
+
+int reindex_command(CliContext& ctx, const std::string& model, bool force) {
+  ReindexOptions o;
+  o.model = model;
+  o.force = force;
+  const bool bar = !ctx.json && isatty(STDERR_FILENO) != 0;
+  if (bar) {
+    o.progress = [](int64_t done, int64_t total) {
+      std::fprintf(stderr, "\rre-embedding %lld of %lld memories (%d%%)",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   total > 0 ? static_cast<int>(100 * done / total) : 100);
+      std::fflush(stderr);
+    };
+  }
+  auto report = reindex(ctx.config, o);
+  if (bar) std::cerr << "\n";
+  if (!report.is_ok()) return report_error(report.status());
+  if (ctx.json) {
+    std::cout << OJson{{"success", true},
+                       {"from_model", report->from_model},
+                       {"to_model", report->to_model},
+                       {"total", report->total},
+                       {"embedded", report->embedded},
+                       {"resumed", report->resumed},
+                       {"seconds", report->seconds},
+                       {"already", report->already}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  if (report->already) {
+    std::cout << "the vectors are " << report->to_model << "'s already (--force re-embeds them)\n";
+    return kExitOk;
+  }
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f s, %.0f memories/s", report->seconds,
+                report->seconds > 0 ? static_cast<double>(report->embedded) / report->seconds : 0);
+  std::cout << "re-embedded " << report->embedded << " memories with " << report->to_model << " ("
+            << rate << ")";
+  if (report->resumed > 0) std::cout << "; " << report->resumed << " were done by an earlier run";
+  std::cout << "\n";
+  if (!report->from_model.empty() && report->from_model != report->to_model) {
+    std::cout << "searches now use " << report->to_model << " (was " << report->from_model
+              << "); restart servers that were running\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
@@ -124,12 +233,29 @@ void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& ou
   CLI::App* list = cmd->add_subcommand("list", "Models on this machine, and the one in use");
   CLI::App* remove = cmd->add_subcommand("remove", "Delete a downloaded model");
   remove->add_option("name", *name, "Model name or Hugging Face repository")->required();
-  out.push_back({cmd, [&ctx, name, revision, pull, list, remove]() -> int {
+  CLI::App* use = cmd->add_subcommand(
+      "use", "Make a model the default (databases embedded with another switch on reindex)");
+  use->add_option("name", *name, "Model name, OWNER/REPO, bert:<dir>, ollama:..., openai:...")
+      ->required();
+  out.push_back({cmd, [&ctx, name, revision, pull, list, remove, use]() -> int {
                    if (pull->parsed()) return pull_command(ctx, *name, *revision);
                    if (list->parsed()) return list_command(ctx);
                    if (remove->parsed()) return remove_command(ctx, *name);
+                   if (use->parsed()) return use_command(ctx, *name);
                    return kExitUsage;
                  }});
+
+  auto target = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  CLI::App* reindex_cmd = app.add_subcommand(
+      "reindex",
+      "Re-embed every memory with another model (resumable; searches keep working meanwhile)");
+  reindex_cmd->add_option(
+      "--model", *target,
+      "The model to re-embed with (default MCP_MEMORY_EMBEDDING_MODEL, else `model use`'s)");
+  reindex_cmd->add_flag("--force", *force, "Re-embed even when the vectors are that model's");
+  out.push_back({reindex_cmd,
+                 [&ctx, target, force]() -> int { return reindex_command(ctx, *target, *force); }});
 }
 
 }  // namespace mcpmem::cli

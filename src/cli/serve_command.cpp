@@ -170,12 +170,12 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   if (!ctx.verbose) spdlog::set_level(spdlog::level::info);  // access log
   std::fprintf(stderr, "mcp-memory: serving %s (MCP at %s/mcp), database %s\n",
                (*server)->url().c_str(), (*server)->url().c_str(), ctx.config.db_path.c_str());
-  if (ctx.config.embedding_model.rfind("hash-", 0) == 0) {
+  if (const std::string& model = (*service)->embedder().model_id(); model.rfind("hash-", 0) == 0) {
     std::fprintf(stderr,
                  "mcp-memory: search by meaning uses %s, which matches words, not meaning; for "
-                 "real semantic recall: mcp-memory model pull all-MiniLM-L6-v2, then "
-                 "MCP_MEMORY_EMBEDDING_MODEL=all-MiniLM-L6-v2\n",
-                 ctx.config.embedding_model.c_str());
+                 "real semantic recall: mcp-memory model pull all-MiniLM-L6-v2 && mcp-memory "
+                 "model use all-MiniLM-L6-v2 && mcp-memory reindex\n",
+                 model.c_str());
   }
   {
     MutexLock lock(target.mu);
@@ -222,7 +222,6 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                   "Seconds between background sync rounds (default 30)")
       ->check(CLI::Range(1.0, 86400.0));
   out.push_back({cmd, [&ctx, flags]() -> int {
-                   if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
                    if (flags->http || flags->https) {
                      return serve_http(ctx, *flags);
                    }

@@ -88,7 +88,9 @@ Config config_from_env(const Env& env) {
     if (*s == "normal" || *s == "NORMAL") c.synchronous_full = false;
     if (*s == "full" || *s == "FULL") c.synchronous_full = true;
   }
-  if (const std::string* m = get(env, "MCP_MEMORY_EMBEDDING_MODEL")) c.embedding_model = *m;
+  if (const std::string* m = get_either(env, "MCP_MEMORY_EMBEDDING_MODEL", "MCP_EMBEDDING_MODEL")) {
+    c.embedding_model = *m;
+  }
   if (const std::string* k = get(env, "MCP_EMBEDDING_API_KEY")) c.embedding_api_key = *k;
   read_bool(env, "MCP_BACKUP_ENABLED", c.backup_enabled);
   if (const std::string* i = get(env, "MCP_BACKUP_INTERVAL")) {
@@ -97,7 +99,9 @@ Config config_from_env(const Env& env) {
   read_number(env, "MCP_BACKUP_RETENTION", c.backup_retention_days);
   read_number(env, "MCP_BACKUP_MAX_COUNT", c.backup_max_count);
   read_bool(env, "MCP_SEMANTIC_DEDUP_ENABLED", c.semantic_dedup_enabled);
-  read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", c.semantic_dedup_threshold);
+  double dedup_threshold = -1;
+  read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", dedup_threshold);
+  if (dedup_threshold >= 0) c.semantic_dedup_threshold = dedup_threshold;
   read_number(env, "MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS", c.semantic_dedup_window_hours);
   read_number(env, "MCP_MEMORY_MAX_CONTENT_BYTES", c.max_content_bytes);
   read_number(env, "SESSION_CHUNK_SIZE", c.session_chunk_chars);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace mcpmem {
@@ -29,13 +30,16 @@ struct Config {
   int write_retry_ms = 60000;    // total time a write retries on SQLITE_BUSY before failing
 
   // --- embedding and index ---
-  std::string embedding_model = "hash-384";  // MCP_MEMORY_EMBEDDING_MODEL
-  std::string embedding_api_key;             // MCP_EMBEDDING_API_KEY (remote embedders)
-  size_t bulk_batch_size = 5000;             // memories per transaction in bulk stores
+  // MCP_MEMORY_EMBEDDING_MODEL (or the Python service's MCP_EMBEDDING_MODEL). Empty: the model
+  // the database's vectors were made with, else the `model use` default, else hash-384.
+  std::string embedding_model;
+  std::string embedding_api_key;  // MCP_EMBEDDING_API_KEY (remote embedders)
+  size_t bulk_batch_size = 5000;  // memories per transaction in bulk stores
 
   // --- write-time dedup (as the Python service) ---
-  bool semantic_dedup_enabled = true;       // MCP_SEMANTIC_DEDUP_ENABLED
-  double semantic_dedup_threshold = 0.85;   // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine)
+  bool semantic_dedup_enabled = true;  // MCP_SEMANTIC_DEDUP_ENABLED
+  // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine); unset: the model's own (Embedder::duplicate_cosine)
+  std::optional<double> semantic_dedup_threshold;
   double semantic_dedup_window_hours = 24;  // MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS
 
   // --- MCP ---

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "embed/bert_embedder.h"
 #include "embed/hash_embedder.h"
@@ -18,6 +19,22 @@ void l2_normalize(std::span<float> v) {
   if (norm2 <= 0) return;
   const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
   for (float& x : v) x *= inv;
+}
+
+double Embedder::duplicate_cosine() const {
+  // all-MiniLM-L6-v2: the Python service's 0.85, set for it. The others put unrelated English
+  // sentences much closer together (e5's model card: "around 0.7 to 1.0"; bge v1.5 and gte
+  // less so), so the same 0.85 would merge different facts; their bars sit as far above their
+  // unrelated pairs as MiniLM's does above its. Unknown models keep 0.85
+  // (MCP_SEMANTIC_DEDUP_THRESHOLD sets any).
+  static const std::map<std::string, double, std::less<>> kKnown = {
+      {"sentence-transformers/all-MiniLM-L6-v2", 0.85},
+      {"BAAI/bge-small-en-v1.5", 0.92},
+      {"intfloat/e5-small-v2", 0.95},
+      {"thenlper/gte-small", 0.95},
+  };
+  auto it = kKnown.find(model_id());
+  return it != kKnown.end() ? it->second : 0.85;
 }
 
 Result<std::unique_ptr<Embedder>> make_embedder(const std::string& model,

@@ -35,6 +35,10 @@ class Embedder {
     return Status::ok();
   }
 
+  // The cosine at and above which two memories count as the same fact (semantic dedup). It
+  // belongs to the model: each spreads unrelated texts over its own range of cosines.
+  virtual double duplicate_cosine() const;
+
   std::vector<float> embed(std::string_view text) const {
     std::vector<float> v(dimension());
     Status s = embed(text, v);

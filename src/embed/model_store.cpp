@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -287,6 +288,32 @@ std::vector<InstalledModel> installed_models(const fs::path& models_dir) {
   std::sort(out.begin(), out.end(),
             [](const InstalledModel& a, const InstalledModel& b) { return a.repo < b.repo; });
   return out;
+}
+
+Result<std::optional<std::string>> default_model(const fs::path& models_dir) {
+  std::ifstream in(models_dir / "default");
+  if (!in) return std::optional<std::string>();
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(line);
+}
+
+Status set_default_model(const fs::path& models_dir, const std::string& model) {
+  std::error_code ec;
+  fs::create_directories(models_dir, ec);
+  ::chmod(models_dir.c_str(), 0700);
+  const fs::path path = models_dir / "default";
+  const fs::path tmp = models_dir / "default.partial";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << model << "\n";
+    if (!out.flush()) return Status::io_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::io_error("cannot write " + path.string() + ": " + ec.message());
+  return Status::ok();
 }
 
 }  // namespace mcpmem

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,5 +55,11 @@ struct InstalledModel {
 };
 // The models under `models_dir`, by name.
 std::vector<InstalledModel> installed_models(const std::filesystem::path& models_dir);
+
+// The model `model use` made the default (a make_embedder name, kept in <models_dir>/default),
+// if any. Databases whose vectors already come from another model keep using theirs until
+// `mcp-memory reindex` re-embeds them.
+Result<std::optional<std::string>> default_model(const std::filesystem::path& models_dir);
+Status set_default_model(const std::filesystem::path& models_dir, const std::string& model);
 
 }  // namespace mcpmem

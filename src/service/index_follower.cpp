@@ -115,6 +115,9 @@ Status IndexFollower::catch_up_locked(const KnownVectors* known) {
   if (own == own_writes_applied_ && known == nullptr && version == data_version_) {
     return Status::ok();
   }
+  // Another process may have re-embedded every vector with another model (mcp-memory
+  // reindex): ours would compare queries with vectors of a model we do not run.
+  if (version != data_version_) MCP_RETURN_IF_ERROR(db_.check_vector_model());
   std::vector<float> vec(embedder_.dimension());
   for (;;) {
     MCP_ASSIGN_OR_RETURN(auto changes, db_.changes_since(seq_, kChangeBatch));

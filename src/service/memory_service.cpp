@@ -17,6 +17,7 @@
 #include "core/content_hash.h"
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "embed/model_store.h"
 #include "service/merge.h"
 
 namespace mcpmem {
@@ -58,35 +59,97 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
            [this] { return static_cast<int64_t>(std::llround(clock_() * 1000.0)); }),
       clock_(clock ? std::move(clock) : std::function<double()>([] { return unix_now(); })) {}
 
-Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
-                                                           const ServiceOptions& options) {
-  EmbedderOptions embedder_options;
-  embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.base_dir + "/models";
-  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(config.embedding_model, embedder_options));
+std::string storable_model_spec(const std::string& spec) {
+  if (spec.rfind("bert:", 0) != 0) return spec;
+  return "bert:" + std::filesystem::absolute(spec.substr(5)).lexically_normal().string();
+}
+
+Result<ModelChoice> choose_model(const Config& config, Database& db) {
+  ModelChoice choice;
+  MCP_ASSIGN_OR_RETURN(choice.stored_model, db.get_meta(Database::kModelKey));
+  MCP_ASSIGN_OR_RETURN(auto stored_spec, db.get_meta(Database::kModelSpecKey));
+  MCP_ASSIGN_OR_RETURN(auto stored_dim, db.get_meta(Database::kDimensionKey));
+  choice.stored_dimension = stored_dim ? std::strtoull(stored_dim->c_str(), nullptr, 10) : 0;
+  MCP_ASSIGN_OR_RETURN(choice.default_spec, default_model(config.base_dir + "/models"));
+  if (!config.embedding_model.empty()) {
+    choice.spec = config.embedding_model;
+    choice.configured = true;
+  } else if (choice.stored_model.has_value()) {
+    choice.spec = stored_spec.value_or(*choice.stored_model);
+  } else {
+    choice.spec = choice.default_spec.value_or(kDefaultEmbeddingModel);
+  }
+  choice.spec = storable_model_spec(choice.spec);
+  return choice;
+}
+
+Result<std::unique_ptr<Database>> open_database(const Config& config) {
   MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
   OpenOptions db_options;
   db_options.synchronous_full = config.synchronous_full;
   db_options.busy_timeout_ms = config.busy_timeout_ms;
   db_options.write_retry_ms = config.write_retry_ms;
-  MCP_ASSIGN_OR_RETURN(auto db, Database::open(config.db_path, db_options));
+  return Database::open(config.db_path, db_options);
+}
 
-  // A database never mixes vectors of two models: when the model changes, the stored vectors
-  // are dropped and re-made from the content as the index loads.
-  const std::string& model = embedder->model_id();
-  const std::string dim = std::to_string(embedder->dimension());
-  MCP_ASSIGN_OR_RETURN(auto stored_model, db->get_meta("embedding_model"));
-  MCP_ASSIGN_OR_RETURN(auto stored_dim, db->get_meta("embedding_dimension"));
-  if (stored_model != model || stored_dim != dim) {
+Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
+                                                           const ServiceOptions& options) {
+  MCP_ASSIGN_OR_RETURN(auto db, open_database(config));
+
+  MCP_ASSIGN_OR_RETURN(ModelChoice choice, choose_model(config, *db));
+  EmbedderOptions embedder_options;
+  embedder_options.api_key = config.embedding_api_key;
+  embedder_options.models_dir = config.base_dir + "/models";
+  auto embedder = make_embedder(choice.spec, embedder_options);
+  if (!embedder.is_ok()) {
+    if (choice.configured || !choice.stored_model.has_value()) return embedder.status();
+    return embedder.status().with_context(
+        "the vectors of " + config.db_path + " were made by " + *choice.stored_model +
+        ", which this machine cannot load; get it back, or re-embed them with a model you have "
+        "(mcp-memory reindex --model NAME)");
+  }
+
+  // A database never mixes vectors of two models, and never answers a search with vectors of
+  // a model other than the query's: another model is refused while vectors of the stored one
+  // exist (`mcp-memory reindex` re-embeds them), and adopted when there are none.
+  const std::string& model = (*embedder)->model_id();
+  const size_t dim = (*embedder)->dimension();
+  if (choice.stored_model.has_value() &&
+      (*choice.stored_model != model || choice.stored_dimension != dim)) {
+    MCP_ASSIGN_OR_RETURN(int64_t vectors, db->count_vectors());
+    if (vectors > 0) {
+      return Status::failed_precondition(
+          "the " + std::to_string(vectors) + " memories of " + config.db_path +
+          " were embedded with " + *choice.stored_model + " (" +
+          std::to_string(choice.stored_dimension) + " dimensions), not with " + model +
+          " (MCP_MEMORY_EMBEDDING_MODEL), and a search must not compare vectors of two "
+          "models. Run `mcp-memory reindex` to re-embed them with " +
+          model +
+          " (searches keep working on the old vectors until it switches), or unset "
+          "MCP_MEMORY_EMBEDDING_MODEL to keep " +
+          *choice.stored_model);
+    }
+  }
+  MCP_ASSIGN_OR_RETURN(auto stored_spec, db->get_meta(Database::kModelSpecKey));
+  if (choice.stored_model != model || choice.stored_dimension != dim ||
+      stored_spec != choice.spec) {
     MCP_RETURN_IF_ERROR(db->write_transaction([&]() -> Status {
-      if (stored_model.has_value()) MCP_RETURN_IF_ERROR(db->clear_embeddings());
-      MCP_RETURN_IF_ERROR(db->set_meta("embedding_model", model));
-      return db->set_meta("embedding_dimension", dim);
+      MCP_RETURN_IF_ERROR(db->set_meta(Database::kModelKey, model));
+      MCP_RETURN_IF_ERROR(db->set_meta(Database::kModelSpecKey, choice.spec));
+      return db->set_meta(Database::kDimensionKey, std::to_string(dim));
     }));
+  }
+  db->guard_vector_model(model);
+  if (!choice.configured && choice.default_spec.has_value() &&
+      storable_model_spec(*choice.default_spec) != choice.spec) {
+    spdlog::warn(
+        "the default model is {} (mcp-memory model use), but the vectors of {} were made by "
+        "{}, which stays in use until `mcp-memory reindex` re-embeds them",
+        *choice.default_spec, config.db_path, model);
   }
 
   std::unique_ptr<MemoryService> service(
-      new MemoryService(config, std::move(db), std::move(embedder), options.clock));
+      new MemoryService(config, std::move(db), std::move(*embedder), options.clock));
   MCP_RETURN_IF_ERROR(service->load_clock());
   if (options.load_index_in_background) service->follower_.load_in_background();
   return service;
@@ -216,7 +279,9 @@ Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
     auto top = follower_.index().search(vec, 1, &ids);
     if (!top.empty()) best = top[0].cosine, best_id = top[0].id;
   }
-  if (best_id == 0 || best < config_.semantic_dedup_threshold) return std::optional<std::string>();
+  if (best_id == 0 ||
+      best < config_.semantic_dedup_threshold.value_or(embedder_->duplicate_cosine()))
+    return std::optional<std::string>();
   MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids({best_id}));
   if (rows.empty() || rows.front().is_deleted()) return std::optional<std::string>();
   return std::optional<std::string>(rows.front().content_hash);

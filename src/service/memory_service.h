@@ -191,6 +191,24 @@ inline constexpr const char* kHlcHighKey = "hlc_high";
 // past it may have missed a delete and needs a full resync.
 inline constexpr const char* kPurgedSeqKey = "sync.purged_seq";
 
+// The embedding model a process uses on a database: MCP_MEMORY_EMBEDDING_MODEL when set
+// (`configured`); else the model the database's vectors were made with; else the default
+// `mcp-memory model use` chose; else hash-384.
+struct ModelChoice {
+  std::string spec;  // make_embedder's name (a bert:<dir> made absolute)
+  bool configured = false;
+  std::optional<std::string> stored_model;  // meta embedding_model: the vectors' model id
+  size_t stored_dimension = 0;
+  std::optional<std::string> default_spec;  // `model use`
+};
+inline constexpr const char* kDefaultEmbeddingModel = "hash-384";
+Result<ModelChoice> choose_model(const Config& config, Database& db);
+// make_embedder's name for `spec` as it loads from any directory (a bert:<dir> made absolute).
+std::string storable_model_spec(const std::string& spec);
+// The configured database (its directory made when missing), opened with the configured
+// options.
+Result<std::unique_ptr<Database>> open_database(const Config& config);
+
 struct ServiceOptions {
   bool load_index_in_background = false;  // servers: true; a CLI loads it on first search
   std::function<double()> clock;          // tests: the wall clock in Unix seconds from the start

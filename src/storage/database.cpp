@@ -100,7 +100,8 @@ Status Database::Impl::attempt_write(const std::function<Status()>& body) {
   tx_depth = 1;
   Status s;
   try {
-    s = body();
+    s = check_vector_model();
+    if (s.is_ok()) s = body();
   } catch (const std::exception& e) {
     s = Status::internal(std::string("writing to ") + path + ": " + e.what());
   }

@@ -120,8 +120,9 @@ class Database {
 
   const std::string& path() const;
 
-  // ---- meta (key/value of ours: embedding_model, embedding_dimension, hlc_high, and the
-  // sync state under sync.*: sync.hub, sync.peer.<node>, sync.purged_seq) ----
+  // ---- meta (key/value of ours: embedding_model, embedding_dimension, embedding_spec,
+  // reindex.*, hlc_high, and the sync state under sync.*: sync.hub, sync.peer.<node>,
+  // sync.purged_seq) ----
   Result<std::optional<std::string>> get_meta(const std::string& key);
   Status set_meta(const std::string& key, const std::string& value);
 
@@ -175,8 +176,44 @@ class Database {
 
   // Stores (replaces) the embedding of a memory.
   Status put_embedding(int64_t memory_id, std::span<const float> embedding);
-  // Drops every stored embedding (when the embedding model changes).
-  Status clear_embeddings();
+
+  // ---- the vectors' model, and re-embedding them with another (vector_models.cpp) ----
+  // The meta keys naming the model every stored vector was made by, and how to load it.
+  static constexpr const char* kModelKey = "embedding_model";          // its id
+  static constexpr const char* kDimensionKey = "embedding_dimension";  // floats per vector
+  static constexpr const char* kModelSpecKey = "embedding_spec";       // what make_embedder loads
+  // From now on every write transaction first checks that the stored vectors are still made by
+  // `model` (meta embedding_model), and fails with FailedPrecondition once another process has
+  // re-embedded them with another model (`mcp-memory reindex`): a process still running the
+  // old model must not mix its vectors in. check_vector_model() is that check on its own.
+  void guard_vector_model(const std::string& model);
+  Status check_vector_model();
+  // Alive memories with a stored vector.
+  Result<int64_t> count_vectors();
+
+  // A reindex re-embeds every alive memory into a shadow table while the current vectors keep
+  // serving searches, then swaps them in one transaction. It survives being killed: the
+  // shadow table and the target (meta reindex.*) stay until it finishes.
+  struct ReindexState {
+    std::string model;  // the target's id
+    std::string spec;   // how to load it
+    size_t dimension = 0;
+    int64_t done = 0;   // alive memories with a new vector
+    int64_t total = 0;  // alive memories
+  };
+  // The reindex in progress, if any.
+  Result<std::optional<ReindexState>> reindex_state();
+  // Starts a reindex to `model`, or resumes the one in progress when it has the same target;
+  // a different target discards the other's vectors.
+  Status start_reindex(const std::string& model, const std::string& spec, size_t dimension);
+  // Alive memories without a new vector yet, lowest id first, up to `limit`.
+  Result<std::vector<Memory>> memories_to_reindex(int64_t limit);
+  Status put_reindexed(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors);
+  // Drops the reindex in progress, if any.
+  Status abandon_reindex();
+  // Inside the caller's write transaction: replaces the stored vectors by the new ones and
+  // records the new model. FailedPrecondition when an alive memory still lacks a new vector.
+  Status finish_reindex();
 
   // ---- reads ----
   Result<std::optional<Memory>> get_by_hash(const std::string& hash, bool include_deleted = false);

@@ -26,6 +26,9 @@ struct Database::Impl {
   // thread, lock again and join the open transaction (tx_depth > 0).
   std::recursive_mutex mu;
   int tx_depth = 0;
+  // Non-empty: the model this process makes vectors with; every write checks it is still the
+  // stored vectors' model (Database::guard_vector_model).
+  std::string vector_model_guard;
 
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
@@ -50,6 +53,8 @@ struct Database::Impl {
   // Rows of a `SELECT kMemoryColumns FROM memories m ...`.
   Result<std::vector<Memory>> memories(const std::string& sql,
                                        const std::vector<storage_detail::Value>& values);
+  // FailedPrecondition when the stored vectors are no longer made by vector_model_guard.
+  Status check_vector_model();
 
   // Writes the FTS and tag-index rows of memories we just inserted (the triggers do this only
   // for other programs' rows), in multi-row statements.

@@ -377,11 +377,4 @@ Status Database::put_embedding(int64_t memory_id, std::span<const float> embeddi
   return impl_->write([&] { return store_vectors(*impl_, {{memory_id, embedding}}); });
 }
 
-Status Database::clear_embeddings() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->write([&] {
-    return storage_detail::exec_sql(impl_->db, "DELETE FROM memory_vectors", "dropping vectors");
-  });
-}
-
 }  // namespace mcpmem

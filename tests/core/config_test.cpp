@@ -13,8 +13,8 @@ TEST(Config, DefaultsUnderHome) {
   EXPECT_EQ(c.backups_path, "/home/u/.local/share/mcp-memory/backups");
   EXPECT_TRUE(c.synchronous_full);
   EXPECT_TRUE(c.semantic_dedup_enabled);
-  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.85);
-  EXPECT_EQ(c.embedding_model, "hash-384");
+  EXPECT_FALSE(c.semantic_dedup_threshold.has_value());  // the model's own
+  EXPECT_EQ(c.embedding_model, "");  // the database's, else `model use`, else hash-384
   EXPECT_FALSE(c.node_name.empty());
 }
 
@@ -30,7 +30,7 @@ TEST(Config, EnvironmentOverrides) {
   EXPECT_EQ(c.db_path, "/data/x.db");
   EXPECT_EQ(c.backups_path, "/h/mem/backups");
   EXPECT_FALSE(c.semantic_dedup_enabled);
-  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.9);
+  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold.value_or(0), 0.9);
   EXPECT_FALSE(c.synchronous_full);
   EXPECT_EQ(c.node_name, "work-laptop");
   // MCP_MEMORY_SQLITE_PATH wins over its alias.
@@ -38,6 +38,12 @@ TEST(Config, EnvironmentOverrides) {
       config_from_env({{"MCP_MEMORY_SQLITE_PATH", "/a.db"}, {"MCP_MEMORY_SQLITEVEC_PATH", "/b.db"}})
           .db_path,
       "/a.db");
+  // The Python service's name for the model is read too; ours wins.
+  EXPECT_EQ(config_from_env({{"MCP_EMBEDDING_MODEL", "all-MiniLM-L6-v2"}}).embedding_model,
+            "all-MiniLM-L6-v2");
+  EXPECT_EQ(config_from_env({{"MCP_EMBEDDING_MODEL", "a/b"}, {"MCP_MEMORY_EMBEDDING_MODEL", "c/d"}})
+                .embedding_model,
+            "c/d");
 }
 
 TEST(Config, HubSettingsUseDesignNamesAndAcceptTheOldOnes) {
@@ -78,7 +84,7 @@ TEST(Config, InvalidValuesKeepDefaults) {
                               {"MCP_SEMANTIC_DEDUP_THRESHOLD", "high"},
                               {"MCP_MEMORY_MAX_CONTENT_BYTES", "-5"},
                               {"MCP_SEMANTIC_DEDUP_ENABLED", "maybe"}});
-  EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold, 0.85);
+  EXPECT_FALSE(c.semantic_dedup_threshold.has_value());
   EXPECT_EQ(c.max_content_bytes, size_t{1} << 20);
   EXPECT_TRUE(c.semantic_dedup_enabled);
 }

@@ -429,19 +429,6 @@ TEST_F(ServiceTest, BackgroundLoadingNeverGivesPartialResults) {
   EXPECT_EQ(service_->stats()->index_size, 5000u);
 }
 
-TEST_F(ServiceTest, ModelChangeRemakesVectors) {
-  store("vectors are remade when the model changes");
-  service_.reset();
-  config_.embedding_model = "hash-256";
-  service_ = open_service();
-  SearchRequest s;
-  s.query = "vectors are remade when the model changes";
-  auto out = search(s);
-  ASSERT_EQ(out.results.size(), 1u);
-  EXPECT_GT(out.results[0].similarity_score, 0.99);
-  EXPECT_EQ(service_->stats()->embedding_dimension, 256u);
-}
-
 TEST_F(ServiceTest, OpensThePythonServiceDatabaseAndSearchesIt) {
   service_.reset();
   fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/python_service.db", config_.db_path,
