@@ -23,10 +23,10 @@
 namespace mcpmem {
 namespace {
 
-constexpr int64_t kSamples = 8;          // memories embedded to verify the model
+constexpr int64_t kSamples = 8;            // memories embedded to verify the model
 constexpr double kSameModelCosine = 0.99;  // see above: every sample must reach it
-constexpr int64_t kAdoptBatch = 1000;    // vectors copied per write transaction
-constexpr double kUnitTolerance = 1e-4;  // norms this close to 1 are kept bit for bit
+constexpr int64_t kAdoptBatch = 1000;      // vectors copied per write transaction
+constexpr double kUnitTolerance = 1e-4;    // norms this close to 1 are kept bit for bit
 
 double cosine(std::span<const float> a, std::span<const float> b) {
   double ab = 0, aa = 0, bb = 0;

@@ -69,14 +69,13 @@ Result<bool> has_vec_table(Database::Impl& impl, size_t dimension) {
   }
   if (*dim != dimension) {
     return Status::failed_precondition("memory_embeddings holds FLOAT[" + std::to_string(*dim) +
-                                       "] vectors, this model makes " +
-                                       std::to_string(dimension));
+                                       "] vectors, this model makes " + std::to_string(dimension));
   }
   MCP_ASSIGN_OR_RETURN(
       int64_t shadows,
-      impl.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
-                  {std::string(kRowidsTable), std::string(kChunksTable),
-                   std::string(kVectorsTable)}));
+      impl.scalar(
+          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
+          {std::string(kRowidsTable), std::string(kChunksTable), std::string(kVectorsTable)}));
   if (shadows != 3) {
     return Status::failed_precondition(
         "memory_embeddings lacks its shadow tables (_rowids, _chunks, _vector_chunks00)");
@@ -102,9 +101,9 @@ Status check_chunks(Database::Impl& impl, size_t dimension) {
     if (s->text(2) != "blob" || s->i64(3) != size / 8 || s->text(4) != "blob" ||
         s->i64(5) != size * 8 || s->text(6) != "blob" || s->i64(7) != vector_bytes) {
       return Status::failed_precondition(
-          chunk + ": blob sizes differ from its " + std::to_string(size) +
-          " slots (validity " + std::to_string(s->i64(3)) + ", rowids " +
-          std::to_string(s->i64(5)) + ", vectors " + std::to_string(s->i64(7)) + " bytes)");
+          chunk + ": blob sizes differ from its " + std::to_string(size) + " slots (validity " +
+          std::to_string(s->i64(3)) + ", rowids " + std::to_string(s->i64(5)) + ", vectors " +
+          std::to_string(s->i64(7)) + " bytes)");
     }
   }
   MCP_RETURN_IF_ERROR(s->status("checking memory_embeddings' chunks"));
@@ -181,13 +180,12 @@ class ChunkReader {
     MCP_RETURN_IF_ERROR(s->status("reading " + chunk));
 
     // The vectors row is found by its real rowid, as sqlite-vec finds it.
-    const int rc = vectors_ == nullptr
-                       ? sqlite3_blob_open(impl_.db, "main", kVectorsTable, "vectors", chunk_id,
-                                           0, &vectors_)
-                       : sqlite3_blob_reopen(vectors_, chunk_id);
+    const int rc = vectors_ == nullptr ? sqlite3_blob_open(impl_.db, "main", kVectorsTable,
+                                                           "vectors", chunk_id, 0, &vectors_)
+                                       : sqlite3_blob_reopen(vectors_, chunk_id);
     if (rc != SQLITE_OK) {
-      return Status::failed_precondition("the vectors of " + chunk + " cannot be read: " +
-                                         sqlite3_errmsg(impl_.db));
+      return Status::failed_precondition("the vectors of " + chunk +
+                                         " cannot be read: " + sqlite3_errmsg(impl_.db));
     }
     const int64_t expected = size_ * static_cast<int64_t>(dimension_ * sizeof(float));
     if (sqlite3_blob_bytes(vectors_) != expected) {
