@@ -151,6 +151,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
   std::unique_ptr<MemoryService> service(
       new MemoryService(config, std::move(db), std::move(*embedder), options.clock));
   MCP_RETURN_IF_ERROR(service->load_clock());
+  MCP_RETURN_IF_ERROR(service->adopt_sqlite_vec_vectors());
   if (options.load_index_in_background) service->follower_.load_in_background();
   return service;
 }

@@ -320,6 +320,11 @@ class MemoryService {
                                    const std::optional<std::string>& type,
                                    std::optional<double> after, std::optional<double> before);
   Result<Memory> prepare_memory(const StoreRequest& request, double now_s);
+  // Copies the vectors of the Python service's sqlite-vec table into ours when a sample shows
+  // they were made by our model (sqlite_vec_adoption.cpp). Anything else (no such table, another
+  // model, a damaged table) is logged and leaves the file as it was; only a failed write is an
+  // error. Cheap when there is nothing to adopt.
+  Status adopt_sqlite_vec_vectors();
   // Seeds the clock from the persisted hlc_high, resetting one that is poisoned (further ahead
   // than MCP_SYNC_MAX_SKEW).
   Status load_clock();

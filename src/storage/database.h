@@ -22,6 +22,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/memory.h"
@@ -214,6 +215,35 @@ class Database {
   // Inside the caller's write transaction: replaces the stored vectors by the new ones and
   // records the new model. FailedPrecondition when an alive memory still lacks a new vector.
   Status finish_reindex();
+
+  // ---- the Python service's vectors (sqlite_vec_vectors.cpp; docs/storage.md) ----
+  // Read from the shadow tables of its sqlite-vec table `memory_embeddings` without loading
+  // sqlite-vec. Errors (kFailedPrecondition, naming what is wrong) mean the table is not as
+  // sqlite-vec 0.1 writes it or holds another dimension: use none of its vectors then.
+  //
+  // How many alive rows without a vector of ours have one there (0 without such a table:
+  // one lookup in sqlite_master). When some have, every chunk's blob sizes and every slot
+  // pointer are checked first.
+  Result<int64_t> count_sqlite_vec_vectors(size_t dimension);
+  // Calls `fn(id, vector)` for alive rows with id > after_id that have a live vector of
+  // `dimension` floats there and none of ours, in id order: every `stride`-th such row, at most
+  // `limit`. Each slot is checked (inside its chunk, validity bit set, the chunk's rowid slot
+  // naming this row) before its vector is passed; a slot that fails stops the scan with an
+  // error. A non-ok Status from `fn` stops it and is returned. One read transaction; `fn` must
+  // not write. Returns the id of the last row passed (after_id when none).
+  struct SqliteVecScan {
+    size_t dimension = 0;
+    int64_t after_id = 0;
+    int64_t limit = INT64_MAX;
+    int64_t stride = 1;
+  };
+  using SqliteVecFn = std::function<Status(int64_t, std::span<const float>)>;
+  Result<int64_t> scan_sqlite_vec_vectors(const SqliteVecScan& scan, const SqliteVecFn& fn);
+  // Stores each vector unless its row already has one or is no longer alive (another process
+  // may have stored or deleted it since it was read), in one write transaction (joining an
+  // open one). Returns how many were stored.
+  Result<int64_t> put_embeddings_if_absent(
+      const std::vector<std::pair<int64_t, std::vector<float>>>& rows);
 
   // ---- reads ----
   Result<std::optional<Memory>> get_by_hash(const std::string& hash, bool include_deleted = false);
