@@ -64,6 +64,11 @@ std::string storable_model_spec(const std::string& spec) {
   return "bert:" + std::filesystem::absolute(spec.substr(5)).lexically_normal().string();
 }
 
+namespace {
+constexpr const char* kPythonServiceModel = "sentence-transformers/all-MiniLM-L6-v2";
+constexpr size_t kPythonServiceDimension = 384;
+}  // namespace
+
 Result<ModelChoice> choose_model(const Config& config, Database& db) {
   ModelChoice choice;
   MCP_ASSIGN_OR_RETURN(choice.stored_model, db.get_meta(Database::kModelKey));
@@ -76,8 +81,25 @@ Result<ModelChoice> choose_model(const Config& config, Database& db) {
     choice.configured = true;
   } else if (choice.stored_model.has_value()) {
     choice.spec = stored_spec.value_or(*choice.stored_model);
+  } else if (choice.default_spec.has_value()) {
+    choice.spec = *choice.default_spec;
   } else {
-    choice.spec = choice.default_spec.value_or(kDefaultEmbeddingModel);
+    choice.spec = kDefaultEmbeddingModel;
+    // A Python service's database: its vectors are all-MiniLM-L6-v2's (its default), which
+    // serve as they are when that model is here (adopt_sqlite_vec_vectors checks them).
+    auto python_vectors = db.count_sqlite_vec_vectors(kPythonServiceDimension);
+    if (python_vectors.is_ok() && *python_vectors > 0) {
+      const auto minilm = model_dir(config.base_dir + "/models", kPythonServiceModel);
+      std::error_code ec;
+      if (std::filesystem::exists(minilm / "config.json", ec)) {
+        choice.spec = kPythonServiceModel;
+      } else {
+        spdlog::warn(
+            "{} holds {} vectors the Python service made, most likely with {}: `mcp-memory "
+            "model pull all-MiniLM-L6-v2` would use them as they are; {} re-embeds them",
+            config.db_path, *python_vectors, kPythonServiceModel, kDefaultEmbeddingModel);
+      }
+    }
   }
   choice.spec = storable_model_spec(choice.spec);
   return choice;

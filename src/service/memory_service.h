@@ -193,7 +193,8 @@ inline constexpr const char* kPurgedSeqKey = "sync.purged_seq";
 
 // The embedding model a process uses on a database: MCP_MEMORY_EMBEDDING_MODEL when set
 // (`configured`); else the model the database's vectors were made with; else the default
-// `mcp-memory model use` chose; else hash-384.
+// `mcp-memory model use` chose; else all-MiniLM-L6-v2 for a Python service's database with
+// vectors when that model is installed; else hash-384.
 struct ModelChoice {
   std::string spec;  // make_embedder's name (a bert:<dir> made absolute)
   bool configured = false;

@@ -25,8 +25,9 @@ Status embed_rows(Database& db, const Embedder& embedder, const std::vector<Memo
   std::vector<std::pair<int64_t, std::vector<float>>> vectors;
   vectors.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    vectors.emplace_back(rows[i].id, std::vector<float>(flat.begin() + static_cast<ptrdiff_t>(i * dim),
-                                                         flat.begin() + static_cast<ptrdiff_t>((i + 1) * dim)));
+    vectors.emplace_back(rows[i].id,
+                         std::vector<float>(flat.begin() + static_cast<ptrdiff_t>(i * dim),
+                                            flat.begin() + static_cast<ptrdiff_t>((i + 1) * dim)));
   }
   return db.put_reindexed(vectors);
 }

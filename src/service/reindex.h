@@ -31,11 +31,11 @@ struct ReindexOptions {
 struct ReindexReport {
   std::string from_model;  // the vectors' model before (empty: none recorded)
   std::string to_model;
-  int64_t total = 0;       // alive memories
-  int64_t embedded = 0;    // embedded by this run
-  int64_t resumed = 0;     // had a new vector from an earlier, interrupted run
+  int64_t total = 0;     // alive memories
+  int64_t embedded = 0;  // embedded by this run
+  int64_t resumed = 0;   // had a new vector from an earlier, interrupted run
   double seconds = 0;
-  bool already = false;    // the vectors were the target's already: nothing was done
+  bool already = false;  // the vectors were the target's already: nothing was done
 };
 
 Result<ReindexReport> reindex(const Config& config, const ReindexOptions& options);

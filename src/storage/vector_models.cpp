@@ -30,7 +30,8 @@ Result<std::optional<std::string>> meta(Database::Impl& impl, const char* key) {
 }
 
 Status put_meta(Database::Impl& impl, const char* key, const std::string& value) {
-  MCP_ASSIGN_OR_RETURN(auto s, impl.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
+  MCP_ASSIGN_OR_RETURN(auto s,
+                       impl.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"));
   return s->bind(1, std::string(key)).bind(2, value).run("writing meta");
 }
 
@@ -46,10 +47,9 @@ Status Database::Impl::check_vector_model() {
   if (vector_model_guard.empty()) return Status::ok();
   MCP_ASSIGN_OR_RETURN(auto stored, meta(*this, Database::kModelKey));
   if (!stored.has_value() || *stored == vector_model_guard) return Status::ok();
-  return Status::failed_precondition(
-      "the vectors of " + path + " were re-made with " + *stored +
-      " (mcp-memory reindex) while this process runs " + vector_model_guard +
-      ": restart it to use " + *stored);
+  return Status::failed_precondition("the vectors of " + path + " were re-made with " + *stored +
+                                     " (mcp-memory reindex) while this process runs " +
+                                     vector_model_guard + ": restart it to use " + *stored);
 }
 
 void Database::guard_vector_model(const std::string& model) {
@@ -121,8 +121,9 @@ Status Database::put_reindexed(const std::vector<std::pair<int64_t, std::vector<
   std::lock_guard lock(impl_->mu);
   return impl_->write([&]() -> Status {
     for (const auto& [id, vec] : vectors) {
-      MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare("INSERT OR REPLACE INTO "
-                                                  "memory_vectors_next(memory_id, vec) VALUES (?, ?)"));
+      MCP_ASSIGN_OR_RETURN(auto s,
+                           impl_->prepare("INSERT OR REPLACE INTO "
+                                          "memory_vectors_next(memory_id, vec) VALUES (?, ?)"));
       const std::string blob = storage_detail::encode_vector(vec);
       s->bind(1, id);
       s->bind_blob(2, blob.data(), blob.size());
