@@ -25,6 +25,14 @@ constexpr double kHybridSemanticWeight = 0.7;
 constexpr double kHybridKeywordWeight = 0.3;
 constexpr int kHybridOverfetch = 2;  // each side fetches 2 x limit before fusing
 
+// A search query's vector (empty when the text is not valid UTF-8): embed_query, so models that
+// embed queries with their own prompt (e5's "query: ", bge's instruction) get it.
+std::vector<float> query_vector(const Embedder& embedder, std::string_view text) {
+  std::vector<float> v(embedder.dimension());
+  if (!embedder.embed_query(text, v).is_ok()) v.clear();
+  return v;
+}
+
 double semantic_score(float cosine) { return std::clamp((1.0 + cosine) / 2.0, 0.0, 1.0); }
 
 // Keyword scores of a result list, best = 1.0 (all 1.0 when BM25 cannot tell them apart).
@@ -208,7 +216,7 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
       return scored;
     }
     case SearchMode::kSemantic: {
-      auto query = embedder_->embed(r.query);
+      auto query = query_vector(*embedder_, r.query);
       if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
       MCP_ASSIGN_OR_RETURN(auto near, nearest(query, r.limit, filter));
       for (const Neighbor& n : near) {
@@ -225,7 +233,7 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
 
 Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
     const SearchRequest& r, const MemoryFilter& filter) {
-  auto query = embedder_->embed(r.query);
+  auto query = query_vector(*embedder_, r.query);
   if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
   const size_t fetch = static_cast<size_t>(r.limit) * kHybridOverfetch;
   MCP_ASSIGN_OR_RETURN(auto near, nearest(query, fetch, filter));
