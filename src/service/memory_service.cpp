@@ -62,7 +62,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
                                                            const ServiceOptions& options) {
   EmbedderOptions embedder_options;
   embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.base_dir + "/models";
+  embedder_options.models_dir = config.models_dir;
   MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(config.embedding_model, embedder_options));
   MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
   OpenOptions db_options;
