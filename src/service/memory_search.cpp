@@ -5,8 +5,11 @@
 // Scores are in [0, 1]: semantic (1 + cos) / 2 as the Python service; exact 1.0; keyword is
 // BM25 relative to the best match of the query (x / x_max with x = -bm25, so the best keyword
 // match scores 1.0: raw BM25 is near zero in small collections and means nothing absolute);
-// hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average; a
-// time-only recall scores 0.5 as it does. A time window comes from time_expr or, when the
+// hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average (kept after
+// measuring weights, min-max normalised cosines and reciprocal-rank fusion on bench/quality:
+// absolute cosines weigh a model's semantic side by how well it separates the candidates, the
+// scale-free fusions do not; docs/perf.md, "Recall quality"); a time-only recall scores 0.5 as
+// it does. A time window comes from time_expr or, when the
 // front end asks, from a time named in the query (core/time_in_query.h); either way the
 // response names it.
 #include <algorithm>
