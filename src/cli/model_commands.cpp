@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path models_dir(const Config& config) { return fs::path(config.base_dir) / "models"; }
+fs::path models_dir(const Config& config) { return config.models_dir; }
 
 std::string megabytes(int64_t bytes) {
   char buf[32];

@@ -5,8 +5,11 @@
 // Scores are in [0, 1]: semantic (1 + cos) / 2 as the Python service; exact 1.0; keyword is
 // BM25 relative to the best match of the query (x / x_max with x = -bm25, so the best keyword
 // match scores 1.0: raw BM25 is near zero in small collections and means nothing absolute);
-// hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average; a
-// time-only recall scores 0.5 as it does. A time window comes from time_expr or, when the
+// hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average (kept after
+// measuring weights, min-max normalised cosines and reciprocal-rank fusion on bench/quality:
+// absolute cosines weigh a model's semantic side by how well it separates the candidates, the
+// scale-free fusions do not; docs/perf.md, "Recall quality"); a time-only recall scores 0.5 as
+// it does. A time window comes from time_expr or, when the
 // front end asks, from a time named in the query (core/time_in_query.h); either way the
 // response names it.
 #include <algorithm>
@@ -24,6 +27,14 @@ namespace {
 constexpr double kHybridSemanticWeight = 0.7;
 constexpr double kHybridKeywordWeight = 0.3;
 constexpr int kHybridOverfetch = 2;  // each side fetches 2 x limit before fusing
+
+// A search query's vector (empty when the text is not valid UTF-8): embed_query, so models that
+// embed queries with their own prompt (e5's "query: ", bge's instruction) get it.
+std::vector<float> query_vector(const Embedder& embedder, std::string_view text) {
+  std::vector<float> v(embedder.dimension());
+  if (!embedder.embed_query(text, v).is_ok()) v.clear();
+  return v;
+}
 
 double semantic_score(float cosine) { return std::clamp((1.0 + cosine) / 2.0, 0.0, 1.0); }
 
@@ -208,7 +219,7 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
       return scored;
     }
     case SearchMode::kSemantic: {
-      auto query = embedder_->embed(r.query);
+      auto query = query_vector(*embedder_, r.query);
       if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
       MCP_ASSIGN_OR_RETURN(auto near, nearest(query, r.limit, filter));
       for (const Neighbor& n : near) {
@@ -225,7 +236,7 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank(const SearchRe
 
 Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
     const SearchRequest& r, const MemoryFilter& filter) {
-  auto query = embedder_->embed(r.query);
+  auto query = query_vector(*embedder_, r.query);
   if (query.empty()) return Status::invalid_argument("the query is not valid UTF-8");
   const size_t fetch = static_cast<size_t>(r.limit) * kHybridOverfetch;
   MCP_ASSIGN_OR_RETURN(auto near, nearest(query, fetch, filter));

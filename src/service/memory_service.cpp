@@ -75,7 +75,7 @@ Result<ModelChoice> choose_model(const Config& config, Database& db) {
   MCP_ASSIGN_OR_RETURN(auto stored_spec, db.get_meta(Database::kModelSpecKey));
   MCP_ASSIGN_OR_RETURN(auto stored_dim, db.get_meta(Database::kDimensionKey));
   choice.stored_dimension = stored_dim ? std::strtoull(stored_dim->c_str(), nullptr, 10) : 0;
-  MCP_ASSIGN_OR_RETURN(choice.default_spec, default_model(config.base_dir + "/models"));
+  MCP_ASSIGN_OR_RETURN(choice.default_spec, default_model(config.models_dir));
   if (!config.embedding_model.empty()) {
     choice.spec = config.embedding_model;
     choice.configured = true;
@@ -89,7 +89,7 @@ Result<ModelChoice> choose_model(const Config& config, Database& db) {
     // serve as they are when that model is here (adopt_sqlite_vec_vectors checks them).
     auto python_vectors = db.count_sqlite_vec_vectors(kPythonServiceDimension);
     if (python_vectors.is_ok() && *python_vectors > 0) {
-      const auto minilm = model_dir(config.base_dir + "/models", kPythonServiceModel);
+      const auto minilm = model_dir(config.models_dir, kPythonServiceModel);
       std::error_code ec;
       if (std::filesystem::exists(minilm / "config.json", ec)) {
         choice.spec = kPythonServiceModel;
@@ -121,7 +121,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
   MCP_ASSIGN_OR_RETURN(ModelChoice choice, choose_model(config, *db));
   EmbedderOptions embedder_options;
   embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.base_dir + "/models";
+  embedder_options.models_dir = config.models_dir;
   auto embedder = make_embedder(choice.spec, embedder_options);
   if (!embedder.is_ok()) {
     if (choice.configured || !choice.stored_model.has_value()) return embedder.status();

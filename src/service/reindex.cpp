@@ -57,7 +57,7 @@ Result<ReindexReport> reindex(const Config& config, const ReindexOptions& option
 
   std::string spec = options.model.empty() ? config.embedding_model : options.model;
   if (spec.empty()) {
-    MCP_ASSIGN_OR_RETURN(auto chosen, default_model(config.base_dir + "/models"));
+    MCP_ASSIGN_OR_RETURN(auto chosen, default_model(config.models_dir));
     if (!chosen.has_value()) {
       return Status::invalid_argument(
           "name the model to re-embed with: mcp-memory reindex --model NAME (or choose it "
@@ -67,7 +67,7 @@ Result<ReindexReport> reindex(const Config& config, const ReindexOptions& option
   }
   EmbedderOptions embedder_options;
   embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.base_dir + "/models";
+  embedder_options.models_dir = config.models_dir;
   Config target_config = config;
   target_config.embedding_model = spec;
   MCP_ASSIGN_OR_RETURN(ModelChoice choice, choose_model(target_config, *db));

@@ -11,6 +11,7 @@ TEST(Config, DefaultsUnderHome) {
   EXPECT_EQ(c.base_dir, "/home/u/.local/share/mcp-memory");
   EXPECT_EQ(c.db_path, "/home/u/.local/share/mcp-memory/sqlite_vec.db");
   EXPECT_EQ(c.backups_path, "/home/u/.local/share/mcp-memory/backups");
+  EXPECT_EQ(c.models_dir, "/home/u/.local/share/mcp-memory/models");
   EXPECT_TRUE(c.synchronous_full);
   EXPECT_TRUE(c.semantic_dedup_enabled);
   EXPECT_FALSE(c.semantic_dedup_threshold.has_value());  // the model's own
@@ -29,6 +30,7 @@ TEST(Config, EnvironmentOverrides) {
   EXPECT_EQ(c.base_dir, "/h/mem");
   EXPECT_EQ(c.db_path, "/data/x.db");
   EXPECT_EQ(c.backups_path, "/h/mem/backups");
+  EXPECT_EQ(c.models_dir, "/h/mem/models");  // with the base dir, even when the DB is elsewhere
   EXPECT_FALSE(c.semantic_dedup_enabled);
   EXPECT_DOUBLE_EQ(c.semantic_dedup_threshold.value_or(0), 0.9);
   EXPECT_FALSE(c.synchronous_full);

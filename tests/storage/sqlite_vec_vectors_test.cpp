@@ -71,8 +71,7 @@ class SqliteVecVectorsTest : public testing_util::StorageTest {
     auto count = db->count_sqlite_vec_vectors(expected_.dimension);
     ASSERT_FALSE(count.is_ok());
     EXPECT_EQ(count.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(count.status().message().find(says), std::string::npos)
-        << count.status().message();
+    EXPECT_NE(count.status().message().find(says), std::string::npos) << count.status().message();
     auto all = scan_all(*db);
     EXPECT_FALSE(all.is_ok());
   }
@@ -204,8 +203,7 @@ TEST_F(SqliteVecVectorsTest, ASlotNotMarkedLiveOrNamingAnotherRowIsNeverRead) {
     ASSERT_NE(db, nullptr);
     auto all = scan_all(*db);
     ASSERT_FALSE(all.is_ok());
-    EXPECT_NE(all.status().message().find("row 3: its slot is not marked live"),
-              std::string::npos)
+    EXPECT_NE(all.status().message().find("row 3: its slot is not marked live"), std::string::npos)
         << all.status().message();
   }
   {
