@@ -421,3 +421,70 @@ TEST_F(CliTest, HelpAndVersion) {
 }
 
 }  // namespace
+
+TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) {
+  // A tiny BERT (tests/fixtures/bert-tiny) as the new model; its vocabulary of whole words.
+  const std::string model_dir = dir_ + "/tiny";
+  fs::create_directories(model_dir);
+  for (const char* f : {"bert-tiny/config.json", "bert-tiny/model.safetensors",
+                        "python-vec/vocab.txt"}) {
+    fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/" + f,
+                  model_dir + "/" + fs::path(f).filename().string());
+  }
+  nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
+                         {"memories", nlohmann::json::array()}};
+  for (int i = 0; i < 5000; ++i) {
+    file["memories"].push_back({{"content", "reindexed note " + std::to_string(i)},
+                                {"tags", nlohmann::json::array()},
+                                {"metadata", nlohmann::json::object()},
+                                {"created_at", 1.7e9 + i},
+                                {"updated_at", 1.7e9 + i}});
+  }
+  std::ofstream(dir_ + "/notes.json") << file.dump();
+  ASSERT_EQ(run({"import", dir_ + "/notes.json"}).code, 0);
+
+  // Killed once ten batches were committed.
+  std::vector<std::string> env_s = env_;
+  env_s.push_back("PATH=/usr/bin:/bin");
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string model_arg = "bert:" + model_dir;
+  const char* argv[] = {MCP_BINARY, "reindex", "--model", model_arg.c_str(), nullptr};
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, const_cast<char**>(argv), envp.data()),
+            0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int64_t done = 0;
+  while ((done = count("SELECT count(*) FROM memory_vectors_next")) < 640 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the reindex finished before it could be killed";
+  ASSERT_GE(done, 640);
+
+  Proc list = run({"model", "list"});
+  EXPECT_NE(list.out.find("reindex to bert:tiny in progress"), std::string::npos) << list.out;
+  // The old vectors still answer, and the new model is refused until the switch.
+  Proc found = run({"search", "reindexed note 4321", "--json"});
+  ASSERT_EQ(found.code, 0) << found.err;
+  EXPECT_EQ(found.j()["results"][0]["memory"]["content"], "reindexed note 4321");
+  Proc refused = run({"search", "note"}, "", {"MCP_MEMORY_EMBEDDING_MODEL=" + model_arg});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("mcp-memory reindex"), std::string::npos) << refused.err;
+
+  Proc resumed = run({"reindex", "--model", model_arg, "--json"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  auto report = resumed.j();
+  EXPECT_GE(report["resumed"].get<int64_t>(), 640);
+  EXPECT_EQ(report["resumed"].get<int64_t>() + report["embedded"].get<int64_t>(), 5000);
+  EXPECT_EQ(report["to_model"], "bert:tiny");
+  EXPECT_EQ(count("SELECT count(*) FROM memory_vectors"), 5000);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name = 'memory_vectors_next'"), 0);
+  Proc after = run({"stats", "--json"});
+  EXPECT_EQ(after.j()["embedding_model"], "bert:tiny");
+  EXPECT_EQ(run({"search", "reindexed note 12"}).code, 0);
+}
