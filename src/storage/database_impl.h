@@ -71,6 +71,8 @@ inline constexpr const char* kMemoryColumns =
     "m.id, m.content_hash, m.content, m.tags, m.memory_type, m.metadata, m.created_at, "
     "m.updated_at, m.deleted_at, m.hlc, m.origin, m.created_at_iso, m.prev_hlc, "
     "m.field_versions";
+// How many columns kMemoryColumns names: a column selected after them has this index.
+inline constexpr int kMemoryColumnCount = 14;
 
 Memory read_memory(const Statement& s);
 

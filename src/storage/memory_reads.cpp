@@ -255,7 +255,9 @@ Result<int64_t> Database::scan_memories(const ScanOptions& o, const ScanFn& fn,
       Memory m = storage_detail::read_memory(*s);
       vec.clear();
       if (vectors && !m.deleted_at) {
-        if (!storage_detail::decode_vector(s->blob(13), o.vector_dimension, vec)) vec.clear();
+        if (!storage_detail::decode_vector(s->blob(storage_detail::kMemoryColumnCount),
+                                           o.vector_dimension, vec))
+          vec.clear();
       }
       ++passed;
       stopped = !fn(m, vec);

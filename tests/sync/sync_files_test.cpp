@@ -139,6 +139,22 @@ TEST_F(SyncFilesTest, ExportThenImportIntoAnEmptyDatabaseGivesIdenticalRows) {
   EXPECT_EQ(again.counts.added + again.counts.updated + again.counts.conflicts, 0);
 }
 
+TEST_F(SyncFilesTest, EmbeddingsInAnExportAreTheStoredVectors) {
+  auto a = node("laptop");
+  const std::string hash = store(*a, "exported with its vector", {"x"});
+  ExportOptions o;
+  o.include_embeddings = true;
+  std::ostringstream out;
+  ASSERT_TRUE(write_export(*a, o, out).is_ok());
+  Json file = Json::parse(out.str());
+  ASSERT_EQ(file["memories"].size(), 1u);
+  const Json& embedding = file["memories"][0]["embedding"];
+  ASSERT_TRUE(embedding.is_array()) << file["memories"][0].dump();
+  EXPECT_EQ(embedding.get<std::vector<float>>(), a->embedder().embed("exported with its vector"));
+  EXPECT_EQ(file["export_metadata"]["embedding_model"], "hash-384");
+  EXPECT_EQ(file["memories"][0]["content_hash"], hash);
+}
+
 TEST_F(SyncFilesTest, ExportHasEveryKeyThePythonImporterReads) {
   auto a = node("laptop");
   store(*a, "one memory", {"x"});
