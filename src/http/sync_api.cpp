@@ -114,7 +114,10 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     if (auto purged = service.purge_expired_tombstones(); !purged.is_ok()) {
       spdlog::warn("purging old tombstones failed: {}", purged.status().message());
     }
-    auto changed = service.changed_since(*since, std::min(*limit, kMaxBatch));
+    // Vectors go along to a spoke whose model is ours: it need not embed them again.
+    const std::string& model = service.embedder().model_id();
+    const bool with_vectors = req.has_param("vectors") && req.get_param_value("vectors") == model;
+    auto changed = service.changed_since(*since, std::min(*limit, kMaxBatch), with_vectors);
     if (!changed.is_ok()) return send_status(res, changed.status());
     auto head = service.last_change_seq();
     if (!head.is_ok()) return send_status(res, head.status());
@@ -131,9 +134,11 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
       }
     }
     OJson versions = OJson::array();
-    for (const Memory& m : changed->versions) {
+    for (size_t i = 0; i < changed->versions.size(); ++i) {
+      const Memory& m = changed->versions[i];
       OJson v = version_json(m);
       if (m.is_deleted()) v.erase("content");  // deletes travel without what was deleted
+      if (with_vectors && !changed->vectors[i].empty()) add_vector(v, changed->vectors[i]);
       versions.push_back(std::move(v));
     }
     OJson conflicts = OJson::array();
@@ -144,7 +149,8 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
                {"next", changed->next_seq},
                {"more", changed->more},
                {"head", *head},
-               {"purged_seq", *purged_seq}});
+               {"purged_seq", *purged_seq},
+               {"embedding_model", model}});
   });
 
   server.post("/api/sync/push", [&service](const httplib::Request& req, httplib::Response& res) {
@@ -166,6 +172,9 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     versions.reserve(body["versions"].size());
     VersionParseOptions po;
     po.default_origin = node;
+    if (body.value("embedding_model", Json()) == service.embedder().model_id()) {
+      po.embedding_dimension = service.embedder().dimension();
+    }
     size_t i = 0;
     for (const Json& v : body["versions"]) {
       auto parsed = parse_version(v, po);

@@ -180,6 +180,8 @@ struct DataDigest {
 // Versions changed after a change-log seq, for another node.
 struct ChangedVersions {
   std::vector<Memory> versions;  // current state of each changed memory (tombstones included)
+  // With `with_vectors`: parallel to versions, each alive one's stored vector (empty if none).
+  std::vector<std::vector<float>> vectors;
   std::vector<ConflictRecord> conflicts;  // conflicts recorded or resolved in that range
   int64_t next_seq = 0;  // the change-log seq these include; ask from here next time
   bool more = false;     // more changes after next_seq
@@ -258,7 +260,8 @@ class MemoryService {
   Result<int64_t> scan_memories(const ScanOptions& options, const Database::ScanFn& fn,
                                 const std::function<void(int64_t, int64_t)>& on_totals = nullptr);
   // The current state of memories changed after `after_seq`, at most about `limit`.
-  Result<ChangedVersions> changed_since(int64_t after_seq, int64_t limit);
+  Result<ChangedVersions> changed_since(int64_t after_seq, int64_t limit,
+                                        bool with_vectors = false);
   Result<int64_t> count_changes_after(int64_t after_seq);
   // The digest of every memory and tombstone (one pass over the rows; cached until the next
   // change). Order-independent: a sum of per-row hashes.

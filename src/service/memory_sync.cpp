@@ -236,7 +236,8 @@ Result<int64_t> MemoryService::scan_memories(
   return db_->scan_memories(options, fn, on_totals);
 }
 
-Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t limit) {
+Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t limit,
+                                                     bool with_vectors) {
   ChangedVersions out;
   MCP_ASSIGN_OR_RETURN(auto changes, db_->changes_since(after_seq, limit));
   out.next_seq = after_seq;
@@ -257,6 +258,16 @@ Result<ChangedVersions> MemoryService::changed_since(int64_t after_seq, int64_t 
     // Rows written by the Python service (or before field versions) carry none: give them
     // the ones every node derives the same way.
     with_field_versions(m);
+  }
+  if (with_vectors) {
+    out.vectors.reserve(out.versions.size());
+    for (const Memory& m : out.versions) {
+      std::optional<std::vector<float>> v;
+      if (!m.is_deleted()) {
+        MCP_ASSIGN_OR_RETURN(v, db_->get_embedding(m.id, embedder_->dimension()));
+      }
+      out.vectors.push_back(v.value_or(std::vector<float>()));
+    }
   }
   return out;
 }

@@ -1,7 +1,10 @@
 // Version records: see version_json.h.
 #include "service/version_json.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <set>
 
@@ -12,6 +15,36 @@
 
 namespace mcpmem {
 namespace {
+
+// `text` (base64) as `dimension` little-endian float32 values.
+bool decode_vector(const std::string& text, size_t dimension, std::vector<float>& out) {
+  const size_t bytes = dimension * sizeof(float);
+  if (text.size() != 4 * ((bytes + 2) / 3)) return false;
+  std::string raw(text.size() / 4 * 3, '\0');
+  if (EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()),
+                      static_cast<int>(text.size())) < 0) {
+    return false;
+  }
+  out.resize(dimension);
+  for (size_t i = 0; i < dimension; ++i) {
+    uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b)
+      bits |= static_cast<uint32_t>(static_cast<unsigned char>(raw[4 * i + b])) << (8 * b);
+    out[i] = std::bit_cast<float>(bits);
+  }
+  return true;
+}
+
+// Finite and of length 1 (or all zero: a text without features), as every embedder makes them.
+bool is_unit_vector(std::span<const float> v) {
+  double norm2 = 0;
+  for (float x : v) {
+    if (!std::isfinite(x)) return false;
+    norm2 += static_cast<double>(x) * x;
+  }
+  return norm2 == 0 || std::abs(norm2 - 1.0) < 1e-3;
+}
 
 Status field_error(const char* field, const std::string& what) {
   return Status::invalid_argument(std::string("field '") + field + "': " + what);
@@ -315,7 +348,29 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
       }
     }
   }
+  if (auto it = j.find("vector"); it != j.end() && o.embedding_dimension > 0) {
+    if (!it->is_string()) return field_error("vector", "expected base64 text");
+    if (!decode_vector(it->get_ref<const std::string&>(), o.embedding_dimension, out.embedding)) {
+      return field_error("vector", "expected " + std::to_string(o.embedding_dimension) +
+                                       " float32 values in base64");
+    }
+  }
+  if (!out.embedding.empty() && !is_unit_vector(out.embedding)) out.embedding.clear();
   return out;
+}
+
+void add_vector(OJson& record, std::span<const float> vector) {
+  std::string bytes(vector.size() * sizeof(float), '\0');
+  for (size_t i = 0; i < vector.size(); ++i) {
+    uint32_t bits = std::bit_cast<uint32_t>(vector[i]);
+    for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  std::string text(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  text.resize(static_cast<size_t>(n));
+  record["vector"] = std::move(text);
 }
 
 }  // namespace mcpmem

@@ -18,10 +18,17 @@ namespace mcpmem {
 // The record of `m` (no export_source, no embedding: callers append those).
 OJson version_json(const Memory& m);
 
+// Adds `vector` to a record as the sync wire carries it: "vector", the float32 values little-
+// endian in base64 (a quarter of the bytes of a JSON list, and exact). Only between nodes whose
+// model is the same (the message names it in "embedding_model").
+void add_vector(OJson& record, std::span<const float> vector);
+
 struct VersionParseOptions {
-  bool verify_hash = true;         // a content_hash that is not the content's hash is an error
-  size_t embedding_dimension = 0;  // > 0: keep "embedding" arrays of this size
-  std::string default_origin;      // origin of records without one (the file's source machine)
+  bool verify_hash = true;  // a content_hash that is not the content's hash is an error
+  // > 0: keep "embedding" lists (export files) and "vector"s (sync) of this many floats. A
+  // vector that is not of unit length or not finite is dropped (the memory is embedded here).
+  size_t embedding_dimension = 0;
+  std::string default_origin;  // origin of records without one (the file's source machine)
 };
 
 // A sync conflict as `sync conflicts --json`, GET /api/sync/conflicts and the sync wire carry

@@ -102,8 +102,11 @@ class Round {
  private:
   Status push() {
     for (;;) {
-      MCP_ASSIGN_OR_RETURN(auto changed, service_.changed_since(cursor_.push_seq, options_.batch));
-      MCP_RETURN_IF_ERROR(send(changed.versions, changed.conflicts));
+      // Our vectors go along when the hub runs our model (its last pull reply said so).
+      const bool with_vectors = cursor_.hub_model == service_.embedder().model_id();
+      MCP_ASSIGN_OR_RETURN(auto changed,
+                           service_.changed_since(cursor_.push_seq, options_.batch, with_vectors));
+      MCP_RETURN_IF_ERROR(send(changed));
       // Acknowledged: advance durably, so a crash from here on does not push it again.
       cursor_.push_seq = changed.next_seq;
       cursor_.last_push_at = unix_now();
@@ -113,11 +116,14 @@ class Round {
   }
 
   // Sends versions in requests of about kMaxPushBytes at most; the conflicts go with the last.
-  Status send(const std::vector<Memory>& versions, const std::vector<ConflictRecord>& conflicts) {
+  Status send(const ChangedVersions& changed) {
+    const std::vector<Memory>& versions = changed.versions;
     OJson list = OJson::array();
     size_t bytes = 0;
     for (size_t i = 0; i < versions.size(); ++i) {
       OJson v = version_json(versions[i]);
+      if (!changed.vectors.empty() && !changed.vectors[i].empty())
+        add_vector(v, changed.vectors[i]);
       bytes += v.dump().size();
       list.push_back(std::move(v));
       if (bytes >= kMaxPushBytes && i + 1 < versions.size()) {
@@ -125,15 +131,17 @@ class Round {
         bytes = 0;
       }
     }
-    if (list.empty() && conflicts.empty()) return Status::ok();
+    if (list.empty() && changed.conflicts.empty()) return Status::ok();
     OJson records = OJson::array();
-    for (const ConflictRecord& c : conflicts) records.push_back(conflict_record_json(c));
+    for (const ConflictRecord& c : changed.conflicts) records.push_back(conflict_record_json(c));
     return post(std::move(list), std::move(records));
   }
 
   Status post(OJson list, OJson conflicts) {
     const auto count = static_cast<int64_t>(list.size());
-    OJson body = {{"node", service_.node_name()}, {"versions", std::move(list)}};
+    OJson body = {{"node", service_.node_name()},
+                  {"embedding_model", service_.embedder().model_id()},
+                  {"versions", std::move(list)}};
     if (!conflicts.empty()) body["conflicts"] = std::move(conflicts);
     auto r = client_.Post("/api/sync/push", headers_,
                           body.dump(-1, ' ', false, OJson::error_handler_t::replace),
@@ -162,9 +170,11 @@ class Round {
     if (cursor_.resync_pending) cursor_.pull_seq = 0;  // a resync cut short starts over
     bool acknowledged = false;
     for (;;) {
-      const std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
-                               "&limit=" + std::to_string(options_.batch) +
-                               "&node=" + httplib::detail::encode_query_param(service_.node_name());
+      const std::string path =
+          "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
+          "&limit=" + std::to_string(options_.batch) +
+          "&node=" + httplib::detail::encode_query_param(service_.node_name()) +
+          "&vectors=" + httplib::detail::encode_query_param(service_.embedder().model_id());
       auto r = client_.Get(path.c_str(), headers_);
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
       Json reply = Json::parse(r->body, nullptr, false);
@@ -185,6 +195,12 @@ class Round {
       }
       std::vector<IncomingVersion> versions;
       VersionParseOptions po;  // hashes verified: a hub is not trusted blindly
+      const auto model = reply.find("embedding_model");
+      cursor_.hub_model =
+          model != reply.end() && model->is_string() ? model->get<std::string>() : "";
+      if (cursor_.hub_model == service_.embedder().model_id()) {
+        po.embedding_dimension = service_.embedder().dimension();
+      }
       size_t i = 0;
       for (const Json& v : reply["versions"]) {
         auto parsed = parse_version(v, po);

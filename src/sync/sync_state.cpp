@@ -46,6 +46,7 @@ Result<HubCursor> load_hub_cursor(MemoryService& service) {
   HubCursor c;
   c.url = j.value("url", "");
   c.hub_node = j.value("hub_node", "");
+  c.hub_model = j.value("hub_model", "");
   c.push_seq = i64(j, "push_seq");
   c.pull_seq = i64(j, "pull_seq");
   c.last_push_at = num(j, "last_push_at");
@@ -63,6 +64,7 @@ Result<HubCursor> load_hub_cursor(MemoryService& service) {
 Status save_hub_cursor(MemoryService& service, const HubCursor& c) {
   Json j = {{"url", c.url},
             {"hub_node", c.hub_node},
+            {"hub_model", c.hub_model},
             {"push_seq", c.push_seq},
             {"pull_seq", c.pull_seq},
             {"last_push_at", c.last_push_at},

@@ -15,8 +15,9 @@ namespace mcpmem {
 struct HubCursor {
   std::string url;
   std::string hub_node;
-  int64_t push_seq = 0;  // our change-log seq the hub has acknowledged
-  int64_t pull_seq = 0;  // the hub's change-log seq we have applied
+  std::string hub_model;  // the hub's embedding model: our vectors go along when it is ours
+  int64_t push_seq = 0;   // our change-log seq the hub has acknowledged
+  int64_t pull_seq = 0;   // the hub's change-log seq we have applied
   double last_push_at = 0, last_pull_at = 0, last_success_at = 0;
   int64_t pushed_total = 0, pulled_total = 0;
   std::string last_error;

@@ -18,6 +18,7 @@
 #include "core/content_hash.h"
 #include "http/http_server.h"
 #include "http/sync_api.h"
+#include "service/version_json.h"
 #include "sync/sync_client.h"
 #include "sync_test_util.h"
 
@@ -223,6 +224,86 @@ TEST_F(SyncLoopTest, AConflictAndItsResolutionAreOneFactOnEveryNode) {
   }
   EXPECT_FALSE((*hub_->get(*content_hash(fresh))).has_value());
   EXPECT_EQ(*hub_->count_conflicts(false), 1);
+}
+
+}  // namespace
+}  // namespace mcpmem
+
+namespace mcpmem {
+namespace {
+
+// The stored vector of every alive memory, by content hash.
+std::map<std::string, std::vector<float>> vectors(MemoryService& s) {
+  std::map<std::string, std::vector<float>> out;
+  ScanOptions o;
+  o.vector_dimension = s.embedder().dimension();
+  auto n = s.scan_memories(o, [&](const Memory& m, std::span<const float> v) {
+    out[m.content_hash].assign(v.begin(), v.end());
+    return true;
+  });
+  EXPECT_TRUE(n.is_ok()) << n.status().message();
+  return out;
+}
+
+TEST_F(SyncLoopTest, VectorsTravelBetweenNodesOfOneModelAndAreMadeAgainByAnother) {
+  // A vector hash-384 would never make for this text: if it arrives, it travelled.
+  auto record = [](const std::string& content) {
+    VersionParseOptions po;
+    po.default_origin = "elsewhere";
+    auto parsed = parse_version(Json{{"content", content},
+                                     {"content_hash", content_hash(content).value()},
+                                     {"tags", Json::array()},
+                                     {"metadata", Json::object()},
+                                     {"created_at", 1.7e9},
+                                     {"updated_at", 1.7e9}},
+                                po);
+    EXPECT_TRUE(parsed.is_ok()) << parsed.status().message();
+    return std::move(parsed).value();
+  };
+  IncomingVersion v = record("a memory whose vector was made elsewhere");
+  v.embedding.assign(384, 0.0f);
+  v.embedding[7] = 0.6f;
+  v.embedding[300] = -0.8f;
+  const std::vector<float> shipped = v.embedding;
+  std::vector<IncomingVersion> versions = {v};
+  ASSERT_TRUE(spokes_[0]
+                  ->write_transaction(
+                      [&]() -> Status { return spokes_[0]->apply_versions(versions, {}).status(); })
+                  .is_ok());
+
+  SyncClientOptions client = loop_options().client;
+  auto first = sync_once(*spokes_[0], client);  // learns the hub's model, pulls
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  ASSERT_TRUE(sync_once(*spokes_[0], client).is_ok());  // nothing new to push
+  ASSERT_TRUE(sync_once(*spokes_[1], client).is_ok());
+  EXPECT_NE(vectors(*hub_)[v.memory.content_hash], shipped);  // the first push had no vector
+
+  // A memory pushed once the spoke knows the hub's model carries its vector both ways.
+  v = record("a second memory with a vector from elsewhere");
+  v.embedding = shipped;
+  versions = {v};
+  ASSERT_TRUE(spokes_[0]
+                  ->write_transaction(
+                      [&]() -> Status { return spokes_[0]->apply_versions(versions, {}).status(); })
+                  .is_ok());
+  ASSERT_TRUE(sync_once(*spokes_[0], client).is_ok());
+  ASSERT_TRUE(sync_once(*spokes_[1], client).is_ok());
+  EXPECT_EQ(vectors(*hub_)[v.memory.content_hash], shipped);
+  EXPECT_EQ(vectors(*spokes_[1])[v.memory.content_hash], shipped);
+
+  // A node of another model ignores them and embeds the memory itself.
+  Config c = config_from_env({{"HOME", dir_}});
+  c.db_path = dir_ + "/other-model.db";
+  c.synchronous_full = false;
+  c.node_name = "other";
+  c.embedding_model = "hash-256";
+  auto other = MemoryService::open(c);
+  ASSERT_TRUE(other.is_ok()) << other.status().message();
+  ASSERT_TRUE(sync_once(**other, client).is_ok());
+  auto theirs = vectors(**other);
+  ASSERT_EQ(theirs.count(v.memory.content_hash), 1u);
+  EXPECT_EQ(theirs[v.memory.content_hash].size(), 256u);
+  EXPECT_EQ(theirs[v.memory.content_hash], (*other)->embedder().embed(v.memory.content));
 }
 
 }  // namespace
