@@ -19,7 +19,7 @@ namespace mcpmem {
 OJson version_json(const Memory& m);
 
 // Adds `vector` to a record as the sync wire carries it: "vector", the float32 values little-
-// endian in base64 (a quarter of the bytes of a JSON list, and exact). Only between nodes whose
+// endian in base64 (about half the bytes of a JSON list, and exact). Only between nodes whose
 // model is the same (the message names it in "embedding_model").
 void add_vector(OJson& record, std::span<const float> vector);
 
