@@ -165,6 +165,9 @@ async function loadStats() {
   fillList($("stats"), [["memories", h.memory_count], ["tags", h.statistics.unique_tags],
                         ["this week", h.statistics.memories_this_week], ["size", `${h.statistics.database_size_mb} MB`],
                         ["model", h.storage.embedding_model], ["version", h.version]]);
+  // The lexical default finds shared words, not meaning: say how to get recall by meaning.
+  const lexical = String(h.storage.embedding_model).startsWith("hash-");
+  $("model-hint").hidden = !lexical;
 }
 
 async function loadTags() {

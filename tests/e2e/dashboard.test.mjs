@@ -65,6 +65,8 @@ try {
   await page.click("#key-form button");
   await page.waitForSelector("#app:not([hidden])");
   await page.waitForSelector("#live.on");  // the event stream is connected
+  // The lexical default is in use: the stats card says how to get recall by meaning.
+  await page.waitForSelector("#model-hint:not([hidden]) >> text=mcp-memory model pull all-MiniLM-L6-v2");
 
   // A second tab: it shares the stored key, so it opens straight on the app.
   const second = await context.newPage();
