@@ -3,6 +3,7 @@
 
 #include <utf8proc.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -32,10 +33,21 @@ Result<std::optional<Json>> read_json(const fs::path& path) {
   return std::optional(std::move(j));
 }
 
+// `j[key]` when it is a boolean, a string, else false / "" (these files are settings, not
+// input we can ask again: a value of the wrong type counts as absent).
+bool flag(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+std::string text(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 Status read_pooling(const fs::path& file, SentenceModelLayout& layout) {
   MCP_ASSIGN_OR_RETURN(auto j, read_json(file));
   if (!j || !j->is_object()) return Status::not_found(file.string() + " is missing");
-  auto on = [&](const char* key) { return j->value(key, false); };
+  auto on = [&](const char* key) { return flag(*j, key); };
   if (on("pooling_mode_mean_sqrt_len_tokens") || on("pooling_mode_weightedmean_tokens") ||
       on("pooling_mode_lasttoken")) {
     return Status::invalid_argument(file.string() +
@@ -117,7 +129,16 @@ class BertEmbedder final : public Embedder {
       if (layout_.lower_case_input) input = lower(input);
       ids.push_back(tokenizer_.encode(input, max_tokens_));
     }
-    return model_.embed(ids, layout_.pooling, /*normalize=*/true, out);
+    MCP_RETURN_IF_ERROR(model_.embed(ids, layout_.pooling, /*normalize=*/true, out));
+    // Damaged weights (a NaN or infinity in the file) give vectors no search can rank.
+    for (float x : out) {
+      if (!std::isfinite(x)) {
+        return Status::corruption(model_id_ +
+                                  " computed a value that is not a number: its "
+                                  "weights are damaged (mcp-memory model pull it again)");
+      }
+    }
+    return Status::ok();
   }
 
   WordPieceTokenizer tokenizer_;
@@ -139,8 +160,8 @@ Result<SentenceModelLayout> read_sentence_layout(const fs::path& dir, const std:
     }
     bool pooled = false;
     for (const Json& m : *modules) {
-      const std::string type = m.is_object() ? m.value("type", "") : "";
-      const std::string path = m.is_object() ? m.value("path", "") : "";
+      const std::string type = m.is_object() ? text(m, "type") : "";
+      const std::string path = m.is_object() ? text(m, "path") : "";
       if (path.find("..") != std::string::npos) {
         return Status::corruption((dir / "modules.json").string() +
                                   ": a module path leaves "
@@ -166,7 +187,7 @@ Result<SentenceModelLayout> read_sentence_layout(const fs::path& dir, const std:
     if (s.contains("max_seq_length") && s["max_seq_length"].is_number_unsigned()) {
       layout.max_seq_length = s["max_seq_length"].get<size_t>();
     }
-    layout.lower_case_input = s.value("do_lower_case", false);
+    layout.lower_case_input = flag(s, "do_lower_case");
   }
   MCP_ASSIGN_OR_RETURN(auto st, read_json(dir / "config_sentence_transformers.json"));
   if (st && st->is_object() && st->contains("prompts") && (*st)["prompts"].is_object()) {

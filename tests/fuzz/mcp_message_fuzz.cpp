@@ -4,7 +4,8 @@
 // structural edits (any value replaced by a value of another type, huge, negative, deeply
 // nested). The server must answer every input with well-formed JSON-RPC, or not at all for a
 // notification, and never crash, leak, hit undefined behaviour or throw.
-// Usage: mcp_message_fuzz [--seconds N] [--seed S]
+// Usage: mcp_message_fuzz [--seconds N] [--seed S] [--target mcp|model]
+// (--target model runs model_files_fuzz.cpp instead, compiled into the same sanitized binary.)
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 
 #include "mcp/mcp_server.h"
 #include "mcp/stdio_transport.h"
+#include "model_files_fuzz.h"
 
 namespace mcpmem {
 namespace {
@@ -223,9 +225,12 @@ int run(int seconds, uint32_t seed) {
 int main(int argc, char** argv) {
   int seconds = 20;
   uint32_t seed = 1;
+  std::string target = "mcp";  // or "model": the files a BERT model is read from
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--seed") == 0) seed = static_cast<uint32_t>(std::atoll(argv[i + 1]));
+    if (std::strcmp(argv[i], "--target") == 0) target = argv[i + 1];
   }
-  return mcpmem::run(seconds, seed);
+  return target == "model" ? mcpmem::run_model_files_fuzz(seconds, seed)
+                           : mcpmem::run(seconds, seed);
 }
