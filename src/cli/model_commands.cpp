@@ -129,10 +129,8 @@ int remove_command(CliContext& ctx, const std::string& name) {
 }
 
 int use_command(CliContext& ctx, const std::string& name) {
-  EmbedderOptions o;
-  o.models_dir = models_dir(ctx.config).string();
-  o.api_key = ctx.config.embedding_api_key;
-  auto embedder = make_embedder(name, o);  // loads it: a model that cannot run is not chosen
+  auto embedder = make_embedder(
+      name, embedder_options(ctx.config));  // loads it: a model that cannot run is not chosen
   if (!embedder.is_ok()) return report_error(embedder.status());
   const std::string spec = storable_model_spec(name);
   if (Status s = set_default_model(models_dir(ctx.config), spec); !s.is_ok()) {

@@ -59,6 +59,13 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
            [this] { return static_cast<int64_t>(std::llround(clock_() * 1000.0)); }),
       clock_(clock ? std::move(clock) : std::function<double()>([] { return unix_now(); })) {}
 
+EmbedderOptions embedder_options(const Config& config) {
+  EmbedderOptions o;
+  o.api_key = config.embedding_api_key;
+  o.models_dir = config.models_dir;
+  return o;
+}
+
 std::string storable_model_spec(const std::string& spec) {
   if (spec.rfind("bert:", 0) != 0) return spec;
   return "bert:" + std::filesystem::absolute(spec.substr(5)).lexically_normal().string();
@@ -119,10 +126,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
   MCP_ASSIGN_OR_RETURN(auto db, open_database(config));
 
   MCP_ASSIGN_OR_RETURN(ModelChoice choice, choose_model(config, *db));
-  EmbedderOptions embedder_options;
-  embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.models_dir;
-  auto embedder = make_embedder(choice.spec, embedder_options);
+  auto embedder = make_embedder(choice.spec, embedder_options(config));
   if (!embedder.is_ok()) {
     if (choice.configured || !choice.stored_model.has_value()) return embedder.status();
     return embedder.status().with_context(

@@ -206,6 +206,8 @@ struct ModelChoice {
 };
 inline constexpr const char* kDefaultEmbeddingModel = "hash-384";
 Result<ModelChoice> choose_model(const Config& config, Database& db);
+// make_embedder's options from the configuration (models dir, remote key).
+EmbedderOptions embedder_options(const Config& config);
 // make_embedder's name for `spec` as it loads from any directory (a bert:<dir> made absolute).
 std::string storable_model_spec(const std::string& spec);
 // The configured database (its directory made when missing), opened with the configured

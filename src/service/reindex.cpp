@@ -65,13 +65,10 @@ Result<ReindexReport> reindex(const Config& config, const ReindexOptions& option
     }
     spec = *chosen;
   }
-  EmbedderOptions embedder_options;
-  embedder_options.api_key = config.embedding_api_key;
-  embedder_options.models_dir = config.models_dir;
   Config target_config = config;
   target_config.embedding_model = spec;
   MCP_ASSIGN_OR_RETURN(ModelChoice choice, choose_model(target_config, *db));
-  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(choice.spec, embedder_options));
+  MCP_ASSIGN_OR_RETURN(auto embedder, make_embedder(choice.spec, embedder_options(config)));
 
   ReindexReport report;
   report.from_model = choice.stored_model.value_or("");
