@@ -426,8 +426,8 @@ TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) 
   // A tiny BERT (tests/fixtures/bert-tiny) as the new model; its vocabulary of whole words.
   const std::string model_dir = dir_ + "/tiny";
   fs::create_directories(model_dir);
-  for (const char* f : {"bert-tiny/config.json", "bert-tiny/model.safetensors",
-                        "python-vec/vocab.txt"}) {
+  for (const char* f :
+       {"bert-tiny/config.json", "bert-tiny/model.safetensors", "python-vec/vocab.txt"}) {
     fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/" + f,
                   model_dir + "/" + fs::path(f).filename().string());
   }
