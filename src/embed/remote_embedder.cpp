@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "platform/http_client.h"
 
 namespace mcpmem {
@@ -99,7 +100,11 @@ class RemoteEmbedder final : public Embedder {
   // The vectors of one reply, all checked before any is kept.
   Status parse(const std::string& body, size_t count, size_t expected_dim,
                std::vector<float>& out) const {
-    const Json j = Json::parse(body, nullptr, false);
+    auto parsed = parse_json(body, "the reply");
+    if (!parsed.is_ok()) {
+      return Status::io_error("embedding server " + endpoint_ + ": " + parsed.status().message());
+    }
+    const Json j = std::move(*parsed);
     auto bad = [&](const std::string& why) {
       return Status::io_error("embedding server " + endpoint_ + ": " + why + ": " + excerpt(body));
     };

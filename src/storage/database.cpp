@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "storage/database_impl.h"
@@ -36,8 +37,8 @@ Memory read_memory(const Statement& s) {
   m.tags = parse_tags_csv(s.text(3));
   m.memory_type = s.text(4);
   // Rows written by other programs may hold anything here; it reads as an empty object.
-  Json meta = Json::parse(s.text(5), nullptr, false);
-  if (!meta.is_discarded() && meta.is_object()) m.metadata = std::move(meta);
+  auto meta = parse_json(s.text(5), "metadata");
+  if (meta.is_ok() && meta->is_object()) m.metadata = std::move(*meta);
   if (!s.null(6)) {
     m.created_at = s.f64(6);
   } else if (auto t = parse_iso_time(s.text(11))) {
@@ -50,8 +51,9 @@ Memory read_memory(const Statement& s) {
   m.prev_hlc = s.text(12);
   // Field versions another program damaged read as none: sync derives them again.
   if (!s.null(13)) {
-    Json fields = Json::parse(s.text(13), nullptr, false);
-    if (auto f = parse_field_versions(fields)) m.fields = std::move(*f);
+    auto fields = parse_json(s.text(13), "field versions");
+    if (!fields.is_ok()) fields = Json();
+    if (auto f = parse_field_versions(*fields)) m.fields = std::move(*f);
   }
   return m;
 }

@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/json_parse.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
 #include "sync/sync_state.h"
@@ -52,7 +53,8 @@ std::string transport_error(httplib::Error e) {
 Status http_error(const std::string& what, const httplib::Result& r) {
   if (!r) return Status::io_error(what + ": " + transport_error(r.error()));
   std::string detail = r->body.substr(0, 300);
-  Json j = Json::parse(r->body, nullptr, false);
+  auto parsed = parse_json(r->body, "the reply");
+  const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
   if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
   if (r->status == 401) return Status::failed_precondition(what + ": the hub refused the API key");
   return Status::io_error(what + ": HTTP " + std::to_string(r->status) + ": " + detail);
@@ -139,7 +141,11 @@ class Round {
                           body.dump(-1, ' ', false, OJson::error_handler_t::replace),
                           "application/json");
     if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
-    Json reply = Json::parse(r->body, nullptr, false);
+    auto parsed = parse_json(r->body, "the hub's reply");
+    if (!parsed.is_ok()) {
+      return Status::io_error("pushing to " + cursor_.url + ": " + parsed.status().message());
+    }
+    Json reply = std::move(*parsed);
     if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
       return Status::io_error("pushing to " + cursor_.url +
                               ": the hub's reply is not a sync reply");
@@ -167,7 +173,12 @@ class Round {
                                "&node=" + httplib::detail::encode_query_param(service_.node_name());
       auto r = client_.Get(path.c_str(), headers_);
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
-      Json reply = Json::parse(r->body, nullptr, false);
+      auto parsed = parse_json(r->body, "the hub's reply");
+      if (!parsed.is_ok()) {
+        return Status::io_error("pulling from " + cursor_.url + ": " + parsed.status().message() +
+                                " (nothing applied)");
+      }
+      Json reply = std::move(*parsed);
       if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
           !reply.contains("next") || !reply["next"].is_number_integer() ||
           (reply.contains("conflicts") && !reply["conflicts"].is_array()) ||

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../deep_json.h"
 #include "http/api_key.h"
 #include "http_fixture.h"
 
@@ -194,6 +195,32 @@ TEST_F(HttpTest, OversizedAndMalformedBodiesAreRefusedAndChangeNothing) {
   EXPECT_EQ(shape->status, 200);
   EXPECT_EQ(Json::parse(shape->body)["error"]["code"], -32600);
   EXPECT_EQ(memory_count(), 0);
+}
+
+// Issue 15: /mcp bodies nested 100,000 deep (the body, the id, ping's params) crashed the
+// server. Each is a 400 with a -32700 naming the limit; the session still answers after.
+TEST_F(HttpTest, McpJsonNestedHundredThousandDeepIsAParseErrorAndTheServerLives_Issue15) {
+  start();
+  const std::string session = open_session();
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (const std::string& body :
+         {deep, R"({"jsonrpc":"2.0","id":)" + deep + R"(,"method":"ping"})",
+          R"({"jsonrpc":"2.0","id":1,"method":"ping","params":)" + deep + "}"}) {
+      for (const std::string& in_session : {session, std::string()}) {
+        auto r = mcp_post(body, in_session);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400);
+        Json j = Json::parse(r->body);
+        EXPECT_EQ(j["error"]["code"], -32700);
+        EXPECT_EQ(j["error"]["message"],
+                  "Parse error: the body is JSON nested deeper than 64 levels");
+      }
+    }
+  }
+  auto ping = mcp_post(R"({"jsonrpc":"2.0","id":9,"method":"ping"})", session);
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->status, 200);
+  EXPECT_EQ(Json::parse(ping->body)["id"], 9);
 }
 
 TEST_F(HttpTest, SessionLifeCycle) {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <regex>
 
+#include "../deep_json.h"
 #include "core/content_hash.h"
 #include "http_fixture.h"
 
@@ -251,6 +252,33 @@ TEST_F(RestTest, BadBodiesAreRefusedAndChangeNothing) {
     EXPECT_EQ(post(path, body)->status, 422) << path << " " << body.dump();
   }
   EXPECT_EQ(memory_count(), 1);
+}
+
+// Issue 15: a body nested 60,000 deep crashed the server (stack overflow copying or printing it).
+TEST_F(RestTest, JsonNestedHundredThousandDeepIsA400AndTheServerLives_Issue15) {
+  const std::string hash = store("kept");
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    // As the whole body, and as a field value of a body that is otherwise right.
+    for (const std::string& body : {deep, R"({"content":"x","metadata":{"m":)" + deep + "}}"}) {
+      for (const char* path :
+           {"/api/memories", "/api/search", "/api/search/by-tag", "/api/search/by-time"}) {
+        auto r = client().Post(path, with_key(), body, "application/json");
+        ASSERT_TRUE(r) << path;
+        EXPECT_EQ(r->status, 400) << path;
+        EXPECT_EQ(Json::parse(r->body)["detail"],
+                  "the request body is JSON nested deeper than 64 levels")
+            << path;
+      }
+      auto put =
+          client().Put(("/api/memories/" + hash).c_str(), with_key(), body, "application/json");
+      ASSERT_TRUE(put);
+      EXPECT_EQ(put->status, 400);
+    }
+  }
+  EXPECT_EQ(ok_json(client().Get("/api/health"))["status"], "healthy");
+  EXPECT_EQ(memory_count(), 1);
+  EXPECT_EQ(ok_json(client().Get(("/api/memories/" + hash).c_str(), with_key()))["content"],
+            "kept");
 }
 
 TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "../deep_json.h"
 #include "service/version_json.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
@@ -231,6 +232,28 @@ TEST_F(SyncClientTest, OptionsThatCannotWorkAreRefusedBeforeAnyRequest) {
   o.hub_url = "https://hub.example:8443";
   o.api_key = "";
   EXPECT_NE(check_options(o).message().find("no API key"), std::string::npos);
+}
+
+// Issue 15: a hub (or whatever answers in its place) replying with JSON 100,000 deep crashed
+// the spoke. The round fails naming the limit, and the cursors do not move.
+TEST_F(SyncClientTest, HubRepliesNestedHundredThousandDeepFailTheRoundNotTheSpoke_Issue15) {
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (bool on_push : {true, false}) {
+      FakeHub hub;
+      (on_push ? hub.on_push : hub.on_pull) = [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"applied":{},"next":0,"versions":[],"x":)" + deep + "}",
+                        "application/json");
+      };
+      store(*spoke_,
+            std::string("pending ") + (on_push ? "push " : "pull ") + std::to_string(deep.size()));
+      auto r = round(hub);
+      ASSERT_FALSE(r.is_ok());
+      EXPECT_NE(r.status().message().find("the hub's reply is JSON nested deeper than 64 levels"),
+                std::string::npos)
+          << r.status().message();
+      EXPECT_EQ(load_hub_cursor(*spoke_)->pull_seq, 0);
+    }
+  }
 }
 
 }  // namespace
