@@ -10,19 +10,13 @@
 #include "core/json_parse.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
+#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr size_t kMaxPushBytes = 2u << 20;  // well under the hub's 4 MiB request limit
-
-bool is_loopback_url(const std::string& url) {
-  for (const char* p : {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"}) {
-    if (url.rfind(p, 0) == 0) return true;
-  }
-  return url == "http://localhost";
-}
 
 std::string trim_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -322,7 +316,7 @@ std::string describe(const SyncRound& r) {
 
 Status check_options(const SyncClientOptions& options) {
   const std::string url = trim_slash(options.hub_url);
-  if (url.rfind("https://", 0) != 0 && !is_loopback_url(url)) {
+  if (url.rfind("https://", 0) != 0 && !is_loopback_http_url(url)) {
     return Status::invalid_argument("hub URL " + url +
                                     " must be https:// (plain http only to this machine)");
   }

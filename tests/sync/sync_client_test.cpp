@@ -13,6 +13,7 @@
 
 #include "../deep_json.h"
 #include "service/version_json.h"
+#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
 
@@ -254,6 +255,53 @@ TEST_F(SyncClientTest, HubRepliesNestedHundredThousandDeepFailTheRoundNotTheSpok
       EXPECT_EQ(load_hub_cursor(*spoke_)->pull_seq, 0);
     }
   }
+}
+
+// Issue 15: the plain-http rule was a prefix test, so http://127.0.0.1.evil.example passed and
+// the API key would have gone to another machine in clear text. Decided on the parsed host now.
+TEST(HubUrl, PlainHttpOnlyToALoopbackHostDecidedOnTheParsedHost_Issue15) {
+  for (const char* loopback :
+       {"http://localhost", "http://localhost:1", "http://LOCALHOST", "HTTP://LocalHost:8000/",
+        "http://127.0.0.1:8000", "http://127.1.2.3", "http://127.255.255.254:9/sync",
+        "http://[::1]:8443", "http://[::1]", "http://localhost/base?x#y"}) {
+    EXPECT_TRUE(is_loopback_http_url(loopback)) << loopback;
+  }
+  for (const char* elsewhere :
+       {"http://127.0.0.1.evil.example",     // a name that starts like the address
+        "http://127.0.0.1@evil.example",     // userinfo: the host is evil.example
+        "http://localhost@evil.example:80",  // same, with a name
+        "http://evil.example/http://127.0.0.1",
+        "http://localhost.evil.example",
+        "http://localhost.",
+        "http://a.localhost",
+        "http://0x7f000001",  // resolvers read it as 127.0.0.1; refused as unusual
+        "http://2130706433",
+        "http://127.1",
+        "http://0177.0.0.1",
+        "http://127.0.0.1.",
+        "http://127.0.0.256",
+        "http://128.0.0.1",
+        "http://[::1].evil.example",
+        "http://[::ffff:127.0.0.1]",
+        "http://[0:0:0:0:0:0:0:1]",
+        "http://localhost:80x",
+        "http://localhost:",
+        "http://",
+        "https//localhost",
+        "ftp://localhost",
+        "http://192.0.2.1:8000",
+        "http:/localhost"}) {
+    EXPECT_FALSE(is_loopback_http_url(elsewhere)) << elsewhere;
+  }
+  // check_options applies the rule; https is allowed anywhere.
+  SyncClientOptions o;
+  o.api_key = "k";
+  o.hub_url = "http://127.0.0.1.evil.example:8000";
+  EXPECT_NE(check_options(o).message().find("must be https://"), std::string::npos);
+  o.hub_url = "http://127.0.0.1:8000/";
+  EXPECT_TRUE(check_options(o).is_ok());
+  o.hub_url = "https://127.0.0.1.evil.example:8443";
+  EXPECT_TRUE(check_options(o).is_ok());
 }
 
 }  // namespace
