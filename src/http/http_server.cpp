@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/log_text.h"
 #include "core/memory.h"
 
 namespace mcpmem {
@@ -134,12 +135,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("{} {}: {}", req.method, req.path, what);
+        spdlog::error("{} {}: {}", escape_log_text(req.method), escape_log_text(req.path),
+                      escape_log_text(what));
         set_json_error(res, 500, "internal error: " + what);
       });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_started).count();
-    spdlog::info("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms);
+    // The path is decoded (%0A is a newline): escaped, it cannot forge a line of the log.
+    spdlog::info("{} {} {} {:.1f}ms", escape_log_text(req.method), escape_log_text(req.path),
+                 res.status, ms);
   });
   if (o.port == 0) {
     self->port_ = s.bind_to_any_port(o.host);

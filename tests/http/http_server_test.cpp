@@ -325,6 +325,33 @@ TEST_F(HttpTest, TheKeyNeverReachesTheLog) {
   EXPECT_EQ(text.find("almost-the-key"), std::string::npos) << text;
 }
 
+// Issue 15: the decoded path went into the access log as it was, so `%0A` forged log lines.
+TEST_F(HttpTest, AccessLogEscapesControlCharactersOfThePath_Issue15) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::debug);
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  start();
+  auto r = client().Get("/api/x%0Aforged%20line%0D%1B[31m%09%5C", with_key());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  stop();
+  spdlog::set_default_logger(previous);
+  std::istringstream lines(log.str());
+  std::vector<std::string> about_x;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("/api/x") != std::string::npos || line.find("forged") != std::string::npos) {
+      about_x.push_back(line);
+    }
+  }
+  ASSERT_EQ(about_x.size(), 1u) << log.str();
+  EXPECT_EQ(about_x[0].rfind("GET /api/x\\nforged line\\r\\x1b[31m\\t\\\\ 404 ", 0), 0u)
+      << about_x[0];
+}
+
 TEST_F(HttpTest, ServesHttpsWithARealCertificate) {
   const std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
   const std::string cmd =
