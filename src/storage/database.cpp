@@ -16,6 +16,7 @@
 #include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "platform/secret_file.h"
 #include "storage/database_impl.h"
 #include "storage/schema.h"
 
@@ -293,6 +294,8 @@ Status Database::backup_to(const std::string& path) {
   if (fs::exists(path, ec)) return Status::already_exists(path + " already exists");
   const std::string partial = path + ".partial";
   fs::remove(partial, ec);
+  // Made empty and owner-only first (whatever the umask): SQLite fills it as a new database.
+  MCP_RETURN_IF_ERROR(create_secret_file(partial, ""));
   sqlite3* dest = nullptr;
   int rc =
       sqlite3_open_v2(partial.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

@@ -3,6 +3,8 @@
 // nothing changed, the events each write emits, and the sync guide's health fields.
 #include "http/rest_api.h"
 
+#include <sys/stat.h>
+
 #include <ctime>
 #include <regex>
 
@@ -299,6 +301,14 @@ TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {
   EXPECT_EQ(status["enabled"], true);
   EXPECT_EQ(status["interval"], "daily");
   EXPECT_TRUE(status["last_backup_time"].is_number());
+
+  // Owner-only (issue 15), even in this process whose umask lets others read new files.
+  const std::string backups = service_->config().backups_path;
+  struct stat st {};
+  ASSERT_EQ(::stat((backups + "/" + name).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(backups.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 
   // The copy opens on its own (no WAL beside it) with every memory in it.
   Config copy_config = service_->config();
