@@ -17,6 +17,7 @@
 
 #include "core/log_text.h"
 #include "core/memory.h"
+#include "platform/listen_socket.h"
 
 namespace mcpmem {
 namespace {
@@ -106,6 +107,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
   s.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
   s.set_keep_alive_max_count(kKeepAliveMaxRequests);
   s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle delay
+  // Not the library's default (SO_REUSEPORT): a port in use must fail to bind (listen_socket.h).
+  s.set_socket_options([](socket_t sock) { set_exclusive_listen_options(sock); });
   HttpServer* raw = self.get();
   s.set_pre_routing_handler(
       [raw](const httplib::Request& req, httplib::Response& res) { return raw->screen(req, res); });

@@ -541,6 +541,19 @@ TEST_F(CliTest, AnExportIsOwnerOnly_Issue15) {
   EXPECT_EQ(mode_of(file), 0600u);
 }
 
+// A second serve on a port in use used to start (SO_REUSEPORT) and take half the connections.
+TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
+  const int port = free_port();
+  start_serve(port);
+  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ + "/serve.err");
+  db_ = dir_ + "/second.db";  // another database, as in the report
+  env_[1] = "MCP_MEMORY_SQLITE_PATH=" + db_;
+  Proc second = run({"serve", "--http", "--port", std::to_string(port)});
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << second.err;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(http_status(port, "/api/health"), 200);
+}
+
 }  // namespace
 
 TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) {
