@@ -5,9 +5,8 @@
 // kMaxJsonDepth while it parses (before the deep tree exists), and never throws.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "core/status.h"
 

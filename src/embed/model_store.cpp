@@ -106,7 +106,9 @@ Result<std::optional<std::map<std::string, Listed>>> list_files(const std::strin
                                        std::to_string(reply.status));
   }
   auto parsed = parse_json(reply.body, "the model listing of " + repo);
-  if (reply.status == 200 && is_json_too_deep(parsed.status())) return parsed.status();
+  if (reply.status == 200 && is_json_too_deep(parsed.status())) {
+    return Status::io_error(parsed.status().message());
+  }
   const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
   if (reply.status != 200 || !j.is_object() || !j.contains("siblings") ||
       !j["siblings"].is_array()) {

@@ -101,10 +101,11 @@ class RemoteEmbedder final : public Embedder {
   Status parse(const std::string& body, size_t count, size_t expected_dim,
                std::vector<float>& out) const {
     auto parsed = parse_json(body, "the reply");
-    if (!parsed.is_ok()) {
+    if (is_json_too_deep(parsed.status())) {
       return Status::io_error("embedding server " + endpoint_ + ": " + parsed.status().message());
     }
-    const Json j = std::move(*parsed);
+    // Other malformed replies are "not a JSON object" below, with an excerpt of what came.
+    const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
     auto bad = [&](const std::string& why) {
       return Status::io_error("embedding server " + endpoint_ + ": " + why + ": " + excerpt(body));
     };
