@@ -28,9 +28,12 @@ Result<J> parse_with_depth_limit(std::string_view text, std::string_view what) {
   } catch (const NestedTooDeep&) {
     return Status::invalid_argument(std::string(what) + " is " + std::string(kJsonTooDeep));
   } catch (const nlohmann::json::exception& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 7: syntax
+    // error ...; last read: '<input>'". The input part goes: it may be invalid UTF-8, which
+    // would make the error itself unprintable as JSON.
     std::string detail = e.what();
     if (auto at = detail.find("] "); at != std::string::npos) detail.erase(0, at + 2);
+    if (auto at = detail.find("; last read"); at != std::string::npos) detail.erase(at);
     return Status::invalid_argument(std::string(what) + " is not valid JSON (" + detail + ")");
   }
 }

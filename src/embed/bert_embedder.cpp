@@ -28,8 +28,8 @@ Result<std::optional<Json>> read_json(const fs::path& path) {
   if (!in) return Status::io_error("cannot read " + path.string());
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto parsed = parse_json(text, path.string());
-  if (!parsed.is_ok()) return Status::corruption(parsed.status().message());
-  Json j = std::move(*parsed);
+  if (is_json_too_deep(parsed.status())) return Status::corruption(parsed.status().message());
+  Json j = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: "not a JSON object"
   if (!j.is_object() && !j.is_array()) {
     return Status::corruption(path.string() + ": not a JSON object");
   }

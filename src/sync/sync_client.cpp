@@ -136,10 +136,10 @@ class Round {
                           "application/json");
     if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
     auto parsed = parse_json(r->body, "the hub's reply");
-    if (!parsed.is_ok()) {
+    if (is_json_too_deep(parsed.status())) {
       return Status::io_error("pushing to " + cursor_.url + ": " + parsed.status().message());
     }
-    Json reply = std::move(*parsed);
+    Json reply = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: not a sync reply
     if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
       return Status::io_error("pushing to " + cursor_.url +
                               ": the hub's reply is not a sync reply");
@@ -168,11 +168,11 @@ class Round {
       auto r = client_.Get(path.c_str(), headers_);
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
       auto parsed = parse_json(r->body, "the hub's reply");
-      if (!parsed.is_ok()) {
+      if (is_json_too_deep(parsed.status())) {
         return Status::io_error("pulling from " + cursor_.url + ": " + parsed.status().message() +
                                 " (nothing applied)");
       }
-      Json reply = std::move(*parsed);
+      Json reply = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: not a sync reply
       if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
           !reply.contains("next") || !reply["next"].is_number_integer() ||
           (reply.contains("conflicts") && !reply["conflicts"].is_array()) ||

@@ -55,6 +55,11 @@ TEST(JsonParse, MalformedJsonSaysSoAndIsNotTooDeep) {
   EXPECT_EQ(j.status().message().rfind("the message is not valid JSON (", 0), 0u)
       << j.status().message();
   EXPECT_FALSE(is_json_too_deep(j.status()));
+  // The message never echoes the input: invalid UTF-8 there made the error reply unprintable.
+  auto bad_utf8 = parse_json("\xff\xfe{", "the body");
+  ASSERT_FALSE(bad_utf8.is_ok());
+  EXPECT_EQ(bad_utf8.status().message().find('\xff'), std::string::npos);
+  EXPECT_NO_THROW((void)nlohmann::json(bad_utf8.status().message()).dump());
   // Unbalanced and deep: whichever comes first, the answer is an error, not a crash.
   EXPECT_FALSE(parse_json(std::string(100'000, '['), "x").is_ok());
   EXPECT_FALSE(parse_json("", "x").is_ok());
