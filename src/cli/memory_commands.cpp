@@ -8,6 +8,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/render.h"
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 
@@ -35,8 +36,9 @@ Result<std::string> read_stdin(size_t limit) {
 }
 
 Result<Json> parse_metadata_flag(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::invalid_argument("--metadata is not valid JSON: " + text);
+  auto parsed = parse_json(text, "--metadata");
+  if (!parsed.is_ok()) return parsed.status();
+  Json j = std::move(*parsed);
   if (!j.is_object()) return Status::invalid_argument("--metadata must be a JSON object");
   return j;
 }

@@ -21,6 +21,7 @@
 #include "http/sync_api.h"
 #include "http/tls_certificate.h"
 #include "mcp/stdio_transport.h"
+#include "platform/file_modes.h"
 #include "platform/shutdown_signal.h"
 #include "sync/sync_loop.h"
 
@@ -103,7 +104,11 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
                  key.file.c_str(), key.key.c_str());
   }
   if (key.file_too_open) {
-    spdlog::warn("{} can be read by other users: chmod 600 it", key.file);
+    if (auto note = tighten_to_owner(key.file)) {
+      spdlog::warn("{}", *note);
+    } else {
+      spdlog::warn("{} can be read by other users: chmod 600 it", key.file);
+    }
   }
   return o;
 }

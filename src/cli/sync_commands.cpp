@@ -12,6 +12,7 @@
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "core/time_grammar.h"
+#include "platform/secret_file.h"
 #include "service/version_json.h"
 #include "sync/export_file.h"
 #include "sync/import_file.h"
@@ -83,6 +84,12 @@ void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
            // that an import could mistake for a whole one.
            const std::string partial = path + ".partial";
            {
+             // Owner-only from its first byte: an export holds every memory.
+             std::error_code ec;
+             std::filesystem::remove(partial, ec);
+             if (Status made = create_secret_file(partial, ""); !made.is_ok()) {
+               return report_error(made);
+             }
              std::ofstream file(partial, std::ios::binary | std::ios::trunc);
              if (!file) return report_error(Status::io_error("cannot write " + partial));
              std::vector<char> buffer(1 << 20);

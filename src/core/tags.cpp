@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/content_hash.h"
+#include "core/json_parse.h"
 
 namespace mcpmem {
 namespace {
@@ -56,9 +57,9 @@ std::vector<std::string> split_tag_list(std::string_view text) {
   std::vector<std::string> out;
   std::string_view trimmed = trim_ascii(text);
   if (!trimmed.empty() && trimmed.front() == '[') {
-    nlohmann::json j = nlohmann::json::parse(trimmed, nullptr, false);
-    if (!j.is_discarded() && j.is_array()) {
-      for (const auto& item : j) {
+    auto j = parse_json(trimmed, "the tag list");
+    if (j.is_ok() && j->is_array()) {
+      for (const auto& item : *j) {
         if (item.is_string()) out.push_back(item.get<std::string>());
       }
       return out;

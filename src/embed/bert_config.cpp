@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
+
 namespace mcpmem {
 namespace {
 
@@ -48,8 +50,10 @@ Status require_string(const Json& config, std::string_view file_name, const char
 }  // namespace
 
 Result<BertConfig> BertConfig::parse(std::string_view json_text, std::string_view file_name) {
-  const Json config = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) {
+  auto parsed = parse_json(json_text, file_name);
+  if (!parsed.is_ok()) return Status::corruption(parsed.status().message());
+  const Json config = std::move(*parsed);
+  if (!config.is_object()) {
     return Status::corruption(std::string(file_name) + ": not a JSON object");
   }
   MCP_RETURN_IF_ERROR(require_string(config, file_name, "model_type", "bert",

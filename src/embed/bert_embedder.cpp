@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
 #include "embed/wordpiece_tokenizer.h"
 
 namespace mcpmem {
@@ -26,7 +27,10 @@ Result<std::optional<Json>> read_json(const fs::path& path) {
   }
   std::ifstream in(path);
   if (!in) return Status::io_error("cannot read " + path.string());
-  Json j = Json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto parsed = parse_json(text, path.string());
+  if (is_json_too_deep(parsed.status())) return Status::corruption(parsed.status().message());
+  Json j = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: "not a JSON object"
   if (!j.is_object() && !j.is_array()) {
     return Status::corruption(path.string() + ": not a JSON object");
   }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "platform/http_client.h"
 
 namespace mcpmem {
@@ -104,7 +105,11 @@ Result<std::optional<std::map<std::string, Listed>>> list_files(const std::strin
     return Status::failed_precondition(repo + " needs an access token (HF_TOKEN): HTTP " +
                                        std::to_string(reply.status));
   }
-  const Json j = Json::parse(reply.body, nullptr, false);
+  auto parsed = parse_json(reply.body, "the model listing of " + repo);
+  if (reply.status == 200 && is_json_too_deep(parsed.status())) {
+    return Status::io_error(parsed.status().message());
+  }
+  const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
   if (reply.status != 200 || !j.is_object() || !j.contains("siblings") ||
       !j["siblings"].is_array()) {
     return std::optional<std::map<std::string, Listed>>();

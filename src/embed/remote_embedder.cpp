@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "platform/http_client.h"
 
 namespace mcpmem {
@@ -99,7 +100,12 @@ class RemoteEmbedder final : public Embedder {
   // The vectors of one reply, all checked before any is kept.
   Status parse(const std::string& body, size_t count, size_t expected_dim,
                std::vector<float>& out) const {
-    const Json j = Json::parse(body, nullptr, false);
+    auto parsed = parse_json(body, "the reply");
+    if (is_json_too_deep(parsed.status())) {
+      return Status::io_error("embedding server " + endpoint_ + ": " + parsed.status().message());
+    }
+    // Other malformed replies are "not a JSON object" below, with an excerpt of what came.
+    const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
     auto bad = [&](const std::string& why) {
       return Status::io_error("embedding server " + endpoint_ + ": " + why + ": " + excerpt(body));
     };

@@ -10,6 +10,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
+
 namespace mcpmem {
 
 // The format is little-endian; so is every platform the project builds for (x86-64, arm64).
@@ -150,9 +152,9 @@ Result<std::vector<TensorInfo>> parse_safetensors_header(std::string_view file_n
                               " bytes (truncated?)");
   }
   const auto* header_begin = reinterpret_cast<const char*>(file.data() + 8);
-  Json header = Json::parse(header_begin, header_begin + header_size, nullptr,
-                            /*allow_exceptions=*/false);
-  if (header.is_discarded()) return Status::corruption(name + ": header is not valid JSON");
+  auto parsed = parse_json(std::string_view(header_begin, header_size), name + ": header");
+  if (!parsed.is_ok()) return Status::corruption(parsed.status().message());
+  Json header = std::move(*parsed);
   if (!header.is_object()) return Status::corruption(name + ": header is not a JSON object");
 
   const uint64_t data_start = 8 + header_size;

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json_parse.h"
 #include "embed/wordpiece_tokenizer.h"
 
 namespace mcpmem {
@@ -65,8 +66,9 @@ Result<std::string> read_file(const fs::path& path) {
 
 Result<Json> read_json_object(const fs::path& path) {
   MCP_ASSIGN_OR_RETURN(std::string text, read_file(path));
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::corruption(path.string() + ": not valid JSON");
+  auto parsed = parse_json(text, path.string());
+  if (!parsed.is_ok()) return Status::corruption(parsed.status().message());
+  Json j = std::move(*parsed);
   if (!j.is_object()) return Status::corruption(path.string() + ": not a JSON object");
   return j;
 }

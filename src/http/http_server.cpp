@@ -15,7 +15,9 @@
 #include <cstring>
 #include <thread>
 
+#include "core/log_text.h"
 #include "core/memory.h"
+#include "platform/listen_socket.h"
 
 namespace mcpmem {
 namespace {
@@ -105,6 +107,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
   s.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
   s.set_keep_alive_max_count(kKeepAliveMaxRequests);
   s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle delay
+  // Not the library's default (SO_REUSEPORT): a port in use must fail to bind (listen_socket.h).
+  s.set_socket_options([](socket_t sock) { set_exclusive_listen_options(sock); });
   HttpServer* raw = self.get();
   s.set_pre_routing_handler(
       [raw](const httplib::Request& req, httplib::Response& res) { return raw->screen(req, res); });
@@ -134,12 +138,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("{} {}: {}", req.method, req.path, what);
+        spdlog::error("{} {}: {}", escape_log_text(req.method), escape_log_text(req.path),
+                      escape_log_text(what));
         set_json_error(res, 500, "internal error: " + what);
       });
   s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_started).count();
-    spdlog::info("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms);
+    // The path is decoded (%0A is a newline): escaped, it cannot forge a line of the log.
+    spdlog::info("{} {} {} {:.1f}ms", escape_log_text(req.method), escape_log_text(req.path),
+                 res.status, ms);
   });
   if (o.port == 0) {
     self->port_ = s.bind_to_any_port(o.host);

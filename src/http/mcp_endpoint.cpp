@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/json_parse.h"
 #include "http/api_key.h"
 
 namespace mcpmem {
@@ -100,10 +101,11 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
                                        [&](const char* v) { return version == v; })) {
     return rpc_error(res, 400, -32000, "Bad Request: unsupported protocol version " + version);
   }
-  Json message = Json::parse(req.body, nullptr, false);
-  if (message.is_discarded()) {
-    return rpc_error(res, 400, -32700, "Parse error: the body is not valid JSON");
+  auto parsed = parse_json(req.body, "the body");
+  if (!parsed.is_ok()) {
+    return rpc_error(res, 400, -32700, "Parse error: " + parsed.status().message());
   }
+  Json message = std::move(*parsed);
 
   std::string id;
   std::shared_ptr<Session> session;

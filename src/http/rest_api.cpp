@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "core/time_grammar.h"
@@ -61,8 +62,9 @@ httplib::Server::Handler run(std::function<void(const httplib::Request&, httplib
 }
 
 Json body_object(const httplib::Request& req) {
-  Json j = Json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) throw BadRequest{400, "the request body is not valid JSON"};
+  auto parsed = parse_json(req.body, "the request body");
+  if (!parsed.is_ok()) throw BadRequest{400, parsed.status().message()};
+  Json j = std::move(*parsed);
   if (!j.is_object()) throw BadRequest{400, "the request body must be a JSON object"};
   return j;
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/hlc.h"
+#include "core/json_parse.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
 #include "sync/sync_state.h"
@@ -78,7 +79,13 @@ void handle_resolve_conflict(MemoryService& service, const httplib::Request& req
     set_json_error(res, 404, "no sync conflict with id " + id_text);
     return;
   }
-  Json body = Json::parse(req.body, nullptr, false);
+  auto parsed = parse_json(req.body, "the request body");
+  if (is_json_too_deep(parsed.status())) {
+    set_json_error(res, 400, parsed.status().message());
+    return;
+  }
+  // Other malformed bodies get the 422 below, which shows the body to send.
+  Json body = parsed.is_ok() ? std::move(*parsed) : Json();
   const Json* keep = body.is_object() && body.contains("keep") ? &body["keep"] : nullptr;
   if (!keep || !keep->is_string() || (*keep != "winner" && *keep != "loser")) {
     set_json_error(res, 422,
@@ -154,8 +161,13 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
   });
 
   server.post("/api/sync/push", [&service](const httplib::Request& req, httplib::Response& res) {
-    Json body = Json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    auto parsed = parse_json(req.body, "the request body");
+    if (!parsed.is_ok()) {
+      set_json_error(res, 400, parsed.status().message());
+      return;
+    }
+    Json body = std::move(*parsed);
+    if (!body.is_object()) {
       set_json_error(res, 400, "the request body must be a JSON object");
       return;
     }

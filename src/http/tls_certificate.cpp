@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <memory>
 
+#include "platform/file_modes.h"
 #include "platform/secret_file.h"
 
 namespace mcpmem {
@@ -158,6 +160,9 @@ Result<TlsFiles> ensure_self_signed_certificate(const std::string& dir,
   TlsFiles files;
   files.cert_file = dir + "/cert.pem";
   files.key_file = dir + "/key.pem";
+  for (const std::string& path : {dir, files.key_file}) {
+    if (auto note = tighten_to_owner(path)) spdlog::warn("{}", *note);
+  }
   if (fs::exists(files.cert_file) && fs::exists(files.key_file)) {
     auto cert = read_pem<X509Ptr>(files.cert_file, PEM_read_bio_X509);
     auto key = read_pem<KeyPtr>(files.key_file, PEM_read_bio_PrivateKey);
@@ -168,9 +173,7 @@ Result<TlsFiles> ensure_self_signed_certificate(const std::string& dir,
       return files;
     }
   }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::io_error("creating " + dir + ": " + ec.message());
+  MCP_RETURN_IF_ERROR(create_private_directories(dir));
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return Status::internal("generating an EC P-256 key failed");
   MCP_ASSIGN_OR_RETURN(auto cert, make_certificate(key.get(), names));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/json_parse.h"
 #include "core/version.h"
 
 namespace mcpmem {
@@ -44,11 +45,11 @@ std::optional<std::string> McpServer::handle(std::string_view message) {
                               " bytes exceeds the limit of " + std::to_string(kMaxMessageBytes))
         .dump();
   }
-  Json parsed = Json::parse(message, nullptr, false);
-  if (parsed.is_discarded()) {
-    return error_response(nullptr, kParseError, "parse error: the message is not valid JSON")
-        .dump();
+  auto read = parse_json(message, "the message");
+  if (!read.is_ok()) {
+    return error_response(nullptr, kParseError, "parse error: " + read.status().message()).dump();
   }
+  Json parsed = std::move(*read);
   if (parsed.is_array()) {
     if (parsed.empty()) return error_response(nullptr, kInvalidRequest, "empty batch").dump();
     Json responses = Json::array();

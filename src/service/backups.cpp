@@ -11,6 +11,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "platform/file_modes.h"
+
 namespace mcpmem {
 namespace {
 
@@ -92,8 +94,7 @@ std::vector<BackupInfo> Backups::list() const {
 Result<BackupInfo> Backups::create() {
   MutexLock lock(mu_);
   std::error_code ec;
-  fs::create_directories(config_.backups_path, ec);
-  if (ec) return Status::io_error("creating " + config_.backups_path + ": " + ec.message());
+  MCP_RETURN_IF_ERROR(create_private_directories(config_.backups_path));
   const auto started = std::chrono::steady_clock::now();
   const double t = now_unix();
   BackupInfo b;

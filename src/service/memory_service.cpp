@@ -18,6 +18,7 @@
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "embed/model_store.h"
+#include "platform/file_modes.h"
 #include "service/merge.h"
 
 namespace mcpmem {
@@ -32,12 +33,19 @@ const char* kDuplicateExact = "Duplicate content detected (exact match)";
 Status ensure_parent_dir(const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) return Status::ok();
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) {
-    return Status::io_error("cannot create directory " + parent.string() + ": " + ec.message());
+  return create_private_directories(parent.string());
+}
+
+// Files and directories made before they were private (by an older version or another
+// program) lose group and other access, one log line each (platform/file_modes.h). The parent
+// of a database elsewhere is not ours to change; the base, backups and models dirs are.
+void tighten_data_files(const Config& config) {
+  for (const std::string& path :
+       {config.base_dir, config.backups_path, config.models_dir, config.db_path,
+        config.db_path + "-wal", config.db_path + "-shm", config.db_path + "-journal"}) {
+    if (path.empty()) continue;
+    if (auto note = tighten_to_owner(path)) spdlog::warn("{}", *note);
   }
-  return Status::ok();
 }
 
 float dot(std::span<const float> a, std::span<const float> b) {
@@ -114,6 +122,7 @@ Result<ModelChoice> choose_model(const Config& config, Database& db) {
 
 Result<std::unique_ptr<Database>> open_database(const Config& config) {
   MCP_RETURN_IF_ERROR(ensure_parent_dir(config.db_path));
+  tighten_data_files(config);
   OpenOptions db_options;
   db_options.synchronous_full = config.synchronous_full;
   db_options.busy_timeout_ms = config.busy_timeout_ms;

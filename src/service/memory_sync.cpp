@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/content_hash.h"
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "service/memory_service.h"
@@ -337,7 +338,8 @@ Status MemoryService::resolve_conflict(int64_t id, const std::string& keep) {
     if (keep == "loser") {
       VersionParseOptions po;
       po.verify_hash = false;  // it was checked when it arrived
-      MCP_ASSIGN_OR_RETURN(auto loser, parse_version(Json::parse(c->loser, nullptr, false), po));
+      MCP_ASSIGN_OR_RETURN(auto loser_json, parse_json(c->loser, "the replaced version"));
+      MCP_ASSIGN_OR_RETURN(auto loser, parse_version(loser_json, po));
       MCP_ASSIGN_OR_RETURN(auto current,
                            db_->get_by_hash(c->content_hash, /*include_deleted=*/true));
       if (!current.has_value()) {

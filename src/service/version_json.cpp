@@ -10,6 +10,7 @@
 
 #include "core/content_hash.h"
 #include "core/hlc.h"
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 
@@ -135,8 +136,8 @@ OJson differences(const OJson& a, const OJson& b) {
 OJson conflict_record_json(const ConflictRecord& c) {
   // The versions were written by version_json; a row another program damaged shows as null.
   auto version = [](const std::string& text) {
-    OJson v = OJson::parse(text, nullptr, false);
-    return v.is_discarded() ? OJson() : v;
+    auto v = parse_ordered_json(text, "a stored version");
+    return v.is_ok() ? std::move(*v) : OJson();
   };
   OJson winner = version(c.winner), loser = version(c.loser);
   return {{"id", c.id},
@@ -296,11 +297,14 @@ Result<IncomingVersion> parse_version(const Json& j, const VersionParseOptions& 
     if (it->is_object()) {
       m.metadata = *it;
     } else if (it->is_string()) {  // the Python emergency export stores it as text
-      Json parsed = Json::parse(it->get<std::string>(), nullptr, false);
-      if (parsed.is_discarded() || !parsed.is_object()) {
+      auto parsed = parse_json(it->get<std::string>(), "the text");
+      if (!parsed.is_ok() && is_json_too_deep(parsed.status())) {
+        return field_error("metadata", parsed.status().message());
+      }
+      if (!parsed.is_ok() || !parsed->is_object()) {
         return field_error("metadata", "expected an object");
       }
-      m.metadata = std::move(parsed);
+      m.metadata = std::move(*parsed);
     } else {
       return field_error("metadata", "expected an object");
     }

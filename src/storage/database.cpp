@@ -13,8 +13,10 @@
 #include <random>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "platform/secret_file.h"
 #include "storage/database_impl.h"
 #include "storage/schema.h"
 
@@ -36,8 +38,8 @@ Memory read_memory(const Statement& s) {
   m.tags = parse_tags_csv(s.text(3));
   m.memory_type = s.text(4);
   // Rows written by other programs may hold anything here; it reads as an empty object.
-  Json meta = Json::parse(s.text(5), nullptr, false);
-  if (!meta.is_discarded() && meta.is_object()) m.metadata = std::move(meta);
+  auto meta = parse_json(s.text(5), "metadata");
+  if (meta.is_ok() && meta->is_object()) m.metadata = std::move(*meta);
   if (!s.null(6)) {
     m.created_at = s.f64(6);
   } else if (auto t = parse_iso_time(s.text(11))) {
@@ -50,8 +52,9 @@ Memory read_memory(const Statement& s) {
   m.prev_hlc = s.text(12);
   // Field versions another program damaged read as none: sync derives them again.
   if (!s.null(13)) {
-    Json fields = Json::parse(s.text(13), nullptr, false);
-    if (auto f = parse_field_versions(fields)) m.fields = std::move(*f);
+    auto fields = parse_json(s.text(13), "field versions");
+    if (!fields.is_ok()) fields = Json();
+    if (auto f = parse_field_versions(*fields)) m.fields = std::move(*f);
   }
   return m;
 }
@@ -291,6 +294,8 @@ Status Database::backup_to(const std::string& path) {
   if (fs::exists(path, ec)) return Status::already_exists(path + " already exists");
   const std::string partial = path + ".partial";
   fs::remove(partial, ec);
+  // Made empty and owner-only first (whatever the umask): SQLite fills it as a new database.
+  MCP_RETURN_IF_ERROR(create_secret_file(partial, ""));
   sqlite3* dest = nullptr;
   int rc =
       sqlite3_open_v2(partial.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

@@ -15,6 +15,7 @@
 
 #include "core/bounded_queue.h"
 #include "core/hlc.h"
+#include "core/json_parse.h"
 #include "service/version_json.h"
 
 namespace mcpmem {
@@ -136,6 +137,12 @@ class RecordReader {
   }
 
   bool open(Json container) {
+    // The same nesting limit as parse_json: a record deeper than that could not be stored or
+    // printed without recursing on the file's depth. Stopping here stops the parse.
+    if (depth_ >= kMaxJsonDepth) {
+      error = std::string(kJsonTooDeep) + " (near byte " + std::to_string(buf_.offset()) + ")";
+      return false;
+    }
     const bool is_array = container.is_array();
     if (!stack_.empty()) {
       Json& parent = *stack_.back();

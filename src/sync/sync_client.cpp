@@ -7,21 +7,16 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/json_parse.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
+#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr size_t kMaxPushBytes = 2u << 20;  // well under the hub's 4 MiB request limit
-
-bool is_loopback_url(const std::string& url) {
-  for (const char* p : {"http://127.", "http://localhost:", "http://localhost/", "http://[::1]"}) {
-    if (url.rfind(p, 0) == 0) return true;
-  }
-  return url == "http://localhost";
-}
 
 std::string trim_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -52,7 +47,8 @@ std::string transport_error(httplib::Error e) {
 Status http_error(const std::string& what, const httplib::Result& r) {
   if (!r) return Status::io_error(what + ": " + transport_error(r.error()));
   std::string detail = r->body.substr(0, 300);
-  Json j = Json::parse(r->body, nullptr, false);
+  auto parsed = parse_json(r->body, "the reply");
+  const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
   if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
   if (r->status == 401) return Status::failed_precondition(what + ": the hub refused the API key");
   return Status::io_error(what + ": HTTP " + std::to_string(r->status) + ": " + detail);
@@ -147,7 +143,11 @@ class Round {
                           body.dump(-1, ' ', false, OJson::error_handler_t::replace),
                           "application/json");
     if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
-    Json reply = Json::parse(r->body, nullptr, false);
+    auto parsed = parse_json(r->body, "the hub's reply");
+    if (is_json_too_deep(parsed.status())) {
+      return Status::io_error("pushing to " + cursor_.url + ": " + parsed.status().message());
+    }
+    Json reply = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: not a sync reply
     if (!reply.is_object() || !reply.contains("applied") || !reply["applied"].is_object()) {
       return Status::io_error("pushing to " + cursor_.url +
                               ": the hub's reply is not a sync reply");
@@ -177,7 +177,12 @@ class Round {
           "&vectors=" + httplib::detail::encode_query_param(service_.embedder().model_id());
       auto r = client_.Get(path.c_str(), headers_);
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
-      Json reply = Json::parse(r->body, nullptr, false);
+      auto parsed = parse_json(r->body, "the hub's reply");
+      if (is_json_too_deep(parsed.status())) {
+        return Status::io_error("pulling from " + cursor_.url + ": " + parsed.status().message() +
+                                " (nothing applied)");
+      }
+      Json reply = parsed.is_ok() ? std::move(*parsed) : Json();  // malformed: not a sync reply
       if (!reply.is_object() || !reply.contains("versions") || !reply["versions"].is_array() ||
           !reply.contains("next") || !reply["next"].is_number_integer() ||
           (reply.contains("conflicts") && !reply["conflicts"].is_array()) ||
@@ -327,7 +332,7 @@ std::string describe(const SyncRound& r) {
 
 Status check_options(const SyncClientOptions& options) {
   const std::string url = trim_slash(options.hub_url);
-  if (url.rfind("https://", 0) != 0 && !is_loopback_url(url)) {
+  if (url.rfind("https://", 0) != 0 && !is_loopback_http_url(url)) {
     return Status::invalid_argument("hub URL " + url +
                                     " must be https:// (plain http only to this machine)");
   }

@@ -1,6 +1,7 @@
 // Sync state: see sync_state.h.
 #include "sync/sync_state.h"
 
+#include "core/json_parse.h"
 #include "core/time_format.h"
 #include "service/wire_json.h"
 
@@ -9,8 +10,8 @@ namespace {
 
 Json parse_object(const std::optional<std::string>& text) {
   if (!text) return Json::object();
-  Json j = Json::parse(*text, nullptr, false);
-  return j.is_object() ? j : Json::object();
+  auto j = parse_json(*text, "the sync state");
+  return j.is_ok() && j->is_object() ? std::move(*j) : Json::object();
 }
 
 double num(const Json& j, const char* k) { return j.value(k, 0.0); }

@@ -1,10 +1,14 @@
 // The real `mcp-memory` binary on temporary databases: every command and its JSON shape, exit
 // codes, bad input that must change nothing, two writer processes, and kill -9 mid-run.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,6 +422,136 @@ TEST_F(CliTest, HelpAndVersion) {
   }
   EXPECT_NE(run({"--version"}).out.find("mcp-memory"), std::string::npos);
   EXPECT_EQ(run({}).code, 2);
+}
+
+// --- Issue 15: file modes and the port in use -------------------------------------------------
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET `path` on 127.0.0.1:`port` over a fresh connection; the status code, or 0 if none.
+int http_status(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  int status = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[64] = {};
+      if (::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+class CliServeTest : public CliTest {
+ protected:
+  void TearDown() override {
+    for (pid_t pid : servers_) {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+    CliTest::TearDown();
+  }
+  // `serve --http` on `port` in the background, answering /api/health; its pid.
+  pid_t start_serve(int port) {
+    std::vector<std::string> env_s = env_;
+    env_s.push_back("PATH=/usr/bin:/bin");
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const std::string port_arg = std::to_string(port);
+    const char* argv[] = {MCP_BINARY, "serve", "--http", "--port", port_arg.c_str(), nullptr};
+    pid_t pid = -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/serve.err").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, &fa, nullptr, const_cast<char**>(argv), envp.data()),
+              0);
+    posix_spawn_file_actions_destroy(&fa);
+    servers_.push_back(pid);
+    for (int i = 0; i < 500 && http_status(port, "/api/health") != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pid;
+  }
+  std::vector<pid_t> servers_;
+};
+
+// A fresh serve makes an owner-only base dir, database, -wal, -shm and API key, whatever the
+// umask it was started with (the test's is usually 022).
+TEST_F(CliServeTest, AFreshServeKeepsEveryFileToItsOwner_Issue15) {
+  env_ = {"HOME=" + dir_, "TZ=UTC"};
+  const std::string base = dir_ + "/.local/share/mcp-memory";
+  const int port = free_port();
+  start_serve(port);
+  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ + "/serve.err");
+  EXPECT_EQ(mode_of(base), 0700u);
+  for (const char* f : {"/sqlite_vec.db", "/sqlite_vec.db-wal", "/sqlite_vec.db-shm", "/api_key"}) {
+    EXPECT_EQ(mode_of(base + f), 0600u) << f;
+  }
+}
+
+// Files an older version left readable by everyone are tightened when opened, one line each.
+TEST_F(CliTest, ExistingOpenFilesAreTightenedWithALogLine_Issue15) {
+  env_ = {"HOME=" + dir_, "TZ=UTC"};
+  const std::string base = dir_ + "/.local/share/mcp-memory", db = base + "/sqlite_vec.db";
+  ASSERT_EQ(run({"store", "old note"}).code, 0);
+  ASSERT_EQ(::chmod(db.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(base.c_str(), 0755), 0);
+  Proc r = run({"stats", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.j()["total_memories"], 1);
+  EXPECT_EQ(mode_of(db), 0600u);
+  EXPECT_EQ(mode_of(base), 0700u);
+  EXPECT_NE(r.err.find("tightened mode of " + db + " from 0644 to 0600"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("tightened mode of " + base + " from 0755 to 0700"), std::string::npos)
+      << r.err;
+  // Once: the next run has nothing to say.
+  EXPECT_EQ(run({"stats"}).err.find("tightened"), std::string::npos);
+}
+
+TEST_F(CliTest, AnExportIsOwnerOnly_Issue15) {
+  store("exported note");
+  const std::string file = dir_ + "/out.json";
+  Proc r = run({"export", "--output", file});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(mode_of(file), 0600u);
+}
+
+// A second serve on a port in use used to start (SO_REUSEPORT) and take half the connections.
+TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
+  const int port = free_port();
+  start_serve(port);
+  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ + "/serve.err");
+  db_ = dir_ + "/second.db";  // another database, as in the report
+  env_[1] = "MCP_MEMORY_SQLITE_PATH=" + db_;
+  Proc second = run({"serve", "--http", "--port", std::to_string(port)});
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << second.err;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(http_status(port, "/api/health"), 200);
 }
 
 }  // namespace

@@ -154,6 +154,11 @@ TEST(RemoteEmbedderTest, EveryFailureIsAnErrorNamingTheServer) {
       case 5:
         r.set_content(R"({"embeddings": []})", "application/json");
         return;
+      case 7:  // issue 15: 100,000 deep used to overflow the stack
+        r.set_content(R"({"embeddings": )" + std::string(100'000, '[') + "1" +
+                          std::string(100'000, ']') + "}",
+                      "application/json");
+        return;
       default:
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
         return ollama_ok(q, r);
@@ -171,7 +176,8 @@ TEST(RemoteEmbedderTest, EveryFailureIsAnErrorNamingTheServer) {
                {3, "a vector of 5 numbers where ollama:m gives 4"},
                {4, "not a number"},
                {5, "asked for 1 vectors, got 0"},
-               {6, "timed out"}};
+               {6, "timed out"},
+               {7, "the reply is JSON nested deeper than 64 levels"}};
   for (const Case& c : cases) {
     mode = c.mode;
     const int before = server.requests;

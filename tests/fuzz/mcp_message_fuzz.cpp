@@ -53,6 +53,7 @@ class Fuzzer {
   std::string next() {
     std::string m = kSeeds[rng_() % kSeeds.size()];
     if (rng_() % 2) m = mutate_structure(m);
+    if (rng_() % 50 == 0) nest_deep(m);
     int edits = static_cast<int>(rng_() % 4);
     for (int e = 0; e < edits && !m.empty(); ++e) mutate_bytes(m);
     return m;
@@ -111,6 +112,18 @@ class Fuzzer {
       default:
         return -1;
     }
+  }
+
+  // Splices a value nested far past the parser's limit (issue 15) in place of a value.
+  void nest_deep(std::string& m) {
+    const size_t at = m.find(rng_() % 2 ? "\"id\":" : "\"params\":");
+    if (at == std::string::npos) return;
+    const size_t n = 1000 + rng_() % 100'000;
+    const bool arrays = rng_() % 2;
+    std::string deep;
+    for (size_t i = 0; i < n; ++i) deep += arrays ? "[" : "{\"a\":";
+    deep += "0" + std::string(n, arrays ? ']' : '}');
+    m.insert(m.find(':', at) + 1, deep + ",\"x\":");
   }
 
   // Replaces one node of the message tree (chosen by a random walk) by a random value.

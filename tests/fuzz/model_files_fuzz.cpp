@@ -55,33 +55,47 @@ std::map<std::string, std::string> valid_model() {
     vocab_map["w" + std::to_string(id)] = id;
   }
   files["vocab.txt"] = vocab;
-  files["tokenizer.json"] =
-      json{{"model", {{"type", "WordPiece"}, {"vocab", vocab_map}, {"unk_token", "[UNK]"},
-                      {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100}}},
-           {"normalizer", {{"type", "BertNormalizer"}, {"lowercase", true},
-                           {"strip_accents", nullptr}, {"handle_chinese_chars", true},
-                           {"clean_text", true}}},
-           {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-           {"post_processor",
-            {{"type", "BertProcessing"}, {"sep", json::array({"[SEP]", 3})},
-             {"cls", json::array({"[CLS]", 2})}}},
-           {"truncation", {{"max_length", 32}}}}
-          .dump();
+  files["tokenizer.json"] = json{
+      {"model",
+       {{"type", "WordPiece"},
+        {"vocab", vocab_map},
+        {"unk_token", "[UNK]"},
+        {"continuing_subword_prefix", "##"},
+        {"max_input_chars_per_word", 100}}},
+      {"normalizer",
+       {{"type", "BertNormalizer"},
+        {"lowercase", true},
+        {"strip_accents", nullptr},
+        {"handle_chinese_chars", true},
+        {"clean_text", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "BertProcessing"},
+        {"sep", json::array({"[SEP]", 3})},
+        {"cls", json::array({"[CLS]", 2})}}},
+      {"truncation",
+       {{"max_length", 32}}}}.dump();
   files["tokenizer_config.json"] =
       json{{"do_lower_case", true}, {"model_max_length", 32}, {"unk_token", "[UNK]"}}.dump();
   files["special_tokens_map.json"] =
       json{{"cls_token", "[CLS]"}, {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"}}.dump();
-  files["modules.json"] =
-      json::array({{{"idx", 0}, {"name", "0"}, {"path", ""},
-                    {"type", "sentence_transformers.models.Transformer"}},
-                   {{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"},
-                    {"type", "sentence_transformers.models.Pooling"}},
-                   {{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"},
-                    {"type", "sentence_transformers.models.Normalize"}}})
-          .dump();
+  files["modules.json"] = json::array({{{"idx", 0},
+                                        {"name", "0"},
+                                        {"path", ""},
+                                        {"type", "sentence_transformers.models.Transformer"}},
+                                       {{"idx", 1},
+                                        {"name", "1"},
+                                        {"path", "1_Pooling"},
+                                        {"type", "sentence_transformers.models.Pooling"}},
+                                       {{"idx", 2},
+                                        {"name", "2"},
+                                        {"path", "2_Normalize"},
+                                        {"type", "sentence_transformers.models.Normalize"}}})
+                              .dump();
   files["1_Pooling/config.json"] =
       json{{"word_embedding_dimension", 32}, {"pooling_mode_mean_tokens", true}}.dump();
-  files["sentence_bert_config.json"] = json{{"max_seq_length", 24}, {"do_lower_case", false}}.dump();
+  files["sentence_bert_config.json"] =
+      json{{"max_seq_length", 24}, {"do_lower_case", false}}.dump();
   files["config_sentence_transformers.json"] =
       json{{"prompts", {{"query", "query: "}, {"document", ""}}}}.dump();
   return files;
@@ -113,7 +127,8 @@ class Mutator {
       case 4:  // a safetensors header length or offset moved
         if (s.size() >= 8) {
           uint64_t n = 0;
-          for (int b = 0; b < 8; ++b) n |= static_cast<uint64_t>(static_cast<unsigned char>(s[b])) << (8 * b);
+          for (int b = 0; b < 8; ++b)
+            n |= static_cast<uint64_t>(static_cast<unsigned char>(s[b])) << (8 * b);
           n += static_cast<uint64_t>(static_cast<int64_t>(pick(64)) - 32);
           for (int b = 0; b < 8; ++b) s[b] = static_cast<char>((n >> (8 * b)) & 0xff);
         }
@@ -125,19 +140,27 @@ class Mutator {
 
   json value() {
     switch (pick(9)) {
-      case 0: return nullptr;
-      case 1: return -1;
-      case 2: return 1e300;
-      case 3: return 9223372036854775807LL;
-      case 4: return "";
-      case 5: return std::string(100000, 'x');
-      case 6: return json::array({1, "a", nullptr});
+      case 0:
+        return nullptr;
+      case 1:
+        return -1;
+      case 2:
+        return 1e300;
+      case 3:
+        return 9223372036854775807LL;
+      case 4:
+        return "";
+      case 5:
+        return std::string(100000, 'x');
+      case 6:
+        return json::array({1, "a", nullptr});
       case 7: {
         json deep = 1;
         for (int i = 0; i < 200; ++i) deep = json::array({deep});
         return deep;
       }
-      default: return json::object({{"k", pick(100)}});
+      default:
+        return json::object({{"k", pick(100)}});
     }
   }
 
@@ -200,7 +223,8 @@ int run_model_files_fuzz(int seconds, uint32_t seed) {
     } else if (name == "model.safetensors" && mutate.pick(2) == 0) {
       // Edit inside the header (the JSON after the 8-byte length), where the offsets are.
       uint64_t n = 0;
-      for (int b = 0; b < 8; ++b) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[b])) << (8 * b);
+      for (int b = 0; b < 8; ++b)
+        n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[b])) << (8 * b);
       std::string header = bytes.substr(8, n);
       json j = json::parse(header, nullptr, false);
       if (!j.is_discarded()) {
@@ -239,9 +263,10 @@ int run_model_files_fuzz(int seconds, uint32_t seed) {
     ++rounds;
   }
   fs::remove_all(dir);
-  std::printf("model fuzz: %zu damaged models in %d s (seed %u): %zu loaded anyway, %zu gave "
-              "a vector of the wrong size or with non-finite values\n",
-              rounds, seconds, seed, loaded, bad_vectors);
+  std::printf(
+      "model fuzz: %zu damaged models in %d s (seed %u): %zu loaded anyway, %zu gave "
+      "a vector of the wrong size or with non-finite values\n",
+      rounds, seconds, seed, loaded, bad_vectors);
   return bad_vectors == 0 ? 0 : 1;
 }
 

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../deep_json.h"
 #include "http/api_key.h"
 #include "http_fixture.h"
 
@@ -196,6 +197,32 @@ TEST_F(HttpTest, OversizedAndMalformedBodiesAreRefusedAndChangeNothing) {
   EXPECT_EQ(memory_count(), 0);
 }
 
+// Issue 15: /mcp bodies nested 100,000 deep (the body, the id, ping's params) crashed the
+// server. Each is a 400 with a -32700 naming the limit; the session still answers after.
+TEST_F(HttpTest, McpJsonNestedHundredThousandDeepIsAParseErrorAndTheServerLives_Issue15) {
+  start();
+  const std::string session = open_session();
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (const std::string& body :
+         {deep, R"({"jsonrpc":"2.0","id":)" + deep + R"(,"method":"ping"})",
+          R"({"jsonrpc":"2.0","id":1,"method":"ping","params":)" + deep + "}"}) {
+      for (const std::string& in_session : {session, std::string()}) {
+        auto r = mcp_post(body, in_session);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400);
+        Json j = Json::parse(r->body);
+        EXPECT_EQ(j["error"]["code"], -32700);
+        EXPECT_EQ(j["error"]["message"],
+                  "Parse error: the body is JSON nested deeper than 64 levels");
+      }
+    }
+  }
+  auto ping = mcp_post(R"({"jsonrpc":"2.0","id":9,"method":"ping"})", session);
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->status, 200);
+  EXPECT_EQ(Json::parse(ping->body)["id"], 9);
+}
+
 TEST_F(HttpTest, SessionLifeCycle) {
   start();
   const std::string session = open_session();
@@ -296,6 +323,33 @@ TEST_F(HttpTest, TheKeyNeverReachesTheLog) {
   EXPECT_NE(text.find("GET /mcp 401"), std::string::npos) << text;
   EXPECT_EQ(text.find(kKey), std::string::npos) << text;
   EXPECT_EQ(text.find("almost-the-key"), std::string::npos) << text;
+}
+
+// Issue 15: the decoded path went into the access log as it was, so `%0A` forged log lines.
+TEST_F(HttpTest, AccessLogEscapesControlCharactersOfThePath_Issue15) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::debug);
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  start();
+  auto r = client().Get("/api/x%0Aforged%20line%0D%1B[31m%09%5C", with_key());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  stop();
+  spdlog::set_default_logger(previous);
+  std::istringstream lines(log.str());
+  std::vector<std::string> about_x;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("/api/x") != std::string::npos || line.find("forged") != std::string::npos) {
+      about_x.push_back(line);
+    }
+  }
+  ASSERT_EQ(about_x.size(), 1u) << log.str();
+  EXPECT_EQ(about_x[0].rfind("GET /api/x\\nforged line\\r\\x1b[31m\\t\\\\ 404 ", 0), 0u)
+      << about_x[0];
 }
 
 TEST_F(HttpTest, ServesHttpsWithARealCertificate) {

@@ -3,9 +3,12 @@
 // nothing changed, the events each write emits, and the sync guide's health fields.
 #include "http/rest_api.h"
 
+#include <sys/stat.h>
+
 #include <ctime>
 #include <regex>
 
+#include "../deep_json.h"
 #include "core/content_hash.h"
 #include "http_fixture.h"
 
@@ -253,6 +256,33 @@ TEST_F(RestTest, BadBodiesAreRefusedAndChangeNothing) {
   EXPECT_EQ(memory_count(), 1);
 }
 
+// Issue 15: a body nested 60,000 deep crashed the server (stack overflow copying or printing it).
+TEST_F(RestTest, JsonNestedHundredThousandDeepIsA400AndTheServerLives_Issue15) {
+  const std::string hash = store("kept");
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    // As the whole body, and as a field value of a body that is otherwise right.
+    for (const std::string& body : {deep, R"({"content":"x","metadata":{"m":)" + deep + "}}"}) {
+      for (const char* path :
+           {"/api/memories", "/api/search", "/api/search/by-tag", "/api/search/by-time"}) {
+        auto r = client().Post(path, with_key(), body, "application/json");
+        ASSERT_TRUE(r) << path;
+        EXPECT_EQ(r->status, 400) << path;
+        EXPECT_EQ(Json::parse(r->body)["detail"],
+                  "the request body is JSON nested deeper than 64 levels")
+            << path;
+      }
+      auto put =
+          client().Put(("/api/memories/" + hash).c_str(), with_key(), body, "application/json");
+      ASSERT_TRUE(put);
+      EXPECT_EQ(put->status, 400);
+    }
+  }
+  EXPECT_EQ(ok_json(client().Get("/api/health"))["status"], "healthy");
+  EXPECT_EQ(memory_count(), 1);
+  EXPECT_EQ(ok_json(client().Get(("/api/memories/" + hash).c_str(), with_key()))["content"],
+            "kept");
+}
+
 TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {
   store("a memory worth keeping");
   Json none = ok_json(client().Get("/api/backup/list", with_key()));
@@ -271,6 +301,14 @@ TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {
   EXPECT_EQ(status["enabled"], true);
   EXPECT_EQ(status["interval"], "daily");
   EXPECT_TRUE(status["last_backup_time"].is_number());
+
+  // Owner-only (issue 15), even in this process whose umask lets others read new files.
+  const std::string backups = service_->config().backups_path;
+  struct stat st {};
+  ASSERT_EQ(::stat((backups + "/" + name).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(backups.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 
   // The copy opens on its own (no WAL beside it) with every memory in it.
   Config copy_config = service_->config();

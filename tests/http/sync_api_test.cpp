@@ -5,6 +5,7 @@
 // change nothing.
 #include "http/sync_api.h"
 
+#include "../deep_json.h"
 #include "core/content_hash.h"
 #include "core/hlc.h"
 #include "http_fixture.h"
@@ -162,6 +163,31 @@ TEST_F(SyncApiTest, BadRequestsAreRefusedWithAReasonAndChangeNothing) {
   for (const char* query : {"?all=maybe", "?limit=0", "?limit=ten", "?limit=-2"}) {
     get_json(std::string("/api/sync/conflicts") + query, 422);
   }
+  EXPECT_EQ(*service_->count_conflicts(true), 1);
+  EXPECT_EQ((*service_->get(*content_hash(kLaptopText)))->content, kDesktopText);
+}
+
+// Issue 15: push and resolve bodies nested 100,000 deep are a 400 naming the limit; the hub
+// lives on and nothing changed.
+TEST_F(SyncApiTest, JsonNestedHundredThousandDeepIsA400AndTheHubLives_Issue15) {
+  make_conflict();
+  const std::string id = std::to_string(service_->conflicts(false, 10)->front().id);
+  const Json before = get_json("/api/sync/status");
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (const std::string& body :
+         {deep, R"({"node":"evil","versions":[{"content":"x","metadata":)" + deep + "}]}"}) {
+      auto push = client().Post("/api/sync/push", with_key(), body, "application/json");
+      ASSERT_TRUE(push);
+      EXPECT_EQ(push->status, 400);
+      EXPECT_EQ(Json::parse(push->body)["detail"],
+                "the request body is JSON nested deeper than 64 levels");
+    }
+    auto r = resolve(id, R"({"keep":)" + deep + "}");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("JSON nested deeper than 64 levels"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(get_json("/api/sync/status")["memory_count"], before["memory_count"]);
   EXPECT_EQ(*service_->count_conflicts(true), 1);
   EXPECT_EQ((*service_->get(*content_hash(kLaptopText)))->content, kDesktopText);
 }

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "../deep_json.h"
 #include "core/content_hash.h"
 
 namespace mcpmem {
@@ -124,6 +125,31 @@ TEST_F(McpTest, ProtocolErrorsHaveTheRightCodes) {
   ASSERT_TRUE(batch.is_array());
   EXPECT_EQ(batch.size(), 1u);
   EXPECT_EQ(batch[0]["id"], "a");
+}
+
+// Issue 15: a message nested 60,000 deep (as the whole message, the id, or ping's params)
+// crashed the process. Each is now a -32700 parse error naming the limit, with a null id.
+TEST_F(McpTest, JsonNestedHundredThousandDeepIsAParseError_Issue15) {
+  initialize();
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (const std::string& message :
+         {deep, R"({"jsonrpc":"2.0","id":)" + deep + R"(,"method":"ping"})",
+          R"({"jsonrpc":"2.0","id":1,"method":"ping","params":)" + deep + "}",
+          R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"memory_store",)"
+          R"("arguments":{"content":"x","metadata":)" +
+              deep + "}}}",
+          "[" + deep + "]"}) {
+      auto out = server_->handle(message);
+      ASSERT_TRUE(out);
+      Json r = Json::parse(*out);
+      EXPECT_EQ(r["error"]["code"], -32700);
+      EXPECT_EQ(r["error"]["message"],
+                "parse error: the message is JSON nested deeper than 64 levels");
+      EXPECT_TRUE(r["id"].is_null());
+    }
+  }
+  EXPECT_EQ(request("ping")["result"], Json::object());
+  EXPECT_EQ(service_->stats()->storage.total_memories, 0);
 }
 
 TEST_F(McpTest, ToolsListHasSchemasAndAnnotations) {
@@ -471,6 +497,43 @@ TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
   EXPECT_EQ(lines, 1001);
   EXPECT_EQ(parse_errors, 10);
   EXPECT_EQ(stored, 90);
+  fs::remove_all(dir);
+}
+
+// Issue 15 over stdio against the real binary: deep lines are answered with -32700 and the
+// process goes on to answer the next line and exits 0.
+TEST(McpStdio, JsonNestedHundredThousandDeepIsAParseErrorAndTheServerGoesOn_Issue15) {
+  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    std::ofstream in(dir + "/in");
+    in << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":)"
+          R"("2025-06-18","capabilities":{}}})"
+       << "\n";
+    for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+      in << deep << "\n";
+      in << R"({"jsonrpc":"2.0","id":)" << deep << R"(,"method":"ping"})"
+         << "\n";
+      in << R"({"jsonrpc":"2.0","id":1,"method":"ping","params":)" << deep << "}\n";
+    }
+    in << R"({"jsonrpc":"2.0","id":7,"method":"ping"})"
+       << "\n";
+  }
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir + "/db " + MCP_BINARY +
+                    " serve < " + dir + "/in > " + dir + "/out 2> " + dir + "/err";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream out(dir + "/out");
+  std::vector<Json> replies;
+  for (std::string line; std::getline(out, line);) replies.push_back(Json::parse(line));
+  ASSERT_EQ(replies.size(), 8u);
+  for (size_t i = 1; i < 7; ++i) {
+    EXPECT_EQ(replies[i]["error"]["code"], -32700) << i;
+    EXPECT_NE(
+        replies[i]["error"]["message"].get<std::string>().find("JSON nested deeper than 64 levels"),
+        std::string::npos);
+  }
+  EXPECT_EQ(replies[7]["id"], 7);
+  EXPECT_EQ(replies[7]["result"], Json::object());
   fs::remove_all(dir);
 }
 

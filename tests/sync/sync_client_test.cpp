@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "../deep_json.h"
 #include "service/version_json.h"
+#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
 
@@ -231,6 +233,75 @@ TEST_F(SyncClientTest, OptionsThatCannotWorkAreRefusedBeforeAnyRequest) {
   o.hub_url = "https://hub.example:8443";
   o.api_key = "";
   EXPECT_NE(check_options(o).message().find("no API key"), std::string::npos);
+}
+
+// Issue 15: a hub (or whatever answers in its place) replying with JSON 100,000 deep crashed
+// the spoke. The round fails naming the limit, and the cursors do not move.
+TEST_F(SyncClientTest, HubRepliesNestedHundredThousandDeepFailTheRoundNotTheSpoke_Issue15) {
+  for (const std::string& deep : testing_json::hundred_thousand_deep()) {
+    for (bool on_push : {true, false}) {
+      FakeHub hub;
+      (on_push ? hub.on_push : hub.on_pull) = [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"applied":{},"next":0,"versions":[],"x":)" + deep + "}",
+                        "application/json");
+      };
+      store(*spoke_,
+            std::string("pending ") + (on_push ? "push " : "pull ") + std::to_string(deep.size()));
+      auto r = round(hub);
+      ASSERT_FALSE(r.is_ok());
+      EXPECT_NE(r.status().message().find("the hub's reply is JSON nested deeper than 64 levels"),
+                std::string::npos)
+          << r.status().message();
+      EXPECT_EQ(load_hub_cursor(*spoke_)->pull_seq, 0);
+    }
+  }
+}
+
+// Issue 15: the plain-http rule was a prefix test, so http://127.0.0.1.evil.example passed and
+// the API key would have gone to another machine in clear text. Decided on the parsed host now.
+TEST(HubUrl, PlainHttpOnlyToALoopbackHostDecidedOnTheParsedHost_Issue15) {
+  for (const char* loopback :
+       {"http://localhost", "http://localhost:1", "http://LOCALHOST", "HTTP://LocalHost:8000/",
+        "http://127.0.0.1:8000", "http://127.1.2.3", "http://127.255.255.254:9/sync",
+        "http://[::1]:8443", "http://[::1]", "http://localhost/base?x#y"}) {
+    EXPECT_TRUE(is_loopback_http_url(loopback)) << loopback;
+  }
+  for (const char* elsewhere :
+       {"http://127.0.0.1.evil.example",     // a name that starts like the address
+        "http://127.0.0.1@evil.example",     // userinfo: the host is evil.example
+        "http://localhost@evil.example:80",  // same, with a name
+        "http://evil.example/http://127.0.0.1",
+        "http://localhost.evil.example",
+        "http://localhost.",
+        "http://a.localhost",
+        "http://0x7f000001",  // resolvers read it as 127.0.0.1; refused as unusual
+        "http://2130706433",
+        "http://127.1",
+        "http://0177.0.0.1",
+        "http://127.0.0.1.",
+        "http://127.0.0.256",
+        "http://128.0.0.1",
+        "http://[::1].evil.example",
+        "http://[::ffff:127.0.0.1]",
+        "http://[0:0:0:0:0:0:0:1]",
+        "http://localhost:80x",
+        "http://localhost:",
+        "http://",
+        "https//localhost",
+        "ftp://localhost",
+        "http://192.0.2.1:8000",
+        "http:/localhost"}) {
+    EXPECT_FALSE(is_loopback_http_url(elsewhere)) << elsewhere;
+  }
+  // check_options applies the rule; https is allowed anywhere.
+  SyncClientOptions o;
+  o.api_key = "k";
+  o.hub_url = "http://127.0.0.1.evil.example:8000";
+  EXPECT_NE(check_options(o).message().find("must be https://"), std::string::npos);
+  o.hub_url = "http://127.0.0.1:8000/";
+  EXPECT_TRUE(check_options(o).is_ok());
+  o.hub_url = "https://127.0.0.1.evil.example:8443";
+  EXPECT_TRUE(check_options(o).is_ok());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../deep_json.h"
 #include "core/content_hash.h"
 #include "service/version_json.h"
 #include "sync/export_file.h"
@@ -494,6 +495,31 @@ TEST_F(SyncFilesTest, BadFilesChangeNothingAndNameTheRecordAndField) {
   trust.trust_hashes = true;
   import(*b, write_file("trusted.json", cases[3].text), trust);
   EXPECT_EQ(b->stats()->storage.total_memories, 1);
+}
+
+// Issue 15: JSON 60,000 levels deep overflowed the stack once a record was copied or printed.
+// The streaming reader stops at the 65th level, names the file, and imports nothing.
+TEST_F(SyncFilesTest, JsonNestedHundredThousandDeepIsRefusedNamingTheFile_Issue15) {
+  auto b = node("beta");
+  const std::string arrays = testing_json::deep_arrays(100'000);
+  const std::string objects = testing_json::deep_objects(100'000);
+  const std::string good = R"({"content": "fine", "content_hash": ")" + *content_hash("fine") +
+                           R"(", "tags": [], "created_at": 1.5})";
+  const std::vector<std::string> files = {
+      arrays,   // the whole file
+      objects,  // the whole file
+      R"({"memories": [)" + good + R"(, {"content": "x", "created_at": 1, "metadata": )" + objects +
+          "}]}",
+      R"({"export_metadata": {"note": )" + arrays + R"(}, "memories": []})",
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string path = write_file("deep" + std::to_string(i) + ".json", files[i]);
+    ImportReport r = import(*b, path, {}, /*expect_ok=*/false);
+    EXPECT_EQ(last_error_.rfind(path + ": JSON nested deeper than 64 levels", 0), 0u)
+        << i << ": " << last_error_;
+    EXPECT_FALSE(r.committed);
+    EXPECT_EQ(b->stats()->storage.total_memories, 0);
+  }
 }
 
 TEST_F(SyncFilesTest, AOneGigabyteFileWithAHugeRecordFailsInBoundedMemoryAndChangesNothing) {
