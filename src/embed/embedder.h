@@ -38,6 +38,9 @@ class Embedder {
   // The cosine at and above which two memories count as the same fact (semantic dedup). It
   // belongs to the model: each spreads unrelated texts over its own range of cosines.
   virtual double duplicate_cosine() const;
+  // Whether sync should carry this model's vectors to nodes of the same model rather than let
+  // them embed the memories again (a sentence model: milliseconds per memory).
+  virtual bool worth_shipping() const { return true; }
 
   std::vector<float> embed(std::string_view text) const {
     std::vector<float> v(dimension());

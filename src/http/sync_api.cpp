@@ -123,7 +123,8 @@ void mount_sync_api(HttpServer& server, MemoryService& service) {
     }
     // Vectors go along to a spoke whose model is ours: it need not embed them again.
     const std::string& model = service.embedder().model_id();
-    const bool with_vectors = req.has_param("vectors") && req.get_param_value("vectors") == model;
+    const bool with_vectors = service.embedder().worth_shipping() && req.has_param("vectors") &&
+                              req.get_param_value("vectors") == model;
     auto changed = service.changed_since(*since, std::min(*limit, kMaxBatch), with_vectors);
     if (!changed.is_ok()) return send_status(res, changed.status());
     auto head = service.last_change_seq();

@@ -99,7 +99,8 @@ class Round {
   Status push() {
     for (;;) {
       // Our vectors go along when the hub runs our model (its last pull reply said so).
-      const bool with_vectors = cursor_.hub_model == service_.embedder().model_id();
+      const bool with_vectors = service_.embedder().worth_shipping() &&
+                                cursor_.hub_model == service_.embedder().model_id();
       MCP_ASSIGN_OR_RETURN(auto changed,
                            service_.changed_since(cursor_.push_seq, options_.batch, with_vectors));
       MCP_RETURN_IF_ERROR(send(changed));
@@ -170,11 +171,12 @@ class Round {
     if (cursor_.resync_pending) cursor_.pull_seq = 0;  // a resync cut short starts over
     bool acknowledged = false;
     for (;;) {
-      const std::string path =
-          "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
-          "&limit=" + std::to_string(options_.batch) +
-          "&node=" + httplib::detail::encode_query_param(service_.node_name()) +
-          "&vectors=" + httplib::detail::encode_query_param(service_.embedder().model_id());
+      std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
+                         "&limit=" + std::to_string(options_.batch) +
+                         "&node=" + httplib::detail::encode_query_param(service_.node_name());
+      if (service_.embedder().worth_shipping()) {
+        path += "&vectors=" + httplib::detail::encode_query_param(service_.embedder().model_id());
+      }
       auto r = client_.Get(path.c_str(), headers_);
       if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
       auto parsed = parse_json(r->body, "the hub's reply");

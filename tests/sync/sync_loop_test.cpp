@@ -246,7 +246,39 @@ std::map<std::string, std::vector<float>> vectors(MemoryService& s) {
 }
 
 TEST_F(SyncLoopTest, VectorsTravelBetweenNodesOfOneModelAndAreMadeAgainByAnother) {
-  // A vector hash-384 would never make for this text: if it arrives, it travelled.
+  // Nodes of a sentence model (the tiny BERT of tests/fixtures): its vectors are worth shipping.
+  const std::string model = dir_ + "/tiny";
+  fs::create_directories(model);
+  for (const char* f :
+       {"bert-tiny/config.json", "bert-tiny/model.safetensors", "python-vec/vocab.txt"}) {
+    fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/" + f,
+                  model + "/" + fs::path(f).filename().string());
+  }
+  auto open = [&](const std::string& name, const std::string& embedding_model) {
+    Config c = config_from_env({{"HOME", dir_}});
+    c.db_path = dir_ + "/" + name + ".db";
+    c.synchronous_full = false;
+    c.node_name = name;
+    c.embedding_model = embedding_model;
+    auto s = MemoryService::open(c);
+    EXPECT_TRUE(s.is_ok()) << s.status().message();
+    return s.is_ok() ? std::move(s).value() : nullptr;
+  };
+  auto hub = open("bert-hub", "bert:" + model);
+  auto a = open("bert-a", "bert:" + model);
+  auto b = open("bert-b", "bert:" + model);
+  ASSERT_TRUE(hub && a && b);
+  HttpOptions o;
+  o.port = 0;
+  o.api_key = kHubKey;
+  auto server = std::move(HttpServer::create(o)).value();
+  mount_sync_api(*server, *hub);
+  std::thread serving([&] { (void)server->run(); });
+  while (!server->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  SyncClientOptions client = loop_options().client;
+  client.hub_url = "http://127.0.0.1:" + std::to_string(server->port());
+
+  // A vector the model would never make for this text: if it arrives, it travelled.
   auto record = [](const std::string& content) {
     VersionParseOptions po;
     po.default_origin = "elsewhere";
@@ -260,50 +292,38 @@ TEST_F(SyncLoopTest, VectorsTravelBetweenNodesOfOneModelAndAreMadeAgainByAnother
     EXPECT_TRUE(parsed.is_ok()) << parsed.status().message();
     return std::move(parsed).value();
   };
-  IncomingVersion v = record("a memory whose vector was made elsewhere");
-  v.embedding.assign(384, 0.0f);
-  v.embedding[7] = 0.6f;
-  v.embedding[300] = -0.8f;
-  const std::vector<float> shipped = v.embedding;
-  std::vector<IncomingVersion> versions = {v};
-  ASSERT_TRUE(spokes_[0]
-                  ->write_transaction(
-                      [&]() -> Status { return spokes_[0]->apply_versions(versions, {}).status(); })
-                  .is_ok());
-
-  SyncClientOptions client = loop_options().client;
-  auto first = sync_once(*spokes_[0], client);  // learns the hub's model, pulls
-  ASSERT_TRUE(first.is_ok()) << first.status().message();
-  ASSERT_TRUE(sync_once(*spokes_[0], client).is_ok());  // nothing new to push
-  ASSERT_TRUE(sync_once(*spokes_[1], client).is_ok());
-  EXPECT_NE(vectors(*hub_)[v.memory.content_hash], shipped);  // the first push had no vector
+  std::vector<float> shipped(32, 0.0f);
+  shipped[7] = 0.6f;
+  shipped[30] = -0.8f;
+  auto store_on_a = [&](const std::string& content) {
+    IncomingVersion v = record(content);
+    v.embedding = shipped;
+    std::vector<IncomingVersion> versions = {v};
+    EXPECT_TRUE(a->write_transaction([&]() -> Status {
+                   return a->apply_versions(versions, {}).status();
+                 }).is_ok());
+    return v.memory.content_hash;
+  };
+  const std::string first = store_on_a("hello world memory");
+  auto round = sync_once(*a, client);  // learns the hub's model, pulls
+  ASSERT_TRUE(round.is_ok()) << round.status().message();
+  EXPECT_NE(vectors(*hub)[first], shipped);  // the first push did not know the hub's model
 
   // A memory pushed once the spoke knows the hub's model carries its vector both ways.
-  v = record("a second memory with a vector from elsewhere");
-  v.embedding = shipped;
-  versions = {v};
-  ASSERT_TRUE(spokes_[0]
-                  ->write_transaction(
-                      [&]() -> Status { return spokes_[0]->apply_versions(versions, {}).status(); })
-                  .is_ok());
-  ASSERT_TRUE(sync_once(*spokes_[0], client).is_ok());
-  ASSERT_TRUE(sync_once(*spokes_[1], client).is_ok());
-  EXPECT_EQ(vectors(*hub_)[v.memory.content_hash], shipped);
-  EXPECT_EQ(vectors(*spokes_[1])[v.memory.content_hash], shipped);
+  const std::string second = store_on_a("hello memory world");
+  ASSERT_TRUE(sync_once(*a, client).is_ok());
+  ASSERT_TRUE(sync_once(*b, client).is_ok());
+  EXPECT_EQ(vectors(*hub)[second], shipped);
+  EXPECT_EQ(vectors(*b)[second], shipped);
 
   // A node of another model ignores them and embeds the memory itself.
-  Config c = config_from_env({{"HOME", dir_}});
-  c.db_path = dir_ + "/other-model.db";
-  c.synchronous_full = false;
-  c.node_name = "other";
-  c.embedding_model = "hash-256";
-  auto other = MemoryService::open(c);
-  ASSERT_TRUE(other.is_ok()) << other.status().message();
-  ASSERT_TRUE(sync_once(**other, client).is_ok());
-  auto theirs = vectors(**other);
-  ASSERT_EQ(theirs.count(v.memory.content_hash), 1u);
-  EXPECT_EQ(theirs[v.memory.content_hash].size(), 256u);
-  EXPECT_EQ(theirs[v.memory.content_hash], (*other)->embedder().embed(v.memory.content));
+  auto other = open("hash-node", "hash-384");
+  ASSERT_TRUE(sync_once(*other, client).is_ok());
+  auto theirs = vectors(*other);
+  ASSERT_EQ(theirs.count(second), 1u);
+  EXPECT_EQ(theirs[second], other->embedder().embed("hello memory world"));
+  server->stop();
+  serving.join();
 }
 
 }  // namespace
