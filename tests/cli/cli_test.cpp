@@ -22,6 +22,8 @@
 
 extern char** environ;
 
+#include "../tiny_bert.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -557,14 +559,8 @@ TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
 }  // namespace
 
 TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) {
-  // A tiny BERT (tests/fixtures/bert-tiny) as the new model; its vocabulary of whole words.
-  const std::string model_dir = dir_ + "/tiny";
-  fs::create_directories(model_dir);
-  for (const char* f :
-       {"bert-tiny/config.json", "bert-tiny/model.safetensors", "python-vec/vocab.txt"}) {
-    fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/" + f,
-                  model_dir + "/" + fs::path(f).filename().string());
-  }
+  // A tiny BERT (tests/fixtures/bert-tiny) as the new model.
+  const std::string model_dir = mcpmem::testing_util::make_tiny_bert(dir_);
   nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
                          {"memories", nlohmann::json::array()}};
   for (int i = 0; i < 5000; ++i) {

@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
+#include "../tiny_bert.h"
 #include "embed/model_store.h"
 #include "service/memory_service.h"
 
@@ -185,19 +185,11 @@ TEST_F(ReindexTest, WithoutATargetReindexNamesHowToChooseOne) {
 }
 
 TEST_F(ReindexTest, AStoredModelThisMachineCannotLoadIsNamedWithTheWayOut) {
-  ASSERT_TRUE(fs::create_directories(dir_ + "/tiny"));
-  for (const char* f : {"config.json", "model.safetensors"}) {
-    fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/bert-tiny/" + f, dir_ + "/tiny/" + f);
-  }
-  {
-    std::ofstream vocab(dir_ + "/tiny/vocab.txt");  // the tiny model's 96 tokens
-    vocab << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nmade\nby\nthe\ntiny\nmodel\n";
-    for (int n = 10; n < 96; ++n) vocab << "w" << n << "\n";
-  }
+  testing_util::make_tiny_bert(dir_);
   {
     auto service = open("bert:" + dir_ + "/tiny");
     ASSERT_TRUE(service);
-    store(*service, "made by the tiny model");
+    store(*service, "hello world memory");
   }
   fs::remove_all(dir_ + "/tiny");
   auto refused = MemoryService::open(config_);
@@ -210,7 +202,7 @@ TEST_F(ReindexTest, AStoredModelThisMachineCannotLoadIsNamedWithTheWayOut) {
   ASSERT_TRUE(reindex(config_, o).is_ok());
   auto service = open();
   ASSERT_TRUE(service);
-  EXPECT_EQ(top_hit(*service, "made by the tiny model"), "made by the tiny model");
+  EXPECT_EQ(top_hit(*service, "hello world memory"), "hello world memory");
 }
 
 TEST_F(ReindexTest, TheDuplicateBarIsTheModelsUnlessConfigured) {

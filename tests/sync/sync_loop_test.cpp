@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "../tiny_bert.h"
 #include "core/content_hash.h"
 #include "http/http_server.h"
 #include "http/sync_api.h"
@@ -247,13 +248,7 @@ std::map<std::string, std::vector<float>> vectors(MemoryService& s) {
 
 TEST_F(SyncLoopTest, VectorsTravelBetweenNodesOfOneModelAndAreMadeAgainByAnother) {
   // Nodes of a sentence model (the tiny BERT of tests/fixtures): its vectors are worth shipping.
-  const std::string model = dir_ + "/tiny";
-  fs::create_directories(model);
-  for (const char* f :
-       {"bert-tiny/config.json", "bert-tiny/model.safetensors", "python-vec/vocab.txt"}) {
-    fs::copy_file(std::string(MCP_TEST_FIXTURES) + "/" + f,
-                  model + "/" + fs::path(f).filename().string());
-  }
+  const std::string model = testing_util::make_tiny_bert(dir_);
   auto open = [&](const std::string& name, const std::string& embedding_model) {
     Config c = config_from_env({{"HOME", dir_}});
     c.db_path = dir_ + "/" + name + ".db";
