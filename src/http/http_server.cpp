@@ -63,6 +63,22 @@ std::string host_without_port(std::string_view authority) {
   return lower(std::string(authority.substr(0, colon)));
 }
 
+int http_status(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return 422;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kBusy:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
 void set_json_error(httplib::Response& res, int status, const std::string& detail) {
   res.status = status;
   res.set_content(Json{{"detail", detail}}.dump(), "application/json");

@@ -92,6 +92,10 @@ class HttpServer {
 
 // JSON error bodies: {"detail": message} as the Python service's REST API answers.
 void set_json_error(httplib::Response& res, int status, const std::string& detail);
+// The HTTP status of a failed Status, the same for every route: 422 a bad argument, 404 not
+// found, 409 already there or not possible in the current state (e.g. the database was
+// re-embedded with another model), 503 busy (retry), 500 anything else.
+int http_status(const Status& s);
 
 // Host part of a Host header or URL authority: "[::1]:8000" -> "::1", "Example.com:80" ->
 // "example.com".

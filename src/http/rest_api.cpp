@@ -31,18 +31,7 @@ void send(httplib::Response& res, const OJson& body, int status = 200) {
   res.set_content(body.dump(-1, ' ', false, OJson::error_handler_t::replace), "application/json");
 }
 
-[[noreturn]] void fail(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      throw BadRequest{422, s.message()};
-    case StatusCode::kNotFound:
-      throw BadRequest{404, s.message()};
-    case StatusCode::kBusy:
-      throw BadRequest{503, s.message()};
-    default:
-      throw BadRequest{500, s.message()};
-  }
-}
+[[noreturn]] void fail(const Status& s) { throw BadRequest{http_status(s), s.message()}; }
 
 template <typename T>
 T value_or_fail(Result<T> r) {

@@ -23,12 +23,7 @@ void send(httplib::Response& res, const OJson& body) {
 }
 
 void send_status(httplib::Response& res, const Status& s) {
-  int code = s.code() == StatusCode::kInvalidArgument      ? 422
-             : s.code() == StatusCode::kNotFound           ? 404
-             : s.code() == StatusCode::kFailedPrecondition ? 409
-             : s.code() == StatusCode::kBusy               ? 503
-                                                           : 500;
-  set_json_error(res, code, s.message());
+  set_json_error(res, http_status(s), s.message());
 }
 
 std::optional<int64_t> int_param(const httplib::Request& req, const char* name, int64_t fallback) {

@@ -428,3 +428,19 @@ TEST(HostWithoutPort, HandlesNamesAddressesAndBrackets) {
 
 }  // namespace
 }  // namespace mcpmem
+
+namespace mcpmem {
+namespace {
+
+TEST(HttpStatus, EveryRouteMapsAFailureTheSameWay) {
+  EXPECT_EQ(http_status(Status::invalid_argument("x")), 422);
+  EXPECT_EQ(http_status(Status::not_found("x")), 404);
+  EXPECT_EQ(http_status(Status::already_exists("x")), 409);
+  EXPECT_EQ(http_status(Status::failed_precondition("re-embedded: restart")), 409);
+  EXPECT_EQ(http_status(Status::busy("x")), 503);
+  EXPECT_EQ(http_status(Status::io_error("x")), 500);
+  EXPECT_EQ(http_status(Status::corruption("x")), 500);
+}
+
+}  // namespace
+}  // namespace mcpmem
