@@ -390,20 +390,14 @@ void RestApi::mount(HttpServer& server) {
         r.memory_type = optional_text(body, "memory_type");
         r.time_expr = text_field(body, "time_expr");
         r.time_from_query = true;  // as the MCP tool: "notes from yesterday" is yesterday's
-        std::optional<double> threshold;
         if (body.contains("similarity_threshold") && !body["similarity_threshold"].is_null()) {
           const Json& t = body["similarity_threshold"];
           if (!t.is_number() || t < 0 || t > 1) {
             throw BadRequest{422, "'similarity_threshold' must be a number from 0 to 1"};
           }
-          threshold = t.get<double>();
+          r.min_score = t.get<double>();
         }
-        SearchResponse out = value_or_fail(svc.search(r));
-        if (threshold) {
-          std::erase_if(out.results,
-                        [&](const SearchHit& h) { return h.similarity_score < *threshold; });
-        }
-        searched(res, out);
+        searched(res, value_or_fail(svc.search(r)));
       }));
 
   server.post("/api/search/by-tag",

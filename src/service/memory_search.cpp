@@ -168,6 +168,10 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
     SearchRequest ranked = r;
     ranked.query = std::move(timed.query);
     MCP_ASSIGN_OR_RETURN(auto found, rank(ranked, filter));
+    // The hits are ranked by this score, so dropping the ones under the bar here equals
+    // applying it before the top-k.
+    if (r.min_score)
+      std::erase_if(found, [&](const ScoredHit& h) { return h.score < *r.min_score; });
     MCP_ASSIGN_OR_RETURN(out.results, hits_for(found));
   }
   out.processing_time_ms =

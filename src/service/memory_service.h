@@ -68,6 +68,8 @@ struct SearchRequest {
   // query, and a query of nothing else browses the window. Never in exact mode, whose query
   // is a literal string.
   bool time_from_query = false;
+  // Hits scoring below this (similarity_score, [0, 1]) are not returned.
+  std::optional<double> min_score;
 };
 
 // The window a time expression gave a search.

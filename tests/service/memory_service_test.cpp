@@ -559,3 +559,22 @@ TEST_F(ServiceTest, APoisonedClockOnDiskIsRepairedAtStart) {
 
 }  // namespace
 }  // namespace mcpmem
+
+namespace mcpmem {
+namespace {
+
+TEST_F(ServiceTest, AMinimumScoreKeepsOnlyHitsAtOrAboveIt) {
+  store("the backup runs at midnight");
+  store("lunch is at noon on fridays");
+  SearchRequest s;
+  s.query = "when does the backup run";
+  auto all = search(s);
+  ASSERT_EQ(all.results.size(), 2u);
+  s.min_score = (all.results[0].similarity_score + all.results[1].similarity_score) / 2;
+  auto strong = search(s);
+  ASSERT_EQ(strong.results.size(), 1u);
+  EXPECT_EQ(strong.results[0].memory.content, "the backup runs at midnight");
+}
+
+}  // namespace
+}  // namespace mcpmem
