@@ -278,7 +278,7 @@ void add_delete(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
                    if (!o->before.empty()) {
                      auto t = parse_date_flag("--before", o->before);
                      if (!t.is_ok()) return usage_error(t.status().message());
-                     req.before = *t - 1e-6;  // strictly before
+                     req.before = *t;
                    }
                    if (!o->after.empty()) {
                      auto t = parse_date_flag("--after", o->after);

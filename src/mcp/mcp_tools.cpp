@@ -311,7 +311,6 @@ Json memory_delete(MemoryService& s, const Json& a) {
   r.match_all_tags = tag_match_all(a);
   r.after = date_arg(a, "after", false);
   r.before = date_arg(a, "before", false);
-  if (r.before) *r.before -= 1e-6;  // strictly before that day
   r.dry_run = bool_arg(a, "dry_run", false);
   DeleteResult out = unwrap(s.remove(r));
   std::ostringstream text;

@@ -580,8 +580,11 @@ Result<DeleteResult> MemoryService::remove(const DeleteRequest& r) {
       return Status::invalid_argument(
           "refusing to delete without a filter: give a content hash, tags or a time window");
     }
-    MCP_ASSIGN_OR_RETURN(auto filter,
-                         make_filter(r.tags, r.match_all_tags, std::nullopt, r.after, r.before));
+    MCP_ASSIGN_OR_RETURN(
+        auto filter,
+        make_filter(r.tags, r.match_all_tags, std::nullopt, r.after,
+                    // strictly before: the filter's bound is inclusive
+                    r.before ? std::optional(std::nextafter(*r.before, -INFINITY)) : std::nullopt));
     MCP_ASSIGN_OR_RETURN(auto rows, db_->hashes_matching(filter));
     for (auto& [id, hash] : rows) out.content_hashes.push_back(std::move(hash));
   }

@@ -123,7 +123,7 @@ struct DeleteRequest {
   std::vector<std::string> tags;  // raw
   bool match_all_tags = false;
   std::optional<double> after;   // created_at >= after
-  std::optional<double> before;  // created_at <= before
+  std::optional<double> before;  // created_at < before ("before 2024-01-01": not that day)
   bool dry_run = false;
 };
 

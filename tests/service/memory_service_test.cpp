@@ -563,6 +563,17 @@ TEST_F(ServiceTest, APoisonedClockOnDiskIsRepairedAtStart) {
 namespace mcpmem {
 namespace {
 
+TEST_F(ServiceTest, DeletingBeforeATimeSparesWhatWasCreatedAtIt) {
+  store("made at midnight", {}, 1735689600);  // 2025-01-01 00:00 UTC
+  store("made the day before", {}, 1735689600 - 86400);
+  DeleteRequest d;
+  d.before = 1735689600;  // "before 2025-01-01": not that day
+  auto out = service_->remove(d);
+  ASSERT_TRUE(out.is_ok());
+  EXPECT_EQ(out->count, 1);
+  EXPECT_EQ(total(), 1);
+}
+
 TEST_F(ServiceTest, AMinimumScoreKeepsOnlyHitsAtOrAboveIt) {
   store("the backup runs at midnight");
   store("lunch is at noon on fridays");
