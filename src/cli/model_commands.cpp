@@ -218,7 +218,7 @@ int reindex_command(CliContext& ctx, const std::string& model, bool force) {
 }  // namespace
 
 void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
-  CLI::App* cmd = app.add_subcommand("model", "Sentence-embedding models: pull, list, remove");
+  CLI::App* cmd = app.add_subcommand("model", "Sentence-embedding models: pull, list, use, remove");
   cmd->require_subcommand(1);
   auto name = std::make_shared<std::string>();
   auto revision = std::make_shared<std::string>("main");
