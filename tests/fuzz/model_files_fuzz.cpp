@@ -5,7 +5,7 @@
 // from a valid model (the tiny random BERT of tests/fixtures/bert-tiny dressed as a
 // sentence-transformers directory), damages one file (byte edits, truncation, a JSON value
 // replaced by one of another type, huge, negative or deep, a header offset moved), loads it and
-// embeds a sentence. Loading must fail with an error or succeed and give a unit vector; it must
+// embeds a sentence. Loading must fail with an error or succeed and give finite vectors; it must
 // never crash, leak, hit undefined behaviour or throw. Built with ASan + UBSan (fuzz/CMakeLists).
 #include "model_files_fuzz.h"
 
@@ -249,12 +249,8 @@ int run_model_files_fuzz(int seconds, uint32_t seed) {
       ++loaded;
       for (const char* text : {"hello world", "", "Memory, the WORLD. ♥ 東京 ##s"}) {
         std::vector<float> v = (*embedder)->embed(text);
-        double norm2 = 0;
         bool finite = true;
-        for (float x : v) {
-          finite = finite && std::isfinite(x);
-          norm2 += static_cast<double>(x) * x;
-        }
+        for (float x : v) finite = finite && std::isfinite(x);
         // A damaged model may compute nonsense, but never non-finite numbers or a wrong size.
         if (!v.empty() && (v.size() != (*embedder)->dimension() || !finite)) ++bad_vectors;
       }
