@@ -87,7 +87,7 @@ constexpr size_t kPythonServiceDimension = 384;
 Result<ModelChoice> choose_model(const Config& config, Database& db) {
   ModelChoice choice;
   MCP_ASSIGN_OR_RETURN(choice.stored_model, db.get_meta(Database::kModelKey));
-  MCP_ASSIGN_OR_RETURN(auto stored_spec, db.get_meta(Database::kModelSpecKey));
+  MCP_ASSIGN_OR_RETURN(choice.stored_spec, db.get_meta(Database::kModelSpecKey));
   MCP_ASSIGN_OR_RETURN(auto stored_dim, db.get_meta(Database::kDimensionKey));
   choice.stored_dimension = stored_dim ? std::strtoull(stored_dim->c_str(), nullptr, 10) : 0;
   MCP_ASSIGN_OR_RETURN(choice.default_spec, default_model(config.models_dir));
@@ -95,7 +95,7 @@ Result<ModelChoice> choose_model(const Config& config, Database& db) {
     choice.spec = config.embedding_model;
     choice.configured = true;
   } else if (choice.stored_model.has_value()) {
-    choice.spec = stored_spec.value_or(*choice.stored_model);
+    choice.spec = choice.stored_spec.value_or(*choice.stored_model);
   } else if (choice.default_spec.has_value()) {
     choice.spec = *choice.default_spec;
   } else {
@@ -165,9 +165,8 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(const Config& config,
           *choice.stored_model);
     }
   }
-  MCP_ASSIGN_OR_RETURN(auto stored_spec, db->get_meta(Database::kModelSpecKey));
   if (choice.stored_model != model || choice.stored_dimension != dim ||
-      stored_spec != choice.spec) {
+      choice.stored_spec != choice.spec) {
     MCP_RETURN_IF_ERROR(db->write_transaction([&]() -> Status {
       MCP_RETURN_IF_ERROR(db->set_meta(Database::kModelKey, model));
       MCP_RETURN_IF_ERROR(db->set_meta(Database::kModelSpecKey, choice.spec));

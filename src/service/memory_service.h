@@ -203,6 +203,7 @@ struct ModelChoice {
   std::string spec;  // make_embedder's name (a bert:<dir> made absolute)
   bool configured = false;
   std::optional<std::string> stored_model;  // meta embedding_model: the vectors' model id
+  std::optional<std::string> stored_spec;   // meta embedding_spec: how to load it
   size_t stored_dimension = 0;
   std::optional<std::string> default_spec;  // `model use`
 };
