@@ -22,6 +22,7 @@
 #include "http/tls_certificate.h"
 #include "mcp/stdio_transport.h"
 #include "platform/file_modes.h"
+#include "platform/open_file_limit.h"
 #include "platform/shutdown_signal.h"
 #include "sync/sync_loop.h"
 
@@ -152,6 +153,12 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   service_options.load_index_in_background = true;
   auto service = MemoryService::open(ctx.config, service_options);
   if (!service.is_ok()) return report_error(service.status());
+  // One descriptor per connection, plus the database, logs and clients of our own.
+  const size_t wanted_files = options->max_connections + 1024;
+  if (const size_t files = raise_open_file_limit(wanted_files); files < wanted_files) {
+    spdlog::warn("the open-file limit is {} (ulimit -n): at most about {} clients at once", files,
+                 files > 1024 ? files - 1024 : files / 2);
+  }
   auto server = HttpServer::create(*options);
   if (!server.is_ok()) return report_error(server.status());
 

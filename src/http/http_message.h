@@ -23,8 +23,8 @@ struct CaseInsensitiveLess {
 using HttpHeaders = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // percent-decoded, without the query
+  std::string method;                              // "GET", "POST", ...
+  std::string path;                                // percent-decoded, without the query
   std::multimap<std::string, std::string> params;  // the query, decoded
   HttpHeaders headers;
   std::string body;

@@ -1,29 +1,24 @@
-// HttpServer on cpp-httplib. Every request passes screen() before routing, in this order:
-// Host allow-list, Origin check, then the API key for any path not opened. Doing it before
-// routing means a route added later cannot forget auth, and an unknown path without a key is a
-// 401, not a 404 that tells a scanner which routes exist.
-#include "http/http_server.h"
-
+// HttpServer on Boost.Asio: the listening socket, routes, the rules every request head passes
+// (Host allow-list, Origin check, then the API key for any path not opened), the worker pool
+// and shutdown. Screening before routing means a route added later cannot forget auth, and an
+// unknown path without a key is a 401, not a 404 that tells a scanner which routes exist.
+// One connection's life (limits, timeouts, TLS, streaming) is in http_connection.cpp.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "core/log_text.h"
-#include "core/memory.h"
+#include "http/http_server_impl.h"
 #include "platform/listen_socket.h"
 
 namespace mcpmem {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-thread_local Clock::time_point request_started;
 
 // localhost, *.localhost (RFC 6761), 127.0.0.0/8 and ::1, written as a literal address (so
 // "127.0.0.1.evil.com" is a name, not a loopback address).
@@ -50,6 +45,11 @@ bool keys_equal(const std::string& given, const std::string& expected) {
   SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
   return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
+
+size_t default_io_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// Grace given to in-flight requests at stop() before the loop is stopped regardless.
+constexpr int kShutdownGraceSeconds = 5;
 
 }  // namespace
 
@@ -79,17 +79,247 @@ int http_status(const Status& s) {
   }
 }
 
-void set_json_error(httplib::Response& res, int status, const std::string& detail) {
-  res.status = status;
-  res.set_content(Json{{"detail", detail}}.dump(), "application/json");
+// ---- Impl: routes and screening ----
+
+HttpServer::Impl::Impl(HttpOptions o)
+    : options(std::move(o)),
+      ioc(static_cast<int>(options.io_threads ? options.io_threads : default_io_threads())),
+      workers(options.workers ? options.workers : kDefaultWorkers) {
+  for (auto& h : options.allowed_hosts) h = lower(h);
+  loopback_bind = is_loopback_name(host_without_port(options.host)) || options.host == "::1";
 }
 
-HttpServer::HttpServer(HttpOptions options) : options_(std::move(options)) {
-  for (auto& h : options_.allowed_hosts) h = lower(h);
-  loopback_bind_ = is_loopback_name(host_without_port(options_.host)) || options_.host == "::1";
+void HttpServer::Impl::add_route(const std::string& method, const std::string& pattern,
+                                 Handler handler) {
+  RouteEntry entry{method, pattern, std::nullopt, std::move(handler)};
+  if (pattern.find_first_of("()[]*+?\\^$|") != std::string::npos) {
+    entry.regex.emplace(pattern, std::regex::ECMAScript | std::regex::optimize);
+  }
+  routes.push_back(std::move(entry));
 }
 
-HttpServer::~HttpServer() = default;
+RouteMatch HttpServer::Impl::route(const std::string& method, const std::string& path) const {
+  // HEAD is GET without the body (the connection drops the body).
+  const std::string& wanted = method == "HEAD" ? std::string("GET") : method;
+  for (const RouteEntry& r : routes) {
+    if (r.method != wanted) continue;
+    RouteMatch m{&r.handler, wanted == "POST" || wanted == "PUT", {}};
+    if (!r.regex) {
+      if (r.pattern != path) continue;
+      m.matches.push_back(path);
+      return m;
+    }
+    std::smatch groups;
+    if (!std::regex_match(path, groups, *r.regex)) continue;
+    for (const auto& g : groups) m.matches.push_back(g.str());
+    return m;
+  }
+  return {};
+}
+
+bool HttpServer::Impl::host_allowed(const std::string& host_header) const {
+  std::string host = host_without_port(host_header);
+  if (std::find(options.allowed_hosts.begin(), options.allowed_hosts.end(), host) !=
+      options.allowed_hosts.end()) {
+    return true;
+  }
+  // A loopback server is only reachable from this machine, so a foreign Host name can only be
+  // a DNS-rebinding page. A server bound to the network is reached by any of its names; the
+  // API key protects it (MCP_ALLOWED_HOSTS narrows the names when wanted).
+  if (loopback_bind) return is_loopback_name(host);
+  return options.allowed_hosts.empty();
+}
+
+bool HttpServer::Impl::origin_allowed(const std::string& origin,
+                                      const std::string& host_header) const {
+  if (origin.empty()) return true;  // not a browser, or a same-origin GET
+  size_t scheme = origin.find("://");
+  if (scheme == std::string::npos) return false;  // "null" and other opaque origins
+  std::string origin_host = host_without_port(std::string_view(origin).substr(scheme + 3));
+  if (origin_host == host_without_port(host_header)) return true;  // same site (dashboard)
+  if (is_loopback_name(origin_host)) return true;
+  return std::find(options.allowed_hosts.begin(), options.allowed_hosts.end(), origin_host) !=
+         options.allowed_hosts.end();
+}
+
+bool HttpServer::Impl::authorized(const Request& head) const {
+  if (options.allow_anonymous) return true;
+  std::string given = head.header("X-API-Key");
+  if (given.empty()) {
+    std::string auth = head.header("Authorization");
+    if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") given = auth.substr(7);
+  }
+  if (given.empty()) given = head.param("api_key");
+  return !given.empty() && keys_equal(given, options.api_key);
+}
+
+std::optional<Response> HttpServer::Impl::screen(const Request& head) const {
+  const std::string host = head.header("Host");
+  if (!host_allowed(host)) return json_error(403, "Host not allowed: " + host);
+  const std::string origin = head.header("Origin");
+  if (!origin_allowed(origin, host)) return json_error(403, "Origin not allowed: " + origin);
+  const bool open = std::find(open_paths.begin(), open_paths.end(), head.path) != open_paths.end();
+  if (!open && !authorized(head)) {
+    Response res =
+        json_error(401, "a valid API key is required (X-API-Key or Authorization: Bearer)");
+    res.set_header("WWW-Authenticate", "Bearer");
+    return res;
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<Response> HttpServer::Impl::call(const Handler& handler, const Request& request) {
+  const size_t worker_count = options.workers ? options.workers : kDefaultWorkers;
+  if (in_flight.fetch_add(1) >= worker_count + kMaxQueuedRequests) {
+    in_flight.fetch_sub(1);
+    Response busy = json_error(503, "the server is busy; retry shortly");
+    busy.set_header("Retry-After", "1");
+    co_return busy;
+  }
+  Response res = co_await asio::co_spawn(
+      workers,
+      [&]() -> asio::awaitable<Response> {
+        try {
+          co_return handler(request);
+        } catch (const std::exception& e) {
+          spdlog::error("{} {}: {}", escape_log_text(request.method), escape_log_text(request.path),
+                        escape_log_text(e.what()));
+          co_return json_error(500, std::string("internal error: ") + e.what());
+        }
+      },
+      asio::use_awaitable);
+  in_flight.fetch_sub(1);
+  co_return res;
+}
+
+// ---- Impl: connections ----
+
+bool HttpServer::Impl::admit(const std::string& address, bool loopback) {
+  MutexLock lock(mu_);
+  if (connections >= options.max_connections) return false;
+  const bool capped = !(loopback && options.loopback_exempt_from_ip_cap);
+  if (capped && per_ip[address] >= options.max_connections_per_ip) return false;
+  ++connections;
+  if (capped) ++per_ip[address];
+  return true;
+}
+
+void HttpServer::Impl::release(const std::string& address, bool counted_per_ip) {
+  MutexLock lock(mu_);
+  --connections;
+  if (!counted_per_ip) return;
+  auto it = per_ip.find(address);
+  if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+}
+
+std::list<std::shared_ptr<ConnectionEntry>>::iterator HttpServer::Impl::enroll(
+    std::shared_ptr<ConnectionEntry> entry) {
+  MutexLock lock(mu_);
+  live.push_front(std::move(entry));
+  return live.begin();
+}
+
+void HttpServer::Impl::withdraw(std::list<std::shared_ptr<ConnectionEntry>>::iterator it) {
+  bool last = false;
+  {
+    MutexLock lock(mu_);
+    live.erase(it);
+    last = live.empty();
+  }
+  if (last && stopping) {
+    asio::post(shutdown_strand, [this] {
+      if (grace) grace->cancel();
+    });
+  }
+}
+
+ConnectionSlot::ConnectionSlot(HttpServer::Impl& impl, std::string address, bool counted_per_ip)
+    : impl_(impl), address_(std::move(address)), counted_per_ip_(counted_per_ip) {}
+
+ConnectionSlot::~ConnectionSlot() { impl_.release(address_, counted_per_ip_); }
+
+Status HttpServer::Impl::listen() {
+  using asio::ip::tcp;
+  boost::system::error_code ec;
+  tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  std::string why = ec ? ec.message() : "no address";
+  for (const auto& entry : endpoints) {
+    tcp::endpoint at = entry.endpoint();
+    acceptor.open(at.protocol(), ec);
+    if (ec) continue;
+    // Not SO_REUSEPORT: a port in use must fail to bind (platform/listen_socket.h).
+    set_exclusive_listen_options(static_cast<int>(acceptor.native_handle()));
+    acceptor.bind(at, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) {
+      port = acceptor.local_endpoint().port();
+      return Status::ok();
+    }
+    why = ec.message();
+    acceptor.close();
+  }
+  return Status::io_error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                          ": " + why + " (is another server running on that port?)");
+}
+
+void HttpServer::Impl::accept_loop_start() {
+  // On the shutdown strand, so stop() closes the acceptor between two of its steps.
+  asio::co_spawn(
+      shutdown_strand,
+      [this]() -> asio::awaitable<void> {
+        for (;;) {
+          auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc),
+                                                             asio::as_tuple(asio::use_awaitable));
+          if (stopping) co_return;
+          if (ec) {
+            // Out of descriptors and the like: wait instead of spinning, then go on.
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+          }
+          serve_connection(*this, std::move(socket));
+        }
+      },
+      asio::detached);
+}
+
+void HttpServer::Impl::stop() {
+  if (stopping.exchange(true)) return;
+  asio::post(shutdown_strand, [this] {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    std::list<std::shared_ptr<ConnectionEntry>> snapshot;
+    {
+      MutexLock lock(mu_);
+      snapshot = live;
+    }
+    if (snapshot.empty()) return;
+    // Idle connections close now; busy ones finish their request and then close; streams end.
+    for (const auto& entry : snapshot) {
+      asio::post(entry->strand, [entry] {
+        if (entry->end_stream) entry->end_stream();
+        if (entry->idle && entry->cancel) entry->cancel();
+      });
+    }
+    grace.emplace(shutdown_strand, std::chrono::seconds(kShutdownGraceSeconds));
+    grace->async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) ioc.stop();  // cancelled: every connection ended in time
+    });
+  });
+}
+
+// ---- HttpServer ----
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  impl_->workers.join();
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
   if (options.allow_anonymous && !is_loopback_name(options.host)) {
@@ -102,174 +332,81 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpOptions options) {
   if (options.cert_file.empty() != options.key_file.empty()) {
     return Status::invalid_argument("HTTPS needs both MCP_SSL_CERT_FILE and MCP_SSL_KEY_FILE");
   }
-  std::unique_ptr<HttpServer> self(new HttpServer(std::move(options)));
-  const HttpOptions& o = self->options_;
+  auto impl = std::make_unique<Impl>(std::move(options));
+  const HttpOptions& o = impl->options;
   if (!o.cert_file.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(o.cert_file.c_str(), o.key_file.c_str());
-    if (!tls->is_valid()) {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    auto& ctx = *impl->tls;
+    boost::system::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    // An idle TLS connection keeps no read/write buffers (~34 KB each otherwise): 10,000 idle
+    // clients cost megabytes, not hundreds of them.
+    SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+    ctx.use_certificate_chain_file(o.cert_file, ec);
+    if (!ec) ctx.use_private_key_file(o.key_file, asio::ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
       return Status::invalid_argument("cannot load the TLS certificate " + o.cert_file +
                                       " and key " + o.key_file +
                                       " (PEM files, and the key must match the certificate)");
     }
-    self->server_ = std::move(tls);
-  } else {
-    self->server_ = std::make_unique<httplib::Server>();
   }
-  httplib::Server& s = *self->server_;
-  const size_t threads = o.threads ? o.threads : kDefaultHttpThreads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_payload_max_length(kMaxRequestBodyBytes);
-  s.set_read_timeout(kRequestReadTimeoutSeconds);
-  s.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
-  s.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle delay
-  // Not the library's default (SO_REUSEPORT): a port in use must fail to bind (listen_socket.h).
-  s.set_socket_options([](socket_t sock) { set_exclusive_listen_options(sock); });
-  HttpServer* raw = self.get();
-  s.set_pre_routing_handler(
-      [raw](const httplib::Request& req, httplib::Response& res) { return raw->screen(req, res); });
-  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    switch (res.status) {
-      case 413:
-        set_json_error(res, 413,
-                       "request body exceeds " + std::to_string(kMaxRequestBodyBytes) + " bytes");
-        break;
-      case 404:
-        set_json_error(res, 404, "Not Found");
-        break;
-      case 400:
-        set_json_error(res, 400, "Bad Request");
-        break;
-      default:
-        set_json_error(res, res.status, "HTTP error " + std::to_string(res.status));
-    }
-  });
-  s.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("{} {}: {}", escape_log_text(req.method), escape_log_text(req.path),
-                      escape_log_text(what));
-        set_json_error(res, 500, "internal error: " + what);
-      });
-  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_started).count();
-    // The path is decoded (%0A is a newline): escaped, it cannot forge a line of the log.
-    spdlog::info("{} {} {} {:.1f}ms", escape_log_text(req.method), escape_log_text(req.path),
-                 res.status, ms);
-  });
-  if (o.port == 0) {
-    self->port_ = s.bind_to_any_port(o.host);
-  } else if (s.bind_to_port(o.host, o.port)) {
-    self->port_ = o.port;
-  }
-  if (self->port_ <= 0) {
-    return Status::io_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                            " (address in use, or not an address of this machine)");
-  }
-  return self;
+  if (Status s = impl->listen(); !s.is_ok()) return s;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-void HttpServer::get(const std::string& p, Handler h) {
-  routes_.push_back({"GET", p});
-  server_->Get(p, std::move(h));
-}
+void HttpServer::get(const std::string& p, Handler h) { impl_->add_route("GET", p, std::move(h)); }
 void HttpServer::post(const std::string& p, Handler h) {
-  routes_.push_back({"POST", p});
-  server_->Post(p, std::move(h));
+  impl_->add_route("POST", p, std::move(h));
 }
-void HttpServer::put(const std::string& p, Handler h) {
-  routes_.push_back({"PUT", p});
-  server_->Put(p, std::move(h));
-}
+void HttpServer::put(const std::string& p, Handler h) { impl_->add_route("PUT", p, std::move(h)); }
 void HttpServer::del(const std::string& p, Handler h) {
-  routes_.push_back({"DELETE", p});
-  server_->Delete(p, std::move(h));
+  impl_->add_route("DELETE", p, std::move(h));
 }
-void HttpServer::open_path(const std::string& exact_path) { open_paths_.push_back(exact_path); }
+void HttpServer::open_path(const std::string& exact_path) {
+  impl_->open_paths.push_back(exact_path);
+}
 
 std::vector<HttpServer::Route> HttpServer::routes() const {
-  std::vector<Route> out = routes_;
-  for (Route& r : out) {
-    r.open = std::find(open_paths_.begin(), open_paths_.end(), r.pattern) != open_paths_.end();
+  std::vector<Route> out;
+  for (const auto& r : impl_->routes) {
+    const auto& open = impl_->open_paths;
+    out.push_back(
+        {r.method, r.pattern, std::find(open.begin(), open.end(), r.pattern) != open.end()});
   }
   return out;
 }
 
+int HttpServer::port() const { return impl_->port; }
+bool HttpServer::tls() const { return impl_->tls.has_value(); }
+bool HttpServer::running() const { return impl_->running; }
+
 std::string HttpServer::url() const {
-  std::string host =
-      options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
-  return (tls() ? "https://" : "http://") + host + ":" + std::to_string(port_);
+  const std::string& h = impl_->options.host;
+  std::string host = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  return (tls() ? "https://" : "http://") + host + ":" + std::to_string(impl_->port);
+}
+
+size_t HttpServer::open_connections() const {
+  MutexLock lock(impl_->mu_);
+  return impl_->connections;
 }
 
 Status HttpServer::run() {
-  if (!server_->listen_after_bind()) return Status::io_error("the HTTP server stopped abnormally");
+  if (impl_->stopping) return Status::ok();
+  impl_->accept_loop_start();
+  impl_->running = true;
+  const size_t threads =
+      impl_->options.io_threads ? impl_->options.io_threads : default_io_threads();
+  std::vector<std::thread> extra;
+  for (size_t i = 1; i < threads; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : extra) t.join();
+  impl_->running = false;
   return Status::ok();
 }
 
-void HttpServer::stop() { server_->stop(); }
-
-bool HttpServer::host_allowed(const std::string& host_header) const {
-  std::string host = host_without_port(host_header);
-  if (std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), host) !=
-      options_.allowed_hosts.end()) {
-    return true;
-  }
-  // A loopback server is only reachable from this machine, so a foreign Host name can only be
-  // a DNS-rebinding page. A server bound to the network is reached by any of its names; the
-  // API key protects it (MCP_ALLOWED_HOSTS narrows the names when wanted).
-  if (loopback_bind_) return is_loopback_name(host);
-  return options_.allowed_hosts.empty();
-}
-
-bool HttpServer::origin_allowed(const std::string& origin, const std::string& host_header) const {
-  if (origin.empty()) return true;  // not a browser, or a same-origin GET
-  size_t scheme = origin.find("://");
-  if (scheme == std::string::npos) return false;  // "null" and other opaque origins
-  std::string origin_host = host_without_port(std::string_view(origin).substr(scheme + 3));
-  if (origin_host == host_without_port(host_header)) return true;  // same site (dashboard)
-  if (is_loopback_name(origin_host)) return true;
-  return std::find(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), origin_host) !=
-         options_.allowed_hosts.end();
-}
-
-bool HttpServer::authorized(const httplib::Request& req) const {
-  if (options_.allow_anonymous) return true;
-  std::string given = req.get_header_value("X-API-Key");
-  if (given.empty()) {
-    std::string auth = req.get_header_value("Authorization");
-    if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") given = auth.substr(7);
-  }
-  if (given.empty() && req.has_param("api_key")) given = req.get_param_value("api_key");
-  return !given.empty() && keys_equal(given, options_.api_key);
-}
-
-httplib::Server::HandlerResponse HttpServer::screen(const httplib::Request& req,
-                                                    httplib::Response& res) {
-  using R = httplib::Server::HandlerResponse;
-  request_started = Clock::now();
-  const std::string host = req.get_header_value("Host");
-  if (!host_allowed(host)) {
-    set_json_error(res, 403, "Host not allowed: " + host);
-    return R::Handled;
-  }
-  if (!origin_allowed(req.get_header_value("Origin"), host)) {
-    set_json_error(res, 403, "Origin not allowed: " + req.get_header_value("Origin"));
-    return R::Handled;
-  }
-  bool open = std::find(open_paths_.begin(), open_paths_.end(), req.path) != open_paths_.end();
-  if (!open && !authorized(req)) {
-    set_json_error(res, 401, "a valid API key is required (X-API-Key or Authorization: Bearer)");
-    res.set_header("WWW-Authenticate", "Bearer");
-    return R::Handled;
-  }
-  return R::Unhandled;
-}
+void HttpServer::stop() { impl_->stop(); }
 
 }  // namespace mcpmem
