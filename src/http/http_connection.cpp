@@ -147,9 +147,9 @@ class Connection {
     method_ = "-";
     path_ = "-";
     if (ec == http::error::header_limit) {
-      co_await reply(json_error(431, "request headers exceed " + std::to_string(kMaxHeaderBytes) +
-                                         " bytes"),
-                     11, false);
+      co_await reply(
+          json_error(431, "request headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"),
+          11, false);
       co_return false;
     }
     if (ec) {
@@ -253,8 +253,8 @@ class Connection {
     if (!body_pending) return std::nullopt;
     if (!takes_body) return json_error(413, "this route takes no request body");
     const auto length = head[http::field::content_length];
-    if (!length.empty() && std::strtoull(std::string(view(length)).c_str(), nullptr, 10) >
-                               kMaxRequestBodyBytes) {
+    if (!length.empty() &&
+        std::strtoull(std::string(view(length)).c_str(), nullptr, 10) > kMaxRequestBodyBytes) {
       return too_large();
     }
     return std::nullopt;

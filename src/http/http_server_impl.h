@@ -3,10 +3,9 @@
 // header: only those two files include it.
 #pragma once
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-
-#include <atomic>
 #include <list>
 #include <map>
 #include <memory>
@@ -26,8 +25,8 @@ namespace asio = boost::asio;
 // replaced by the connection while it waits idle (closing it is then safe) or streams.
 struct ConnectionEntry {
   asio::any_io_executor strand;
-  bool idle = false;             // waiting for a request's first byte (strand only)
-  std::function<void()> cancel;  // closes the socket (strand only)
+  bool idle = false;                 // waiting for a request's first byte (strand only)
+  std::function<void()> cancel;      // closes the socket (strand only)
   std::function<void()> end_stream;  // set while streaming (strand only)
 };
 

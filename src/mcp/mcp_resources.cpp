@@ -4,23 +4,13 @@
 // model and point it at the tools.
 #include <cstdlib>
 
-#include "core/time_format.h"
 #include "mcp/mcp_server.h"
+#include "service/wire_json.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr int kMaxRecent = 100;
-
-Json memory_view(const Memory& m) {
-  return {{"content", m.content},
-          {"content_hash", m.content_hash},
-          {"tags", m.tags},
-          {"memory_type", m.memory_type.empty() ? Json(nullptr) : Json(m.memory_type)},
-          {"metadata", m.metadata},
-          {"created_at", m.created_at},
-          {"created_at_iso", iso_utc(m.created_at)}};
-}
 
 Json contents(const std::string& uri, const Json& body) {
   return {{"contents",
@@ -50,7 +40,7 @@ std::string decode(std::string_view s) {
 
 Json memories_body(std::vector<Memory> memories) {
   Json list = Json::array();
-  for (const Memory& m : memories) list.push_back(memory_view(m));
+  for (const Memory& m : memories) list.push_back(Json(memory_json(m)));
   return {{"memories", list}, {"count", list.size()}};
 }
 
@@ -123,12 +113,7 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
   const std::string path = uri.substr(prefix.size());
   if (path == "stats") {
     MCP_ASSIGN_OR_RETURN(auto st, service.stats(false));
-    return contents(uri, {{"total_memories", st.storage.total_memories},
-                          {"unique_tags", st.storage.unique_tags},
-                          {"memories_this_week", st.storage.memories_this_week},
-                          {"database_size_bytes", st.storage.database_size_bytes},
-                          {"embedding_model", st.embedding_model},
-                          {"embedding_dimension", st.embedding_dimension}});
+    return contents(uri, Json(stats_json(st, service.config().db_path, false)));
   }
   if (path == "tags") {
     MCP_ASSIGN_OR_RETURN(auto tags, service.tags());

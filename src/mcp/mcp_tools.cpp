@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/content_hash.h"
+#include "core/json_fields.h"
 #include "core/tags.h"
 #include "core/time_format.h"
 #include "mcp/mcp_server.h"
@@ -34,44 +35,29 @@ Json error_result(const std::string& text) {
   return {{"content", Json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
 }
 
-// ---- argument access: typed, with the argument's name in every error ----
+template <typename T>
+T unwrap(Result<T> r) {
+  if (!r.is_ok()) throw ToolError{r.status().message()};
+  return std::move(r).value();
+}
+
+// ---- argument access: core/json_fields.h's readers, their error an isError result ----
 
 std::string str_arg(const Json& a, const char* name, const std::string& fallback = "") {
-  if (!a.contains(name) || a[name].is_null()) return fallback;
-  if (!a[name].is_string()) throw ToolError{std::string("'") + name + "' must be a string"};
-  return a[name];
+  return unwrap(string_field(a, name, fallback));
 }
 
 int64_t int_arg(const Json& a, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
-  if (!a.contains(name) || a[name].is_null()) return fallback;
-  if (!a[name].is_number_integer())
-    throw ToolError{std::string("'") + name + "' must be an integer"};
-  int64_t v = a[name];
-  if (v < lo || v > hi) {
-    throw ToolError{std::string("'") + name + "' must be between " + std::to_string(lo) + " and " +
-                    std::to_string(hi)};
-  }
-  return v;
+  return unwrap(int_field(a, name, fallback, lo, hi));
 }
 
 bool bool_arg(const Json& a, const char* name, bool fallback) {
-  if (!a.contains(name) || a[name].is_null()) return fallback;
-  if (!a[name].is_boolean()) throw ToolError{std::string("'") + name + "' must be true or false"};
-  return a[name];
+  return unwrap(bool_field(a, name, fallback));
 }
 
 // Tags as a list, a comma-separated string, or a JSON-array string (as the Python service).
 std::vector<std::string> tags_arg(const Json& a, const char* name) {
-  if (!a.contains(name) || a[name].is_null()) return {};
-  const Json& t = a[name];
-  if (t.is_string()) return split_tag_list(t.get<std::string>());
-  if (!t.is_array()) throw ToolError{std::string("'") + name + "' must be a list or a string"};
-  std::vector<std::string> out;
-  for (const Json& x : t) {
-    if (!x.is_string()) throw ToolError{std::string("'") + name + "' must hold strings"};
-    out.push_back(x);
-  }
-  return out;
+  return unwrap(tags_field(a, name));
 }
 
 bool tag_match_all(const Json& a) {
@@ -88,24 +74,8 @@ std::optional<double> date_arg(const Json& a, const char* name, bool end_of_day)
   return end_of_day && s.size() == 10 ? *t + 86399.999999 : *t;
 }
 
-template <typename T>
-T unwrap(Result<T> r) {
-  if (!r.is_ok()) throw ToolError{r.status().message()};
-  return std::move(r).value();
-}
-
-// A memory as the tools return it (the REST API's shape is service/wire_json.h's memory_json).
-Json tool_memory_json(const Memory& m) {
-  return {{"content", m.content},
-          {"content_hash", m.content_hash},
-          {"tags", m.tags},
-          {"memory_type", m.memory_type.empty() ? Json(nullptr) : Json(m.memory_type)},
-          {"metadata", m.metadata},
-          {"created_at", m.created_at},
-          {"updated_at", m.updated_at},
-          {"created_at_iso", iso_utc(m.created_at)},
-          {"updated_at_iso", iso_utc(m.updated_at)}};
-}
+// A memory as the tools return it: the one shape of REST, the CLI and the resources.
+Json tool_memory_json(const Memory& m) { return Json(memory_json(m)); }
 
 // ---- the tools ----
 
@@ -365,18 +335,7 @@ Json memory_update(MemoryService& s, const Json& a) {
 }
 
 Json stats_json(MemoryService& s) {
-  ServiceStats st = unwrap(s.stats(false));
-  return {{"backend", "sqlite-vec"},
-          {"total_memories", st.storage.total_memories},
-          {"unique_tags", st.storage.unique_tags},
-          {"memories_this_week", st.storage.memories_this_week},
-          {"database_size_bytes", st.storage.database_size_bytes},
-          {"database_size_mb", static_cast<double>(st.storage.database_size_bytes) / 1048576.0},
-          {"embedding_model", st.embedding_model},
-          {"embedding_dimension", st.embedding_dimension},
-          {"deleted_memories", st.storage.deleted_memories},
-          {"last_modified", st.storage.last_modified},
-          {"index_ready", st.index_ready}};
+  return Json(stats_json(unwrap(s.stats(false)), s.config().db_path, false));
 }
 
 Json memory_stats(MemoryService& s) {

@@ -77,6 +77,7 @@ OJson stats_json(const ServiceStats& s, const std::string& db_path, bool by_sour
   j["deleted_memories"] = s.storage.deleted_memories;
   j["last_modified"] = s.storage.last_modified;
   j["last_applied"] = s.storage.last_applied;
+  j["index_ready"] = s.index_ready;
   j["database_path"] = db_path;
   if (by_source) {
     OJson sources = OJson::object();

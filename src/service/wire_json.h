@@ -1,7 +1,7 @@
 // The Python service's JSON shapes of memories, search results, pages and stats, with its key
 // order, shared by the CLI (--json) and the REST API so that scripts written for the Python
-// service read ours unchanged. Timestamps and scores are floats where it prints floats. (The
-// MCP tools and resources still build their own memory and stats JSON in src/mcp/.)
+// service read ours unchanged. Timestamps and scores are floats where it prints floats. The
+// MCP tools and resources give the same memory and stats shapes.
 #pragma once
 
 #include <string>

@@ -193,7 +193,8 @@ TEST_F(HttpLimitsTest, ACompressedBodyIsRefusedWith415_Issue15) {
 TEST_F(HttpLimitsTest, ABodyOnARouteThatTakesNoneIsRefusedUnread_Issue15) {
   start();
   RawClient c(server_->port());
-  ASSERT_TRUE(c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000000\r\n\r\n")));
+  ASSERT_TRUE(
+      c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000000\r\n\r\n")));
   const std::string reply = c.read_until_closed();
   EXPECT_EQ(status_of(reply), 413) << reply;
   EXPECT_NE(reply.find("takes no request body"), std::string::npos);
@@ -275,8 +276,7 @@ TEST_F(HttpLimitsTest, ARangeHeaderNeverMultipliesTheReply_Issue15) {
   std::string ranges = "bytes=0-10";
   for (int i = 1; i < 2700; ++i) ranges += ",0-" + std::to_string(1000 + i);
   RawClient c(server_->port());
-  ASSERT_TRUE(
-      c.send_text(head("GET", "/", "Range: " + ranges + "\r\nConnection: close\r\n\r\n")));
+  ASSERT_TRUE(c.send_text(head("GET", "/", "Range: " + ranges + "\r\nConnection: close\r\n\r\n")));
   const std::string reply = c.read_until_closed();
   EXPECT_EQ(status_of(reply), 200);
   EXPECT_LT(reply.size(), 256u * 1024);
@@ -289,9 +289,9 @@ TEST_F(HttpLimitsTest, APostWithoutABodyIsAnsweredAtOnce_Issue15) {
   for (const char* length : {"Content-Length: 0\r\n", ""}) {
     RawClient c(server_->port());
     const auto started = Clock::now();
-    ASSERT_TRUE(c.send_text(head("POST", "/api/memories",
-                                 keyed() + "Content-Type: application/json\r\n" + length +
-                                     "Connection: close\r\n\r\n")));
+    ASSERT_TRUE(c.send_text(head(
+        "POST", "/api/memories",
+        keyed() + "Content-Type: application/json\r\n" + length + "Connection: close\r\n\r\n")));
     const std::string reply = c.read_until_closed();
     EXPECT_EQ(status_of(reply), 400) << reply;
     EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(500));
@@ -316,16 +316,17 @@ TEST_F(HttpLimitsTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(HttpLimitsTest, ExpectContinueGetsTheGoAheadOnlyAfterTheHeadPassed) {
   start();
   RawClient refused(server_->port());
-  ASSERT_TRUE(refused.send_text(head("POST", "/api/memories",
-                                     "Expect: 100-continue\r\nContent-Length: 20\r\n\r\n")));
+  ASSERT_TRUE(refused.send_text(
+      head("POST", "/api/memories", "Expect: 100-continue\r\nContent-Length: 20\r\n\r\n")));
   EXPECT_EQ(status_of(refused.read_until_closed()), 401);
 
   RawClient allowed(server_->port());
   const std::string body = R"({"content":"sent after 100 Continue"})";
   ASSERT_TRUE(allowed.send_text(head("POST", "/api/memories",
-                                     keyed() + "Expect: 100-continue\r\nContent-Type: "
-                                               "application/json\r\nConnection: close\r\n"
-                                               "Content-Length: " +
+                                     keyed() +
+                                         "Expect: 100-continue\r\nContent-Type: "
+                                         "application/json\r\nConnection: close\r\n"
+                                         "Content-Length: " +
                                          std::to_string(body.size()) + "\r\n\r\n")));
   const std::string go_ahead = allowed.read_until_closed(500);
   EXPECT_EQ(status_of(go_ahead), 100) << go_ahead;
