@@ -101,91 +101,31 @@ Json memory_store(MemoryService& s, const Json& a) {
       {{"success", out.success}, {"content_hash", out.content_hash}, {"message", out.message}});
 }
 
-size_t code_points(const std::string& s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
-std::string uuid4() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                  // version 4
-  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
-}
-
-// A conversation as one memory ("[role] content" lines, type "session", tag session:<id>), or,
-// past session_chunk_chars, as several that keep whole turns and add chunk:i/n, as the Python
-// service (lengths in code points, like Python's len()).
+// A conversation as memories: MemoryService::store_session decides the chunks.
 Json memory_store_session(MemoryService& s, const Json& a) {
   if (!a.contains("turns") || !a["turns"].is_array() || a["turns"].empty()) {
     throw ToolError{"'turns' is required and must be a non-empty list of {role, content}"};
   }
-  std::vector<std::string> lines;
+  SessionRequest r;
   for (const Json& turn : a["turns"]) {
     if (!turn.is_object()) throw ToolError{"each of 'turns' must be an object {role, content}"};
-    std::string role = str_arg(turn, "role", "unknown");
-    std::string content = python_strip(str_arg(turn, "content"));
-    if (!content.empty()) lines.push_back("[" + role + "] " + content);
+    r.turns.push_back({str_arg(turn, "role", "unknown"), str_arg(turn, "content")});
   }
-  if (lines.empty()) throw ToolError{"all turns have empty content"};
-  std::string session_id = str_arg(a, "session_id");
-  if (session_id.empty()) session_id = uuid4();
-  Json meta = a.value("metadata", Json::object());
-  if (!meta.is_object()) throw ToolError{"'metadata' must be an object"};
-  std::vector<std::string> tags = {"session:" + session_id};
-  for (auto& t : tags_arg(a, "tags")) tags.push_back(std::move(t));
-
-  const size_t limit = s.config().session_chunk_chars;
-  std::vector<std::vector<std::string>> chunks(1);
-  size_t size = 0, total = 0;
-  for (const std::string& line : lines) total += code_points(line) + 1;
-  for (const std::string& line : lines) {
-    size_t n = code_points(line) + 1;
-    if (limit > 0 && total - 1 > limit && !chunks.back().empty() && size + n > limit) {
-      chunks.emplace_back();
-      size = 0;
-    }
-    chunks.back().push_back(line);
-    size += n;
-  }
-  std::vector<std::string> hashes;
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    StoreRequest r;
-    for (const std::string& line : chunks[i]) r.content += (r.content.empty() ? "" : "\n") + line;
-    r.tags = tags;
-    if (chunks.size() > 1) {
-      r.tags.push_back("chunk:" + std::to_string(i + 1) + "/" + std::to_string(chunks.size()));
-    }
-    r.memory_type = "session";
-    r.metadata = meta;
-    StoreResult out = unwrap(s.store(r));
-    if (!out.success && chunks.size() > 1) {
-      throw ToolError{"storing session chunk " + std::to_string(i + 1) + "/" +
-                      std::to_string(chunks.size()) + ": " + out.message + " (stored " +
-                      std::to_string(i) + "/" + std::to_string(chunks.size()) + " before failure)"};
-    }
-    if (!out.success) throw ToolError{"storing session: " + out.message};
-    hashes.push_back(out.content_hash);
-  }
-  const std::string turns = std::to_string(lines.size());
-  std::string text = chunks.size() == 1
-                         ? "Session stored successfully (session_id: " + session_id +
-                               ", hash: " + hashes[0] + ", turns: " + turns + ")"
-                         : "Session stored successfully (session_id: " + session_id +
-                               ", chunks: " + std::to_string(chunks.size()) + "/" +
-                               std::to_string(chunks.size()) + ", turns: " + turns + ")";
+  r.session_id = str_arg(a, "session_id");
+  r.metadata = unwrap(object_field(a, "metadata"));
+  r.tags = tags_arg(a, "tags");
+  SessionStored out = unwrap(s.store_session(r));
+  const std::string turns = std::to_string(out.turns);
+  const std::string chunks = std::to_string(out.content_hashes.size());
+  std::string text = out.content_hashes.size() == 1
+                         ? "Session stored successfully (session_id: " + out.session_id +
+                               ", hash: " + out.content_hashes[0] + ", turns: " + turns + ")"
+                         : "Session stored successfully (session_id: " + out.session_id +
+                               ", chunks: " + chunks + "/" + chunks + ", turns: " + turns + ")";
   return text_result(text, {{"success", true},
-                            {"session_id", session_id},
-                            {"content_hashes", hashes},
-                            {"turns", lines.size()}});
+                            {"session_id", out.session_id},
+                            {"content_hashes", out.content_hashes},
+                            {"turns", out.turns}});
 }
 
 // "Time window: yesterday (2026-12-05T00:00:00Z .. 2026-12-05T23:59:59.999999Z), read from

@@ -49,6 +49,23 @@ struct StoreResult {
   std::optional<Memory> memory;
 };
 
+// A conversation to keep (the MCP tool memory_store_session).
+struct SessionTurn {
+  std::string role;  // "user", "assistant", ...; empty: "unknown"
+  std::string content;
+};
+struct SessionRequest {
+  std::vector<SessionTurn> turns;
+  std::string session_id;  // empty: a new UUID
+  std::vector<std::string> tags;
+  Json metadata = Json::object();
+};
+struct SessionStored {
+  std::string session_id;
+  std::vector<std::string> content_hashes;  // one per chunk, in order
+  size_t turns = 0;                         // turns with content
+};
+
 enum class SearchMode { kSemantic, kExact, kKeyword, kHybrid };
 const char* to_string(SearchMode mode);
 std::optional<SearchMode> parse_search_mode(std::string_view text);
@@ -232,6 +249,13 @@ class MemoryService {
   // Stores many in one transaction per `bulk_batch_size`: exact dedup only, as the Python
   // service's store_batch. One result per request, in order.
   Result<std::vector<StoreResult>> store_batch(const std::vector<StoreRequest>& requests);
+
+  // A conversation as one memory ("[role] content" lines, type "session", tag
+  // session:<id>), or, past Config::session_chunk_chars, as several that keep whole turns and
+  // add the tag chunk:i/n, as the Python service (lengths in code points, like Python's len()).
+  // InvalidArgument when no turn has content; a chunk that cannot be stored (a duplicate)
+  // fails the call, naming how many were stored before it.
+  Result<SessionStored> store_session(const SessionRequest& request);
 
   Result<SearchResponse> search(const SearchRequest& request);
   // The memories closest in meaning to the one with `content_hash` (itself excluded);
