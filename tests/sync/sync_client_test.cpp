@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "../deep_json.h"
+#include "platform/url.h"
 #include "service/version_json.h"
-#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
 
