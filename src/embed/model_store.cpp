@@ -15,6 +15,7 @@
 
 #include "core/json_parse.h"
 #include "platform/http_client.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {
@@ -79,11 +80,6 @@ Result<std::string> file_sha256(const fs::path& path) {
   return hex(digest, len);
 }
 
-std::string trim_slash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
 HttpRequest get(const std::string& url, const PullOptions& o) {
   HttpRequest r;
   r.url = url;
@@ -96,7 +92,7 @@ HttpRequest get(const std::string& url, const PullOptions& o) {
 // listing (a plain mirror of the file layout).
 Result<std::optional<std::map<std::string, Listed>>> list_files(const std::string& repo,
                                                                 const PullOptions& o) {
-  std::string url = trim_slash(o.endpoint) + "/api/models/" + repo;
+  std::string url = trim_trailing_slashes(o.endpoint) + "/api/models/" + repo;
   if (o.revision != "main") url += "/revision/" + o.revision;
   HttpRequest r = get(url + "?blobs=true", o);
   r.timeout_ms = 30'000;
@@ -143,7 +139,7 @@ Status fetch(const std::string& repo, const std::string& path, const Listed& lis
   const fs::path partial = target.string() + ".partial";
   fs::create_directories(target.parent_path());
   const std::string url =
-      trim_slash(o.endpoint) + "/" + repo + "/resolve/" + o.revision + "/" + path;
+      trim_trailing_slashes(o.endpoint) + "/" + repo + "/resolve/" + o.revision + "/" + path;
   Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
