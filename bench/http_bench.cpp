@@ -1,9 +1,10 @@
 // HTTP search throughput: the real server process (self-signed certificate, API key), clients
 // in this process on the same 2 cores, each on one keep-alive TLS connection with
-// certificate verification, queries drawn from the 10k database's own vocabulary.
+// certificate verification (one HttpClient per thread: libcurl, as every client of ours),
+// queries drawn from the 10k database's own vocabulary.
 #include "bench/http_bench.h"
 
-#include <httplib.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 #include <regex>
 #include <thread>
 #include <vector>
+
+#include "platform/http_client.h"
 
 extern char** environ;
 
@@ -71,72 +74,73 @@ bool bench_http_search(const std::string& binary, const std::string& db,
   }
   bool ok = port != 0;
   const std::string cert = base + "/tls/cert.pem";
+  const std::string url = "https://127.0.0.1:" + std::to_string(port);
+  // A request to the server: its key, its certificate as the only trust.
+  auto request = [&](std::string method, const std::string& path, std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = url + path;
+    r.headers = {{"X-API-Key", key}};
+    if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+    r.body = std::move(body);
+    r.ca_file = cert;
+    return r;
+  };
   const char* words[] = {"memory", "deploy", "release", "cache", "server", "backup", "sync",
                          "note",   "agent",  "search",  "index", "vector", "python", "tag"};
   // Warm-up: the first search waits for the index to load.
   if (ok) {
-    httplib::SSLClient warm("127.0.0.1", port);
-    warm.set_ca_cert_path(cert.c_str());
-    warm.enable_server_certificate_verification(true);
-    warm.set_read_timeout(60);
-    auto r = warm.Post("/api/search", {{"X-API-Key", key}}, R"({"query":"warm up"})",
-                       "application/json");
-    ok = r && r->status == 200;
+    HttpRequest warm = request("POST", "/api/search", R"({"query":"warm up"})");
+    warm.timeout_ms = 60'000;
+    auto r = http_request(warm);
+    ok = r.is_ok() && r->status == 200;
   }
   // `clients` threads, each on one keep-alive TLS connection, calling `request` until the
   // deadline; returns requests per second and fills `latencies` (ms).
-  auto drive =
-      [&](int seconds_to_run,
-          const std::function<httplib::Result(httplib::SSLClient&, std::mt19937&)>& request,
-          std::vector<double>& all, int64_t& failures) {
-        std::atomic<int64_t> done{0}, failed{0};
-        std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
-        const auto deadline = Clock::now() + std::chrono::seconds(seconds_to_run);
-        std::vector<std::thread> threads;
-        for (int c = 0; c < clients; ++c) {
-          threads.emplace_back([&, c] {
-            httplib::SSLClient cli("127.0.0.1", port);
-            cli.set_ca_cert_path(cert.c_str());
-            cli.enable_server_certificate_verification(true);
-            cli.set_keep_alive(true);
-            cli.set_tcp_nodelay(true);
-            std::mt19937 rng(static_cast<unsigned>(c + 1));
-            while (Clock::now() < deadline) {
-              auto t = Clock::now();
-              auto r = request(cli, rng);
-              latencies[static_cast<size_t>(c)].push_back(
-                  std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-              ++done;
-              if (!r || r->status != 200) ++failed;
-            }
-          });
+  using MakeRequest = std::function<HttpRequest(std::mt19937&)>;
+  auto drive = [&](int seconds_to_run, const MakeRequest& make, std::vector<double>& all,
+                   int64_t& failures) {
+    std::atomic<int64_t> done{0}, failed{0};
+    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds_to_run);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        HttpClient client;  // its connection stays open between requests
+        std::mt19937 rng(static_cast<unsigned>(c + 1));
+        while (Clock::now() < deadline) {
+          const HttpRequest next = make(rng);
+          auto t = Clock::now();
+          auto r = client.send(next);
+          latencies[static_cast<size_t>(c)].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+          ++done;
+          if (!r.is_ok() || r->status != 200) ++failed;
         }
-        for (auto& t : threads) t.join();
-        for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-        std::sort(all.begin(), all.end());
-        failures = failed.load();
-        return static_cast<double>(done.load()) / seconds_to_run;
-      };
-  const httplib::Headers auth = {{"X-API-Key", key}};
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    failures = failed.load();
+    return static_cast<double>(done.load()) / seconds_to_run;
+  };
   std::vector<double> search_ms, health_ms;
   int64_t search_failed = 0, health_failed = 0;
   double search_rps = 0, health_rps = 0;
   if (ok) {
     search_rps = drive(
         seconds,
-        [&](httplib::SSLClient& cli, std::mt19937& rng) {
+        [&](std::mt19937& rng) {
           std::string q =
               std::string(words[rng() % 14]) + " " + words[rng() % 14] + " " + words[rng() % 14];
-          return cli.Post("/api/search", auth, R"({"query":")" + q + R"(","n_results":10})",
-                          "application/json");
+          return request("POST", "/api/search", R"({"query":")" + q + R"(","n_results":10})");
         },
         search_ms, search_failed);
     health_rps = drive(
         std::max(1, seconds / 2),
-        [&](httplib::SSLClient& cli, std::mt19937&) {
-          return cli.Get("/api/health/detailed", auth);
-        },
-        health_ms, health_failed);
+        [&](std::mt19937&) { return request("GET", "/api/health/detailed"); }, health_ms,
+        health_failed);
   }
   kill(pid, SIGTERM);
   int status = 0;

@@ -15,6 +15,7 @@
 
 #include "core/json_parse.h"
 #include "platform/http_client.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {
@@ -79,11 +80,6 @@ Result<std::string> file_sha256(const fs::path& path) {
   return hex(digest, len);
 }
 
-std::string trim_slash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
 HttpRequest get(const std::string& url, const PullOptions& o) {
   HttpRequest r;
   r.url = url;
@@ -95,12 +91,13 @@ HttpRequest get(const std::string& url, const PullOptions& o) {
 // The repository's files with sizes and LFS hashes, or nullopt when the endpoint has no
 // listing (a plain mirror of the file layout).
 Result<std::optional<std::map<std::string, Listed>>> list_files(const std::string& repo,
-                                                                const PullOptions& o) {
-  std::string url = trim_slash(o.endpoint) + "/api/models/" + repo;
+                                                                const PullOptions& o,
+                                                                HttpClient& client) {
+  std::string url = trim_trailing_slashes(o.endpoint) + "/api/models/" + repo;
   if (o.revision != "main") url += "/revision/" + o.revision;
   HttpRequest r = get(url + "?blobs=true", o);
   r.timeout_ms = 30'000;
-  MCP_ASSIGN_OR_RETURN(auto reply, http_request(r));
+  MCP_ASSIGN_OR_RETURN(auto reply, client.send(r));
   if (reply.status == 401 || reply.status == 403) {
     return Status::failed_precondition(repo + " needs an access token (HF_TOKEN): HTTP " +
                                        std::to_string(reply.status));
@@ -138,12 +135,12 @@ int64_t size_of(const fs::path& p) {
 // One file into dir/path: resumed from its .partial, checked, renamed into place. NotFound
 // when the endpoint has no such file.
 Status fetch(const std::string& repo, const std::string& path, const Listed& listed,
-             const fs::path& dir, const PullOptions& o) {
+             const fs::path& dir, const PullOptions& o, HttpClient& client) {
   const fs::path target = dir / path;
   const fs::path partial = target.string() + ".partial";
   fs::create_directories(target.parent_path());
   const std::string url =
-      trim_slash(o.endpoint) + "/" + repo + "/resolve/" + o.revision + "/" + path;
+      trim_trailing_slashes(o.endpoint) + "/" + repo + "/resolve/" + o.revision + "/" + path;
   Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
@@ -169,7 +166,7 @@ Status fetch(const std::string& repo, const std::string& path, const Listed& lis
       if (o.progress) o.progress(path, received, listed.size);
       return static_cast<bool>(out);
     };
-    auto reply = http_request(r, sink);
+    auto reply = client.send(r, sink);
     out.close();
     if (!reply.is_ok()) {
       last = reply.status();  // cut, timed out, too large: resume from what arrived
@@ -239,7 +236,8 @@ fs::path model_dir(const fs::path& models_dir, const std::string& repo) {
 
 Result<std::vector<PulledFile>> pull_model(const std::string& repo, const fs::path& dir,
                                            const PullOptions& options) {
-  MCP_ASSIGN_OR_RETURN(auto listing, list_files(repo, options));
+  HttpClient client;  // one connection to the endpoint for the listing and every file
+  MCP_ASSIGN_OR_RETURN(auto listing, list_files(repo, options, client));
   if (listing && !listing->contains("model.safetensors")) {
     return Status::failed_precondition(
         repo + " has no model.safetensors (only PyTorch .bin weights? those are not supported)");
@@ -261,7 +259,7 @@ Result<std::vector<PulledFile>> pull_model(const std::string& repo, const fs::pa
       out.push_back({f.path, size_of(target), false});  // pulled before
       continue;
     }
-    Status st = fetch(repo, f.path, listed, dir, options);
+    Status st = fetch(repo, f.path, listed, dir, options, client);
     if (st.code() == StatusCode::kNotFound && !f.required) continue;
     if (!st.is_ok()) return st;
     out.push_back({f.path, size_of(target), !listed.sha256.empty()});

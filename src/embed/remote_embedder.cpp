@@ -8,6 +8,7 @@
 
 #include "core/json_parse.h"
 #include "platform/http_client.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {
@@ -174,11 +175,6 @@ class RemoteEmbedder final : public Embedder {
   size_t dimension_ = 0;
 };
 
-std::string trim_slash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Embedder>> make_remote_embedder(const std::string& spec,
@@ -192,9 +188,15 @@ Result<std::unique_ptr<Embedder>> make_remote_embedder(const std::string& spec,
         (kind == "ollama" ? "ollama:http://127.0.0.1:11434#nomic-embed-text"
                           : "openai:http://127.0.0.1:8080#bge-small"));
   }
-  std::string base = trim_slash(spec.substr(colon + 1, hash - colon - 1));
+  std::string base = trim_trailing_slashes(spec.substr(colon + 1, hash - colon - 1));
   if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) {
     return Status::invalid_argument("embedding model '" + spec + "': the URL must be http(s)://");
+  }
+  // The HTTP client would refuse each request; say it once, before the probe.
+  if (!options.api_key.empty() && base.rfind("https://", 0) != 0 && !is_loopback_http_url(base)) {
+    return Status::invalid_argument("embedding model '" + spec +
+                                    "': the API key is never sent over plain http to another "
+                                    "machine; use https:// (plain http only to this machine)");
   }
   const std::string model = spec.substr(hash + 1);
   RemoteEmbedder::Kind k = RemoteEmbedder::Kind::kOllama;

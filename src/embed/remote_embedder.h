@@ -2,7 +2,8 @@
 // POST <url>/api/embed) or an OpenAI-compatible one (`openai:<base-url>#<model>`, POST
 // <base-url>/v1/embeddings: llama.cpp's server, LM Studio, vLLM, OpenAI). Texts go in batches;
 // each request has a time limit and is retried with backoff when the server is down or answers
-// 429/5xx; the key (EmbedderOptions::api_key) goes as a bearer token. The dimension is learned
+// 429/5xx; the key (EmbedderOptions::api_key) goes as a bearer token, over https or to this
+// machine only (a keyless server on the network may be plain http). The dimension is learned
 // from one probe at start, and every reply is checked (JSON of the right shape, one finite
 // vector per text, that dimension) before anything of it is used, so a bad answer is an error
 // and never half a batch. Vectors are L2-normalised here. The model id is "<kind>:<model>":

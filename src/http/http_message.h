@@ -39,12 +39,16 @@ struct Request {
 
 // The open end of a streamed response body. write() queues a chunk and returns at once (false
 // when the client is gone or reads too slowly: the stream is then closed); close() ends the
-// body. Safe from many threads; the engine writes chunks in order.
+// body. abort() closes the connection once the chunks already queued are written, without the
+// body's end (no final chunk), so the client sees a cut transfer, not a complete one: for a
+// body that cannot be finished (and for tests of clients that resume). Safe from many
+// threads; the engine writes chunks in order.
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
   virtual bool write(std::string chunk) = 0;
   virtual void close() = 0;
+  virtual void abort() = 0;
   virtual bool is_open() const = 0;
 };
 

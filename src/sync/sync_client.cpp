@@ -1,7 +1,7 @@
-// The spoke's sync round: see sync_client.h.
+// The spoke's sync round: see sync_client.h. A round's requests go through one HttpClient,
+// so they share one connection (and one TLS handshake) to the hub.
 #include "sync/sync_client.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <unordered_set>
@@ -9,71 +9,74 @@
 
 #include "core/json_parse.h"
 #include "core/time_format.h"
+#include "platform/http_client.h"
+#include "platform/url.h"
 #include "service/version_json.h"
-#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr size_t kMaxPushBytes = 2u << 20;  // well under the hub's 4 MiB request limit
+// A pull reply holds at most `batch` versions; 1000 memories of the 1 MiB content limit are
+// 1 GiB. A reply larger than that is not a hub's.
+constexpr int64_t kMaxReplyBytes = 1ll << 30;
+// Pulls are GETs the hub answers 503 when its request queue is full: tried again this often
+// (with the client's backoff) before the round fails. Pushes are not retried on 503.
+constexpr int kPullRetries = 2;
 
-std::string trim_slash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
-// What went wrong on the way, in words a user can act on.
-std::string transport_error(httplib::Error e) {
-  switch (e) {
-    case httplib::Error::Connection:
+// What went wrong on the way, in words a user can act on; "" when it was not the transport.
+std::string transport_error(HttpFailure failure) {
+  switch (failure) {
+    case HttpFailure::kCannotConnect:
       return "cannot connect (is the hub running, and is the address and port right?)";
-    case httplib::Error::ConnectionTimeout:
+    case HttpFailure::kConnectTimeout:
       return "timed out connecting (is a firewall in the way?)";
-    case httplib::Error::Read:
+    case HttpFailure::kTimeout:
+    case HttpFailure::kConnectionBroken:
       return "the connection broke or timed out while waiting for the reply";
-    case httplib::Error::Write:
+    case HttpFailure::kSendFailed:
       return "the connection broke while sending";
-    case httplib::Error::SSLConnection:
+    case HttpFailure::kTlsHandshake:
       return "the TLS handshake failed (is the hub serving https on that port?)";
-    case httplib::Error::SSLServerVerification:
+    case HttpFailure::kUntrustedCertificate:
       return "the hub's certificate is not trusted (give it with --hub-ca, or use its name "
              "as in the certificate)";
+    case HttpFailure::kBadCaFile:
+      return "the CA file (--hub-ca) cannot be read or holds no certificate";
     default:
-      return httplib::to_string(e);
+      return "";
   }
 }
 
-Status http_error(const std::string& what, const httplib::Result& r) {
-  if (!r) return Status::io_error(what + ": " + transport_error(r.error()));
-  std::string detail = r->body.substr(0, 300);
-  auto parsed = parse_json(r->body, "the reply");
+// `reply` is a transport failure (its Status, classified by `failure`) or a non-200 reply.
+Status http_error(const std::string& what, const Result<HttpResponse>& reply, HttpFailure failure) {
+  if (!reply.is_ok()) {
+    const std::string words = transport_error(failure);
+    if (words.empty()) return reply.status().with_context(what);
+    return Status::io_error(what + ": " + words);
+  }
+  std::string detail = reply->body.substr(0, 300);
+  auto parsed = parse_json(reply->body, "the reply");
   const Json j = parsed.is_ok() ? std::move(*parsed) : Json();
   if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"];
-  if (r->status == 401) return Status::failed_precondition(what + ": the hub refused the API key");
-  return Status::io_error(what + ": HTTP " + std::to_string(r->status) + ": " + detail);
+  if (reply->status == 401) {
+    return Status::failed_precondition(what + ": the hub refused the API key");
+  }
+  return Status::io_error(what + ": HTTP " + std::to_string(reply->status) + ": " + detail);
 }
 
 class Round {
  public:
   Round(MemoryService& s, const SyncClientOptions& o)
-      : service_(s), options_(o), client_(trim_slash(o.hub_url)) {
-    client_.set_connection_timeout(o.timeout_seconds);
-    client_.set_read_timeout(o.timeout_seconds);
-    client_.set_write_timeout(o.timeout_seconds);
-    client_.set_keep_alive(true);
-    client_.set_tcp_nodelay(true);
-    client_.enable_server_certificate_verification(true);
-    if (!o.ca_file.empty()) client_.set_ca_cert_path(o.ca_file.c_str());
-    headers_ = {{"X-API-Key", o.api_key}};
-  }
+      : service_(s), options_(o), hub_url_(trim_trailing_slashes(o.hub_url)) {}
 
   Result<SyncRound> run() {
     MCP_ASSIGN_OR_RETURN(cursor_, load_hub_cursor(service_));
-    if (cursor_.url != trim_slash(options_.hub_url)) {
+    if (cursor_.url != hub_url_) {
       // Another hub: start over (applying what we already have changes nothing).
       cursor_ = HubCursor{};
-      cursor_.url = trim_slash(options_.hub_url);
+      cursor_.url = hub_url_;
     }
     // Our own expired tombstones go too, but only those the hub has acknowledged.
     if (auto purged = service_.purge_expired_tombstones(cursor_.push_seq); !purged.is_ok()) {
@@ -134,16 +137,37 @@ class Round {
     return post(std::move(list), std::move(records));
   }
 
+  // A request to the hub: its key, its CA, and the round's timeouts. The timeout is how long
+  // the hub may stay silent (connecting, or with no byte moving either way), not a limit on
+  // the whole exchange: a large batch on a slow link takes its time while it moves.
+  HttpRequest hub_request(std::string method, const std::string& path_and_query) const {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = hub_url_ + path_and_query;
+    r.headers = {{"X-API-Key", options_.api_key}};
+    r.ca_file = options_.ca_file;
+    r.connect_timeout_ms = options_.timeout_seconds * 1000;
+    r.timeout_ms = 0;
+    r.low_speed_bytes = 1;
+    r.low_speed_seconds = options_.timeout_seconds;
+    r.max_response_bytes = kMaxReplyBytes;
+    r.follow_redirects = false;  // the key travels in X-API-Key, which a redirect would resend
+    return r;
+  }
+
   Status post(OJson list, OJson conflicts) {
     const auto count = static_cast<int64_t>(list.size());
     OJson body = {{"node", service_.node_name()},
                   {"embedding_model", service_.embedder().model_id()},
                   {"versions", std::move(list)}};
     if (!conflicts.empty()) body["conflicts"] = std::move(conflicts);
-    auto r = client_.Post("/api/sync/push", headers_,
-                          body.dump(-1, ' ', false, OJson::error_handler_t::replace),
-                          "application/json");
-    if (!r || r->status != 200) return http_error("pushing to " + cursor_.url, r);
+    HttpRequest request = hub_request("POST", "/api/sync/push");
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = body.dump(-1, ' ', false, OJson::error_handler_t::replace);
+    auto r = client_.send(request);
+    if (!r.is_ok() || r->status != 200) {
+      return http_error("pushing to " + cursor_.url, r, client_.last_failure());
+    }
     auto parsed = parse_json(r->body, "the hub's reply");
     if (is_json_too_deep(parsed.status())) {
       return Status::io_error("pushing to " + cursor_.url + ": " + parsed.status().message());
@@ -173,12 +197,16 @@ class Round {
     for (;;) {
       std::string path = "/api/sync/pull?since=" + std::to_string(cursor_.pull_seq) +
                          "&limit=" + std::to_string(options_.batch) +
-                         "&node=" + httplib::detail::encode_query_param(service_.node_name());
+                         "&node=" + url_encode(service_.node_name());
       if (service_.embedder().worth_shipping()) {
-        path += "&vectors=" + httplib::detail::encode_query_param(service_.embedder().model_id());
+        path += "&vectors=" + url_encode(service_.embedder().model_id());
       }
-      auto r = client_.Get(path.c_str(), headers_);
-      if (!r || r->status != 200) return http_error("pulling from " + cursor_.url, r);
+      HttpRequest request = hub_request("GET", path);
+      request.retries = kPullRetries;
+      auto r = client_.send(request);
+      if (!r.is_ok() || r->status != 200) {
+        return http_error("pulling from " + cursor_.url, r, client_.last_failure());
+      }
       auto parsed = parse_json(r->body, "the hub's reply");
       if (is_json_too_deep(parsed.status())) {
         return Status::io_error("pulling from " + cursor_.url + ": " + parsed.status().message() +
@@ -315,8 +343,8 @@ class Round {
 
   MemoryService& service_;
   const SyncClientOptions& options_;
-  httplib::Client client_;
-  httplib::Headers headers_;
+  const std::string hub_url_;  // without trailing slashes
+  HttpClient client_;          // one connection for the round's requests
   HubCursor cursor_;
   SyncRound round_;
 };
@@ -333,7 +361,7 @@ std::string describe(const SyncRound& r) {
 }
 
 Status check_options(const SyncClientOptions& options) {
-  const std::string url = trim_slash(options.hub_url);
+  const std::string url = trim_trailing_slashes(options.hub_url);
   if (url.rfind("https://", 0) != 0 && !is_loopback_http_url(url)) {
     return Status::invalid_argument("hub URL " + url +
                                     " must be https:// (plain http only to this machine)");
@@ -346,15 +374,6 @@ Status check_options(const SyncClientOptions& options) {
 
 Result<SyncRound> sync_once(MemoryService& service, const SyncClientOptions& options) {
   MCP_RETURN_IF_ERROR(check_options(options));
-  // httplib::Client's constructor parses the URL with a function-local static std::regex that
-  // lives in Debian's libcpp-httplib.so, whose guard ThreadSanitizer cannot see. Building the
-  // first client under a static of ours orders every later one after it for TSan too (no change
-  // in behaviour; goes with the libcurl client of issue 15).
-  static const bool httplib_statics_ready = [] {
-    httplib::Client first("http://127.0.0.1:1");
-    return true;
-  }();
-  (void)httplib_statics_ready;
   return Round(service, options).run();
 }
 

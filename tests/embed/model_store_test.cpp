@@ -1,11 +1,11 @@
-// `model pull` against a fake Hugging Face endpoint on loopback (a real HTTP server in the hub's
-// URL layout: /api/models/{repo} and /{repo}/resolve/{revision}/{path}, with Range): a cut
-// connection resumes; a file whose bytes do not match the listed sha256 is rejected and
-// removed; without a listing the known files are asked for one by one; names resolve.
+// `model pull` against a fake Hugging Face endpoint on loopback (our HttpServer in the hub's
+// URL layout: /api/models/{repo} and /{repo}/resolve/{revision}/{path}, answering Range
+// itself): a cut connection resumes; a file whose bytes do not match the listed sha256 is
+// rejected and removed; without a listing the known files are asked for one by one; names
+// resolve. A cut is a streamed body aborted half-way (ResponseStream::abort: no final chunk).
 #include "embed/model_store.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/content_hash.h"
+#include "http/http_server.h"
 
 namespace mcpmem {
 namespace {
@@ -33,57 +34,88 @@ class FakeHub {
   std::string revision_seen;
 
   FakeHub() {
-    server_.Get("/api/models/acme/tiny", [this](const httplib::Request&, httplib::Response& r) {
-      if (!listing) {
-        r.status = 404;
-        return;
-      }
-      Json siblings = Json::array();
-      for (const auto& [path, bytes] : files) {
-        Json s = {{"rfilename", path}};
-        if (path == "model.safetensors") {
-          s["lfs"] = {{"sha256", sha256_hex(bytes)}, {"size", bytes.size()}};
-        } else {
-          s["size"] = bytes.size();
-        }
-        siblings.push_back(s);
-      }
-      r.set_content(Json{{"id", "acme/tiny"}, {"siblings", siblings}}.dump(), "application/json");
-    });
-    server_.Get(R"(/acme/tiny/resolve/([^/]+)/(.+))", [this](const httplib::Request& q,
-                                                             httplib::Response& r) {
-      revision_seen = q.matches[1];
-      const std::string path = q.matches[2];
-      auto it = files.find(path);
-      if (it == files.end()) {
-        r.status = 404;
-        return;
-      }
-      auto body = std::make_shared<std::string>(it->second);
-      if (path == corrupt) (*body)[body->size() / 2] ^= 1;
-      if (q.has_header("Range")) ++ranged;  // the library answers it (206, that part)
-      const bool cut = path == "model.safetensors" && cut_once > 0 && cut_once-- > 0;
-      r.set_content_provider(body->size(), "application/octet-stream",
-                             [body, cut](size_t offset, size_t length, httplib::DataSink& sink) {
-                               if (cut && offset >= body->size() / 2) return false;  // hang up
-                               const size_t n = std::min<size_t>(length, 16384);
-                               sink.write(body->data() + offset, n);
-                               return true;
-                             });
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    HttpOptions o;
+    o.port = 0;
+    o.allow_anonymous = true;
+    auto created = HttpServer::create(o);
+    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
+    server_ = std::move(created).value();
+    server_->get("/api/models/acme/tiny", [this](const Request&) { return list(); });
+    server_->get(R"(/acme/tiny/resolve/([^/]+)/(.+))",
+                 [this](const Request& q) { return resolve(q); });
+    thread_ = std::thread([this] { (void)server_->run(); });
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeHub() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
+  Response list() {
+    Response r;
+    if (!listing) {
+      r.status = 404;
+      return r;
+    }
+    Json siblings = Json::array();
+    for (const auto& [path, bytes] : files) {
+      Json s = {{"rfilename", path}};
+      if (path == "model.safetensors") {
+        s["lfs"] = {{"sha256", sha256_hex(bytes)}, {"size", bytes.size()}};
+      } else {
+        s["size"] = bytes.size();
+      }
+      siblings.push_back(s);
+    }
+    r.set_content(Json{{"id", "acme/tiny"}, {"siblings", siblings}}.dump(), "application/json");
+    return r;
+  }
+
+  // The file, or the part a "Range: bytes=N-" asks for (206); the only form model pull sends.
+  Response resolve(const Request& q) {
+    revision_seen = q.matches[1];
+    const std::string path = q.matches[2];
+    Response r;
+    auto it = files.find(path);
+    if (it == files.end()) {
+      r.status = 404;
+      return r;
+    }
+    std::string body = it->second;
+    if (path == corrupt) body[body.size() / 2] ^= 1;
+    size_t from = 0;
+    if (const std::string range = q.header("Range"); !range.empty()) {
+      ++ranged;
+      EXPECT_EQ(range.rfind("bytes=", 0), 0u) << range;
+      from = std::stoul(range.substr(6));
+      if (from >= body.size()) {
+        r.status = 416;
+        r.set_header("Content-Range", "bytes */" + std::to_string(body.size()));
+        return r;
+      }
+      r.status = 206;
+      r.set_header("Content-Range", "bytes " + std::to_string(from) + "-" +
+                                        std::to_string(body.size() - 1) + "/" +
+                                        std::to_string(body.size()));
+    }
+    std::string part = body.substr(from);
+    const bool cut = path == "model.safetensors" && cut_once > 0 && cut_once-- > 0;
+    if (!cut) {
+      r.set_content(std::move(part), "application/octet-stream");
+      return r;
+    }
+    // Half of it in chunks, then the connection goes down without the body's end.
+    r.set_header("Content-Type", "application/octet-stream");
+    r.stream = [half = part.substr(0, part.size() / 2)](std::shared_ptr<ResponseStream> out) {
+      for (size_t at = 0; at < half.size(); at += 16384) out->write(half.substr(at, 16384));
+      out->abort();
+    };
+    return r;
+  }
+
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
 

@@ -1,49 +1,65 @@
-// Remote embedders against a fake server on loopback (a real HTTP server): Ollama's and the
+// Remote embedders against a fake server on loopback (our HttpServer): Ollama's and the
 // OpenAI-compatible reply shapes, batching, the key, and every way a server can fail: down, too
 // slow, 500s (retried, then an error), garbage, a vector of the wrong size. Each failure is an
 // error that names the server, and nothing of a bad reply is returned.
 #include "embed/remote_embedder.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "http/http_server.h"
+
 namespace mcpmem {
 namespace {
 
 using Json = nlohmann::json;
 
+// Anonymous on 127.0.0.1: the key is the handler's business (the OpenAI test checks it).
+HttpOptions anonymous_loopback() {
+  HttpOptions o;
+  o.port = 0;
+  o.allow_anonymous = true;
+  return o;
+}
+
 class FakeServer {
  public:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
   explicit FakeServer(Handler h) : handler_(std::move(h)) {
-    auto route = [this](const httplib::Request& q, httplib::Response& r) {
+    auto created = HttpServer::create(anonymous_loopback());
+    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
+    server_ = std::move(created).value();
+    auto route = [this](const Request& q) {
       ++requests;
-      handler_(q, r);
+      return handler_(q);
     };
-    server_.Post("/api/embed", route);
-    server_.Post("/v1/embeddings", route);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_->post("/api/embed", route);
+    server_->post("/v1/embeddings", route);
+    thread_ = std::thread([this] { (void)server_->run(); });
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeServer() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
   std::atomic<int> requests{0};
 
  private:
   Handler handler_;
-  httplib::Server server_;
-  int port_ = 0;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
+
+Response reply(int status, const std::string& body, const std::string& type) {
+  Response r;
+  r.status = status;
+  r.set_content(body, type);
+  return r;
+}
 
 // A vector per input: (len(text), 1, 0, 2) — so each text's vector is checkable.
 Json vectors_for(const Json& input, size_t dim = 4) {
@@ -57,10 +73,11 @@ Json vectors_for(const Json& input, size_t dim = 4) {
   return out;
 }
 
-void ollama_ok(const httplib::Request& q, httplib::Response& r) {
+Response ollama_ok(const Request& q) {
   Json body = Json::parse(q.body);
-  r.set_content(Json{{"model", body["model"]}, {"embeddings", vectors_for(body["input"])}}.dump(),
-                "application/json");
+  return reply(200,
+               Json{{"model", body["model"]}, {"embeddings", vectors_for(body["input"])}}.dump(),
+               "application/json");
 }
 
 EmbedderOptions quick() {
@@ -72,11 +89,11 @@ EmbedderOptions quick() {
 
 TEST(RemoteEmbedderTest, OllamaEmbedsInBatchesAndNormalises) {
   std::atomic<size_t> largest{0};
-  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
+  FakeServer server([&](const Request& q) {
     Json body = Json::parse(q.body);
     EXPECT_EQ(body["model"], "nomic-embed-text");
     largest = std::max<size_t>(largest, body["input"].size());
-    ollama_ok(q, r);
+    return ollama_ok(q);
   });
   auto e = make_embedder("ollama:" + server.url() + "/#nomic-embed-text", quick());
   ASSERT_TRUE(e.is_ok()) << e.status().message();
@@ -100,11 +117,9 @@ TEST(RemoteEmbedderTest, OllamaEmbedsInBatchesAndNormalises) {
 }
 
 TEST(RemoteEmbedderTest, OpenAiCompatibleReadsItemsByIndexAndSendsTheKey) {
-  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
-    if (q.get_header_value("Authorization") != "Bearer sk-test") {
-      r.status = 401;
-      r.set_content(R"({"error": "bad key"})", "application/json");
-      return;
+  FakeServer server([&](const Request& q) {
+    if (q.header("Authorization") != "Bearer sk-test") {
+      return reply(401, R"({"error": "bad key"})", "application/json");
     }
     Json body = Json::parse(q.body);
     Json data = Json::array();
@@ -112,7 +127,7 @@ TEST(RemoteEmbedderTest, OpenAiCompatibleReadsItemsByIndexAndSendsTheKey) {
     for (size_t i = vectors.size(); i-- > 0;) {  // reversed: the index says which is which
       data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
     }
-    r.set_content(Json{{"data", data}, {"model", body["model"]}}.dump(), "application/json");
+    return reply(200, Json{{"data", data}, {"model", body["model"]}}.dump(), "application/json");
   });
   EmbedderOptions o = quick();
   auto refused = make_embedder("openai:" + server.url() + "#bge-small", o);
@@ -131,37 +146,31 @@ TEST(RemoteEmbedderTest, OpenAiCompatibleReadsItemsByIndexAndSendsTheKey) {
 
 TEST(RemoteEmbedderTest, EveryFailureIsAnErrorNamingTheServer) {
   std::atomic<int> mode{0};
-  FakeServer server([&](const httplib::Request& q, httplib::Response& r) {
+  FakeServer server([&](const Request& q) {
     switch (mode.load()) {
       case 0:
-        return ollama_ok(q, r);
+        return ollama_ok(q);
       case 1:
-        r.status = 500;
-        r.set_content("model is loading", "text/plain");
-        return;
+        return reply(500, "model is loading", "text/plain");
       case 2:
-        r.set_content("<html>not json</html>", "text/html");
-        return;
+        return reply(200, "<html>not json</html>", "text/html");
       case 3: {
         Json body = Json::parse(q.body);
-        r.set_content(Json{{"embeddings", vectors_for(body["input"], 5)}}.dump(),
-                      "application/json");
-        return;
+        return reply(200, Json{{"embeddings", vectors_for(body["input"], 5)}}.dump(),
+                     "application/json");
       }
       case 4:
-        r.set_content(R"({"embeddings": [[1, "x", 3, 4]]})", "application/json");
-        return;
+        return reply(200, R"({"embeddings": [[1, "x", 3, 4]]})", "application/json");
       case 5:
-        r.set_content(R"({"embeddings": []})", "application/json");
-        return;
+        return reply(200, R"({"embeddings": []})", "application/json");
       case 7:  // issue 15: 100,000 deep used to overflow the stack
-        r.set_content(R"({"embeddings": )" + std::string(100'000, '[') + "1" +
-                          std::string(100'000, ']') + "}",
-                      "application/json");
-        return;
+        return reply(200,
+                     R"({"embeddings": )" + std::string(100'000, '[') + "1" +
+                         std::string(100'000, ']') + "}",
+                     "application/json");
       default:
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-        return ollama_ok(q, r);
+        return ollama_ok(q);
     }
   });
   EmbedderOptions o = quick();
@@ -195,8 +204,9 @@ TEST(RemoteEmbedderTest, EveryFailureIsAnErrorNamingTheServer) {
 TEST(RemoteEmbedderTest, AServerThatIsNotThereOrASpecThatIsWrongIsNamed) {
   int port = 0;
   {
-    httplib::Server s;
-    port = s.bind_to_any_port("127.0.0.1");
+    auto bound = HttpServer::create(anonymous_loopback());
+    ASSERT_TRUE(bound.is_ok()) << bound.status().message();
+    port = (*bound)->port();
   }  // closed: nothing listens there now
   EmbedderOptions o = quick();
   o.retries = 0;
@@ -209,6 +219,21 @@ TEST(RemoteEmbedderTest, AServerThatIsNotThereOrASpecThatIsWrongIsNamed) {
     auto bad = make_embedder(spec, o);
     ASSERT_FALSE(bad.is_ok()) << spec;
     EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << bad.status().message();
+  }
+}
+
+// Issue 15: the key goes as a bearer token, so plain http may carry it only on this machine;
+// a keyless server elsewhere (an Ollama box on the LAN) may still be plain http.
+TEST(RemoteEmbedderTest, AKeyIsNeverSentInClearToAnotherMachine_Issue15) {
+  EmbedderOptions o = quick();
+  o.api_key = "sk-test";
+  for (const char* spec :
+       {"openai:http://192.0.2.1:8080#m", "openai:http://127.0.0.1.evil.example:8080#m"}) {
+    auto refused = make_embedder(spec, o);
+    ASSERT_FALSE(refused.is_ok()) << spec;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << spec;
+    EXPECT_NE(refused.status().message().find("use https://"), std::string::npos)
+        << refused.status().message();
   }
 }
 

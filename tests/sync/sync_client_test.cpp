@@ -2,18 +2,19 @@
 // JSON cut short, replies of the wrong shape, a batch with one bad version among good ones, a
 // refused key, a hub that is not there. Each gives an error that says what happened; nothing
 // of a bad reply is applied; the cursors stay where they were, so the next round repeats the
-// work; `sync status` shows the error. The fake hub is a real HTTP server on loopback.
+// work; `sync status` shows the error. The fake hub is our HttpServer on loopback, its two
+// routes answering whatever the test sets.
 #include "sync/sync_client.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <filesystem>
 #include <thread>
 
 #include "../deep_json.h"
+#include "http/http_server.h"
+#include "platform/url.h"
 #include "service/version_json.h"
-#include "sync/hub_url.h"
 #include "sync/sync_state.h"
 #include "sync_test_util.h"
 
@@ -22,35 +23,44 @@ namespace {
 
 namespace fs = std::filesystem;
 
+Response json_reply(int status, const std::string& body) {
+  Response r;
+  r.status = status;
+  r.set_content(body, "application/json");
+  return r;
+}
+
+// Anonymous on 127.0.0.1: the key check is the fake's own business (a 401 where a test wants).
 class FakeHub {
  public:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
-  Handler on_pull = [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"versions": [], "next": 0, "more": false})", "application/json");
+  Handler on_pull = [](const Request&) {
+    return json_reply(200, R"({"versions": [], "next": 0, "more": false})");
   };
-  Handler on_push = [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"applied": {}, "hub_node": "fake"})", "application/json");
+  Handler on_push = [](const Request&) {
+    return json_reply(200, R"({"applied": {}, "hub_node": "fake"})");
   };
 
   FakeHub() {
-    server_.Get("/api/sync/pull",
-                [this](const httplib::Request& q, httplib::Response& r) { on_pull(q, r); });
-    server_.Post("/api/sync/push",
-                 [this](const httplib::Request& q, httplib::Response& r) { on_push(q, r); });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    HttpOptions o;
+    o.port = 0;
+    o.allow_anonymous = true;
+    auto created = HttpServer::create(o);
+    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
+    server_ = std::move(created).value();
+    server_->get("/api/sync/pull", [this](const Request& q) { return on_pull(q); });
+    server_->post("/api/sync/push", [this](const Request& q) { return on_push(q); });
+    thread_ = std::thread([this] { (void)server_->run(); });
     // stop() before the server runs would be lost (and the join below would wait forever).
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeHub() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
 
@@ -129,10 +139,7 @@ TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     FakeHub hub;
-    hub.on_pull = [&](const httplib::Request&, httplib::Response& res) {
-      res.status = c.status;
-      res.set_content(c.body, "application/json");
-    };
+    hub.on_pull = [&](const Request&) { return json_reply(c.status, c.body); };
     auto r = round(hub);
     ASSERT_FALSE(r.is_ok());
     EXPECT_NE(r.status().message().find(c.expected), std::string::npos) << r.status().message();
@@ -148,9 +155,8 @@ TEST_F(SyncClientTest, BadPullRepliesApplyNothingAndKeepTheCursor) {
   }
   // The same hub, now answering well: everything arrives, and the error is cleared.
   FakeHub hub;
-  hub.on_pull = [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(OJson({{"versions", good}, {"next", 3}, {"more", false}}).dump(),
-                    "application/json");
+  hub.on_pull = [&](const Request&) {
+    return json_reply(200, OJson({{"versions", good}, {"next", 3}, {"more", false}}).dump());
   };
   auto r = round(hub);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
@@ -170,9 +176,8 @@ TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
     SCOPED_TRACE(std::to_string(status) + " " + body);
     FakeHub hub;
     // Captured by name: clang 14 cannot capture structured bindings.
-    hub.on_push = [status = status, body = body](const httplib::Request&, httplib::Response& res) {
-      res.status = status;
-      res.set_content(body, "application/json");
+    hub.on_push = [status = status, body = body](const Request&) {
+      return json_reply(status, body);
     };
     auto r = round(hub);
     ASSERT_FALSE(r.is_ok());
@@ -183,10 +188,10 @@ TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
   // A working hub gets all three, and then nothing is pending.
   FakeHub hub;
   std::vector<std::string> received;
-  hub.on_push = [&](const httplib::Request& req, httplib::Response& res) {
+  hub.on_push = [&](const Request& req) {
     const Json body = Json::parse(req.body);
     for (const Json& v : body["versions"]) received.push_back(v["content"]);
-    res.set_content(R"({"applied": {"new": 3}, "hub_node": "fake"})", "application/json");
+    return json_reply(200, R"({"applied": {"new": 3}, "hub_node": "fake"})");
   };
   auto r = round(hub);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
@@ -199,9 +204,9 @@ TEST_F(SyncClientTest, BadPushRepliesKeepTheChangesPending) {
 TEST_F(SyncClientTest, ARefusedKeyAndAnAbsentHubAreNamed) {
   {
     FakeHub hub;
-    hub.on_push = [](const httplib::Request&, httplib::Response& res) {
-      res.status = 401;
-      res.set_content(R"({"detail": "Invalid API key"})", "application/json");
+    hub.on_push = [](const Request& req) {
+      EXPECT_EQ(req.header("X-API-Key"), "wrong");  // the key goes in this header
+      return json_reply(401, R"({"detail": "Invalid API key"})");
     };
     hub.on_pull = hub.on_push;
     store(*spoke_, "pending");
@@ -241,9 +246,8 @@ TEST_F(SyncClientTest, HubRepliesNestedHundredThousandDeepFailTheRoundNotTheSpok
   for (const std::string& deep : testing_json::hundred_thousand_deep()) {
     for (bool on_push : {true, false}) {
       FakeHub hub;
-      (on_push ? hub.on_push : hub.on_pull) = [&](const httplib::Request&, httplib::Response& res) {
-        res.set_content(R"({"applied":{},"next":0,"versions":[],"x":)" + deep + "}",
-                        "application/json");
+      (on_push ? hub.on_push : hub.on_pull) = [&](const Request&) {
+        return json_reply(200, R"({"applied":{},"next":0,"versions":[],"x":)" + deep + "}");
       };
       store(*spoke_,
             std::string("pending ") + (on_push ? "push " : "pull ") + std::to_string(deep.size()));

@@ -6,7 +6,6 @@
 #include "sync/sync_loop.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "core/content_hash.h"
 #include "http/http_server.h"
 #include "http/sync_api.h"
+#include "platform/http_client.h"
 #include "service/version_json.h"
 #include "sync/sync_client.h"
 #include "sync_test_util.h"
@@ -202,7 +202,7 @@ TEST_F(SyncLoopTest, AConflictAndItsResolutionAreOneFactOnEveryNode) {
   }
 
   // A pushed conflict that is not one: 422, nothing of the request applied.
-  httplib::Client hub(client.hub_url);
+  HttpClient hub;
   const std::string fresh = "a memory pushed with a bad conflict";
   for (const char* conflict :
        {R"({"uid": "x", "content_hash": "x"})", R"({"uid": 1})",
@@ -218,8 +218,13 @@ TEST_F(SyncLoopTest, AConflictAndItsResolutionAreOneFactOnEveryNode) {
                                             {"created_at", 1.8e9},
                                             {"updated_at", 1.8e9}}})},
                  {"conflicts", Json::array({Json::parse(text)})}};
-    auto r = hub.Post("/api/sync/push", {{"X-API-Key", kHubKey}}, body.dump(), "application/json");
-    ASSERT_TRUE(r);
+    HttpRequest push;
+    push.method = "POST";
+    push.url = client.hub_url + "/api/sync/push";
+    push.headers = {{"X-API-Key", kHubKey}, {"Content-Type", "application/json"}};
+    push.body = body.dump();
+    auto r = hub.send(push);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
     EXPECT_EQ(r->status, 422) << conflict;
     EXPECT_NE(r->body.find("conflicts[0]"), std::string::npos) << r->body;
   }

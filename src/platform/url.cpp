@@ -1,7 +1,8 @@
-// is_loopback_http_url: splits the URL as RFC 3986 does (scheme, authority up to the first
-// `/`, `?` or `#`, userinfo before an `@`, host, port) and accepts only the spellings listed in
-// hub_url.h. Anything the parser is unsure of is refused: the caller then asks for https.
-#include "sync/hub_url.h"
+// URL rules for clients: see url.h. The loopback test splits the URL as RFC 3986 does (scheme,
+// authority up to the first `/`, `?` or `#`, userinfo before an `@`, host, port) and accepts
+// only the spellings listed in url.h. Anything the parser is unsure of is refused: the caller
+// then asks for https.
+#include "platform/url.h"
 
 #include <algorithm>
 #include <cctype>
@@ -42,13 +43,8 @@ bool is_loopback_ipv4(std::string_view host) {
   return parts == 4 && first == 127;
 }
 
-}  // namespace
-
-bool is_loopback_http_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() || lower(url.substr(0, kScheme.size())) != kScheme) return false;
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+// The host and port of `authority` are a loopback spelling of url.h and a valid port.
+bool is_loopback_authority(std::string_view authority) {
   if (authority.find('@') != std::string_view::npos) return false;  // userinfo: never
   std::string_view host = authority, port;
   if (!authority.empty() && authority.front() == '[') {
@@ -69,6 +65,46 @@ bool is_loopback_http_url(std::string_view url) {
     if (!all_digits(port)) return false;
   }
   return lower(host) == "localhost" || is_loopback_ipv4(host);
+}
+
+// `url` starts with `scheme` (lower-case, with "://") and its authority is loopback.
+bool loopback_with_scheme(std::string_view url, std::string_view scheme) {
+  if (url.size() < scheme.size() || lower(url.substr(0, scheme.size())) != scheme) return false;
+  std::string_view rest = url.substr(scheme.size());
+  return is_loopback_authority(rest.substr(0, rest.find_first_of("/?#")));
+}
+
+}  // namespace
+
+bool is_loopback_http_url(std::string_view url) { return loopback_with_scheme(url, "http://"); }
+
+bool is_loopback_url(std::string_view url) {
+  return loopback_with_scheme(url, "http://") || loopback_with_scheme(url, "https://");
+}
+
+std::string url_encode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    // Explicit ranges, not isalnum: a locale must not widen what goes through unencoded.
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string trim_trailing_slashes(std::string_view base) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  return std::string(base);
 }
 
 }  // namespace mcpmem
