@@ -110,6 +110,8 @@ Config config_from_env(const Env& env) {
   read_number(env, "MCP_HTTP_PORT", c.http_port);
   read_bool(env, "MCP_HTTPS_ENABLED", c.https_enabled);
   read_number(env, "MCP_HTTPS_PORT", c.https_port);
+  read_number(env, "MCP_HTTP_MAX_CONNECTIONS", c.http_max_connections);
+  read_number(env, "MCP_HTTP_MAX_CONNECTIONS_PER_IP", c.http_max_connections_per_ip);
   if (const std::string* f = get(env, "MCP_SSL_CERT_FILE")) c.ssl_cert_file = expand_home(*f, env);
   if (const std::string* f = get(env, "MCP_SSL_KEY_FILE")) c.ssl_key_file = expand_home(*f, env);
   if (const std::string* k = get(env, "MCP_API_KEY")) c.api_key = *k;

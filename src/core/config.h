@@ -10,6 +10,9 @@
 
 namespace mcpmem {
 
+// The default of Config::max_client_results (what the MCP tools' schemas advertise).
+inline constexpr int kMaxClientResults = 100;
+
 struct Config {
   // --- paths ---
   std::string base_dir;      // MCP_MEMORY_BASE_DIR, default ~/.local/share/mcp-memory
@@ -54,6 +57,10 @@ struct Config {
   size_t max_metadata_bytes = 64 << 10;  // serialized metadata JSON per memory
   int max_search_limit = 1000;           // largest `limit` a search accepts
   int max_page_size = 1000;              // largest page a list accepts
+  // The most results a client of REST, MCP and MCP resources may ask for in one request
+  // (n_results, limit, page_size, memory://recent/{n}), as the Python service: more floods
+  // an agent's context. The service's own caps above bound what code inside asks for.
+  int max_client_results = kMaxClientResults;
 
   // --- HTTP server (serve --http) ---
   std::string http_host = "127.0.0.1";  // MCP_HTTP_HOST; loopback unless asked otherwise
@@ -67,6 +74,12 @@ struct Config {
   std::string allowed_hosts;            // MCP_ALLOWED_HOSTS: extra Host names, comma separated
   std::string ssl_extra_hostnames;      // MCP_SSL_ADDITIONAL_HOSTNAMES: extra names in the
   std::string ssl_extra_ips;            // MCP_SSL_ADDITIONAL_IPS:  self-signed certificate
+  // MCP_HTTP_MAX_CONNECTIONS: open client connections at most (then new ones are refused);
+  // bounds the server's memory and descriptors. serve raises the open-file limit to match.
+  size_t http_max_connections = 10'000;
+  // MCP_HTTP_MAX_CONNECTIONS_PER_IP: per client address (loopback exempt: a reverse proxy on
+  // this machine is one address for all its clients).
+  size_t http_max_connections_per_ip = 256;
 
   // --- sync ---
   // MCP_SYNC_TOMBSTONE_RETENTION_DAYS: deletes are kept as tombstones this long so they reach

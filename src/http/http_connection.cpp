@@ -51,6 +51,11 @@ class StreamChannel : public ResponseStream, public std::enable_shared_from_this
     closed_ = true;
     notify();
   }
+  void abort() override MCP_EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    closed_ = aborted_ = true;
+    notify();
+  }
   bool is_open() const override MCP_EXCLUDES(mu_) {
     MutexLock lock(mu_);
     return !closed_;

@@ -10,8 +10,6 @@
 namespace mcpmem {
 namespace {
 
-constexpr int kMaxRecent = 100;
-
 Json contents(const std::string& uri, const Json& body) {
   return {{"contents",
            Json::array({{{"uri", uri},
@@ -124,9 +122,10 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
   if (path.rfind("recent/", 0) == 0) {
     char* end = nullptr;
     long n = std::strtol(path.c_str() + 7, &end, 10);
-    if (end == path.c_str() + 7 || *end != '\0' || n < 1 || n > kMaxRecent) {
+    const int most = service.config().max_client_results;
+    if (end == path.c_str() + 7 || *end != '\0' || n < 1 || n > most) {
       return Status::invalid_argument("memory://recent/{n} needs n between 1 and " +
-                                      std::to_string(kMaxRecent));
+                                      std::to_string(most));
     }
     ListRequest r;
     r.page_size = n;
@@ -136,7 +135,7 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
   if (path.rfind("tag/", 0) == 0) {
     ListRequest r;
     r.tags = {decode(path.substr(4))};
-    r.page_size = kMaxRecent;
+    r.page_size = service.config().max_client_results;
     MCP_ASSIGN_OR_RETURN(auto list, service.list(r));
     return contents(uri, memories_body(std::move(list.memories)));
   }

@@ -18,9 +18,6 @@
 namespace mcpmem {
 namespace {
 
-constexpr int kMaxSearchLimit = 100;  // as the Python service
-constexpr int kMaxPageSize = 100;
-
 struct ToolError {
   std::string message;
 };
@@ -142,7 +139,7 @@ Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int
   auto parsed = parse_search_mode(mode);
   if (!parsed) throw ToolError{"'mode' must be semantic, exact, keyword or hybrid"};
   r.mode = *parsed;
-  r.limit = static_cast<int>(int_arg(a, "limit", default_limit, 1, kMaxSearchLimit));
+  r.limit = static_cast<int>(int_arg(a, "limit", default_limit, 1, s.config().max_client_results));
   r.tags = tags_arg(a, "tags");
   r.match_all_tags = tag_match_all(a);
   r.time_expr = str_arg(a, "time_expr");
@@ -194,7 +191,7 @@ Json memory_search(MemoryService& s, const Json& a, SearchMode default_mode, int
 Json memory_list(MemoryService& s, const Json& a, int default_page_size) {
   ListRequest r;
   r.page = int_arg(a, "page", 1, 1, 1 << 30);
-  r.page_size = int_arg(a, "page_size", default_page_size, 1, kMaxPageSize);
+  r.page_size = int_arg(a, "page_size", default_page_size, 1, s.config().max_client_results);
   r.tags = tags_arg(a, "tags");
   if (r.tags.empty()) r.tags = tags_arg(a, "tag");
   r.match_all_tags = tag_match_all(a);
@@ -393,7 +390,7 @@ const std::vector<Tool>& tools() {
        object_schema(
            {{"query", {{"type", "string"}}},
             {"mode", {{"type", "string"}, {"enum", {"semantic", "exact", "keyword", "hybrid"}}}},
-            {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxSearchLimit}}},
+            {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxClientResults}}},
             {"tags", kTagsSchema},
             {"tag_match", {{"type", "string"}, {"enum", {"any", "all"}}}},
             {"memory_type", {{"type", "string"}}},
@@ -426,7 +423,7 @@ const std::vector<Tool>& tools() {
        "List memories, newest first, page by page, optionally by tags or type.",
        object_schema(
            {{"page", {{"type", "integer"}, {"minimum", 1}}},
-            {"page_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxPageSize}}},
+            {"page_size", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxClientResults}}},
             {"tags", kTagsSchema},
             {"tag_match", {{"type", "string"}, {"enum", {"any", "all"}}}},
             {"memory_type", {{"type", "string"}}}}),
