@@ -14,9 +14,9 @@ namespace {
 // Reads an event stream on its own thread until stop() or the server ends it.
 class SseReader {
  public:
-  SseReader(int port, httplib::Headers headers) {
+  SseReader(int port, TestHeaders headers) {
     thread_ = std::thread([this, port, headers] {
-      httplib::Client c("127.0.0.1", port);
+      TestClient c(port);
       c.set_read_timeout(20);
       auto r = c.Get("/api/events", headers, [this](const char* data, size_t len) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -138,7 +138,7 @@ TEST_F(EventsTest, OpenStreamsAreCappedAndEndWhenTheServerCloses) {
 TEST_F(EventsTest, TheStreamNeedsTheKey) {
   EXPECT_EQ(client().Get("/api/events")->status, 401);
   // EventSource cannot send headers: ?api_key= is how browsers connect.
-  httplib::Client c("127.0.0.1", server_->port());
+  TestClient c(server_->port());
   std::string got;
   c.Get((std::string("/api/events?api_key=") + kKey).c_str(), [&](const char* d, size_t n) {
     got.append(d, n);

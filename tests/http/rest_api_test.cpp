@@ -21,10 +21,10 @@ class RestTest : public HttpTest {
     HttpTest::SetUp();
     start();
   }
-  httplib::Result post(const std::string& path, const Json& body) {
+  TestResult post(const std::string& path, const Json& body) {
     return client().Post(path.c_str(), with_key(), body.dump(), "application/json");
   }
-  Json ok_json(const httplib::Result& r, int status = 200) {
+  Json ok_json(const TestResult& r, int status = 200) {
     EXPECT_TRUE(r);
     if (!r) return Json();
     EXPECT_EQ(r->status, status) << r->body;

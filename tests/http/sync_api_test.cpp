@@ -59,8 +59,8 @@ class SyncApiTest : public HttpTest {
     EXPECT_EQ(r->status, status) << path << ": " << r->body;
     return Json::parse(r->body, nullptr, false);
   }
-  httplib::Result resolve(const std::string& id, const std::string& body,
-                          httplib::Headers headers = with_key()) {
+  TestResult resolve(const std::string& id, const std::string& body,
+                     TestHeaders headers = with_key()) {
     return client().Post(("/api/sync/conflicts/" + id + "/resolve").c_str(), headers, body,
                          "application/json");
   }
@@ -129,9 +129,8 @@ TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent)
 TEST_F(SyncApiTest, ConflictRoutesRefuseMissingAndWrongKeys) {
   make_conflict();
   const std::string id = std::to_string(service_->conflicts(false, 10)->front().id);
-  for (const httplib::Headers& h :
-       {httplib::Headers{}, httplib::Headers{{"X-API-Key", "wrong"}},
-        httplib::Headers{{"Authorization", "Bearer test-key-5f1c2a9"}}}) {
+  for (const TestHeaders& h : {TestHeaders{}, TestHeaders{{"X-API-Key", "wrong"}},
+                               TestHeaders{{"Authorization", "Bearer test-key-5f1c2a9"}}}) {
     auto list = client().Get("/api/sync/conflicts", h);
     ASSERT_TRUE(list);
     EXPECT_EQ(list->status, 401);
