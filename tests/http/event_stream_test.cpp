@@ -213,9 +213,12 @@ TEST_F(EventStreamUnit, OpensWithTheGreetingThenWhatWasMissedThenEachNewEvent) {
   std::string text = stream->text();
   EXPECT_EQ(text.rfind("event: connection_established\ndata: {", 0), 0u) << text;
   EXPECT_EQ(text.find("id: 1\n"), std::string::npos);
-  EXPECT_LT(text.find("id: 2\nevent: search_completed\ndata: {\"query\":\"two\""),
-            text.find("id: 3\n"));
-  EXPECT_NE(text.find("id: 3\n"), std::string::npos);
+  const size_t two = text.find("id: 2\nevent: search_completed\ndata: {");
+  const size_t three = text.find("id: 3\nevent: search_completed\ndata: {");
+  ASSERT_NE(two, std::string::npos) << text;
+  ASSERT_NE(three, std::string::npos) << text;
+  EXPECT_LT(two, text.find("\"query\":\"two\""));
+  EXPECT_LT(text.find("\"query\":\"two\""), three);
 
   events.publish("memory_deleted", {{"content_hash", "abc"}});
   EXPECT_NE(stream->text().find("id: 4\nevent: memory_deleted\ndata: {\"content_hash\":\"abc\""),
