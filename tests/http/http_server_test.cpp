@@ -1,8 +1,7 @@
 // The HTTP listener and MCP over Streamable HTTP, on a real socket on loopback: API-key auth on
 // every route (header, bearer, query; wrong keys refused), DNS-rebinding protection (Host and
 // Origin), size limits, malformed bodies, the session life cycle, HTTPS with a real
-// certificate, the key file (generated once, mode 0600), and no key ever in the log. The MCP
-// endpoint's handlers are also called alone, without a socket.
+// certificate, the key file (generated once, mode 0600), and no key ever in the log.
 #include "http/http_server.h"
 
 #include <gtest/gtest.h>
@@ -278,44 +277,6 @@ TEST_F(HttpTest, TransportRulesForHeadersAndMethods) {
   EXPECT_EQ(
       c.Post("/mcp", ok, R"({"jsonrpc":"2.0","id":6,"method":"ping"})", "application/json")->status,
       200);
-}
-
-// The /mcp handlers as plain functions: a session opened, used and ended without a server.
-TEST_F(HttpTest, McpHandlersAnswerAHandMadeRequest) {
-  McpHttpEndpoint endpoint(*service_);
-  auto message = [](const std::string& body, const std::string& session) {
-    Request r;
-    r.method = "POST";
-    r.headers.emplace("Content-Type", "application/json");
-    if (!session.empty()) r.headers.emplace("Mcp-Session-Id", session);
-    r.body = body;
-    return r;
-  };
-  Response init = endpoint.post(message(kInitialize, ""));
-  ASSERT_EQ(init.status, 200) << init.body;
-  const std::string session = init.header("Mcp-Session-Id");
-  EXPECT_EQ(session.size(), 22u);
-  EXPECT_EQ(endpoint.session_count(), 1u);
-  Response ping = endpoint.post(message(R"({"jsonrpc":"2.0","id":7,"method":"ping"})", session));
-  EXPECT_EQ(ping.status, 200);
-  EXPECT_EQ(ping.header("Content-Type"), "application/json");
-  EXPECT_EQ(Json::parse(ping.body)["id"], 7);
-  Response note =
-      endpoint.post(message(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", session));
-  EXPECT_EQ(note.status, 202);
-  EXPECT_TRUE(note.body.empty());
-  Request text = message(kInitialize, "");
-  text.headers.erase("Content-Type");
-  text.headers.emplace("Content-Type", "text/plain");
-  EXPECT_EQ(endpoint.post(text).status, 415);
-  Response get = McpHttpEndpoint::no_stream(Request{});
-  EXPECT_EQ(get.status, 405);
-  EXPECT_EQ(get.header("Allow"), "POST, DELETE");
-  EXPECT_EQ(Json::parse(get.body)["error"]["code"], -32000);
-  Response end = endpoint.end_session(message("", session));
-  EXPECT_EQ(end.status, 200);
-  EXPECT_EQ(endpoint.session_count(), 0u);
-  EXPECT_EQ(endpoint.end_session(message("", session)).status, 404);
 }
 
 TEST_F(HttpTest, AnonymousAccessOnlyOnLoopback) {
