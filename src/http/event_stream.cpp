@@ -3,24 +3,54 @@
 // changed. An "upsert" whose row was created at its last update is a store, otherwise an
 // update; a row gone by the time it is read (stored, then deleted within one poll) yields
 // the delete only.
+// Every write to a stream happens under mu_, the lock that also orders the backlog: a stream
+// attached while events are published gets each exactly once and in id order (the backlog
+// replay and the live writes cannot interleave). ResponseStream::write() only queues, so
+// holding mu_ across it never waits on a client.
 #include "http/event_stream.h"
 
-#include <chrono>
+#include <algorithm>
+#include <cstdlib>
 
 #include "core/time_format.h"
 
 namespace mcpmem {
 namespace {
 
-double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+using Clock = std::chrono::steady_clock;
 
 std::string frame(uint64_t id, const std::string& type, const std::string& data) {
   return "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " + data + "\n\n";
 }
 
+// No id: the greeting is not an event a reconnecting client should resume after.
+std::string greeting() {
+  return "event: connection_established\ndata: " +
+         Json{{"message", "connected"}, {"timestamp", iso_utc(unix_now())}}.dump() + "\n\n";
+}
+
+std::string heartbeat() {
+  return "event: heartbeat\ndata: " + Json{{"timestamp", iso_utc(unix_now())}}.dump() + "\n\n";
+}
+
 }  // namespace
+
+// One of the kMaxEventStreams places, held from serve() until the engine opens the stream.
+// If the engine drops the response unopened (the client left first), the place comes back.
+class EventStream::Reservation {
+ public:
+  explicit Reservation(EventStream* owner) : owner_(owner) {}
+  ~Reservation() {
+    if (!opened_) owner_->release_reservation();
+  }
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  void opened() { opened_ = true; }
+
+ private:
+  EventStream* owner_;
+  bool opened_ = false;
+};
 
 EventStream::EventStream(MemoryService& service) : service_(service) {}
 
@@ -31,17 +61,20 @@ void EventStream::start() {
 }
 
 void EventStream::close() {
+  std::vector<Subscriber> ending;
   {
     MutexLock lock(mu_);
     closing_ = true;
+    ending.swap(subscribers_);
   }
   cv_.notify_all();
+  for (Subscriber& s : ending) s.stream->close();
   if (watcher_.joinable()) watcher_.join();
 }
 
 size_t EventStream::open_streams() const {
   MutexLock lock(mu_);
-  return streams_;
+  return subscribers_.size() + reserved_;
 }
 
 uint64_t EventStream::last_id() const {
@@ -49,16 +82,105 @@ uint64_t EventStream::last_id() const {
   return next_id_ - 1;
 }
 
-void EventStream::publish(const std::string& type, const Json& data) {
+void EventStream::mount(HttpServer& server) {
+  server.get("/api/events", [this](const Request& req) { return serve(req); });
+}
+
+Response EventStream::serve(const Request& req) {
+  uint64_t after = 0;
   {
     MutexLock lock(mu_);
-    Json d = data.is_object() ? data : Json::object();
-    d["event_id"] = std::to_string(next_id_);
-    d["timestamp"] = iso_utc(now_unix());
-    backlog_.push_back({next_id_++, type, d.dump(-1, ' ', false, Json::error_handler_t::replace)});
-    if (backlog_.size() > kEventBacklog) backlog_.pop_front();
+    drop_closed();
+    if (closing_ || subscribers_.size() + reserved_ >= kMaxEventStreams) {
+      return json_error(
+          503, "too many open event streams (at most " + std::to_string(kMaxEventStreams) + ")");
+    }
+    ++reserved_;
+    after = next_id_ - 1;
   }
-  cv_.notify_all();
+  auto reservation = std::make_shared<Reservation>(this);
+  const std::string resume = req.header("Last-Event-ID");
+  if (!resume.empty()) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(resume.c_str(), &end, 10);
+    if (*end == '\0' && v <= after) after = v;
+  }
+  Response res;
+  res.set_header("Content-Type", "text/event-stream");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.stream = [this, after, reservation](std::shared_ptr<ResponseStream> stream) {
+    reservation->opened();
+    attach(std::move(stream), after);
+  };
+  return res;
+}
+
+void EventStream::release_reservation() {
+  MutexLock lock(mu_);
+  --reserved_;
+}
+
+void EventStream::attach(std::shared_ptr<ResponseStream> stream, uint64_t after) {
+  MutexLock lock(mu_);
+  --reserved_;
+  if (closing_) {
+    stream->close();
+    return;
+  }
+  std::string missed = greeting();
+  for (const Event& e : backlog_) {
+    if (e.id > after) missed += frame(e.id, e.type, e.data);
+  }
+  if (!stream->write(std::move(missed))) {
+    stream->close();
+    return;
+  }
+  subscribers_.push_back({std::move(stream), Clock::now()});
+}
+
+void EventStream::publish(const std::string& type, const Json& data) {
+  MutexLock lock(mu_);
+  Json d = data.is_object() ? data : Json::object();
+  d["event_id"] = std::to_string(next_id_);
+  d["timestamp"] = iso_utc(unix_now());
+  backlog_.push_back({next_id_++, type, d.dump(-1, ' ', false, Json::error_handler_t::replace)});
+  if (backlog_.size() > kEventBacklog) backlog_.pop_front();
+  const Event& e = backlog_.back();
+  write_to_all(frame(e.id, e.type, e.data));
+}
+
+void EventStream::write_to_all(const std::string& chunk) {
+  const auto now = Clock::now();
+  std::erase_if(subscribers_, [&](Subscriber& s) {
+    if (s.stream->is_open() && s.stream->write(chunk)) {
+      s.last_write = now;
+      return false;
+    }
+    s.stream->close();
+    return true;
+  });
+}
+
+void EventStream::drop_closed() {
+  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
+}
+
+void EventStream::send_heartbeats() {
+  MutexLock lock(mu_);
+  drop_closed();
+  const auto now = Clock::now();
+  std::string beat;
+  std::erase_if(subscribers_, [&](Subscriber& s) {
+    if (now - s.last_write < std::chrono::seconds(kSseHeartbeatSeconds)) return false;
+    if (beat.empty()) beat = heartbeat();
+    if (s.stream->write(beat)) {
+      s.last_write = now;
+      return false;
+    }
+    s.stream->close();
+    return true;
+  });
 }
 
 void EventStream::watch_changes() {
@@ -75,101 +197,30 @@ void EventStream::watch_changes() {
     if (changes.is_ok()) {
       for (const Change& c : *changes) {
         seq = c.seq;
-        if (c.op == "conflict") continue;
-        if (c.op != "upsert") {
-          publish(
-              "memory_deleted",
-              {{"content_hash", c.content_hash}, {"success", true}, {"message", "Memory deleted"}});
-          continue;
-        }
-        auto m = service_.get(c.content_hash);
-        if (!m.is_ok() || !m->has_value()) continue;
-        const Memory& mem = **m;
-        const bool updated = mem.updated_at > mem.created_at + 0.001;
-        publish(updated ? "memory_updated" : "memory_stored",
-                {{"content_hash", mem.content_hash},
-                 {"content_preview", mem.content.substr(0, 100)},
-                 {"tags", mem.tags},
-                 {"memory_type", mem.memory_type},
-                 {"message", updated ? "Memory updated" : "Memory stored"}});
+        publish_change(c);
       }
     }
+    send_heartbeats();
   }
 }
 
-std::vector<EventStream::Event> EventStream::next_after(uint64_t after, int wait_ms) {
-  MutexLock lock(mu_);
-  cv_.wait_for(lock.native(), std::chrono::milliseconds(wait_ms),
-               [&]() MCP_REQUIRES(mu_) { return closing_ || next_id_ - 1 > after; });
-  std::vector<Event> out;
-  for (const Event& e : backlog_) {
-    if (e.id > after) out.push_back(e);
+void EventStream::publish_change(const Change& c) {
+  if (c.op == "conflict") return;
+  if (c.op != "upsert") {
+    publish("memory_deleted",
+            {{"content_hash", c.content_hash}, {"success", true}, {"message", "Memory deleted"}});
+    return;
   }
-  return out;
-}
-
-void EventStream::mount(HttpServer& server) {
-  server.get("/api/events",
-             [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); });
-}
-
-void EventStream::serve(const httplib::Request& req, httplib::Response& res) {
-  uint64_t after = last_id();
-  const std::string resume = req.get_header_value("Last-Event-ID");
-  if (!resume.empty()) {
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(resume.c_str(), &end, 10);
-    if (*end == '\0' && v <= after) after = v;
-  }
-  {
-    MutexLock lock(mu_);
-    if (closing_ || streams_ >= kMaxEventStreams) {
-      set_json_error(
-          res, 503,
-          "too many open event streams (at most " + std::to_string(kMaxEventStreams) + ")");
-      return;
-    }
-    ++streams_;
-  }
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  struct State {
-    uint64_t after;
-    bool greeted = false;
-    std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
-  };
-  auto state = std::make_shared<State>(State{after});
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, state](size_t, httplib::DataSink& sink) {
-        std::string out;
-        if (!state->greeted) {
-          state->greeted = true;
-          // No id: the greeting is not an event a reconnecting client should resume after.
-          out = "event: connection_established\ndata: " +
-                Json{{"message", "connected"}, {"timestamp", iso_utc(now_unix())}}.dump() + "\n\n";
-        }
-        for (const Event& e : next_after(state->after, out.empty() ? 1000 : 0)) {
-          out += frame(e.id, e.type, e.data);
-          state->after = e.id;
-        }
-        {
-          MutexLock lock(mu_);
-          if (closing_) return false;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (out.empty() && now - state->last_write > std::chrono::seconds(kSseHeartbeatSeconds)) {
-          out =
-              "event: heartbeat\ndata: " + Json{{"timestamp", iso_utc(now_unix())}}.dump() + "\n\n";
-        }
-        if (out.empty()) return true;  // called again: keeps waiting
-        state->last_write = now;
-        return sink.write(out.data(), out.size());
-      },
-      [this](bool) {
-        MutexLock lock(mu_);
-        --streams_;
-      });
+  auto m = service_.get(c.content_hash);
+  if (!m.is_ok() || !m->has_value()) return;
+  const Memory& mem = **m;
+  const bool updated = mem.updated_at > mem.created_at + 0.001;
+  publish(updated ? "memory_updated" : "memory_stored",
+          {{"content_hash", mem.content_hash},
+           {"content_preview", mem.content.substr(0, 100)},
+           {"tags", mem.tags},
+           {"memory_type", mem.memory_type},
+           {"message", updated ? "Memory updated" : "Memory stored"}});
 }
 
 }  // namespace mcpmem

@@ -19,11 +19,13 @@ int64_t now_s() {
       .count();
 }
 
-void rpc_error(httplib::Response& res, int status, int code, const std::string& message) {
+Response rpc_error(int status, int code, const std::string& message) {
+  Response res;
   res.status = status;
   Json body = {
       {"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}, {"id", nullptr}};
   res.set_content(body.dump(), "application/json");
+  return res;
 }
 
 bool is_initialize(const Json& message) {
@@ -43,14 +45,15 @@ bool contains(const std::string& haystack, const char* needle) {
 McpHttpEndpoint::McpHttpEndpoint(MemoryService& service) : service_(service) {}
 
 void McpHttpEndpoint::mount(HttpServer& server, const std::string& path) {
-  server.post(path,
-              [this](const httplib::Request& req, httplib::Response& res) { post(req, res); });
-  server.del(
-      path, [this](const httplib::Request& req, httplib::Response& res) { end_session(req, res); });
-  server.get(path, [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Allow", "POST, DELETE");
-    rpc_error(res, 405, -32000, "Method Not Allowed: this server offers no GET stream");
-  });
+  server.post(path, [this](const Request& req) { return post(req); });
+  server.del(path, [this](const Request& req) { return end_session(req); });
+  server.get(path, &McpHttpEndpoint::no_stream);
+}
+
+Response McpHttpEndpoint::no_stream(const Request&) {
+  Response res = rpc_error(405, -32000, "Method Not Allowed: this server offers no GET stream");
+  res.set_header("Allow", "POST, DELETE");
+  return res;
 }
 
 size_t McpHttpEndpoint::session_count() const {
@@ -87,23 +90,23 @@ std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::find_session(const st
   return it->second;
 }
 
-void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) {
-  const std::string accept = req.get_header_value("Accept");
+Response McpHttpEndpoint::post(const Request& req) {
+  const std::string accept = req.header("Accept");
   if (!accept.empty() && !contains(accept, "application/json") && !contains(accept, "*/*") &&
       !contains(accept, "text/event-stream")) {
-    return rpc_error(res, 406, -32000, "Not Acceptable: the client must accept application/json");
+    return rpc_error(406, -32000, "Not Acceptable: the client must accept application/json");
   }
-  if (!contains(req.get_header_value("Content-Type"), "application/json")) {
-    return rpc_error(res, 415, -32000, "Unsupported Media Type: send application/json");
+  if (!contains(req.header("Content-Type"), "application/json")) {
+    return rpc_error(415, -32000, "Unsupported Media Type: send application/json");
   }
-  const std::string version = req.get_header_value("MCP-Protocol-Version");
+  const std::string version = req.header("MCP-Protocol-Version");
   if (!version.empty() && std::none_of(std::begin(kProtocolVersions), std::end(kProtocolVersions),
                                        [&](const char* v) { return version == v; })) {
-    return rpc_error(res, 400, -32000, "Bad Request: unsupported protocol version " + version);
+    return rpc_error(400, -32000, "Bad Request: unsupported protocol version " + version);
   }
   auto parsed = parse_json(req.body, "the body");
   if (!parsed.is_ok()) {
-    return rpc_error(res, 400, -32700, "Parse error: " + parsed.status().message());
+    return rpc_error(400, -32700, "Parse error: " + parsed.status().message());
   }
   Json message = std::move(*parsed);
 
@@ -112,14 +115,14 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
   const bool initializing = is_initialize(message);
   if (initializing) {
     session = open_session(&id);
-    if (!session) return rpc_error(res, 500, -32603, "cannot create a session id");
+    if (!session) return rpc_error(500, -32603, "cannot create a session id");
   } else {
-    id = req.get_header_value("Mcp-Session-Id");
+    id = req.header("Mcp-Session-Id");
     if (id.empty()) {
-      return rpc_error(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+      return rpc_error(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
     session = find_session(id);
-    if (!session) return rpc_error(res, 404, -32001, "Session not found");
+    if (!session) return rpc_error(404, -32001, "Session not found");
   }
 
   std::optional<std::string> reply;
@@ -129,6 +132,7 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
     reply = session->server.handle(req.body);
     initialized = !session->server.protocol_version().empty();
   }
+  Response res;
   if (initializing) {
     if (!initialized) {  // initialize failed: no session
       MutexLock lock(mu_);
@@ -139,19 +143,21 @@ void McpHttpEndpoint::post(const httplib::Request& req, httplib::Response& res) 
   }
   if (!reply) {
     res.status = 202;
-    return;
+    return res;
   }
   res.status = 200;
   res.set_content(*reply, "application/json");
+  return res;
 }
 
-void McpHttpEndpoint::end_session(const httplib::Request& req, httplib::Response& res) {
-  const std::string id = req.get_header_value("Mcp-Session-Id");
-  if (id.empty())
-    return rpc_error(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+Response McpHttpEndpoint::end_session(const Request& req) {
+  const std::string id = req.header("Mcp-Session-Id");
+  if (id.empty()) {
+    return rpc_error(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+  }
   MutexLock lock(mu_);
-  if (sessions_.erase(id) == 0) return rpc_error(res, 404, -32001, "Session not found");
-  res.status = 200;
+  if (sessions_.erase(id) == 0) return rpc_error(404, -32001, "Session not found");
+  return Response{};  // 200, no body
 }
 
 }  // namespace mcpmem

@@ -6,6 +6,8 @@
 //   DELETE ends the session named by Mcp-Session-Id.
 //   GET    405: we offer no server-initiated stream (we send no server requests).
 // Sessions idle longer than kMcpSessionIdleSeconds are dropped; at most kMaxMcpSessions live.
+// The three handlers return their Response, errors included, so tests call them without a
+// socket; mount() registers them at `path`.
 // Thread-safety: requests of different sessions run in parallel; one session's run in order.
 #pragma once
 
@@ -31,6 +33,10 @@ class McpHttpEndpoint {
 
   size_t session_count() const;
 
+  Response post(const Request& req);              // POST: a JSON-RPC message or batch
+  Response end_session(const Request& req);       // DELETE
+  static Response no_stream(const Request& req);  // GET: 405
+
  private:
   struct Session {
     explicit Session(MemoryService& service) : server(service) {}
@@ -39,8 +45,6 @@ class McpHttpEndpoint {
     std::atomic<int64_t> last_used_s{0};  // steady clock seconds
   };
 
-  void post(const httplib::Request& req, httplib::Response& res);
-  void end_session(const httplib::Request& req, httplib::Response& res);
   std::shared_ptr<Session> open_session(std::string* id) MCP_EXCLUDES(mu_);
   std::shared_ptr<Session> find_session(const std::string& id) MCP_EXCLUDES(mu_);
 

@@ -1,14 +1,11 @@
 // The REST API under /api with the Python MCP Memory Service's paths and JSON shapes, so its
-// users' scripts, curl lines and the sync guide's monitoring keep working:
-//   GET  /api/health                  open: {status, memory_count, last_modified} (see .cpp)
-//   GET  /api/health/detailed         status, version, uptime, storage, statistics
-//   POST /api/memories                store; GET /api/memories (paging, tag/type filters)
-//   GET|PUT|DELETE /api/memories/{hash}
-//   POST /api/search, /api/search/by-tag, /api/search/by-time; GET /api/search/similar/{hash}
-//   GET  /api/tags, /api/stats
-//   GET  /api/backup/status, /api/backup/list; POST /api/backup/now
-// Errors are {"detail": message}: 400 malformed JSON, 422 invalid fields, 404 unknown memory,
-// 503 database busy, 500 otherwise. Handlers only translate; MemoryService decides.
+// users' scripts, curl lines and the sync guide's monitoring keep working. Errors are
+// {"detail": message}: 400 malformed JSON, 422 invalid fields, 404 unknown memory, 503 database
+// busy, 500 otherwise. Handlers only translate; MemoryService decides.
+// Each route is one named handler below, a plain function of the Request that returns the
+// Response, errors included (it throws nothing), so tests call it without a socket. mount()
+// registers them; the server has already checked the key and the limits when one runs.
+// Thread-safety: handlers are safe from many threads (MemoryService is).
 #pragma once
 
 #include <chrono>
@@ -32,7 +29,37 @@ class RestApi {
           Backups* backups = nullptr);
   void mount(HttpServer& server);
 
+  // Health and statistics (rest_health.cpp).
+  // GET /api/health, open: {status, memory_count, last_modified}.
+  Response health(const Request& req) const;
+  // GET /api/health/detailed: status, version, uptime, storage, statistics, data digest.
+  Response health_detailed(const Request& req) const;
+  // GET /api/stats[?by_source=true]
+  Response stats(const Request& req) const;
+
+  // Memories (rest_memories.cpp); {hash} is Request::matches[1].
+  Response store_memory(const Request& req) const;   // POST /api/memories
+  Response list_memories(const Request& req) const;  // GET /api/memories?page&page_size&tag...
+  Response get_memory(const Request& req) const;     // GET /api/memories/{hash}
+  Response update_memory(const Request& req) const;  // PUT /api/memories/{hash}
+  Response delete_memory(const Request& req) const;  // DELETE /api/memories/{hash}
+  Response list_tags(const Request& req) const;      // GET /api/tags
+
+  // Searches (rest_search.cpp); each answered one publishes search_completed.
+  Response search(const Request& req) const;          // POST /api/search
+  Response search_by_tag(const Request& req) const;   // POST /api/search/by-tag
+  Response search_by_time(const Request& req) const;  // POST /api/search/by-time
+  Response search_similar(const Request& req) const;  // GET /api/search/similar/{hash}
+
+  // Backups (rest_backups.cpp), mounted only with a Backups; 404 without one.
+  Response backup_status(const Request& req) const;  // GET /api/backup/status
+  Response backup_now(const Request& req) const;     // POST /api/backup/now
+  Response backup_list(const Request& req) const;    // GET /api/backup/list
+
  private:
+  // Publishes search_completed for `r` and answers it.
+  Response searched(const SearchResponse& r) const;
+
   MemoryService& service_;
   std::string version_;
   EventSink events_;

@@ -12,7 +12,9 @@
 //        writes the loser's values of the lost fields as a new edit here: {success, conflict,
 //        memory}. 422 for a
 //        bad body, 404 for an unknown id, 409 when it was already resolved.
-// Every node serves these, so any node can be the hub.
+// Every node serves these, so any node can be the hub. Each route is a named handler below
+// that returns its Response, errors included; mount_sync_api() registers them.
+// Thread-safety: safe from many threads (MemoryService is).
 #pragma once
 
 #include "http/http_server.h"
@@ -21,5 +23,12 @@
 namespace mcpmem {
 
 void mount_sync_api(HttpServer& server, MemoryService& service);
+
+Response handle_sync_pull(MemoryService& service, const Request& req);
+Response handle_sync_push(MemoryService& service, const Request& req);
+Response handle_sync_status(MemoryService& service, const Request& req);
+Response handle_list_conflicts(MemoryService& service, const Request& req);
+// The conflict's id is req.matches[1].
+Response handle_resolve_conflict(MemoryService& service, const Request& req);
 
 }  // namespace mcpmem

@@ -1,4 +1,4 @@
-// Options of a listening socket. cpp-httplib sets SO_REUSEPORT by default, which lets a second
+// Options of a listening socket. SO_REUSEPORT (which the old server library set) lets a second
 // process bind a port that is in use, and the kernel then splits connections between the two
 // (issue 15: a hub "restarted" while the old process ran split its spokes between two
 // databases). These options let a restarted server bind over TIME_WAIT connections but never

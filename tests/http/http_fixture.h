@@ -1,6 +1,6 @@
 // A real HttpServer on a free loopback port with the MCP endpoint, the REST API and the sync
-// routes mounted (as `serve --http` does) on a temporary database, and an httplib client for
-// it: the fixture of the http tests.
+// routes mounted (as `serve --http` does) on a temporary database, and a client for it
+// (test_client.h): the fixture of the http tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include "http/mcp_endpoint.h"
 #include "http/rest_api.h"
 #include "http/sync_api.h"
+#include "test_client.h"
 
 namespace mcpmem {
 
@@ -77,18 +78,14 @@ class HttpTest : public ::testing::Test {
     thread_.join();
     server_.reset();
   }
-  httplib::Client client() {
-    httplib::Client c("127.0.0.1", server_->port());
-    c.set_read_timeout(10);
-    return c;
-  }
-  static httplib::Headers with_key(httplib::Headers h = {}) {
+  TestClient client() { return TestClient(server_->port()); }
+  static TestHeaders with_key(TestHeaders h = {}) {
     h.emplace("X-API-Key", kKey);
     return h;
   }
   // POSTs a JSON-RPC message to /mcp with the key and, when given, a session.
-  httplib::Result mcp_post(const std::string& body, const std::string& session = "") {
-    httplib::Headers h = with_key({{"Accept", "application/json, text/event-stream"}});
+  TestResult mcp_post(const std::string& body, const std::string& session = "") {
+    TestHeaders h = with_key({{"Accept", "application/json, text/event-stream"}});
     if (!session.empty()) h.emplace("Mcp-Session-Id", session);
     return client().Post("/mcp", h, body, "application/json");
   }

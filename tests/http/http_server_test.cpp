@@ -48,13 +48,9 @@ TEST_F(HttpTest, EveryOtherRouteAnswers401WithoutOrWithAWrongKey) {
   for (const HttpServer::Route& route : routes) {
     std::string path = std::regex_replace(route.pattern, std::regex(R"(\([^)]*\))"), "abc");
     for (const char* key : {"", "wrong", "test-key-5f1c2a9", "test-key-5f1c2a9bx"}) {
-      httplib::Request req;
-      req.method = route.method;
-      req.path = path;
-      if (*key) req.headers.emplace("X-API-Key", key);
-      req.headers.emplace("Content-Type", "application/json");
-      req.body = "{}";
-      auto r = client().send(req);
+      TestHeaders headers{{"Content-Type", "application/json"}};
+      if (*key) headers.emplace("X-API-Key", key);
+      auto r = client().send(route.method, path, headers, "{}");
       ASSERT_TRUE(r);
       if (route.open) {
         EXPECT_EQ(r->status, 200) << route.method << " " << path;
@@ -169,7 +165,7 @@ TEST_F(HttpTest, CrossSiteOriginsAreRefused) {
   EXPECT_EQ(client().Get("/api/health", {{"Origin", "null"}})->status, 403);
   auto r = mcp_post(kInitialize);
   ASSERT_EQ(r->status, 200);
-  httplib::Headers h = with_key({{"Origin", "https://evil.example.com"}});
+  TestHeaders h = with_key({{"Origin", "https://evil.example.com"}});
   EXPECT_EQ(client().Post("/mcp", h, kInitialize, "application/json")->status, 403);
 }
 
@@ -273,13 +269,11 @@ TEST_F(HttpTest, TransportRulesForHeadersAndMethods) {
   EXPECT_EQ(
       c.Post("/mcp", with_key({{"Accept", "text/html"}}), kInitialize, "application/json")->status,
       406);
-  httplib::Headers old =
-      with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}});
+  TestHeaders old = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "1999-01-01"}});
   EXPECT_EQ(c.Post("/mcp", old, R"({"jsonrpc":"2.0","id":5,"method":"ping"})", "application/json")
                 ->status,
             400);
-  httplib::Headers ok =
-      with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
+  TestHeaders ok = with_key({{"Mcp-Session-Id", session}, {"MCP-Protocol-Version", "2025-06-18"}});
   EXPECT_EQ(
       c.Post("/mcp", ok, R"({"jsonrpc":"2.0","id":6,"method":"ping"})", "application/json")->status,
       200);
@@ -365,11 +359,9 @@ TEST_F(HttpTest, ServesHttpsWithARealCertificate) {
   o.key_file = key;
   start(o);
   EXPECT_EQ(server_->url().rfind("https://127.0.0.1:", 0), 0u);
-  httplib::SSLClient tls("127.0.0.1", server_->port());
-  tls.set_ca_cert_path(cert.c_str());
-  tls.enable_server_certificate_verification(true);
+  TestClient tls(server_->port(), /*tls=*/true, cert);  // verifies the certificate
   auto r = tls.Get("/api/health");
-  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(r->status, 200);
   auto session = tls.Post("/mcp", with_key(), kInitialize, "application/json");
   ASSERT_TRUE(session);

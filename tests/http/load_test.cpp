@@ -42,11 +42,8 @@ TEST_F(HttpTest, ThirtyTwoKeepAliveClientsForTwentySecondsLoseNothing) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      httplib::SSLClient cli("127.0.0.1", server_->port());
-      cli.set_ca_cert_path(tls->cert_file.c_str());
-      cli.enable_server_certificate_verification(true);
-      cli.set_keep_alive(true);
-      cli.set_tcp_nodelay(true);
+      // One connection per client, kept alive (TestClient reuses it), certificate verified.
+      TestClient cli(server_->port(), /*tls=*/true, tls->cert_file);
       cli.set_read_timeout(30);
       std::mt19937 rng(static_cast<unsigned>(c));
       for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
@@ -81,7 +78,7 @@ TEST_F(HttpTest, ThirtyTwoKeepAliveClientsForTwentySecondsLoseNothing) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_GT(stored.load(), 0);
   EXPECT_EQ(memory_count(), before + stored.load());
-  httplib::SSLClient check("127.0.0.1", server_->port());
+  TestClient check(server_->port(), /*tls=*/true);
   check.enable_server_certificate_verification(false);
   auto tagged = check.Get("/api/memories?tag=load&page_size=1", with_key());
   ASSERT_TRUE(tagged);

@@ -1,6 +1,7 @@
 // The REST API over a real socket: the Python service's paths, JSON shapes and key order,
 // status codes for bad input (400 malformed, 422 invalid field, 404 unknown, 413 too big) with
 // nothing changed, the events each write emits, and the sync guide's health fields.
+// (rest_handlers_test.cpp calls the same handlers without a socket.)
 #include "http/rest_api.h"
 
 #include <sys/stat.h>
@@ -21,10 +22,10 @@ class RestTest : public HttpTest {
     HttpTest::SetUp();
     start();
   }
-  httplib::Result post(const std::string& path, const Json& body) {
+  TestResult post(const std::string& path, const Json& body) {
     return client().Post(path.c_str(), with_key(), body.dump(), "application/json");
   }
-  Json ok_json(const httplib::Result& r, int status = 200) {
+  Json ok_json(const TestResult& r, int status = 200) {
     EXPECT_TRUE(r);
     if (!r) return Json();
     EXPECT_EQ(r->status, status) << r->body;

@@ -2,7 +2,7 @@
 // nodes' concurrent edits of one field of a memory, applied by MemoryService::apply_versions)
 // is listed with both versions and the field that lost; keeping the loser makes it current; a
 // second resolve is a 409; bad requests (422), unknown ids (404) and missing or wrong keys (401)
-// change nothing.
+// change nothing. Then the handlers alone (SyncHandlerTest), with hand-made Requests.
 #include "http/sync_api.h"
 
 #include "../deep_json.h"
@@ -59,8 +59,8 @@ class SyncApiTest : public HttpTest {
     EXPECT_EQ(r->status, status) << path << ": " << r->body;
     return Json::parse(r->body, nullptr, false);
   }
-  httplib::Result resolve(const std::string& id, const std::string& body,
-                          httplib::Headers headers = with_key()) {
+  TestResult resolve(const std::string& id, const std::string& body,
+                     TestHeaders headers = with_key()) {
     return client().Post(("/api/sync/conflicts/" + id + "/resolve").c_str(), headers, body,
                          "application/json");
   }
@@ -129,9 +129,8 @@ TEST_F(SyncApiTest, ConcurrentVersionsAreListedAndKeepingTheLoserMakesItCurrent)
 TEST_F(SyncApiTest, ConflictRoutesRefuseMissingAndWrongKeys) {
   make_conflict();
   const std::string id = std::to_string(service_->conflicts(false, 10)->front().id);
-  for (const httplib::Headers& h :
-       {httplib::Headers{}, httplib::Headers{{"X-API-Key", "wrong"}},
-        httplib::Headers{{"Authorization", "Bearer test-key-5f1c2a9"}}}) {
+  for (const TestHeaders& h : {TestHeaders{}, TestHeaders{{"X-API-Key", "wrong"}},
+                               TestHeaders{{"Authorization", "Bearer test-key-5f1c2a9"}}}) {
     auto list = client().Get("/api/sync/conflicts", h);
     ASSERT_TRUE(list);
     EXPECT_EQ(list->status, 401);
@@ -201,6 +200,60 @@ TEST_F(SyncApiTest, ListIsNewestFirstAndLimited) {
   ASSERT_EQ(list["conflicts"].size(), 1u);
   EXPECT_EQ(list["conflicts"][0]["content_hash"], *content_hash("Standup moved to 9:30"));
   EXPECT_EQ(get_json("/api/sync/conflicts")["conflicts"].size(), 2u);
+}
+
+class SyncHandlerTest : public HttpTest {};
+
+TEST_F(SyncHandlerTest, PullFromAnEmptyHubIsAnEmptyBatch) {
+  Response r = handle_sync_pull(*service_, Request{});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["hub_node"], service_->node_name());
+  EXPECT_TRUE(j["versions"].empty());
+  EXPECT_EQ(j["more"], false);
+  EXPECT_EQ(j["embedding_model"], "hash-384");
+}
+
+TEST_F(SyncHandlerTest, RefusalsNameWhatIsWrongAndApplyNothing) {
+  Request pull;
+  pull.params.emplace("since", "x");
+  Response bad_pull = handle_sync_pull(*service_, pull);
+  EXPECT_EQ(bad_pull.status, 422);
+  EXPECT_EQ(Json::parse(bad_pull.body)["detail"],
+            "'since' and 'limit' must be whole numbers (limit >= 1)");
+  auto push = [&](const std::string& body) {
+    Request r;
+    r.body = body;
+    return handle_sync_push(*service_, r);
+  };
+  const std::pair<std::string, std::pair<int, std::string>> cases[] = {
+      {"[]", {400, "the request body must be a JSON object"}},
+      {R"({"versions":{}})", {422, "'versions' must be a list"}},
+      {R"({"versions":[],"node":7})", {422, "'node' must be a string"}},
+      {R"({"versions":[],"conflicts":{}})", {422, "'conflicts' must be a list"}},
+  };
+  for (const auto& [body, expected] : cases) {
+    Response r = push(body);
+    EXPECT_EQ(r.status, expected.first) << body;
+    EXPECT_EQ(Json::parse(r.body)["detail"], expected.second) << body;
+  }
+  Response bad_version = push(R"({"versions":[{"content":5}]})");
+  EXPECT_EQ(bad_version.status, 422);
+  const std::string detail = Json::parse(bad_version.body)["detail"];
+  EXPECT_EQ(detail.rfind("versions[0]: ", 0), 0u) << detail;
+  EXPECT_NE(detail.find("(nothing was applied)"), std::string::npos) << detail;
+  EXPECT_EQ(memory_count(), 0);
+
+  Request resolve;
+  resolve.matches = {"/api/sync/conflicts/abc/resolve", "abc"};
+  resolve.body = R"({"keep":"loser"})";
+  Response unknown = handle_resolve_conflict(*service_, resolve);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Json::parse(unknown.body)["detail"], "no sync conflict with id abc");
+  Request list;
+  list.params.emplace("limit", "0");
+  EXPECT_EQ(handle_list_conflicts(*service_, list).status, 422);
 }
 
 }  // namespace

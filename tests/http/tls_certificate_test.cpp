@@ -59,19 +59,17 @@ TEST_F(HttpTest, SelfSignedCertificateIsMadeOnceKeptPrivateAndTrustedWhenPinned)
   o.cert_file = made->cert_file;
   o.key_file = made->key_file;
   start(o);
-  httplib::SSLClient tls("localhost", server_->port());
-  tls.set_ca_cert_path(made->cert_file.c_str());
-  tls.enable_server_certificate_verification(true);
+  TestClient tls(server_->port(), /*tls=*/true, made->cert_file);
+  tls.set_host_name("localhost");
   auto r = tls.Get("/api/health/detailed", with_key());
-  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(r->status, 200);
   // A client that trusts another certificate refuses the connection.
   stop();
   auto other = ensure_self_signed_certificate(dir_ + "/other", names);
   start(o);
-  httplib::SSLClient wrong("localhost", server_->port());
-  wrong.set_ca_cert_path(other->cert_file.c_str());
-  wrong.enable_server_certificate_verification(true);
+  TestClient wrong(server_->port(), /*tls=*/true, other->cert_file);
+  wrong.set_host_name("localhost");
   EXPECT_FALSE(wrong.Get("/api/health"));
 }
 

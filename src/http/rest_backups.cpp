@@ -1,0 +1,81 @@
+// REST backups, in the shapes of the Python service's BackupScheduler routes: the schedule's
+// state, a backup made now, and the backups kept, newest first. Service/backups.h decides what
+// a backup is (a standalone SQLite copy, owner-only); these only render it. Without a Backups
+// (backups off) the routes are not mounted and the handlers answer 404.
+#include "core/time_format.h"
+#include "http/rest_api.h"
+#include "http/rest_input.h"
+
+namespace mcpmem {
+
+using rest_detail::fail;
+using rest_detail::iso_or_null;
+using rest_detail::json_response;
+using rest_detail::respond;
+using rest_detail::value_or_fail;
+
+namespace {
+
+[[noreturn]] void no_backups() { fail(404, "backups are not enabled on this server"); }
+
+}  // namespace
+
+Response RestApi::backup_status(const Request&) const {
+  return respond([&] {
+    if (backups_ == nullptr) no_backups();
+    BackupStatus s = backups_->status();
+    OJson j = OJson::object();
+    j["enabled"] = s.enabled;
+    j["interval"] = s.interval;
+    j["retention_days"] = s.retention_days;
+    j["max_count"] = s.max_count;
+    j["backup_count"] = s.backup_count;
+    j["total_size_bytes"] = s.total_size_bytes;
+    j["last_backup_time"] = s.last_backup_time ? OJson(*s.last_backup_time) : OJson(nullptr);
+    j["time_since_last_seconds"] =
+        s.last_backup_time ? OJson(unix_now() - *s.last_backup_time) : OJson(nullptr);
+    j["next_backup_at"] = iso_or_null(s.next_backup_at);
+    j["scheduler_running"] = s.scheduler_running;
+    j["backup_directory"] = s.backup_directory;
+    return json_response(j);
+  });
+}
+
+Response RestApi::backup_now(const Request&) const {
+  return respond([&] {
+    if (backups_ == nullptr) no_backups();
+    BackupInfo b = value_or_fail(backups_->create());
+    OJson j = OJson::object();
+    j["success"] = true;
+    j["filename"] = b.filename;
+    j["size_bytes"] = b.size_bytes;
+    j["created_at"] = iso_utc(b.created_at);
+    j["duration_seconds"] = b.duration_seconds;
+    return json_response(j);
+  });
+}
+
+Response RestApi::backup_list(const Request&) const {
+  return respond([&] {
+    if (backups_ == nullptr) no_backups();
+    const double now = unix_now();
+    OJson list = OJson::array();
+    int64_t total = 0;
+    for (const BackupInfo& b : backups_->list()) {
+      OJson one = OJson::object();
+      one["filename"] = b.filename;
+      one["size_bytes"] = b.size_bytes;
+      one["created_at"] = iso_utc(b.created_at);
+      one["age_days"] = static_cast<int64_t>((now - b.created_at) / 86400);
+      list.push_back(std::move(one));
+      total += b.size_bytes;
+    }
+    OJson j = OJson::object();
+    j["total_count"] = list.size();
+    j["backups"] = std::move(list);
+    j["total_size_bytes"] = total;
+    return json_response(j);
+  });
+}
+
+}  // namespace mcpmem
