@@ -157,6 +157,10 @@ class Connection {
           11, false);
       co_return false;
     }
+    if (ec == http::error::body_limit) {  // a declared Content-Length past the limit
+      co_await reply(too_large(), 11, false);
+      co_return false;
+    }
     if (ec) {
       // A parse error gets a 400; a timeout or a closed socket gets nothing.
       if (is_parse_error(ec)) {

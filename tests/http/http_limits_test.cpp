@@ -194,7 +194,7 @@ TEST_F(HttpLimitsTest, ABodyOnARouteThatTakesNoneIsRefusedUnread_Issue15) {
   start();
   RawClient c(server_->port());
   ASSERT_TRUE(
-      c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000000\r\n\r\n")));
+      c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000\r\n\r\n")));
   const std::string reply = c.read_until_closed();
   EXPECT_EQ(status_of(reply), 413) << reply;
   EXPECT_NE(reply.find("takes no request body"), std::string::npos);
@@ -270,11 +270,12 @@ TEST_F(HttpLimitsTest, ASilentConnectionIsDroppedAfterTheHeaderTimeout_Issue15) 
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(kHeaderReadTimeoutSeconds + 2));
 }
 
-// A Range header with 2,700 parts made an 8 KB request return 51 MB: Range is not served.
+// A Range header with 2,700 parts made an 8 KB request return 51 MB: Range is not served (and
+// 2,700 parts no longer fit in a request head).
 TEST_F(HttpLimitsTest, ARangeHeaderNeverMultipliesTheReply_Issue15) {
   start();
   std::string ranges = "bytes=0-10";
-  for (int i = 1; i < 2700; ++i) ranges += ",0-" + std::to_string(1000 + i);
+  for (int i = 1; i < 1500; ++i) ranges += ",0-" + std::to_string(1000 + i);
   RawClient c(server_->port());
   ASSERT_TRUE(c.send_text(head("GET", "/", "Range: " + ranges + "\r\nConnection: close\r\n\r\n")));
   const std::string reply = c.read_until_closed();
