@@ -10,10 +10,10 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -101,7 +101,9 @@ double rss_mb(pid_t pid) {
 }
 
 double p99(const std::vector<double>& sorted) {
-  return sorted.empty() ? 0 : sorted[static_cast<size_t>(0.99 * static_cast<double>(sorted.size() - 1))];
+  return sorted.empty()
+             ? 0
+             : sorted[static_cast<size_t>(0.99 * static_cast<double>(sorted.size() - 1))];
 }
 
 }  // namespace
@@ -113,12 +115,11 @@ bool bench_http_search(const std::string& binary, const std::string& db,
   fs::remove_all(base);
   fs::create_directories(base);
   const std::string log = base + "/server.log", key = "bench-key";
-  std::vector<std::string> env_strings = {"MCP_MEMORY_BASE_DIR=" + base,
-                                          "MCP_MEMORY_SQLITE_PATH=" + db, "MCP_API_KEY=" + key,
-                                          "MCP_BACKUP_ENABLED=false", "PATH=/usr/bin:/bin",
-                                          // the idle ones and the measuring clients
-                                          "MCP_HTTP_MAX_CONNECTIONS=" +
-                                              std::to_string(kIdleConnections + 64)};
+  std::vector<std::string> env_strings = {
+      "MCP_MEMORY_BASE_DIR=" + base, "MCP_MEMORY_SQLITE_PATH=" + db, "MCP_API_KEY=" + key,
+      "MCP_BACKUP_ENABLED=false", "PATH=/usr/bin:/bin",
+      // the idle ones and the measuring clients
+      "MCP_HTTP_MAX_CONNECTIONS=" + std::to_string(kIdleConnections + 64)};
   raise_open_file_limit(kIdleConnections + 1024);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
@@ -214,7 +215,7 @@ bool bench_http_search(const std::string& binary, const std::string& db,
         std::max(1, seconds / 2),
         [&](std::mt19937&) { return request("GET", "/api/health/detailed"); }, health_ms,
         health_failed);
-  
+
     IdleConnections idle;
     ok = idle.open(port, cert, kIdleConnections);
     if (ok) {

@@ -72,6 +72,7 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
   o.port = f.port >= 0 ? f.port : (https ? c.https_port : c.http_port);
   o.max_connections = c.http_max_connections;
   o.max_connections_per_ip = c.http_max_connections_per_ip;
+  o.workers = c.http_workers;
   if (https && (c.ssl_cert_file.empty() != c.ssl_key_file.empty())) {
     return Status::invalid_argument("set both MCP_SSL_CERT_FILE and MCP_SSL_KEY_FILE, or neither");
   }

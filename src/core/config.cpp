@@ -112,6 +112,7 @@ Config config_from_env(const Env& env) {
   read_number(env, "MCP_HTTPS_PORT", c.https_port);
   read_number(env, "MCP_HTTP_MAX_CONNECTIONS", c.http_max_connections);
   read_number(env, "MCP_HTTP_MAX_CONNECTIONS_PER_IP", c.http_max_connections_per_ip);
+  read_number(env, "MCP_HTTP_WORKERS", c.http_workers);
   if (const std::string* f = get(env, "MCP_SSL_CERT_FILE")) c.ssl_cert_file = expand_home(*f, env);
   if (const std::string* f = get(env, "MCP_SSL_KEY_FILE")) c.ssl_key_file = expand_home(*f, env);
   if (const std::string* k = get(env, "MCP_API_KEY")) c.api_key = *k;

@@ -80,6 +80,9 @@ struct Config {
   // MCP_HTTP_MAX_CONNECTIONS_PER_IP: per client address (loopback exempt: a reverse proxy on
   // this machine is one address for all its clients).
   size_t http_max_connections_per_ip = 256;
+  // MCP_HTTP_WORKERS: threads that run request handlers; 0 = four per core (at least 8). Raise
+  // it when handlers wait on something slow (a remote embedder).
+  size_t http_workers = 0;
 
   // --- sync ---
   // MCP_SYNC_TOMBSTONE_RETENTION_DAYS: deletes are kept as tombstones this long so they reach

@@ -48,6 +48,12 @@ bool keys_equal(const std::string& given, const std::string& expected) {
 
 size_t default_io_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
+}  // namespace
+
+size_t default_http_workers() { return std::max<size_t>(8, 4 * default_io_threads()); }
+
+namespace {
+
 // Grace given to in-flight requests at stop() before the loop is stopped regardless.
 constexpr int kShutdownGraceSeconds = 5;
 
@@ -84,7 +90,8 @@ int http_status(const Status& s) {
 HttpServer::Impl::Impl(HttpOptions o)
     : options(std::move(o)),
       ioc(static_cast<int>(options.io_threads ? options.io_threads : default_io_threads())),
-      workers(options.workers ? options.workers : kDefaultWorkers) {
+      workers(options.workers ? options.workers : default_http_workers()) {
+  worker_count = options.workers ? options.workers : default_http_workers();
   for (auto& h : options.allowed_hosts) h = lower(h);
   loopback_bind = is_loopback_name(host_without_port(options.host)) || options.host == "::1";
 }
@@ -94,21 +101,22 @@ void HttpServer::Impl::add_route(const std::string& method, const std::string& p
   RouteEntry entry{method, pattern, std::nullopt, std::move(handler)};
   if (pattern.find_first_of("()[]*+?\\^$|") != std::string::npos) {
     entry.regex.emplace(pattern, std::regex::ECMAScript | std::regex::optimize);
+  } else {
+    exact_routes.emplace(method + " " + pattern, routes.size());
   }
   routes.push_back(std::move(entry));
 }
 
 RouteMatch HttpServer::Impl::route(const std::string& method, const std::string& path) const {
   // HEAD is GET without the body (the connection drops the body).
-  const std::string& wanted = method == "HEAD" ? std::string("GET") : method;
+  const std::string wanted = method == "HEAD" ? std::string("GET") : method;
+  const bool takes_body = wanted == "POST" || wanted == "PUT";
+  if (auto exact = exact_routes.find(wanted + " " + path); exact != exact_routes.end()) {
+    return {&routes[exact->second].handler, takes_body, {path}};
+  }
   for (const RouteEntry& r : routes) {
-    if (r.method != wanted) continue;
-    RouteMatch m{&r.handler, wanted == "POST" || wanted == "PUT", {}};
-    if (!r.regex) {
-      if (r.pattern != path) continue;
-      m.matches.push_back(path);
-      return m;
-    }
+    if (r.method != wanted || !r.regex) continue;
+    RouteMatch m{&r.handler, takes_body, {}};
     std::smatch groups;
     if (!std::regex_match(path, groups, *r.regex)) continue;
     for (const auto& g : groups) m.matches.push_back(g.str());
@@ -169,7 +177,6 @@ std::optional<Response> HttpServer::Impl::screen(const Request& head) const {
 }
 
 asio::awaitable<Response> HttpServer::Impl::call(const Handler& handler, const Request& request) {
-  const size_t worker_count = options.workers ? options.workers : kDefaultWorkers;
   if (in_flight.fetch_add(1) >= worker_count + kMaxQueuedRequests) {
     in_flight.fetch_sub(1);
     Response busy = json_error(503, "the server is busy; retry shortly");

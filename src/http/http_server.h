@@ -67,15 +67,16 @@ struct HttpOptions {
   bool allow_anonymous = false;            // refused unless `host` is a loopback address
   std::vector<std::string> allowed_hosts;  // extra Host header names (without port)
   size_t io_threads = 0;                   // event-loop threads; 0 = one per core
-  size_t workers = 0;                      // handler threads; 0 = kDefaultWorkers
+  size_t workers = 0;                      // handler threads; 0 = default_http_workers()
   size_t max_connections = kMaxConnections;
   size_t max_connections_per_ip = kMaxConnectionsPerIp;
   bool loopback_exempt_from_ip_cap = true;  // tests turn it off to reach the cap
 };
 
-// Handlers mostly wait on SQLite (which serves readers in parallel) and the vector index;
-// more threads than this only queue on the same locks.
-inline constexpr size_t kDefaultWorkers = 16;
+// Handler threads when HttpOptions::workers is 0: four per core (at least 8). Handlers are mostly
+// CPU (the vector index, JSON), so more threads than cores only add switches; the spare ones
+// cover handlers that wait (a busy SQLite lock, a remote embedder's round trip).
+size_t default_http_workers();
 
 class HttpServer {
  public:

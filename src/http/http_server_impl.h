@@ -13,6 +13,7 @@
 #include <optional>
 #include <regex>
 #include <thread>
+#include <unordered_map>
 
 #include "core/thread_annotations.h"
 #include "http/http_server.h"
@@ -90,6 +91,8 @@ class HttpServer::Impl {
     Handler handler;
   };
   std::vector<RouteEntry> routes;
+  // "METHOD path" of the exact routes -> index in `routes`: most requests never try a regex.
+  std::unordered_map<std::string, size_t> exact_routes;
   std::vector<std::string> open_paths;
   mutable Mutex mu_;
   size_t connections MCP_GUARDED_BY(mu_) = 0;
@@ -98,6 +101,7 @@ class HttpServer::Impl {
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   std::atomic<size_t> in_flight{0};  // handler calls queued or running
+  size_t worker_count = 0;
 
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor{ioc};

@@ -193,8 +193,7 @@ TEST_F(HttpLimitsTest, ACompressedBodyIsRefusedWith415_Issue15) {
 TEST_F(HttpLimitsTest, ABodyOnARouteThatTakesNoneIsRefusedUnread_Issue15) {
   start();
   RawClient c(server_->port());
-  ASSERT_TRUE(
-      c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000\r\n\r\n")));
+  ASSERT_TRUE(c.send_text(head("GET", "/api/stats", keyed() + "Content-Length: 100000\r\n\r\n")));
   const std::string reply = c.read_until_closed();
   EXPECT_EQ(status_of(reply), 413) << reply;
   EXPECT_NE(reply.find("takes no request body"), std::string::npos);
