@@ -201,7 +201,7 @@ bool bench_http_search(const std::string& binary, const std::string& db,
   };
   std::vector<double> search_ms, health_ms, idle_search_ms;
   int64_t search_failed = 0, health_failed = 0, idle_failed = 0;
-  double search_rps = 0, health_rps = 0, idle_rss_mb = 0;
+  double search_rps = 0, health_rps = 0, idle_rss_mb = 0, busy_rss_mb = 0;
   if (ok) {
     search_rps = drive(
         seconds,
@@ -216,6 +216,7 @@ bool bench_http_search(const std::string& binary, const std::string& db,
         [&](std::mt19937&) { return request("GET", "/api/health/detailed"); }, health_ms,
         health_failed);
 
+    busy_rss_mb = rss_mb(pid);
     IdleConnections idle;
     ok = idle.open(port, cert, kIdleConnections);
     if (ok) {
@@ -246,6 +247,7 @@ bool bench_http_search(const std::string& binary, const std::string& db,
   std::printf("BENCH http_search_p99_ms_10k %.2f ms\n", p99(search_ms));
   std::printf("BENCH http_health_rps %.1f 1/s\n", health_rps);
   std::printf("BENCH http_idle_conns_10k_p99_ms %.2f ms\n", p99(idle_search_ms));
+  std::printf("BENCH http_rss_mb_after_load %.1f MB\n", busy_rss_mb);
   std::printf("BENCH http_rss_mb_10k_idle %.1f MB\n", idle_rss_mb);
   std::fflush(stdout);
   return true;

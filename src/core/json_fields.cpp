@@ -37,16 +37,16 @@ Result<int64_t> int_field(const Json& object, std::string_view name, int64_t fal
                           int64_t hi) {
   const Json* v = find_field(object, name);
   if (v == nullptr) return fallback;
-  if (!v->is_number_integer()) return field_error(name, "an integer");
-  // A uint64 beyond int64 is out of range, not a wrapped negative number.
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    return field_error(name, "between " + std::to_string(lo) + " and " + std::to_string(hi));
+  // One message for a wrong type and a wrong value: it says what would be accepted. A uint64
+  // beyond int64 is out of range, not a wrapped negative number.
+  const bool in_range =
+      v->is_number_integer() &&
+      !(v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) &&
+      v->get<int64_t>() >= lo && v->get<int64_t>() <= hi;
+  if (!in_range) {
+    return field_error(name, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
-  const int64_t x = v->get<int64_t>();
-  if (x < lo || x > hi) {
-    return field_error(name, "between " + std::to_string(lo) + " and " + std::to_string(hi));
-  }
-  return x;
+  return v->get<int64_t>();
 }
 
 Result<double> number_field(const Json& object, std::string_view name, double fallback, double lo,

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "core/json_fields.h"
 #include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
@@ -43,41 +44,24 @@ Json body_object(const Request& req) {
 }
 
 std::string text_field(const Json& j, const char* name, const std::string& fallback) {
-  if (absent(j, name)) return fallback;
-  if (!j[name].is_string()) fail(422, quoted(name) + " must be a string");
-  return j[name];
+  return value_or_fail(string_field(j, name, fallback));
 }
 
 std::optional<std::string> optional_text(const Json& j, const char* name) {
-  if (absent(j, name)) return std::nullopt;
+  if (!has_field(j, name)) return std::nullopt;
   return text_field(j, name);
 }
 
 int64_t int_field(const Json& j, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
-  if (absent(j, name)) return fallback;
-  if (!j[name].is_number_integer() || j[name] < lo || j[name] > hi) fail_range(name, lo, hi);
-  return j[name];
+  return value_or_fail(mcpmem::int_field(j, name, fallback, lo, hi));
 }
 
 bool bool_field(const Json& j, const char* name, bool fallback) {
-  if (absent(j, name)) return fallback;
-  if (!j[name].is_boolean()) fail(422, quoted(name) + " must be a boolean");
-  return j[name];
+  return value_or_fail(mcpmem::bool_field(j, name, fallback));
 }
 
 std::vector<std::string> tags_field(const Json& j, const char* name) {
-  if (absent(j, name)) return {};
-  const Json& t = j[name];
-  if (t.is_string()) return split_tag_list(t.get<std::string>());
-  std::vector<std::string> out;
-  if (t.is_array()) {
-    for (const Json& x : t) {
-      if (!x.is_string()) break;
-      out.push_back(x);
-    }
-    if (out.size() == t.size()) return out;
-  }
-  fail(422, quoted(name) + " must be a list of strings");
+  return value_or_fail(mcpmem::tags_field(j, name));
 }
 
 std::optional<Json> metadata_field(const Json& j) {

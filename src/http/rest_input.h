@@ -18,9 +18,6 @@
 
 namespace mcpmem::rest_detail {
 
-// n_results and page_size at most, as the Python service.
-inline constexpr int kMaxResults = 100;
-
 // A refusal: the status and the detail a client reads. Thrown inside respond() only.
 struct RestError {
   int status;
@@ -54,7 +51,8 @@ Response json_response(const OJson& body, int status = 200);
 // The body as a JSON object: 400 when it is not JSON (or nested too deep) or not an object.
 Json body_object(const Request& req);
 
-// Typed field access: absent or null -> the fallback; present with the wrong type -> 422.
+// Typed field access (core/json_fields.h's readers): absent or null -> the fallback; present
+// with the wrong type or out of range -> 422 naming the field.
 std::string text_field(const Json& j, const char* name, const std::string& fallback = "");
 std::optional<std::string> optional_text(const Json& j, const char* name);
 int64_t int_field(const Json& j, const char* name, int64_t fallback, int64_t lo, int64_t hi);

@@ -11,7 +11,6 @@ namespace mcpmem {
 using rest_detail::body_object;
 using rest_detail::fail;
 using rest_detail::json_response;
-using rest_detail::kMaxResults;
 using rest_detail::metadata_field;
 using rest_detail::optional_text;
 using rest_detail::query_int;
@@ -47,7 +46,7 @@ Response RestApi::list_memories(const Request& req) const {
   return respond([&] {
     ListRequest r;
     r.page = query_int(req, "page", 1, 1, 1'000'000'000);
-    r.page_size = query_int(req, "page_size", 10, 1, kMaxResults);
+    r.page_size = query_int(req, "page_size", 10, 1, service_.config().max_client_results);
     if (req.has_param("tag")) r.tags = split_tag_list(req.param("tag"));
     if (req.has_param("tags")) r.tags = split_tag_list(req.param("tags"));
     if (!req.param("memory_type").empty()) r.memory_type = req.param("memory_type");

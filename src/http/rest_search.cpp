@@ -15,7 +15,6 @@ using rest_detail::bool_field;
 using rest_detail::fail;
 using rest_detail::int_field;
 using rest_detail::json_response;
-using rest_detail::kMaxResults;
 using rest_detail::optional_text;
 using rest_detail::query_int;
 using rest_detail::respond;
@@ -42,7 +41,8 @@ Response RestApi::search(const Request& req) const {
     SearchRequest r;
     r.query = text_field(body, "query");
     if (r.query.empty()) fail(422, "'query' is required");
-    r.limit = static_cast<int>(int_field(body, "n_results", 10, 1, kMaxResults));
+    r.limit =
+        static_cast<int>(int_field(body, "n_results", 10, 1, service_.config().max_client_results));
     auto mode = parse_search_mode(text_field(body, "mode", "semantic"));
     if (!mode) fail(422, "'mode' must be semantic, exact, keyword or hybrid");
     r.mode = *mode;
@@ -90,7 +90,8 @@ Response RestApi::search_by_time(const Request& req) const {
       fail(400, "Could not parse time query: '" + r.time_expr +
                     "'. Try 'yesterday', 'last week', 'this month', etc.");
     }
-    r.limit = static_cast<int>(int_field(body, "n_results", 10, 1, kMaxResults));
+    r.limit =
+        static_cast<int>(int_field(body, "n_results", 10, 1, service_.config().max_client_results));
     r.query = text_field(body, "semantic_query");
     SearchResponse out = value_or_fail(service_.search(r));
     out.query = r.time_expr;
@@ -101,7 +102,8 @@ Response RestApi::search_by_time(const Request& req) const {
 
 Response RestApi::search_similar(const Request& req) const {
   return respond([&] {
-    const int limit = static_cast<int>(query_int(req, "n_results", 10, 1, kMaxResults));
+    const int limit =
+        static_cast<int>(query_int(req, "n_results", 10, 1, service_.config().max_client_results));
     return searched(value_or_fail(service_.search_similar(req.matches.at(1), limit)));
   });
 }

@@ -97,7 +97,7 @@ try {
     ["memory_store", {}, /'content' is required/],
     ["memory_store", { content: "x", tags: 5 }, /'tags' must be a list or a string/],
     ["memory_store_session", { turns: [] }, /'turns' is required/],
-    ["memory_search", { query: "x", limit: 0 }, /'limit' must be between 1 and 100/],
+    ["memory_search", { query: "x", limit: 0 }, /'limit' must be an integer from 1 to 100/],
     ["memory_search", { query: "x", mode: "fuzzy" }, /'mode' must be/],
     ["memory_list", { page_size: 0 }, /'page_size'/],
     ["memory_delete", {}, /filter/],

@@ -63,11 +63,12 @@ std::string chunked_body(Rng& rng) {
 }
 
 std::string request(Rng& rng) {
-  std::string r = pick(rng, {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "get",
-                             "", "G\x01T", "CONNECT"});
+  std::string r = pick(rng, {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "get", "",
+                             "G\x01T", "CONNECT"});
   r += pick(rng, {" ", " ", "  ", "\t"}) + target(rng) + " " +
        pick(rng, {"HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/1.1x", ""}) + "\r\n";
-  if (rng() % 8 != 0) r += "Host: " + pick(rng, {"127.0.0.1", "localhost:1", "evil.com", ""}) + "\r\n";
+  if (rng() % 8 != 0)
+    r += "Host: " + pick(rng, {"127.0.0.1", "localhost:1", "evil.com", ""}) + "\r\n";
   if (rng() % 2 == 0) r += "X-API-Key: " + pick(rng, {"k", "wrong", ""}) + "\r\n";
   const int headers = static_cast<int>(rng() % 6);
   for (int i = 0; i < headers; ++i) {
@@ -186,9 +187,9 @@ int run(int seconds, uint64_t seed) {
       (void)url_decode(raw, rng() % 2 == 0);
       (void)parse_query(raw);
     }
-    const std::string health = exchange(
-        server.port(), "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        2000);
+    const std::string health =
+        exchange(server.port(),
+                 "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 2000);
     if (health.rfind("HTTP/1.1 200", 0) != 0) {
       std::fprintf(stderr, "after %lld requests the server no longer answers: %s\n",
                    static_cast<long long>(sent), health.c_str());

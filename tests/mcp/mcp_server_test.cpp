@@ -264,7 +264,7 @@ TEST_F(McpTest, BadArgumentsAreIsErrorResultsNamingTheArgument) {
       {"memory_store", Json::object(), "'content' is required"},
       {"memory_store", {{"content", 5}}, "'content' must be a string"},
       {"memory_store", {{"content", "x"}, {"metadata", "nope"}}, "'metadata' must be an object"},
-      {"memory_search", {{"query", "x"}, {"limit", 0}}, "'limit' must be between 1 and 100"},
+      {"memory_search", {{"query", "x"}, {"limit", 0}}, "'limit' must be an integer from 1 to 100"},
       {"memory_search", {{"query", "x"}, {"mode", "psychic"}}, "'mode'"},
       {"memory_search", {{"query", "x"}, {"time_expr", "whenever"}}, "time expression"},
       {"memory_search", {{"query", "x"}, {"after", "soon"}}, "'after' must be a date"},
