@@ -9,12 +9,12 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <deque>
 
 #include "core/log_text.h"
 #include "http/http_server_impl.h"
+#include "http/tls_stream.h"
 
 namespace mcpmem {
 namespace {
@@ -135,7 +135,7 @@ class Connection {
     entry_.idle = true;
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::seconds(first ? kHeaderReadTimeoutSeconds : kKeepAliveTimeoutSeconds));
-    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(1024), kAwait);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(512), kAwait);
     entry_.idle = false;
     buffer_.commit(n);
     co_return !ec;
@@ -361,15 +361,17 @@ class Connection {
   std::string path_ = "-";
 };
 
-template <class Stream>
-asio::awaitable<void> close_gracefully(Stream& stream) {
-  if constexpr (requires { stream.async_shutdown(asio::use_awaitable); }) {
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-    co_await stream.async_shutdown(kAwait);
-  } else {
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  }
+asio::awaitable<void> close_gracefully(TlsStream& stream) {
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.shutdown();
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return;
 }
 
 asio::awaitable<void> run_connection(HttpServer::Impl& impl, tcp::socket socket,
@@ -382,11 +384,11 @@ asio::awaitable<void> run_connection(HttpServer::Impl& impl, tcp::socket socket,
   socket.set_option(tcp::no_delay(true), ignored);  // head and body are separate writes
   beast::tcp_stream tcp_stream(std::move(socket));
   if (impl.tls) {
-    beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *impl.tls);
+    TlsStream tls(std::move(tcp_stream), impl.tls->native_handle());
     beast::get_lowest_layer(tls).expires_after(std::chrono::seconds(kTlsHandshakeTimeoutSeconds));
     entry->idle = true;  // a handshake in progress is not a request: shutdown may cut it
     entry->cancel = [&tls] { beast::get_lowest_layer(tls).cancel(); };
-    auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kAwait);
+    const boost::system::error_code ec = co_await tls.handshake();
     entry->idle = false;
     entry->cancel = nullptr;
     if (!ec) {
