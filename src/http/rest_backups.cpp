@@ -8,11 +8,7 @@
 
 namespace mcpmem {
 
-using rest_detail::fail;
-using rest_detail::iso_or_null;
-using rest_detail::json_response;
-using rest_detail::respond;
-using rest_detail::value_or_fail;
+using namespace rest_detail;  // the readers and answers of rest_input.h
 
 namespace {
 

@@ -10,18 +10,7 @@
 
 namespace mcpmem {
 
-using rest_detail::body_object;
-using rest_detail::bool_field;
-using rest_detail::fail;
-using rest_detail::int_field;
-using rest_detail::json_response;
-using rest_detail::optional_text;
-using rest_detail::query_int;
-using rest_detail::respond;
-using rest_detail::tag_match_all;
-using rest_detail::tags_field;
-using rest_detail::text_field;
-using rest_detail::value_or_fail;
+using namespace rest_detail;  // the readers and answers of rest_input.h
 
 Response RestApi::searched(const SearchResponse& r) const {
   if (events_) {

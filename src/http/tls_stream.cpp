@@ -68,8 +68,8 @@ asio::awaitable<error_code> TlsStream::flush() {
     char* data = nullptr;
     const long size = BIO_get_mem_data(wbio_, &data);
     if (size <= 0) break;
-    auto [ec, n] = co_await asio::async_write(tcp_, asio::buffer(data, static_cast<size_t>(size)),
-                                              kAwait);
+    auto [ec, n] =
+        co_await asio::async_write(tcp_, asio::buffer(data, static_cast<size_t>(size)), kAwait);
     if (ec) co_return ec;
     (void)BIO_reset(wbio_);
   }

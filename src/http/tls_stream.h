@@ -4,10 +4,10 @@
 // were 815 MB). Here OpenSSL reads and writes memory BIOs that this class fills from and drains
 // to the socket: ciphertext is read 512 bytes at a time while nothing is pending (then whatever
 // else the socket has), drained BIOs are replaced by empty ones before every wait for the
-// peer, and SSL_MODE_RELEASE_BUFFERS (set on the context) frees OpenSSL's own record buffers. An idle
-// connection keeps its SSL state (a few KB) and nothing else.
-// Timeouts and cancellation are the tcp_stream's (beast::get_lowest_layer(stream)), since every
-// socket operation goes through it. One operation at a time (HTTP/1.1 reads, then writes).
+// peer, and SSL_MODE_RELEASE_BUFFERS (set on the context) frees OpenSSL's own record buffers. An
+// idle connection keeps its SSL state (a few KB) and nothing else. Timeouts and cancellation are
+// the tcp_stream's (beast::get_lowest_layer(stream)), since every socket operation goes through it.
+// One operation at a time (HTTP/1.1 reads, then writes).
 #pragma once
 
 #include <openssl/ssl.h>

@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "../loopback_server.h"
 #include "core/content_hash.h"
 #include "http/http_server.h"
 
@@ -33,24 +34,13 @@ class FakeHub {
   std::atomic<int> ranged{0};    // requests that asked for a Range
   std::string revision_seen;
 
-  FakeHub() {
-    HttpOptions o;
-    o.port = 0;
-    o.allow_anonymous = true;
-    auto created = HttpServer::create(o);
-    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
-    server_ = std::move(created).value();
-    server_->get("/api/models/acme/tiny", [this](const Request&) { return list(); });
-    server_->get(R"(/acme/tiny/resolve/([^/]+)/(.+))",
-                 [this](const Request& q) { return resolve(q); });
-    thread_ = std::thread([this] { (void)server_->run(); });
-    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeHub() {
-    server_->stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  FakeHub()
+      : server_([this](HttpServer& s) {
+          s.get("/api/models/acme/tiny", [this](const Request&) { return list(); });
+          s.get(R"(/acme/tiny/resolve/([^/]+)/(.+))",
+                [this](const Request& q) { return resolve(q); });
+        }) {}
+  std::string url() const { return server_.url(); }
 
  private:
   Response list() {
@@ -115,8 +105,7 @@ class FakeHub {
     return r;
   }
 
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  LoopbackServer server_;  // last: it stops before the state its handlers read goes
 };
 
 std::string random_bytes(size_t n) {

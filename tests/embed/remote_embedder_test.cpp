@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "../loopback_server.h"
 #include "http/http_server.h"
 
 namespace mcpmem {
@@ -28,30 +29,21 @@ HttpOptions anonymous_loopback() {
 
 class FakeServer {
  public:
-  explicit FakeServer(Handler h) : handler_(std::move(h)) {
-    auto created = HttpServer::create(anonymous_loopback());
-    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
-    server_ = std::move(created).value();
-    auto route = [this](const Request& q) {
-      ++requests;
-      return handler_(q);
-    };
-    server_->post("/api/embed", route);
-    server_->post("/v1/embeddings", route);
-    thread_ = std::thread([this] { (void)server_->run(); });
-    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeServer() {
-    server_->stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  explicit FakeServer(Handler h)
+      : handler_(std::move(h)), server_([this](HttpServer& s) {
+          auto route = [this](const Request& q) {
+            ++requests;
+            return handler_(q);
+          };
+          s.post("/api/embed", route);
+          s.post("/v1/embeddings", route);
+        }) {}
+  std::string url() const { return server_.url(); }
   std::atomic<int> requests{0};
 
  private:
   Handler handler_;
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  LoopbackServer server_;
 };
 
 Response reply(int status, const std::string& body, const std::string& type) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../deep_json.h"
+#include "../loopback_server.h"
 #include "http/http_server.h"
 #include "platform/url.h"
 #include "service/version_json.h"
@@ -40,28 +41,15 @@ class FakeHub {
     return json_reply(200, R"({"applied": {}, "hub_node": "fake"})");
   };
 
-  FakeHub() {
-    HttpOptions o;
-    o.port = 0;
-    o.allow_anonymous = true;
-    auto created = HttpServer::create(o);
-    if (!created.is_ok()) ADD_FAILURE() << created.status().message();
-    server_ = std::move(created).value();
-    server_->get("/api/sync/pull", [this](const Request& q) { return on_pull(q); });
-    server_->post("/api/sync/push", [this](const Request& q) { return on_push(q); });
-    thread_ = std::thread([this] { (void)server_->run(); });
-    // stop() before the server runs would be lost (and the join below would wait forever).
-    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeHub() {
-    server_->stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  FakeHub()
+      : server_([this](HttpServer& s) {
+          s.get("/api/sync/pull", [this](const Request& q) { return on_pull(q); });
+          s.post("/api/sync/push", [this](const Request& q) { return on_push(q); });
+        }) {}
+  std::string url() const { return server_.url(); }
 
  private:
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  LoopbackServer server_;  // last: it stops before the handlers it calls go
 };
 
 class SyncClientTest : public ::testing::Test {
