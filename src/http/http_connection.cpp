@@ -7,6 +7,7 @@
 // of the stream cannot be trusted to be a next request.
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -113,6 +114,10 @@ class Connection {
   Connection(HttpServer::Impl& impl, Stream& stream, ConnectionEntry& entry, std::string address)
       : impl_(impl), stream_(stream), entry_(entry), address_(std::move(address)) {}
 
+  // True when the connection ended with a request not read to its end (refused from its
+  // head, or cut by a limit): the client may still be sending it.
+  bool unread_input() const { return unread_; }
+
   asio::awaitable<void> run() {
     entry_.cancel = [this] { beast::get_lowest_layer(stream_).cancel(); };
     bool first = true;
@@ -144,6 +149,7 @@ class Connection {
   // One request and its reply; false when the connection must close afterwards.
   asio::awaitable<bool> serve_one() {
     started_ = Clock::now();
+    unread_ = true;  // until the request was read to its end
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(kMaxRequestBodyBytes);
@@ -194,6 +200,7 @@ class Connection {
     path_ = req.path;
     if (query_at != std::string_view::npos) req.params = parse_query(target.substr(query_at + 1));
     const bool body_pending = !parser.is_done();
+    if (!body_pending) unread_ = false;
     const bool keep_alive = head.keep_alive() && !impl_.stopping;
     if (req.path.empty() || req.path.front() != '/') {
       co_await reply(json_error(400, "the request target must be a path"), version, false);
@@ -234,6 +241,7 @@ class Connection {
         co_return false;
       }
     }
+    unread_ = false;
     req.body = std::move(parser.get().body());
     req.matches = std::move(route.matches);
     req.remote_address = address_;
@@ -359,19 +367,41 @@ class Connection {
   Clock::time_point started_;
   std::string method_ = "-";
   std::string path_ = "-";
+  bool unread_ = false;
 };
 
-asio::awaitable<void> close_gracefully(TlsStream& stream) {
+// After a reply that left a request unread: stop sending, then read and drop what the client
+// still sends, for a bounded time and size, before closing. Closing with unread bytes makes the
+// kernel send a reset, which can destroy the reply before the client reads it (a 413 would
+// reach it as "connection reset"); RFC 9112 §9.6 asks for this "lingering" close.
+constexpr auto kLingerTime = std::chrono::seconds(1);
+constexpr size_t kLingerBytes = 1 << 20;
+
+asio::awaitable<void> linger(beast::tcp_stream& tcp) {
+  boost::system::error_code ignored;
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp.expires_after(kLingerTime);
+  std::array<char, 4096> sink;
+  for (size_t dropped = 0; dropped < kLingerBytes;) {
+    auto [ec, n] = co_await tcp.async_read_some(asio::buffer(sink), kAwait);
+    if (ec) break;
+    dropped += n;
+  }
+}
+
+// Ends a connection; `drain` when the client may still be sending (see linger()).
+asio::awaitable<void> close_gracefully(TlsStream& stream, bool drain) {
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
   co_await stream.shutdown();
+  if (drain) co_await linger(beast::get_lowest_layer(stream));
   boost::system::error_code ignored;
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+asio::awaitable<void> close_gracefully(beast::tcp_stream& stream, bool drain) {
+  if (drain) co_await linger(stream);
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return;
 }
 
 asio::awaitable<void> run_connection(HttpServer::Impl& impl, tcp::socket socket,
@@ -394,12 +424,12 @@ asio::awaitable<void> run_connection(HttpServer::Impl& impl, tcp::socket socket,
     if (!ec) {
       Connection connection(impl, tls, *entry, address);
       co_await connection.run();
-      co_await close_gracefully(tls);
+      co_await close_gracefully(tls, connection.unread_input());
     }
   } else {
     Connection connection(impl, tcp_stream, *entry, address);
     co_await connection.run();
-    co_await close_gracefully(tcp_stream);
+    co_await close_gracefully(tcp_stream, connection.unread_input());
   }
   impl.withdraw(enrolled);
 }
