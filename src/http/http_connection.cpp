@@ -16,6 +16,7 @@
 #include "core/log_text.h"
 #include "http/http_server_impl.h"
 #include "http/tls_stream.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {

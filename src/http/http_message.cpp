@@ -4,18 +4,12 @@
 #include <algorithm>
 
 #include "core/memory.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {
 
 char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string first_header(const HttpHeaders& headers, std::string_view name) {
   auto it = headers.find(std::string(name));
@@ -55,25 +49,6 @@ Response json_error(int status, const std::string& detail) {
   res.set_content(Json{{"detail", detail}}.dump(-1, ' ', false, Json::error_handler_t::replace),
                   "application/json");
   return res;
-}
-
-std::string url_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
 }
 
 std::multimap<std::string, std::string> parse_query(std::string_view query) {

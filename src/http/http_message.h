@@ -70,9 +70,6 @@ using Handler = std::function<Response(const Request&)>;
 // A JSON error body {"detail": message}, as the Python service's REST API answers.
 Response json_error(int status, const std::string& detail);
 
-// Percent-decodes a URL component ('+' is a space in a query, not in a path). Malformed
-// escapes are kept as written.
-std::string url_decode(std::string_view text, bool plus_is_space);
 // "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}.
 std::multimap<std::string, std::string> parse_query(std::string_view query);
 

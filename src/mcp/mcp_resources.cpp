@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "mcp/mcp_server.h"
+#include "platform/url.h"
 #include "service/wire_json.h"
 
 namespace mcpmem {
@@ -15,25 +16,6 @@ Json contents(const std::string& uri, const Json& body) {
            Json::array({{{"uri", uri},
                          {"mimeType", "application/json"},
                          {"text", body.dump(2, ' ', false, Json::error_handler_t::replace)}}})}};
-}
-
-// Percent-decoding for the {tag} and {query} parts of a URI.
-std::string decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      char hex[3] = {s[i + 1], s[i + 2], 0};
-      char* end = nullptr;
-      long v = std::strtol(hex, &end, 16);
-      if (end == hex + 2) {
-        out.push_back(static_cast<char>(v));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
 }
 
 Json memories_body(std::vector<Memory> memories) {
@@ -134,14 +116,14 @@ Result<Json> mcp_read_resource(MemoryService& service, const std::string& uri) {
   }
   if (path.rfind("tag/", 0) == 0) {
     ListRequest r;
-    r.tags = {decode(path.substr(4))};
+    r.tags = {url_decode(path.substr(4), true)};
     r.page_size = service.config().max_client_results;
     MCP_ASSIGN_OR_RETURN(auto list, service.list(r));
     return contents(uri, memories_body(std::move(list.memories)));
   }
   if (path.rfind("search/", 0) == 0) {
     SearchRequest r;
-    r.query = decode(path.substr(7));
+    r.query = url_decode(path.substr(7), true);
     MCP_ASSIGN_OR_RETURN(auto found, service.search(r));
     std::vector<Memory> memories;
     for (SearchHit& h : found.results) memories.push_back(std::move(h.memory));

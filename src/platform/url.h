@@ -26,6 +26,10 @@ bool is_loopback_url(std::string_view url);
 // the result is safe as a query value or a path segment: "a b/c" -> "a%20b%2Fc".
 std::string url_encode(std::string_view value);
 
+// Percent-decodes a URL component ('+' is a space in a query, not in a path). Malformed
+// escapes are kept as written.
+std::string url_decode(std::string_view text, bool plus_is_space);
+
 // `base` without its trailing slashes, ready for "+ /path": "https://hub:8443/" ->
 // "https://hub:8443".
 std::string trim_trailing_slashes(std::string_view base);

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "http/http_server.h"
+#include "platform/url.h"
 
 namespace mcpmem {
 namespace {
