@@ -165,7 +165,9 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   auto server = HttpServer::create(*options);
   if (!server.is_ok()) return report_error(server.status());
 
-  McpHttpEndpoint mcp(**service);
+  auto session_key = kept_token(mcp_session_key_file(ctx.config), nullptr, nullptr);
+  if (!session_key.is_ok()) return report_error(session_key.status());
+  McpHttpEndpoint mcp(**service, *session_key);
   mcp.mount(**server);
   EventStream events(**service);
   events.mount(**server);

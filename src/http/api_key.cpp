@@ -19,17 +19,13 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-Result<std::string> random_token(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    return Status::internal("the system random generator failed");
-  }
+std::string base64url(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t acc = 0;
   int bits = 0;
-  for (unsigned char c : raw) {
+  for (unsigned char c : bytes) {
     acc = (acc << 8) | c;
     bits += 8;
     while (bits >= 6) {
@@ -41,8 +37,34 @@ Result<std::string> random_token(size_t bytes) {
   return out;
 }
 
+Result<std::string> random_token(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    return Status::internal("the system random generator failed");
+  }
+  return base64url(raw);
+}
+
 std::string api_key_file(const Config& config) {
   return config.api_key.empty() ? config.base_dir + "/api_key" : "";
+}
+
+Result<std::string> kept_token(const std::string& file, bool* generated, bool* too_open) {
+  auto existing = read_secret_file(file, too_open);
+  if (existing.is_ok()) {
+    std::string token = trim(*existing);
+    if (token.empty()) return Status::invalid_argument(file + " is empty");
+    return token;
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  MCP_ASSIGN_OR_RETURN(auto token, random_token());
+  Status made = create_secret_file(file, token + "\n");
+  if (made.code() == StatusCode::kAlreadyExists) {  // a racing start made it first
+    return kept_token(file, generated, too_open);
+  }
+  MCP_RETURN_IF_ERROR(made);
+  if (generated != nullptr) *generated = true;
+  return token;
 }
 
 Result<ApiKey> resolve_api_key(const Config& config) {
@@ -52,19 +74,8 @@ Result<ApiKey> resolve_api_key(const Config& config) {
     return result;
   }
   result.file = api_key_file(config);
-  auto existing = read_secret_file(result.file, &result.file_too_open);
-  if (existing.is_ok()) {
-    result.key = trim(*existing);
-    if (result.key.empty()) return Status::invalid_argument(result.file + " is empty");
-    return result;
-  }
-  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-  MCP_ASSIGN_OR_RETURN(auto token, random_token());
-  Status made = create_secret_file(result.file, token + "\n");
-  if (made.code() == StatusCode::kAlreadyExists) return resolve_api_key(config);  // a racing start
-  MCP_RETURN_IF_ERROR(made);
-  result.key = token;
-  result.generated = true;
+  MCP_ASSIGN_OR_RETURN(result.key,
+                       kept_token(result.file, &result.generated, &result.file_too_open));
   return result;
 }
 

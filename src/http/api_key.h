@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -21,6 +22,14 @@ Result<ApiKey> resolve_api_key(const Config& config);
 
 // The file the key is kept in (<base_dir>/api_key), or "" when MCP_API_KEY gives it.
 std::string api_key_file(const Config& config);
+
+// The secret token kept in `file`: read back when the file exists, else made with
+// random_token() and written readable by the owner only. `*generated` is set when this call made
+// it, `*too_open` when another user can read the file (either pointer may be null).
+Result<std::string> kept_token(const std::string& file, bool* generated, bool* too_open);
+
+// `bytes` as unpadded base64url.
+std::string base64url(std::string_view bytes);
 
 // 32 random bytes as unpadded base64url (43 characters).
 Result<std::string> random_token(size_t bytes = 32);

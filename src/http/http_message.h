@@ -33,6 +33,7 @@ struct Request {
 
   // The first value, or "".
   std::string header(std::string_view name) const;
+  bool has_header(const std::string& name) const { return headers.count(name) > 0; }
   bool has_param(const std::string& name) const { return params.count(name) > 0; }
   std::string param(const std::string& name) const;  // the first value, or ""
 };

@@ -150,15 +150,14 @@ bool HttpServer::Impl::origin_allowed(const std::string& origin,
          options.allowed_hosts.end();
 }
 
-bool HttpServer::Impl::authorized(const Request& head) const {
-  if (options.allow_anonymous) return true;
+std::string HttpServer::Impl::given_key(const Request& head) {
   std::string given = head.header("X-API-Key");
   if (given.empty()) {
     std::string auth = head.header("Authorization");
     if (auth.size() > 7 && lower(auth.substr(0, 7)) == "bearer ") given = auth.substr(7);
   }
   if (given.empty()) given = head.param("api_key");
-  return !given.empty() && keys_equal(given, options.api_key);
+  return given;
 }
 
 std::optional<Response> HttpServer::Impl::screen(const Request& head) const {
@@ -167,13 +166,21 @@ std::optional<Response> HttpServer::Impl::screen(const Request& head) const {
   const std::string origin = head.header("Origin");
   if (!origin_allowed(origin, host)) return json_error(403, "Origin not allowed: " + origin);
   const bool open = std::find(open_paths.begin(), open_paths.end(), head.path) != open_paths.end();
-  if (!open && !authorized(head)) {
-    Response res =
-        json_error(401, "a valid API key is required (X-API-Key or Authorization: Bearer)");
-    res.set_header("WWW-Authenticate", "Bearer");
-    return res;
-  }
-  return std::nullopt;
+  if (open || options.allow_anonymous) return std::nullopt;
+  const std::string given = given_key(head);
+  if (!given.empty() && keys_equal(given, options.api_key)) return std::nullopt;
+  // Says what is wrong and how to send the key, for a person reading a client's error: MCP
+  // bridges (mcp-remote) and SDK clients print the body.
+  Response res = json_error(
+      401, std::string(given.empty() ? "no API key was sent" : "the API key is wrong") +
+               ": send the key of this server as the header 'X-API-Key: <key>' or "
+               "'Authorization: Bearer <key>' (mcp-remote: --header \"X-API-Key:<key>\"). The "
+               "server keeps it in the file api_key of its data directory (or takes "
+               "MCP_API_KEY); this server does not use OAuth.");
+  res.set_header("WWW-Authenticate", given.empty() ? "Bearer realm=\"mcp-memory\""
+                                                   : "Bearer realm=\"mcp-memory\", "
+                                                     "error=\"invalid_token\"");
+  return res;
 }
 
 asio::awaitable<Response> HttpServer::Impl::call(const Handler& handler, const Request& request) {

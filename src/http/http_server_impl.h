@@ -114,7 +114,7 @@ class HttpServer::Impl {
  private:
   bool host_allowed(const std::string& host_header) const;
   bool origin_allowed(const std::string& origin, const std::string& host_header) const;
-  bool authorized(const Request& head) const;
+  static std::string given_key(const Request& head);  // X-API-Key, Bearer or ?api_key=
 };
 
 // Serves one accepted connection until it closes (http_connection.cpp).

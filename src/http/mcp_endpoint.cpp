@@ -1,10 +1,14 @@
-// Streamable HTTP for McpServer. The transport rules live here; the protocol is McpServer's,
-// shared with stdio, so both transports answer every message identically. HTTP-level failures
-// carry a JSON-RPC error body with id null, as the official SDK's server does, so SDK clients
-// show the message.
+// Streamable HTTP for McpServer. The transport rules live here (headers, statuses, session ids);
+// the protocol is McpServer's, shared with stdio, so both transports answer every message
+// identically. HTTP-level failures carry a JSON-RPC error body, as the official SDK's server
+// does, so SDK clients show the message; a modern one echoes the request's id, which the v2
+// client needs to show it as the server's error rather than a bare HTTP status.
 #include "http/mcp_endpoint.h"
 
-#include <algorithm>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <vector>
 
 #include "core/json_parse.h"
@@ -13,18 +17,17 @@
 namespace mcpmem {
 namespace {
 
-int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+constexpr size_t kSessionNonceBytes = 16;
+constexpr size_t kSessionMacBytes = 16;
 
-Response rpc_error(int status, int code, const std::string& message) {
+Response rpc_error(int status, int code, const std::string& message, const Json& id = nullptr,
+                   Json data = nullptr) {
   Response res;
   res.status = status;
-  Json body = {
-      {"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}, {"id", nullptr}};
-  res.set_content(body.dump(), "application/json");
+  Json error = {{"code", code}, {"message", message}};
+  if (!data.is_null()) error["data"] = std::move(data);
+  Json body = {{"jsonrpc", "2.0"}, {"error", std::move(error)}, {"id", id}};
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
   return res;
 }
 
@@ -40,14 +43,100 @@ bool contains(const std::string& haystack, const char* needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+bool legacy_version(const std::string& v) {
+  return std::any_of(std::begin(kLegacyProtocolVersions), std::end(kLegacyProtocolVersions),
+                     [&](const char* known) { return v == known; });
+}
+
+// An Mcp-Name value: plain, or `=?base64?<utf-8 in base64>?=` for what a header cannot carry.
+std::string decode_header_value(const std::string& value) {
+  const std::string prefix = "=?base64?", suffix = "?=";
+  if (value.size() < prefix.size() + suffix.size() || !value.starts_with(prefix) ||
+      !value.ends_with(suffix)) {
+    return value;
+  }
+  const std::string b64 = value.substr(prefix.size(), value.size() - prefix.size() - suffix.size());
+  if (b64.size() % 4 != 0) return value;
+  std::string raw(b64.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                                reinterpret_cast<const unsigned char*>(b64.data()),
+                                static_cast<int>(b64.size()));
+  if (n < 0) return value;
+  size_t padding = 0;
+  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) ++padding;
+  raw.resize(static_cast<size_t>(n) - std::min<size_t>(padding, static_cast<size_t>(n)));
+  return raw;
+}
+
+// Where a modern request's headers and body disagree (the spec's "server validation": proxies
+// route on the headers, so they must say what the body does), or "" when they agree.
+std::string header_mismatch(const Request& req, const Json& message, const Json& envelope) {
+  const Json& claim = envelope[kProtocolVersionMetaKey];
+  if (!claim.is_string()) return "";  // McpServer refuses the envelope itself
+  const std::string version = req.header("MCP-Protocol-Version");
+  if (version != claim.get<std::string>()) {
+    return version.empty() ? "the MCP-Protocol-Version header is missing"
+                           : "the MCP-Protocol-Version header names " + version +
+                                 " but the body's _meta names " + claim.get<std::string>();
+  }
+  const Json method = message.value("method", Json());
+  if (!method.is_string()) return "";  // McpServer refuses the message itself
+  const std::string method_header = req.header("Mcp-Method");
+  if (method_header != method.get<std::string>()) {
+    return method_header.empty() ? "the Mcp-Method header is missing"
+                                 : "the Mcp-Method header names " + method_header +
+                                       " but the body's method is " + method.get<std::string>();
+  }
+  const char* named = method == "tools/call" || method == "prompts/get" ? "name"
+                      : method == "resources/read"                      ? "uri"
+                                                                        : nullptr;
+  if (named == nullptr) return "";
+  const Json value = message["params"].value(named, Json());
+  if (!value.is_string()) return "";  // a params error, McpServer's to answer
+  if (!req.has_header("Mcp-Name")) return "the Mcp-Name header is missing";
+  if (decode_header_value(req.header("Mcp-Name")) != value.get<std::string>()) {
+    return std::string("the Mcp-Name header does not match the body's params.") + named;
+  }
+  return "";
+}
+
 }  // namespace
 
-McpHttpEndpoint::McpHttpEndpoint(MemoryService& service) : service_(service) {}
+std::string mcp_session_key_file(const Config& config) {
+  return config.base_dir + "/mcp_session_key";
+}
+
+McpHttpEndpoint::McpHttpEndpoint(MemoryService& service, std::string session_key)
+    : service_(service), session_key_(std::move(session_key)) {}
 
 void McpHttpEndpoint::mount(HttpServer& server, const std::string& path) {
   server.post(path, [this](const Request& req) { return post(req); });
   server.del(path, [this](const Request& req) { return end_session(req); });
   server.get(path, &McpHttpEndpoint::no_stream);
+  // A client that meets a 401 looks for OAuth (RFC 9728, RFC 8414, OpenID discovery, then
+  // dynamic registration). We are not an OAuth server: these answer 404 without a key, so
+  // the client stops there, and the 404's text (which mcp-remote prints) says what to do.
+  const std::vector<std::string> discovery = {"/.well-known/oauth-protected-resource",
+                                              "/.well-known/oauth-authorization-server",
+                                              "/.well-known/openid-configuration"};
+  auto decline = [](const Request&) {
+    return json_error(404,
+                      "mcp-memory does not use OAuth: it takes an API key. Send it as the header "
+                      "'X-API-Key: <key>' or 'Authorization: Bearer <key>' (mcp-remote: --header "
+                      "\"X-API-Key:<key>\"); the server keeps it in the file api_key of its data "
+                      "directory.");
+  };
+  auto open_get = [&](const std::string& p) {
+    server.open_path(p);
+    server.get(p, decline);
+  };
+  for (const std::string& d : discovery) {
+    open_get(d);
+    open_get(d + path);
+  }
+  open_get(path + "/.well-known/openid-configuration");
+  server.open_path("/register");
+  server.post("/register", decline);
 }
 
 Response McpHttpEndpoint::no_stream(const Request&) {
@@ -56,38 +145,34 @@ Response McpHttpEndpoint::no_stream(const Request&) {
   return res;
 }
 
-size_t McpHttpEndpoint::session_count() const {
-  MutexLock lock(mu_);
-  return sessions_.size();
+std::string McpHttpEndpoint::new_session_id() const {
+  auto nonce = random_token(kSessionNonceBytes);
+  if (!nonce.is_ok()) return "";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  HMAC(EVP_sha256(), session_key_.data(), static_cast<int>(session_key_.size()),
+       reinterpret_cast<const unsigned char*>(nonce->data()), nonce->size(), mac, &mac_size);
+  return *nonce + "." +
+         base64url(std::string_view(reinterpret_cast<const char*>(mac), kSessionMacBytes));
 }
 
-std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::open_session(std::string* id) {
-  auto token = random_token(16);
-  if (!token.is_ok()) return nullptr;
-  auto session = std::make_shared<Session>(service_);
-  session->last_used_s = now_s();
-  MutexLock lock(mu_);
-  const int64_t now = now_s();
-  std::erase_if(sessions_, [now](const auto& kv) {
-    return now - kv.second->last_used_s.load() > kMcpSessionIdleSeconds;
-  });
-  if (sessions_.size() >= kMaxMcpSessions) {  // drop the least recently used
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
-      return a.second->last_used_s.load() < b.second->last_used_s.load();
-    });
-    sessions_.erase(oldest);
+bool McpHttpEndpoint::session_valid(const std::string& id) const {
+  const size_t dot = id.find('.');
+  if (dot == std::string::npos) return false;
+  const std::string nonce = id.substr(0, dot);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  HMAC(EVP_sha256(), session_key_.data(), static_cast<int>(session_key_.size()),
+       reinterpret_cast<const unsigned char*>(nonce.data()), nonce.size(), mac, &mac_size);
+  const std::string expected =
+      base64url(std::string_view(reinterpret_cast<const char*>(mac), kSessionMacBytes));
+  const std::string given = id.substr(dot + 1);
+  if (given.size() != expected.size() ||
+      CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+    return false;
   }
-  *id = *token;
-  sessions_.emplace(*id, session);
-  return session;
-}
-
-std::shared_ptr<McpHttpEndpoint::Session> McpHttpEndpoint::find_session(const std::string& id) {
   MutexLock lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return nullptr;
-  it->second->last_used_s = now_s();
-  return it->second;
+  return !ended_.contains(id);
 }
 
 Response McpHttpEndpoint::post(const Request& req) {
@@ -99,54 +184,51 @@ Response McpHttpEndpoint::post(const Request& req) {
   if (!contains(req.header("Content-Type"), "application/json")) {
     return rpc_error(415, -32000, "Unsupported Media Type: send application/json");
   }
-  const std::string version = req.header("MCP-Protocol-Version");
-  if (!version.empty() && std::none_of(std::begin(kProtocolVersions), std::end(kProtocolVersions),
-                                       [&](const char* v) { return version == v; })) {
-    return rpc_error(400, -32000, "Bad Request: unsupported protocol version " + version);
-  }
   auto parsed = parse_json(req.body, "the body");
   if (!parsed.is_ok()) {
-    return rpc_error(400, -32700, "Parse error: " + parsed.status().message());
+    return rpc_error(400, kParseError, "Parse error: " + parsed.status().message());
   }
-  Json message = std::move(*parsed);
-
-  std::string id;
-  std::shared_ptr<Session> session;
-  const bool initializing = is_initialize(message);
-  if (initializing) {
-    session = open_session(&id);
-    if (!session) return rpc_error(500, -32603, "cannot create a session id");
-  } else {
-    id = req.header("Mcp-Session-Id");
-    if (id.empty()) {
-      return rpc_error(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+  const Json& message = *parsed;
+  const Json id = message.is_object() ? message.value("id", Json()) : Json();
+  const Json* envelope =
+      message.is_object() ? mcp_modern_envelope(message.value("params", Json())) : nullptr;
+  const std::string version = req.header("MCP-Protocol-Version");
+  const bool initializing = !envelope && is_initialize(message);
+  if (envelope) {
+    if (std::string problem = header_mismatch(req, message, *envelope); !problem.empty()) {
+      return rpc_error(400, kHeaderMismatch,
+                       "Bad Request: the request headers and body disagree: " + problem, id);
     }
-    session = find_session(id);
-    if (!session) return rpc_error(404, -32001, "Session not found");
+  } else if (!version.empty() && !legacy_version(version)) {
+    if (version >= kModernProtocolVersion) {
+      return rpc_error(400, kInvalidParams,
+                       std::string("Request is missing the required _meta envelope for protocol "
+                                   "revision ") +
+                           version,
+                       id, {{"envelope", {{"missing", {"_meta"}}}}});
+    }
+    return rpc_error(400, -32000, "Bad Request: unsupported protocol version " + version, id);
+  } else if (!initializing && req.has_header("Mcp-Session-Id") &&
+             !session_valid(req.header("Mcp-Session-Id"))) {
+    return rpc_error(404, -32001, "Session not found", id);
   }
 
-  std::optional<std::string> reply;
-  bool initialized = false;
-  {
-    MutexLock lock(session->mu);
-    reply = session->server.handle(req.body);
-    initialized = !session->server.protocol_version().empty();
-  }
+  McpServer server(service_);
+  McpReply reply = server.respond(message);
   Response res;
-  if (initializing) {
-    if (!initialized) {  // initialize failed: no session
-      MutexLock lock(mu_);
-      sessions_.erase(id);
-    } else {
-      res.set_header("Mcp-Session-Id", id);
-    }
+  if (initializing && reply.error_code == 0) {
+    std::string session = new_session_id();
+    if (session.empty()) return rpc_error(500, kInternalError, "cannot create a session id", id);
+    res.set_header("Mcp-Session-Id", session);
   }
-  if (!reply) {
+  if (!reply.message) {
     res.status = 202;
     return res;
   }
   res.status = 200;
-  res.set_content(*reply, "application/json");
+  if (reply.modern && reply.rejected) res.status = 400;
+  if (reply.modern && reply.error_code == kMethodNotFound) res.status = 404;
+  res.set_content(*reply.message, "application/json");
   return res;
 }
 
@@ -155,8 +237,13 @@ Response McpHttpEndpoint::end_session(const Request& req) {
   if (id.empty()) {
     return rpc_error(400, -32000, "Bad Request: Mcp-Session-Id header is required");
   }
+  if (!session_valid(id)) return rpc_error(404, -32001, "Session not found");
   MutexLock lock(mu_);
-  if (sessions_.erase(id) == 0) return rpc_error(404, -32001, "Session not found");
+  if (ended_.insert(id).second) ended_order_.push_back(id);
+  if (ended_order_.size() > kMaxEndedMcpSessions) {
+    ended_.erase(ended_order_.front());
+    ended_order_.pop_front();
+  }
   return Response{};  // 200, no body
 }
 

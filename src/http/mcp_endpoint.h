@@ -1,21 +1,23 @@
-// MCP over Streamable HTTP (spec 2025-11-25 §transports) at /mcp on an HttpServer:
-//   POST   one JSON-RPC message or batch; requests get 200 application/json with the response,
-//          notifications and responses 202 with no body. `initialize` opens a session whose id
-//          comes back in Mcp-Session-Id; every later POST must carry it (400 without, 404 for an
-//          unknown or ended session). MCP-Protocol-Version, when sent, must be one we speak.
-//   DELETE ends the session named by Mcp-Session-Id.
-//   GET    405: we offer no server-initiated stream (we send no server requests).
-// Sessions idle longer than kMcpSessionIdleSeconds are dropped; at most kMaxMcpSessions live.
-// The three handlers return their Response, errors included, so tests call them without a
-// socket; mount() registers them at `path`.
-// Thread-safety: requests of different sessions run in parallel; one session's run in order.
+// MCP over Streamable HTTP at /mcp on an HttpServer, both eras of the protocol on one endpoint.
+// POST carries one JSON-RPC message (or a legacy batch); requests get 200 application/json with
+// the response, notifications and responses 202 with no body. The era is the message's:
+//  - modern (2026-07-28): the body's `_meta` names the version and the MCP-Protocol-Version,
+//    Mcp-Method and (for tools/call, prompts/get, resources/read) Mcp-Name headers must say the
+//    same (400, -32020, when not). Nothing depends on a session. A message refused before
+//    dispatch (envelope, version) is a 400 and an unknown method a 404, both echoing the id.
+//  - legacy (initialize, 2024-10-07 ... 2025-11-25): `initialize` answers with a session id in
+//    Mcp-Session-Id. The id is a nonce and its HMAC under a key kept in the data directory, so
+//    the server verifies an id without remembering it: a client keeps working across a server
+//    restart and after any idle time. An id that is not ours, or one ended by DELETE, gets 404;
+//    a request without an id is served as well (the v2 SDK's stateless servers do the same).
+// GET is 405: we offer no server-initiated stream (we send no server requests).
+// The handlers return their Response, errors included, so tests call them without a socket;
+// mount() registers them at `path`. Thread-safety: requests run in parallel.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <memory>
+#include <deque>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "core/thread_annotations.h"
 #include "http/http_server.h"
@@ -23,34 +25,33 @@
 
 namespace mcpmem {
 
-inline constexpr size_t kMaxMcpSessions = 1024;
-inline constexpr int kMcpSessionIdleSeconds = 3600;
+// Ended sessions remembered, oldest forgotten first (a forgotten one is served again: harmless,
+// the id grants nothing the API key does not).
+inline constexpr size_t kMaxEndedMcpSessions = 65536;
 
 class McpHttpEndpoint {
  public:
-  explicit McpHttpEndpoint(MemoryService& service);
+  // `session_key`: the secret the session ids are signed with (kept_token() of
+  // mcp_session_key_file()); at least 16 bytes.
+  McpHttpEndpoint(MemoryService& service, std::string session_key);
   void mount(HttpServer& server, const std::string& path = "/mcp");
-
-  size_t session_count() const;
 
   Response post(const Request& req);              // POST: a JSON-RPC message or batch
   Response end_session(const Request& req);       // DELETE
   static Response no_stream(const Request& req);  // GET: 405
 
  private:
-  struct Session {
-    explicit Session(MemoryService& service) : server(service) {}
-    Mutex mu;  // one request of a session at a time
-    McpServer server MCP_GUARDED_BY(mu);
-    std::atomic<int64_t> last_used_s{0};  // steady clock seconds
-  };
-
-  std::shared_ptr<Session> open_session(std::string* id) MCP_EXCLUDES(mu_);
-  std::shared_ptr<Session> find_session(const std::string& id) MCP_EXCLUDES(mu_);
+  std::string new_session_id() const;
+  bool session_valid(const std::string& id) const MCP_EXCLUDES(mu_);
 
   MemoryService& service_;
+  const std::string session_key_;
   mutable Mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_ MCP_GUARDED_BY(mu_);
+  std::unordered_set<std::string> ended_ MCP_GUARDED_BY(mu_);
+  std::deque<std::string> ended_order_ MCP_GUARDED_BY(mu_);
 };
+
+// Where `serve` keeps the session key: <base_dir>/mcp_session_key (mode 0600).
+std::string mcp_session_key_file(const Config& config);
 
 }  // namespace mcpmem

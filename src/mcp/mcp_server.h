@@ -3,7 +3,17 @@
 // what it returns: a response, or nothing for notifications. Malformed input gets the JSON-RPC
 // error codes (-32700 parse, -32600 invalid request, -32601 unknown method, -32602 bad params,
 // -32603 internal); a tool that fails returns an `isError` result with a useful message.
-// Tools call MemoryService only. Thread-safety: one thread per server (one per session).
+//
+// Two eras of the protocol, decided per message, one handler for both:
+//  - legacy (2024-10-07 ... 2025-11-25): `initialize` names the version; ping and logging exist.
+//    A request without `initialize` before it is served too (a restarted HTTP server, a client
+//    that reconnects): nothing depends on that state.
+//  - modern (2026-07-28): every request carries `_meta` with the protocol version and the
+//    client's capabilities; `server/discover` describes the server; every result carries
+//    `resultType` and the server's info, lists and reads carry cache hints (ttlMs,
+//    cacheScope); an unsupported version gets -32022 with the supported list.
+// Tools call MemoryService only. Thread-safety: one thread per server (one per stdio session);
+// HTTP makes one per request.
 #pragma once
 
 #include <optional>
@@ -15,31 +25,57 @@
 
 namespace mcpmem {
 
-// Protocol versions we speak, newest first (the newest the official TypeScript SDK knows, and
-// every older one it still accepts).
-inline constexpr const char* kProtocolVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
-                                                    "2024-11-05", "2024-10-07"};
+// The modern revision, and the legacy ones `initialize` negotiates, newest first (the newest the
+// official TypeScript SDK v1 knows, and every older one it still accepts).
+inline constexpr const char* kModernProtocolVersion = "2026-07-28";
+inline constexpr const char* kLegacyProtocolVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
+                                                          "2024-11-05", "2024-10-07"};
+inline constexpr const char* kProtocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion";
 inline constexpr size_t kMaxMessageBytes = 4 << 20;  // larger messages are refused (-32600)
+
+// JSON-RPC and MCP error codes.
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+inline constexpr int kHeaderMismatch = -32020;              // modern HTTP headers vs body
+inline constexpr int kUnsupportedProtocolVersion = -32022;  // modern: data.supported lists ours
+
+// What McpServer::respond() made of a message, for transports that map it onto their own
+// signals (HTTP statuses).
+struct McpReply {
+  std::optional<std::string> message;  // nullopt: nothing to send (notifications, responses)
+  bool modern = false;                 // the message claimed a modern version in _meta
+  int error_code = 0;                  // the error of a single-message reply, 0 for a result
+  bool rejected = false;               // refused before dispatch: framing, envelope or version
+};
+
+// The `_meta` of a modern request's params (it claims a protocol version), else null.
+const Json* mcp_modern_envelope(const Json& params);
 
 class McpServer {
  public:
   explicit McpServer(MemoryService& service);
 
-  // Handles one JSON-RPC message (or a batch array). Returns the serialized response, or
-  // nullopt when nothing is to be sent (notifications).
-  std::optional<std::string> handle(std::string_view message);
+  // Handles one JSON-RPC message (or a legacy batch array).
+  McpReply respond(std::string_view message);
+  // The same for a message the transport has parsed already (and checked for size).
+  McpReply respond(const Json& message);
+  // respond()'s message alone: the serialized response, or nullopt when nothing is sent.
+  std::optional<std::string> handle(std::string_view message) { return respond(message).message; }
 
-  bool initialized() const { return initialized_; }
+  // The version the last `initialize` settled on; empty before one (or with modern requests).
   const std::string& protocol_version() const { return protocol_version_; }
 
  private:
-  Json handle_one(const Json& message);
-  Json dispatch(const std::string& method, const Json& params);
+  Json handle_one(const Json& message, McpReply& reply);
+  Json dispatch(const std::string& method, const Json& params, bool modern);
   Json initialize(const Json& params);
+  Json discover() const;
   Json call_tool(const Json& params);
 
   MemoryService& service_;
-  bool initialized_ = false;
   std::string protocol_version_;
 };
 

@@ -49,7 +49,7 @@ class HttpTest : public ::testing::Test {
     o.port = 0;
     if (o.api_key.empty() && !o.allow_anonymous) o.api_key = kKey;
     server_ = std::move(HttpServer::create(o)).value();
-    endpoint_ = std::make_unique<McpHttpEndpoint>(*service_);
+    endpoint_ = std::make_unique<McpHttpEndpoint>(*service_, session_key_);
     endpoint_->mount(*server_);
     stream_ = std::make_unique<EventStream>(*service_);
     backups_ = std::make_unique<Backups>(*service_, service_->config());
@@ -104,6 +104,7 @@ class HttpTest : public ::testing::Test {
   std::unique_ptr<EventStream> stream_;
   std::unique_ptr<Backups> backups_;
   DashboardOptions dashboard_;  // what start() mounts the dashboard with
+  std::string session_key_ = "test-session-key-0123456789";  // what start() signs MCP sessions with
   std::mutex events_mu_;
   std::vector<std::string> events_;  // event types the REST handlers emitted
   std::thread thread_;

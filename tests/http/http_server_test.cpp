@@ -53,18 +53,34 @@ TEST_F(HttpTest, EveryOtherRouteAnswers401WithoutOrWithAWrongKey) {
       const bool takes_body = route.method == "POST" || route.method == "PUT";
       auto r = client().send(route.method, path, headers, takes_body ? "{}" : "");
       ASSERT_TRUE(r);
+      const bool oauth =
+          route.pattern.find("well-known") != std::string::npos || route.pattern == "/register";
       if (route.open) {
-        EXPECT_EQ(r->status, 200) << route.method << " " << path;
+        EXPECT_EQ(r->status, oauth ? 404 : 200) << route.method << " " << path;
         continue;
       }
       EXPECT_EQ(r->status, 401) << route.method << " " << path << " key '" << key << "'";
-      EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
+      EXPECT_EQ(r->get_header_value("WWW-Authenticate"),
+                *key ? R"(Bearer realm="mcp-memory", error="invalid_token")"
+                     : R"(Bearer realm="mcp-memory")");
+      const std::string detail = Json::parse(r->body)["detail"];
+      EXPECT_TRUE(detail.starts_with(*key ? "the API key is wrong: send the key of this server"
+                                          : "no API key was sent: send the key of this server"))
+          << detail;
     }
     if (route.open) open.insert(route.method + " " + route.pattern);
   }
-  // The minimal health check and the dashboard's files, nothing else.
-  EXPECT_EQ(open, (std::set<std::string>{"GET /api/health", "GET /", "GET /static/app.js",
-                                         "GET /static/style.css"}));
+  // The minimal health check, the dashboard's files and the OAuth discovery that answers 404
+  // (so MCP clients report the key instead of starting OAuth), nothing else.
+  EXPECT_EQ(open, (std::set<std::string>{
+                      "GET /api/health", "GET /", "GET /static/app.js", "GET /static/style.css",
+                      "GET /.well-known/oauth-protected-resource",
+                      "GET /.well-known/oauth-protected-resource/mcp",
+                      "GET /.well-known/oauth-authorization-server",
+                      "GET /.well-known/oauth-authorization-server/mcp",
+                      "GET /.well-known/openid-configuration",
+                      "GET /.well-known/openid-configuration/mcp",
+                      "GET /mcp/.well-known/openid-configuration", "POST /register"}));
   auto query = client().Get("/api/health?x=1");
   EXPECT_EQ(query->status, 200);  // the query string does not change the path
 }
@@ -223,8 +239,7 @@ TEST_F(HttpTest, McpJsonNestedHundredThousandDeepIsAParseErrorAndTheServerLives_
 TEST_F(HttpTest, SessionLifeCycle) {
   start();
   const std::string session = open_session();
-  ASSERT_EQ(session.size(), 22u);
-  EXPECT_EQ(endpoint_->session_count(), 1u);
+  ASSERT_EQ(session.size(), 45u);  // nonce.mac, both base64url
 
   auto note = mcp_post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", session);
   EXPECT_EQ(note->status, 202);
@@ -238,16 +253,35 @@ TEST_F(HttpTest, SessionLifeCycle) {
   EXPECT_EQ(Json::parse(store->body)["result"]["structuredContent"]["success"], true);
   EXPECT_EQ(memory_count(), 1);
 
-  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})")->status, 400);
+  // Without a session id the request is served (stateless); an id we did not sign is not ours.
+  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})")->status, 200);
   EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})", "nope")->status, 404);
+  std::string forged = session;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":3,"method":"ping"})", forged)->status, 404);
 
   auto end = client().Delete("/mcp", with_key({{"Mcp-Session-Id", session}}));
   EXPECT_EQ(end->status, 200);
-  EXPECT_EQ(endpoint_->session_count(), 0u);
   auto after = mcp_post(R"({"jsonrpc":"2.0","id":4,"method":"ping"})", session);
   EXPECT_EQ(after->status, 404);
   EXPECT_EQ(Json::parse(after->body)["error"]["code"], -32001);
+  EXPECT_EQ(Json::parse(after->body)["id"], 4);
   EXPECT_EQ(client().Delete("/mcp", with_key({{"Mcp-Session-Id", session}}))->status, 404);
+}
+
+TEST_F(HttpTest, ASessionSurvivesARestartOfTheServer) {
+  start();
+  const std::string session = open_session();
+  stop();
+  start();
+  auto r = mcp_post(R"({"jsonrpc":"2.0","id":5,"method":"tools/list"})", session);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(Json::parse(r->body)["result"]["tools"].is_array());
+  // Under another key (another server's data directory) the id is not ours.
+  stop();
+  session_key_ = "another-key-0123456789abcdef";
+  start();
+  EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":6,"method":"tools/list"})", session)->status, 404);
 }
 
 TEST_F(HttpTest, FailedInitializeOpensNoSession) {
@@ -256,7 +290,6 @@ TEST_F(HttpTest, FailedInitializeOpensNoSession) {
   ASSERT_EQ(r->status, 200);
   EXPECT_TRUE(Json::parse(r->body).contains("error"));
   EXPECT_FALSE(r->has_header("Mcp-Session-Id"));
-  EXPECT_EQ(endpoint_->session_count(), 0u);
 }
 
 TEST_F(HttpTest, TransportRulesForHeadersAndMethods) {
