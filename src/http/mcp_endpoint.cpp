@@ -190,8 +190,9 @@ Response McpHttpEndpoint::post(const Request& req) {
   }
   const Json& message = *parsed;
   const Json id = message.is_object() ? message.value("id", Json()) : Json();
-  const Json* envelope =
-      message.is_object() ? mcp_modern_envelope(message.value("params", Json())) : nullptr;
+  const Json* envelope = message.is_object() && message.contains("params")
+                             ? mcp_modern_envelope(message["params"])
+                             : nullptr;
   const std::string version = req.header("MCP-Protocol-Version");
   const bool initializing = !envelope && is_initialize(message);
   if (envelope) {
@@ -214,7 +215,7 @@ Response McpHttpEndpoint::post(const Request& req) {
   }
 
   McpServer server(service_);
-  McpReply reply = server.respond(message);
+  McpReply reply = server.respond_parsed(message);
   Response res;
   if (initializing && reply.error_code == 0) {
     std::string session = new_session_id();

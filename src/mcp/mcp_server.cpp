@@ -114,10 +114,10 @@ McpReply McpServer::respond(std::string_view message) {
   }
   auto read = parse_json(message, "the message");
   if (!read.is_ok()) return refuse(kParseError, "parse error: " + read.status().message());
-  return respond(*read);
+  return respond_parsed(*read);
 }
 
-McpReply McpServer::respond(const Json& parsed) {
+McpReply McpServer::respond_parsed(const Json& parsed) {
   McpReply reply;
   auto serialize = [](const Json& j) {
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -61,7 +61,7 @@ class McpServer {
   // Handles one JSON-RPC message (or a legacy batch array).
   McpReply respond(std::string_view message);
   // The same for a message the transport has parsed already (and checked for size).
-  McpReply respond(const Json& message);
+  McpReply respond_parsed(const Json& message);
   // respond()'s message alone: the serialized response, or nullopt when nothing is sent.
   std::optional<std::string> handle(std::string_view message) { return respond(message).message; }
 

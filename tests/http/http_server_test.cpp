@@ -284,6 +284,113 @@ TEST_F(HttpTest, ASessionSurvivesARestartOfTheServer) {
   EXPECT_EQ(mcp_post(R"({"jsonrpc":"2.0","id":6,"method":"tools/list"})", session)->status, 404);
 }
 
+// The 2026-07-28 era over HTTP: no session, headers that must match the body, and the
+// statuses the v2 SDK client reads (400 echoing the id, 404 for an unknown method).
+TEST_F(HttpTest, ModernRequestsNeedHeadersThatMatchTheBody) {
+  start();
+  const Json envelope = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                         {"io.modelcontextprotocol/clientCapabilities", Json::object()}};
+  auto post = [&](const std::string& method, Json params, TestHeaders headers, const Json& meta) {
+    params["_meta"] = meta;
+    Json body = {{"jsonrpc", "2.0"}, {"id", 41}, {"method", method}, {"params", params}};
+    headers.emplace("X-API-Key", kKey);
+    return client().Post("/mcp", headers, body.dump(), "application/json");
+  };
+  auto headers = [](const std::string& method, const std::string& name = "") {
+    TestHeaders h = {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", method}};
+    if (!name.empty()) h.emplace("Mcp-Name", name);
+    return h;
+  };
+  auto error_of = [](const TestResult& r) { return Json::parse(r->body)["error"]; };
+
+  auto list = post("tools/list", Json::object(), headers("tools/list"), envelope);
+  ASSERT_EQ(list->status, 200) << list->body;
+  EXPECT_EQ(Json::parse(list->body)["result"]["resultType"], "complete");
+  EXPECT_FALSE(list->has_header("Mcp-Session-Id"));
+
+  const Json store = {{"name", "memory_store"}, {"arguments", {{"content", "modern over http"}}}};
+  auto stored = post("tools/call", store, headers("tools/call", "memory_store"), envelope);
+  ASSERT_EQ(stored->status, 200) << stored->body;
+  EXPECT_EQ(memory_count(), 1);
+  // A name a header cannot carry plainly comes base64-encoded.
+  auto read = post("resources/read", {{"uri", "memory://stats"}},
+                   headers("resources/read", "=?base64?bWVtb3J5Oi8vc3RhdHM=?="), envelope);
+  EXPECT_EQ(read->status, 200) << read->body;
+
+  // Headers that disagree with the body, or are missing: 400, -32020, the id echoed.
+  for (const TestHeaders& wrong :
+       {TestHeaders{{"Mcp-Method", "tools/list"}},
+        TestHeaders{{"MCP-Protocol-Version", "2026-07-28"}}, headers("tools/call"),
+        headers("tools/call", "memory_delete"), headers("prompts/list", "memory_store")}) {
+    auto r = post("tools/call", store, wrong, envelope);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_EQ(error_of(r)["code"], -32020) << r->body;
+    EXPECT_EQ(Json::parse(r->body)["id"], 41);
+  }
+  EXPECT_EQ(memory_count(), 1);
+
+  Json future = envelope;
+  future["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
+  TestHeaders future_headers = {{"MCP-Protocol-Version", "2099-01-01"},
+                                {"Mcp-Method", "tools/list"}};
+  auto unsupported = post("tools/list", Json::object(), future_headers, future);
+  EXPECT_EQ(unsupported->status, 400);
+  EXPECT_EQ(error_of(unsupported)["code"], -32022);
+  EXPECT_EQ(error_of(unsupported)["data"]["supported"], Json::array({"2026-07-28"}));
+  EXPECT_EQ(Json::parse(unsupported->body)["id"], 41);
+
+  auto ping = post("ping", Json::object(), headers("ping"), envelope);
+  EXPECT_EQ(ping->status, 404);
+  EXPECT_EQ(error_of(ping)["code"], -32601);
+
+  // A modern version in the header without the envelope in the body.
+  TestHeaders bare = headers("tools/list");
+  bare.emplace("X-API-Key", kKey);
+  auto missing = client().Post("/mcp", bare, R"({"jsonrpc":"2.0","id":42,"method":"tools/list"})",
+                               "application/json");
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_EQ(error_of(missing)["code"], -32602);
+  EXPECT_EQ(Json::parse(missing->body)["id"], 42);
+
+  // A notification: 202, nothing back.
+  Json note = {{"jsonrpc", "2.0"},
+               {"method", "notifications/cancelled"},
+               {"params", {{"requestId", 1}, {"_meta", envelope}}}};
+  TestHeaders note_headers = headers("notifications/cancelled");
+  note_headers.emplace("X-API-Key", kKey);
+  auto quiet = client().Post("/mcp", note_headers, note.dump(), "application/json");
+  EXPECT_EQ(quiet->status, 202);
+  EXPECT_TRUE(quiet->body.empty());
+}
+
+// mcp-remote adds Mcp-Method (and Mcp-Name) to legacy requests too: they are not checked there.
+TEST_F(HttpTest, LegacyRequestsMayCarryTheModernHeaders) {
+  start();
+  const std::string session = open_session();
+  TestHeaders h = with_key({{"Mcp-Session-Id", session},
+                            {"MCP-Protocol-Version", "2025-11-25"},
+                            {"Mcp-Method", "tools/list"}});
+  auto r = client().Post("/mcp", h, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})",
+                         "application/json");
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+// A client that met a 401 looks for OAuth; we are not an OAuth server, and say so.
+TEST_F(HttpTest, OAuthDiscoveryAnswers404WithTheWayToPassTheKey) {
+  start();
+  for (const char* path :
+       {"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration"}) {
+    auto r = client().Get(path);
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_NE(r->body.find("does not use OAuth"), std::string::npos) << r->body;
+  }
+  auto reg =
+      client().Post("/register", {}, R"({"client_name":"MCP CLI Proxy"})", "application/json");
+  EXPECT_EQ(reg->status, 404);
+  EXPECT_NE(reg->body.find("X-API-Key"), std::string::npos);
+}
+
 TEST_F(HttpTest, FailedInitializeOpensNoSession) {
   start();
   auto r = mcp_post(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":[]})");
