@@ -2,35 +2,18 @@
 // Streamable HTTP (`serve --http`, API key required), and checks every tool, resource and prompt.
 // Usage: node mcp_sdk.test.mjs <path to mcp-memory> stdio|http. Exits non-zero on the first failure.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { startHttpServer } from "./mcp_server_process.mjs";
 
 const [binary, mode] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), "mcpmem-sdk-"));
 const env = { HOME: dir, MCP_MEMORY_SQLITE_PATH: join(dir, "sdk.db"), PATH: process.env.PATH };
 const apiKey = "e2e-key-0123456789";
-
-// Starts `serve --http --port 0` and resolves with its base URL once it listens.
-function startHttpServer() {
-  const child = spawn(binary, ["serve", "--http", "--port", "0"], {
-    env: { ...env, MCP_API_KEY: apiKey },
-    stdio: ["ignore", "inherit", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
-    child.stderr.on("data", (chunk) => {
-      seen += chunk;
-      const m = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (m) resolve({ child, url: m[1] });
-    });
-  });
-}
 
 function httpTransport(url, key) {
   return new StreamableHTTPClientTransport(new URL(url + "/mcp"), {
@@ -41,7 +24,7 @@ function httpTransport(url, key) {
 let server = null;
 let transport;
 if (mode === "http") {
-  server = await startHttpServer();
+  server = await startHttpServer(binary, { ...env, MCP_API_KEY: apiKey });
   transport = httpTransport(server.url, apiKey);
 } else {
   transport = new StdioClientTransport({ command: binary, args: ["serve"], env, stderr: "inherit" });
@@ -135,9 +118,16 @@ try {
     // A wrong key is refused before any session exists.
     const intruder = new Client({ name: "intruder", version: "1.0.0" });
     await assert.rejects(intruder.connect(httpTransport(server.url, "wrong-key")), (e) => e.code === 401);
-    // Ending the session: later requests on it get 404 Session not found.
+    // A restart of the server mid-conversation: the same client's next call succeeds (the
+    // session id is signed with a key kept in the data directory, not held in memory).
     const sessionId = transport.sessionId;
-    assert.match(sessionId, /^[A-Za-z0-9_-]{22}$/);
+    assert.match(sessionId, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
+    await server.stop();
+    server = await startHttpServer(binary, { ...env, MCP_API_KEY: apiKey }, { port: server.port });
+    const after = await client.callTool({ name: "memory_list", arguments: {} });
+    assert.ok(!after.isError);
+    assert.equal(transport.sessionId, sessionId);
+    // Ending the session: later requests on it get 404 Session not found.
     await transport.terminateSession();
     const res = await fetch(server.url + "/mcp", {
       method: "POST",
@@ -150,9 +140,6 @@ try {
   console.log(`mcp ${mode} e2e: ok`);
 } finally {
   await client.close();
-  if (server) {
-    server.child.kill("SIGTERM");
-    await new Promise((r) => server.child.on("exit", r));
-  }
+  if (server) await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -81,8 +81,8 @@ TEST_F(McpProtocolTest, InitializeDeclaresPromptsAndResourcesToo) {
 }
 
 TEST_F(McpProtocolTest, EveryModernResultIsCompleteAndListsAndReadsCarryCacheHints) {
-  for (const char* list : {"tools/list", "prompts/list", "resources/list",
-                           "resources/templates/list"}) {
+  for (const char* list :
+       {"tools/list", "prompts/list", "resources/list", "resources/templates/list"}) {
     Json r = modern(list)["result"];
     EXPECT_EQ(r["resultType"], "complete") << list;
     EXPECT_EQ(r["cacheScope"], "public") << list;
@@ -98,8 +98,8 @@ TEST_F(McpProtocolTest, EveryModernResultIsCompleteAndListsAndReadsCarryCacheHin
   EXPECT_EQ(call["result"]["resultType"], "complete");
   EXPECT_FALSE(call["result"].contains("ttlMs"));
   EXPECT_EQ(call["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "memory");
-  Json prompt = modern("prompts/get", {{"name", "memory_review"},
-                                       {"arguments", {{"time_period", "last week"}}}});
+  Json prompt = modern("prompts/get",
+                       {{"name", "memory_review"}, {"arguments", {{"time_period", "last week"}}}});
   EXPECT_EQ(prompt["result"]["resultType"], "complete");
 }
 
