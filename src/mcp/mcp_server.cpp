@@ -251,17 +251,17 @@ Json McpServer::initialize(const Json& params) {
                           ? params.value("protocolVersion", std::string())
                           : std::string();
   // Answer with the client's version when we speak it, else our newest (the client decides).
-  protocol_version_ = kLegacyProtocolVersions[0];
+  std::string version = kLegacyProtocolVersions[0];
   for (const char* v : kLegacyProtocolVersions) {
-    if (asked == v) protocol_version_ = v;
+    if (asked == v) version = v;
   }
-  return {{"protocolVersion", protocol_version_},
+  return {{"protocolVersion", version},
           {"capabilities", capabilities(false)},
           {"serverInfo", server_info()},
           {"instructions", kInstructions}};
 }
 
-Json McpServer::discover() const {
+Json McpServer::discover() {
   return {{"supportedVersions", {kModernProtocolVersion}},
           {"capabilities", capabilities(true)},
           {"instructions", kInstructions}};

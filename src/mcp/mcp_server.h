@@ -12,8 +12,8 @@
 //    client's capabilities; `server/discover` describes the server; every result carries
 //    `resultType` and the server's info, lists and reads carry cache hints (ttlMs,
 //    cacheScope); an unsupported version gets -32022 with the supported list.
-// Tools call MemoryService only. Thread-safety: one thread per server (one per stdio session);
-// HTTP makes one per request.
+// Tools call MemoryService only. Thread-safety: it holds no state of its own, so any number of
+// threads may share one (stdio uses one, HTTP one per request).
 #pragma once
 
 #include <optional>
@@ -65,18 +65,14 @@ class McpServer {
   // respond()'s message alone: the serialized response, or nullopt when nothing is sent.
   std::optional<std::string> handle(std::string_view message) { return respond(message).message; }
 
-  // The version the last `initialize` settled on; empty before one (or with modern requests).
-  const std::string& protocol_version() const { return protocol_version_; }
-
  private:
   Json handle_one(const Json& message, McpReply& reply);
   Json dispatch(const std::string& method, const Json& params, bool modern);
-  Json initialize(const Json& params);
-  Json discover() const;
+  static Json initialize(const Json& params);
+  static Json discover();
   Json call_tool(const Json& params);
 
   MemoryService& service_;
-  std::string protocol_version_;
 };
 
 // The tools: their list (tools/list) and a call by name (tools/call). Names include the Python
