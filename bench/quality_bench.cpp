@@ -118,7 +118,7 @@ Result<std::unordered_map<std::string, std::string>> store_corpus(MemoryService&
   for (const auto& m : set.memories) {
     StoreRequest r;
     r.content = m.content;
-    r.skip_semantic_dedup = true;
+    r.allow_duplicate = true;
     auto stored = service.store(r);
     if (!stored.is_ok()) return stored.status();
     if (!stored->success) return Status::internal(m.id + " not stored: " + stored->message);

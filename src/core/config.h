@@ -42,9 +42,14 @@ struct Config {
   std::string embedding_api_key;  // MCP_EMBEDDING_API_KEY (remote embedders)
   size_t bulk_batch_size = 5000;  // memories per transaction in bulk stores
 
-  // --- write-time dedup (as the Python service) ---
-  bool semantic_dedup_enabled = true;  // MCP_SEMANTIC_DEDUP_ENABLED
-  // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine); unset: the model's own (Embedder::duplicate_cosine)
+  // --- write-time dedup (MemoryService::store) ---
+  // MCP_SEMANTIC_DEDUP_ENABLED: refuse near-duplicates of recent memories. Exact duplicates
+  // (the same content hash) are always refused.
+  bool semantic_dedup_enabled = true;
+  // MCP_SEMANTIC_DEDUP_THRESHOLD (cosine). Unset (default): near-exact dedup, the model's own
+  // bar (Embedder::duplicate_cosine) and the same wording up to typos. Set: semantic dedup at
+  // this cosine, as the Python service's 0.85. Either way the numbers and negations of the two
+  // texts must agree (service/duplicate_rule.h), so a corrected fact is never refused.
   std::optional<double> semantic_dedup_threshold;
   double semantic_dedup_window_hours = 24;  // MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS
 

@@ -22,19 +22,22 @@ void l2_normalize(std::span<float> v) {
 }
 
 double Embedder::duplicate_cosine() const {
-  // all-MiniLM-L6-v2: the Python service's 0.85, set for it. The others put unrelated English
-  // sentences much closer together (e5's model card: "around 0.7 to 1.0"; bge v1.5 and gte
-  // less so), so the same 0.85 would merge different facts; their bars sit as far above their
-  // unrelated pairs as MiniLM's does above its. Unknown models keep 0.85
-  // (MCP_SEMANTIC_DEDUP_THRESHOLD sets any).
+  // Near-exact bars, reasoned rather than measured (no weights here): by default dedup also
+  // needs the same wording up to typos and the same facts (service/duplicate_rule.h), so the
+  // bar only has to tell a typo that keeps the meaning from one that does not. all-MiniLM-L6-v2
+  // spreads unrelated sentences near 0.1 and paraphrases over 0.7-0.9 (the Python service's 0.85
+  // merged paraphrases): 0.90 sits above its paraphrases. bge v1.5 puts unrelated sentences near
+  // 0.5, e5 and gte near 0.75 (e5's model card: "around 0.7 to 1.0"); the same place in their
+  // narrower ranges is 0.95 and 0.97. Unknown models (remote ones) get MiniLM's 0.90;
+  // MCP_SEMANTIC_DEDUP_THRESHOLD sets any.
   static const std::map<std::string, double, std::less<>> kKnown = {
-      {"sentence-transformers/all-MiniLM-L6-v2", 0.85},
-      {"BAAI/bge-small-en-v1.5", 0.92},
-      {"intfloat/e5-small-v2", 0.95},
-      {"thenlper/gte-small", 0.95},
+      {"sentence-transformers/all-MiniLM-L6-v2", 0.90},
+      {"BAAI/bge-small-en-v1.5", 0.95},
+      {"intfloat/e5-small-v2", 0.97},
+      {"thenlper/gte-small", 0.97},
   };
   auto it = kKnown.find(model_id());
-  return it != kKnown.end() ? it->second : 0.85;
+  return it != kKnown.end() ? it->second : 0.90;
 }
 
 Result<std::unique_ptr<Embedder>> make_embedder(const std::string& model,

@@ -35,8 +35,9 @@ class Embedder {
     return Status::ok();
   }
 
-  // The cosine at and above which two memories count as the same fact (semantic dedup). It
-  // belongs to the model: each spreads unrelated texts over its own range of cosines.
+  // The cosine at and above which two memories may count as one (near-duplicate dedup, with
+  // the text rules of service/duplicate_rule.h). It belongs to the model: each spreads
+  // unrelated texts over its own range of cosines.
   virtual double duplicate_cosine() const;
   // Whether sync should carry this model's vectors to nodes of the same model rather than let
   // them embed the memories again (a sentence model: milliseconds per memory).

@@ -26,8 +26,8 @@ Response RestApi::store_memory(const Request& req) const {
     OJson j = OJson::object();
     j["success"] = out.success;
     j["message"] = out.message;
-    j["content_hash"] = out.content_hash;
-    j["memory"] = out.memory ? memory_json(*out.memory) : OJson(nullptr);
+    j["content_hash"] = out.content_hash;  // a duplicate: the stored memory's
+    j["memory"] = out.success && out.memory ? memory_json(*out.memory) : OJson(nullptr);
     return json_response(j);
   });
 }

@@ -8,10 +8,10 @@
 // hybrid fuses 0.7 semantic + 0.3 keyword as the Python service's weighted average (kept after
 // measuring weights, min-max normalised cosines and reciprocal-rank fusion on bench/quality:
 // absolute cosines weigh a model's semantic side by how well it separates the candidates, the
-// scale-free fusions do not; docs/perf.md, "Recall quality"); a time-only recall scores 0.5 as
-// it does. A time window comes from time_expr or, when the
-// front end asks, from a time named in the query (core/time_in_query.h); either way the
-// response names it.
+// scale-free fusions do not; docs/perf.md, "Recall quality"); a recall by filters alone
+// (search_type "tags", "time", "type" or a "+" of them) scores 0.5 as it does. A time window comes
+// from time_expr or, when the front end asks, from a time named in the query
+// (core/time_in_query.h); either way the response names it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -82,6 +82,16 @@ Result<TimedQuery> read_time(const SearchRequest& r, double now) {
     }
   }
   return out;
+}
+
+// "tags", "time", "type" joined by "+": what a recall by filters alone filtered by.
+std::string filter_label(const MemoryFilter& filter) {
+  std::string label;
+  auto add = [&](const char* part) { label += (label.empty() ? "" : "+") + std::string(part); };
+  if (!filter.tags.empty()) add("tags");
+  if (filter.created_after || filter.created_before) add("time");
+  if (filter.memory_type) add("type");
+  return label;
 }
 
 }  // namespace
@@ -158,8 +168,8 @@ Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
     if (filter.empty()) {
       return Status::invalid_argument("the query is empty: give a query, tags or a time window");
     }
-    // Recall by filters alone: newest first.
-    out.search_type = "time";
+    // Recall by filters alone: newest first, labelled with what filtered.
+    out.search_type = filter_label(filter);
     MCP_ASSIGN_OR_RETURN(auto rows, db_->list(filter, ListOrder::kCreatedDesc, 0, r.limit));
     for (Memory& m : rows) {
       out.results.push_back({std::move(m), 0.5, "matched filters"});

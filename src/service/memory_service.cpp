@@ -19,6 +19,7 @@
 #include "core/time_format.h"
 #include "embed/model_store.h"
 #include "platform/file_modes.h"
+#include "service/duplicate_rule.h"
 #include "service/merge.h"
 
 namespace mcpmem {
@@ -26,6 +27,8 @@ namespace {
 
 // Dedup windows up to this size are read from the DB directly; larger ones load the index.
 constexpr size_t kDirectDedupScan = 256;
+// Near-duplicate candidates checked against the text rules, closest first.
+constexpr size_t kDedupCandidates = 8;
 constexpr size_t kParallelPrepareMin = 512;  // smaller batches are prepared on one thread
 
 const char* kDuplicateExact = "Duplicate content detected (exact match)";
@@ -293,33 +296,44 @@ Result<Memory> MemoryService::prepare_memory(const StoreRequest& r, double now_s
   return m;
 }
 
-Result<std::optional<std::string>> MemoryService::find_semantic_duplicate(
-    std::span<const float> vec, double now_s) {
+Result<std::optional<Memory>> MemoryService::find_semantic_duplicate(std::string_view content,
+                                                                     std::span<const float> vec,
+                                                                     double now_s) {
   MemoryFilter window;
   window.created_after = now_s - config_.semantic_dedup_window_hours * 3600.0;
   MCP_ASSIGN_OR_RETURN(auto ids, db_->ids_matching(window));
-  if (ids.empty()) return std::optional<std::string>();
-  int64_t best_id = 0;
-  float best = -2;
+  if (ids.empty()) return std::optional<Memory>();
+  // A configured threshold asks for semantic dedup at that cosine; the model's own bar comes
+  // with the near-exact wording rule (duplicate_rule.h).
+  const bool near_exact = !config_.semantic_dedup_threshold.has_value();
+  const double bar = config_.semantic_dedup_threshold.value_or(embedder_->duplicate_cosine());
+  // The closest few above the bar, best first: the closest may state another fact while the
+  // next is the same one with a typo.
+  std::vector<Neighbor> close;
   if (!follower_.loaded() && ids.size() <= kDirectDedupScan) {
     // A short-lived process (one CLI store) need not load the whole index for this.
     for (int64_t id : ids) {
       MCP_ASSIGN_OR_RETURN(auto v, db_->get_embedding(id, embedder_->dimension()));
-      if (!v.has_value()) continue;
-      float c = dot(vec, *v);
-      if (c > best) best = c, best_id = id;
+      if (v.has_value()) close.push_back({id, dot(vec, *v)});
     }
+    std::sort(close.begin(), close.end(),
+              [](const Neighbor& a, const Neighbor& b) { return a.cosine > b.cosine; });
+    if (close.size() > kDedupCandidates) close.resize(kDedupCandidates);
   } else {
     MCP_RETURN_IF_ERROR(follower_.bring_up_to_date());
-    auto top = follower_.index().search(vec, 1, &ids);
-    if (!top.empty()) best = top[0].cosine, best_id = top[0].id;
+    close = follower_.index().search(vec, kDedupCandidates, &ids);
   }
-  if (best_id == 0 ||
-      best < config_.semantic_dedup_threshold.value_or(embedder_->duplicate_cosine()))
-    return std::optional<std::string>();
-  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids({best_id}));
-  if (rows.empty() || rows.front().is_deleted()) return std::optional<std::string>();
-  return std::optional<std::string>(rows.front().content_hash);
+  std::erase_if(close, [&](const Neighbor& n) { return n.cosine < bar; });
+  if (close.empty()) return std::optional<Memory>();
+  std::vector<int64_t> close_ids;
+  for (const Neighbor& n : close) close_ids.push_back(n.id);
+  MCP_ASSIGN_OR_RETURN(auto rows, db_->get_by_ids(close_ids));  // in the order of close_ids
+  for (Memory& row : rows) {
+    if (row.is_deleted() || !states_same_facts(content, row.content)) continue;
+    if (near_exact && !same_wording(content, row.content)) continue;
+    return std::optional<Memory>(std::move(row));
+  }
+  return std::optional<Memory>();
 }
 
 Result<StoreResult> MemoryService::store(const StoreRequest& request) {
@@ -327,22 +341,27 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   MCP_ASSIGN_OR_RETURN(Memory m, prepare_memory(request, now_s));
   StoreResult result;
   result.content_hash = m.content_hash;
+  // A duplicate: nothing is stored, and the reply names the memory that is.
+  auto duplicate_of = [&](Duplicate kind, Memory stored) {
+    result.duplicate = kind;
+    result.content_hash = stored.content_hash;
+    result.message = kind == Duplicate::kExact ? kDuplicateExact
+                                               : "Duplicate content detected (semantically "
+                                                 "similar to " +
+                                                     stored.content_hash + ")";
+    result.memory = std::move(stored);
+    return result;
+  };
 
   MCP_ASSIGN_OR_RETURN(auto existing, db_->get_by_hash(m.content_hash));
-  if (existing.has_value()) {
-    result.message = kDuplicateExact;
-    return result;
-  }
+  if (existing.has_value()) return duplicate_of(Duplicate::kExact, std::move(*existing));
   std::vector<float> vec(embedder_->dimension());
   MCP_RETURN_IF_ERROR(embedder_->embed(m.content, vec));
-  bool semantic_dedup = config_.semantic_dedup_enabled && !request.skip_semantic_dedup &&
+  bool semantic_dedup = config_.semantic_dedup_enabled && !request.allow_duplicate &&
                         request.conversation_id.empty() && m.memory_type != "session";
   if (semantic_dedup) {
-    MCP_ASSIGN_OR_RETURN(auto similar, find_semantic_duplicate(vec, now_s));
-    if (similar.has_value()) {
-      result.message = "Duplicate content detected (semantically similar to " + *similar + ")";
-      return result;
-    }
+    MCP_ASSIGN_OR_RETURN(auto similar, find_semantic_duplicate(m.content, vec, now_s));
+    if (similar.has_value()) return duplicate_of(Duplicate::kNear, std::move(*similar));
   }
   Result<int64_t> id = int64_t{0};
   Status written = db_->write_transaction([&]() -> Status {
@@ -354,6 +373,9 @@ Result<StoreResult> MemoryService::store(const StoreRequest& request) {
   });
   if (!written.is_ok()) {
     if (written.code() == StatusCode::kAlreadyExists) {  // another writer won the race
+      MCP_ASSIGN_OR_RETURN(auto winner, db_->get_by_hash(m.content_hash));
+      if (winner.has_value()) return duplicate_of(Duplicate::kExact, std::move(*winner));
+      result.duplicate = Duplicate::kExact;
       result.message = kDuplicateExact;
       return result;
     }
@@ -441,6 +463,7 @@ Result<std::vector<StoreResult>> MemoryService::store_batch(
       const size_t i = index_of[c];
       if (ids[c] == 0) {
         results[i].message = kDuplicateExact;
+        results[i].duplicate = Duplicate::kExact;
         continue;
       }
       chunk[c].id = ids[c];

@@ -3,10 +3,10 @@
 // database's change log, so writes by other processes (another CLI, a server, the Python
 // service) become searchable without a restart.
 //
-// Rules it enforces (DESIGN §3-4): content hash identity and exact dedup; optional semantic
-// dedup (cosine >= threshold among memories created within a window, as the Python service);
-// tag normalization; filters (tags, type, time) applied before the top-k, never after; scores
-// (1 + cos) / 2 like the Python service; updates keep created_at.
+// Rules it enforces (DESIGN §3-4): content hash identity and exact dedup; near-duplicate dedup
+// among memories created within a window (see store()); tag normalization; filters (tags,
+// type, time) applied before the top-k, never after; scores (1 + cos) / 2 like the Python
+// service; updates keep created_at.
 // Thread-safety: safe from many threads.
 #pragma once
 
@@ -38,14 +38,27 @@ struct StoreRequest {
   Json metadata = Json::object();    // must be an object
   std::optional<double> created_at;  // kept when given (imports); now otherwise
   std::optional<double> updated_at;
-  std::string conversation_id;  // non-empty: semantic dedup is skipped (Python #463)
-  bool skip_semantic_dedup = false;
+  std::string conversation_id;  // non-empty: near-duplicate dedup is skipped (Python #463)
+  // Store even when a near-duplicate exists (the near-duplicate check is skipped). An exact
+  // duplicate (the same content, so the same hash) is never stored twice.
+  bool allow_duplicate = false;
+};
+
+// Why a store with valid content stored nothing.
+enum class Duplicate {
+  kNone,
+  kExact,  // the same content (the same hash) is stored
+  kNear,   // a near-duplicate is stored (see MemoryService::store)
 };
 
 struct StoreResult {
   bool success = false;
+  // The hash of the memory that holds this content now: the new memory's, or for a duplicate
+  // the memory already stored (for a near-duplicate, the hash of that other text).
   std::string content_hash;
   std::string message;  // "Memory stored successfully" or why not (the Python service's words)
+  Duplicate duplicate = Duplicate::kNone;
+  // The memory stored; from store(), for a duplicate, the memory already stored.
   std::optional<Memory> memory;
 };
 
@@ -106,7 +119,11 @@ struct SearchHit {
 struct SearchResponse {
   std::vector<SearchHit> results;
   std::string query;
-  std::string search_type;  // "semantic", "exact", "keyword", "hybrid", "time"
+  // The mode that ranked ("semantic", "exact", "keyword", "hybrid"); for a recall by filters
+  // alone (no query words left), what filtered, newest first: "tags", "time" (a time
+  // expression or after/before) and "type", joined by "+" in that order ("tags+time").
+  // search_similar: "similar".
+  std::string search_type;
   double processing_time_ms = 0;
   std::optional<TimeWindow> time_window;  // set when a time expression filtered the search
 };
@@ -245,6 +262,14 @@ class MemoryService {
                                                      const ServiceOptions& options = {});
   ~MemoryService();
 
+  // Stores a memory unless it is a duplicate (then success false, `duplicate` says which, and
+  // content_hash and memory are the stored one's):
+  //  - exact: the same content hash is stored (always checked);
+  //  - near: among memories created within MCP_SEMANTIC_DEDUP_TIME_WINDOW_HOURS, one with
+  //    cosine >= the bar (MCP_SEMANTIC_DEDUP_THRESHOLD, else Embedder::duplicate_cosine) that
+  //    states the same facts (same numbers and negations, duplicate_rule.h) and, unless the
+  //    threshold is configured, has the same wording up to typos. Skipped when dedup is
+  //    disabled, for allow_duplicate, a conversation_id, or type "session".
   Result<StoreResult> store(const StoreRequest& request);
   // Stores many in one transaction per `bulk_batch_size`: exact dedup only, as the Python
   // service's store_batch. One result per request, in order.
@@ -376,8 +401,9 @@ class MemoryService {
   // Deletes the alive memories among `hashes` with one new version (in the caller's write
   // transaction). Returns how many.
   Result<int64_t> tombstone_rows(const std::vector<std::string>& hashes);
-  Result<std::optional<std::string>> find_semantic_duplicate(std::span<const float> vec,
-                                                             double now_s);
+  // The near-duplicate of `content` (with vector `vec`) that store() refuses it for, if any.
+  Result<std::optional<Memory>> find_semantic_duplicate(std::string_view content,
+                                                        std::span<const float> vec, double now_s);
 
   // Ranking (memory_search.cpp).
   Result<std::vector<Neighbor>> nearest(std::span<const float> query, size_t k,

@@ -39,6 +39,34 @@ class RestTest : public HttpTest {
   }
 };
 
+// With near-duplicate dedup on, as `serve --http` runs by default.
+class RestDedupTest : public RestTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    Config c = service_->config();
+    c.semantic_dedup_enabled = true;
+    service_.reset();
+    service_ = std::move(MemoryService::open(c)).value();
+    start();
+  }
+};
+
+// Issue 16: a near-duplicate's answer named the refused text's hash, which no memory has. It
+// keeps the Python service's shape (200, success false) with the stored memory's hash.
+TEST_F(RestDedupTest, ANearDuplicateAnswersWithTheStoredMemorysHash_Issue16) {
+  const std::string hash = store("Release train leaves on Thursdays at noon");
+  Json near =
+      ok_json(post("/api/memories", {{"content", "Release train leaves on Thursdays at noon!!"}}));
+  EXPECT_EQ(near["success"], false);
+  EXPECT_EQ(near["content_hash"], hash);
+  EXPECT_EQ(near["message"], "Duplicate content detected (semantically similar to " + hash + ")");
+  EXPECT_TRUE(near["memory"].is_null());
+  Json corrected =
+      ok_json(post("/api/memories", {{"content", "Release train leaves on Fridays at noon"}}));
+  EXPECT_EQ(corrected["success"], true) << corrected.dump();
+}
+
 TEST_F(RestTest, StoreGetUpdateDeleteWithThePythonShapes) {
   auto r = client().Post("/api/memories", with_key({{"X-Agent-ID", "claude"}}),
                          R"({"content":"Release train leaves on Thursdays","tags":["ops"],)"
@@ -59,6 +87,8 @@ TEST_F(RestTest, StoreGetUpdateDeleteWithThePythonShapes) {
   Json dup = ok_json(post("/api/memories", {{"content", "release train leaves on thursdays"}}));
   EXPECT_EQ(dup["success"], false);
   EXPECT_EQ(dup["message"], "Duplicate content detected (exact match)");
+  EXPECT_EQ(dup["content_hash"], hash);
+  EXPECT_TRUE(dup["memory"].is_null());
 
   Json got = ok_json(client().Get(("/api/memories/" + hash).c_str(), with_key()));
   EXPECT_EQ(got["metadata"]["owner"], "kim");

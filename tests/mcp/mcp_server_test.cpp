@@ -179,15 +179,17 @@ TEST_F(McpTest, StoreSearchListUpdateDelete) {
   EXPECT_EQ(text(stored), "Memory stored successfully (hash: " + hash + ")");
   EXPECT_EQ(stored["structuredContent"]["success"], true);
   Json dup = call("memory_store", {{"content", "deploys happen on tuesdays"}});
-  EXPECT_EQ(text(dup), "Duplicate content detected (exact match)");
-  EXPECT_EQ(dup["structuredContent"]["success"], false);
+  EXPECT_EQ(text(dup).rfind("Already stored (hash: " + hash + "); nothing changed.", 0), 0u)
+      << text(dup);
+  EXPECT_EQ(dup["structuredContent"]["success"], true);
+  EXPECT_EQ(dup["structuredContent"]["duplicate"], "exact");
 
   Json found = call("memory_search", {{"query", "when do deploys happen"}, {"limit", 5}});
   EXPECT_EQ(
       text(found).rfind("Found 1 memories (mode: semantic) for query: 'when do deploys happen'", 0),
       0u)
       << text(found);
-  EXPECT_NE(text(found).find("Hash: " + hash), std::string::npos);
+  EXPECT_NE(text(found).find("hash: " + hash), std::string::npos);
   EXPECT_EQ(found["structuredContent"]["results"][0]["tags"], Json({"ops", "release"}));
   EXPECT_EQ(found["structuredContent"]["results"][0]["memory_type"], "decision");
   Json none = call("memory_search", {{"query", "tuesdays"}, {"tags", Json::array({"other"})}});
@@ -195,7 +197,7 @@ TEST_F(McpTest, StoreSearchListUpdateDelete) {
 
   Json list = call("memory_list", {{"page", 1}, {"page_size", 5}});
   EXPECT_EQ(list["structuredContent"]["total"], 1);
-  EXPECT_EQ(Json::parse(text(list))["memories"][0]["content_hash"], hash);
+  EXPECT_NE(text(list).find("hash: " + hash), std::string::npos) << text(list);
 
   Json upd = call(
       "memory_update",
@@ -449,6 +451,329 @@ TEST_F(McpTest, ResourcesAndPrompts) {
   EXPECT_NE(text.find("last week"), std::string::npos);
   EXPECT_EQ(request("prompts/get", {{"name", "memory_review"}})["error"]["code"], -32602);
   EXPECT_EQ(request("prompts/get", {{"name", "nope"}})["error"]["code"], -32602);
+}
+
+// ---- Issue 16, scope 4: replies an agent can act on ----
+
+// Every property of `schema`, nested ones too, has a description.
+void expect_described(const Json& schema, const std::string& where) {
+  if (schema.contains("items")) expect_described(schema["items"], where + "[]");
+  if (!schema.contains("properties")) return;
+  for (const auto& [name, property] : schema["properties"].items()) {
+    EXPECT_FALSE(property.value("description", std::string()).empty()) << where << "." << name;
+    expect_described(property, where + "." + name);
+  }
+}
+
+// structuredContent against the tool's outputSchema, as SDK clients check it: required keys,
+// the type of every declared property, enums.
+void expect_matches(const Json& schema, const Json& value, const std::string& where) {
+  ASSERT_TRUE(value.is_object()) << where;
+  for (const Json& key : schema.value("required", Json::array())) {
+    EXPECT_TRUE(value.contains(key.get<std::string>())) << where << " lacks " << key;
+  }
+  for (const auto& [name, property] : schema["properties"].items()) {
+    if (!value.contains(name)) continue;
+    const Json& v = value[name];
+    const std::string type = property.value("type", "");
+    const bool ok = type == "string"    ? v.is_string()
+                    : type == "integer" ? v.is_number_integer()
+                    : type == "number"  ? v.is_number()
+                    : type == "boolean" ? v.is_boolean()
+                    : type == "array"   ? v.is_array()
+                    : type == "object"  ? v.is_object()
+                                        : true;
+    EXPECT_TRUE(ok) << where << "." << name << " is not " << type << ": " << v.dump();
+    if (property.contains("enum")) {
+      const Json& values = property["enum"];
+      EXPECT_NE(std::find(values.begin(), values.end(), v), values.end()) << where << "." << name;
+    }
+  }
+}
+
+class McpRepliesTest : public McpTest {
+ protected:
+  void SetUp() override {
+    McpTest::SetUp();
+    initialize();
+  }
+  // A tool call whose structuredContent, when there is one, matches the tool's outputSchema.
+  Json checked_call(const std::string& tool, Json args) {
+    Json r = call(tool, std::move(args));
+    if (r.contains("structuredContent")) {
+      for (const Json& t : request("tools/list")["result"]["tools"]) {
+        if (t["name"] == tool) expect_matches(t["outputSchema"], r["structuredContent"], tool);
+      }
+    }
+    return r;
+  }
+  std::string stored_hash(const std::string& content, Json args = Json::object()) {
+    args["content"] = content;
+    Json r = checked_call("memory_store", args);
+    EXPECT_EQ(r["structuredContent"]["success"], true) << text(r);
+    EXPECT_FALSE(r.contains("isError")) << text(r);
+    return r["structuredContent"]["content_hash"];
+  }
+};
+
+TEST_F(McpRepliesTest, EveryInputPropertyAndPromptArgumentIsDescribed_Issue16) {
+  Json tools = request("tools/list")["result"]["tools"];
+  for (const Json& t : tools) expect_described(t["inputSchema"], t["name"]);
+  for (const Json& p : request("prompts/list")["result"]["prompts"]) {
+    for (const Json& a : p["arguments"]) {
+      EXPECT_FALSE(a.value("description", std::string()).empty()) << p["name"] << "." << a["name"];
+    }
+  }
+  // Defaults and ranges are in the words, for clients that show only descriptions.
+  for (const Json& t : tools) {
+    const Json& props = t["inputSchema"]["properties"];
+    if (t["name"] == "memory_search") {
+      EXPECT_EQ(props["limit"]["description"], "Results to return, 1-100 (default 10)");
+    } else if (t["name"] == "memory_list") {
+      EXPECT_EQ(props["page_size"]["description"], "Memories per page, 1-100 (default 20)");
+    } else if (t["name"] == "memory_store") {
+      EXPECT_EQ(props["allow_duplicate"]["type"], "boolean");
+      EXPECT_NE(props["allow_duplicate"]["description"].get<std::string>().find("default false"),
+                std::string::npos);
+    }
+  }
+}
+
+// Search text carried no score or type: only structuredContent had them, which some clients
+// drop. Every result now shows what the next call needs.
+TEST_F(McpRepliesTest, SearchTextCarriesHashTypeTagsDateAndScore_Issue16) {
+  use_test_clock(utc(2026, 12, 1, 10));
+  initialize();
+  const std::string hash = stored_hash("Deploys happen on Tuesdays",
+                                       {{"tags", "ops,release"}, {"memory_type", "decision"}});
+  Json r = checked_call("memory_search", {{"query", "Deploys happen on Tuesdays"}});
+  EXPECT_EQ(text(r),
+            "Found 1 memories (mode: semantic) for query: 'Deploys happen on Tuesdays'\n\n"
+            "1. Deploys happen on Tuesdays\n   hash: " +
+                hash +
+                " | type: decision | tags: ops, release | created: 2026-12-01T10:00:00Z | "
+                "score: 1.00");
+  EXPECT_EQ(r["structuredContent"]["truncated"], false);
+}
+
+// A tags-only search was labelled "(mode: time)".
+TEST_F(McpRepliesTest, AFilterOnlySearchIsLabelledWithWhatFiltered_Issue16) {
+  stored_hash("Rotate the staging key", {{"tags", "ops"}});
+  stored_hash("Lunch is at noon", {{"tags", "social"}});
+  Json tags = checked_call("memory_search", {{"tags", "ops"}});
+  EXPECT_EQ(text(tags).rfind("Found 1 memories (mode: tags) for query: ''\n\n1. Rotate", 0), 0u)
+      << text(tags);
+  EXPECT_EQ(tags["structuredContent"]["search_type"], "tags");
+  Json both = checked_call("memory_search", {{"tags", "ops"}, {"time_expr", "today"}});
+  EXPECT_EQ(both["structuredContent"]["search_type"], "tags+time") << text(both);
+  Json typed = checked_call("memory_search", {{"memory_type", "note"}});
+  EXPECT_EQ(typed["structuredContent"]["search_type"], "type");
+  EXPECT_EQ(typed["structuredContent"]["total_found"], 2);
+}
+
+// Results cut by max_response_chars said "Found 3 memories" while total_found was 1.
+TEST_F(McpRepliesTest, ACutReplyCountsEveryMemoryFoundAndSaysHowManyItShows_Issue16) {
+  for (const char* topic : {"backups", "restores", "snapshots"}) {
+    stored_hash(std::string("The nightly ") + topic + " job on the hub writes " + topic +
+                " of every database to the NAS, keeps fourteen days of them, and mails the "
+                "on-call engineer when a run fails or takes longer than an hour");
+  }
+  Json cut = checked_call("memory_search", {{"query", "nightly job"}, {"max_response_chars", 500}});
+  EXPECT_EQ(text(cut).rfind("Found 3 memories (mode: semantic) for query: 'nightly job'; showing 1 "
+                            "to stay under 500 characters\n\n1. The nightly",
+                            0),
+            0u)
+      << text(cut);
+  EXPECT_EQ(text(cut).find("\n\n2. "), std::string::npos);
+  EXPECT_LE(text(cut).size(), 500u);
+  EXPECT_EQ(cut["structuredContent"]["total_found"], 3);
+  EXPECT_EQ(cut["structuredContent"]["results"].size(), 1u);
+  EXPECT_EQ(cut["structuredContent"]["truncated"], true);
+  Json whole = checked_call("memory_search", {{"query", "nightly job"}});
+  EXPECT_EQ(whole["structuredContent"]["results"].size(), 3u);
+  EXPECT_EQ(whole["structuredContent"]["truncated"], false);
+  EXPECT_EQ(text(whole).find("showing"), std::string::npos);
+}
+
+// memory_update with updates {"content": ...} answered "Updated fields: content" and put the
+// text into metadata.content.
+TEST_F(McpRepliesTest, UpdateRefusesTheContentAndNamesMetadataKeys_Issue16) {
+  const std::string hash = stored_hash("Deploys happen on Tuesdays");
+  Json refused =
+      call("memory_update", {{"content_hash", hash}, {"updates", {{"content", "on Thursdays"}}}});
+  EXPECT_EQ(refused["isError"], true);
+  EXPECT_EQ(text(refused),
+            "Error: a memory's content cannot be changed (its hash is its content). Store the "
+            "corrected text with memory_store, then delete the old one with memory_delete "
+            "content_hash=" +
+                hash + ".");
+  for (const char* key : {"content_hash", "hash", "id", "created_at", "created_at_iso",
+                          "updated_at", "updated_at_iso", "embedding"}) {
+    Json r = call("memory_update", {{"content_hash", hash}, {"updates", {{key, "x"}, {"a", 1}}}});
+    EXPECT_EQ(r["isError"], true) << key;
+    EXPECT_NE(text(r).find(std::string("'") + key + "' cannot be changed"), std::string::npos)
+        << text(r);
+  }
+  const Memory unchanged = **service_->get(hash);
+  EXPECT_TRUE(unchanged.metadata.empty()) << unchanged.metadata.dump();  // nothing was applied
+
+  Json ok = checked_call("memory_update", {{"content_hash", hash},
+                                           {"updates",
+                                            {{"tags", "ops"},
+                                             {"owner", "kim"},
+                                             {"metadata", {{"team", "infra"}}},
+                                             {"type", "decision"}}}});
+  EXPECT_FALSE(ok.contains("isError"));
+  EXPECT_EQ(text(ok).rfind("Memory updated successfully. Updated fields: metadata.team, "
+                           "metadata.owner, tags, memory_type\n\n1. Deploys happen on Tuesdays\n"
+                           "   hash: " +
+                               hash + " | type: decision | tags: ops | created: ",
+                           0),
+            0u)
+      << text(ok);
+  EXPECT_EQ(ok["structuredContent"]["updated_fields"],
+            Json({"metadata.team", "metadata.owner", "tags", "memory_type"}));
+  EXPECT_EQ(ok["structuredContent"]["memory"]["metadata"]["owner"], "kim");
+}
+
+// Semantic dedup refused corrected facts with success:false, no isError, the refused text's
+// hash and no hint.
+TEST_F(McpRepliesTest, ANearDuplicateIsAnErrorNamingTheStoredMemoryAndTheWayOut_Issue16) {
+  const std::string hash =
+      stored_hash("The staging database password rotates every month", {{"tags", "ops"}});
+  Json near = checked_call("memory_store",
+                           {{"content", "The staging databse password rotates every month"}});
+  EXPECT_EQ(near["isError"], true);
+  EXPECT_EQ(near["structuredContent"]["success"], false);
+  EXPECT_EQ(near["structuredContent"]["content_hash"], hash);
+  EXPECT_EQ(near["structuredContent"]["duplicate"], "near");
+  const std::string t = text(near);
+  EXPECT_EQ(t.rfind("Not stored: a near-duplicate of memory " + hash, 0), 0u) << t;
+  EXPECT_NE(t.find("\n\n1. The staging database password rotates every month\n   hash: " + hash +
+                   " | type: note | tags: ops"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("allow_duplicate: true"), std::string::npos) << t;
+  EXPECT_NE(t.find("memory_update content_hash=" + hash), std::string::npos) << t;
+  EXPECT_NE(t.find("memory_delete content_hash=" + hash), std::string::npos) << t;
+  // The update the reply points to finds the memory.
+  EXPECT_FALSE(call("memory_update", {{"content_hash", hash}, {"updates", {{"tags", "ops,db"}}}})
+                   .contains("isError"));
+
+  Json forced = checked_call(
+      "memory_store",
+      {{"content", "The staging databse password rotates every month"}, {"allow_duplicate", true}});
+  EXPECT_EQ(text(forced), "Memory stored successfully (hash: " +
+                              *content_hash("The staging databse password rotates every month") +
+                              ")");
+  // The corrected facts of the issue are new memories.
+  stored_hash("Postgres 16 needs pgvector 0.7");
+  stored_hash("Postgres 17 needs pgvector 0.8");
+  stored_hash("The build server has 8 cores");
+  stored_hash("The build server has 16 cores");
+}
+
+// An exact duplicate's reply omitted the existing hash; it is no error (the memory exists).
+TEST_F(McpRepliesTest, AnExactDuplicateIsNoErrorAndSaysWhatDiffers_Issue16) {
+  const std::string hash =
+      stored_hash("Deploys happen on Tuesdays", {{"tags", "ops"}, {"memory_type", "decision"}});
+  Json same = checked_call(
+      "memory_store",
+      {{"content", "deploys happen on tuesdays "}, {"tags", "OPS"}, {"memory_type", "decision"}});
+  EXPECT_FALSE(same.contains("isError"));
+  EXPECT_EQ(same["structuredContent"]["success"], true);
+  EXPECT_EQ(same["structuredContent"]["duplicate"], "exact");
+  EXPECT_EQ(same["structuredContent"]["content_hash"], hash);
+  EXPECT_EQ(
+      text(same),
+      "Already stored (hash: " + hash +
+          "); nothing changed.\n\n1. Deploys happen on Tuesdays\n   hash: " + hash +
+          " | type: decision | tags: ops | created: " +
+          same["content"][0]["text"].get<std::string>().substr(text(same).rfind("created: ") + 9));
+  Json other = checked_call("memory_store", {{"content", "Deploys happen on Tuesdays"},
+                                             {"tags", Json::array({"ops", "release"})},
+                                             {"memory_type", "note"}});
+  EXPECT_NE(text(other).find("\nThis call gave tags ops, release and type note, which the stored "
+                             "memory does not have; to change them: memory_update content_hash=" +
+                             hash + R"( updates={"memory_type":"note","tags":["ops","release"]})"),
+            std::string::npos)
+      << text(other);
+}
+
+// Prompt texts showed unfilled arguments as "(any)".
+TEST_F(McpRepliesTest, PromptsNeverShowUnfilledArguments_Issue16) {
+  for (const Json& p : request("prompts/list")["result"]["prompts"]) {
+    Json args = Json::object();
+    for (const Json& a : p["arguments"]) {
+      if (a["required"] == true) args[a["name"].get<std::string>()] = "last week";
+    }
+    Json r = request("prompts/get", {{"name", p["name"]}, {"arguments", args}});
+    const std::string t = r["result"]["messages"][0]["content"]["text"];
+    for (const char* trace : {"(any)", "\"\"", "{", "  ", " .", " ,", "..", "()"}) {
+      EXPECT_EQ(t.find(trace), std::string::npos) << p["name"] << ": " << t;
+    }
+  }
+  auto prompt = [&](const std::string& name, const Json& args) -> std::string {
+    return request(
+        "prompts/get",
+        {{"name", name}, {"arguments", args}})["result"]["messages"][0]["content"]["text"];
+  };
+  EXPECT_EQ(prompt("memory_review", {{"time_period", "last week"}}),
+            "Review the memories stored last week. Use memory_search with time_expr \"last week\" "
+            "and an empty query to list them. Summarize the key facts, decisions and open "
+            "questions, and point out memories that look outdated.");
+  EXPECT_NE(prompt("memory_review", {{"time_period", "last week"}, {"focus_area", "deploys"}})
+                .find("time_expr \"last week\" and the query \"deploys\" to find those about it."),
+            std::string::npos);
+  EXPECT_EQ(prompt("knowledge_export", Json::object()),
+            "Collect the memories with memory_search and memory_list and present them, with their "
+            "tags and creation dates.");
+  EXPECT_EQ(prompt("learning_session", {{"topic", "WAL"}, {"key_points", "Readers never block."}}),
+            "Store what was learned about WAL with memory_store (tags: learning, WAL). Key "
+            "points: Readers never block.");
+}
+
+// memory_list, memory_stats and memory_health returned pretty-printed JSON as text.
+TEST_F(McpRepliesTest, ListStatsHealthAndSyncStatusAreTextNotJson_Issue16) {
+  std::vector<std::string> hashes;
+  for (const char* c : {"First ops memory about deploys", "Second ops memory about alerts",
+                        "Third ops memory about backups"}) {
+    hashes.push_back(stored_hash(c, {{"tags", "ops"}}));
+  }
+  Json page1 = checked_call("memory_list", {{"page_size", 2}, {"tags", "ops"}});
+  const std::string t1 = text(page1);
+  EXPECT_EQ(t1.rfind("Page 1 of 2 (2 per page), 3 memories tagged ops (newest first)\n\n1. ", 0),
+            0u)
+      << t1;
+  EXPECT_NE(t1.find("hash: " + hashes[2]), std::string::npos);
+  EXPECT_TRUE(t1.ends_with("\n\nMore: memory_list page=2 page_size=2 tags=ops")) << t1;
+  Json page2 = checked_call("memory_list", {{"page", 2}, {"page_size", 2}, {"tags", "ops"}});
+  EXPECT_EQ(
+      text(page2).rfind("Page 2 of 2 (2 per page), 3 memories tagged ops (newest first)\n\n3. "
+                        "First ops memory about deploys\n   hash: " +
+                            hashes[0],
+                        0),
+      0u)
+      << text(page2);
+  EXPECT_EQ(text(page2).find("More:"), std::string::npos);
+  EXPECT_EQ(text(checked_call("memory_list", {{"tags", "nope"}})), "No memories tagged nope");
+
+  for (const char* tool : {"memory_list", "memory_stats", "memory_health", "memory_sync_status"}) {
+    const std::string t = text(call(tool, Json::object()));
+    EXPECT_EQ(t.find('{'), std::string::npos) << tool << ":\n" << t;
+    EXPECT_FALSE(Json::accept(t)) << tool;
+  }
+  const std::string stats = text(call("memory_stats", Json::object()));
+  EXPECT_NE(stats.find("\ntotal_memories: 3\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\nembedding_model: hash-384\n"), std::string::npos) << stats;
+  const std::string health = text(call("memory_health", Json::object()));
+  EXPECT_EQ(health.rfind("Database Health Check Results:\nvalidation.status: healthy\n", 0), 0u)
+      << health;
+  EXPECT_NE(health.find("\nstatistics.total_memories: 3\n"), std::string::npos) << health;
+  const std::string sync = text(call("memory_sync_status", Json::object()));
+  EXPECT_NE(sync.find("\nmemory_count: 3\n"), std::string::npos) << sync;
+  EXPECT_NE(sync.find("\nhub: none configured (mcp-memory sync --hub URL)\n"), std::string::npos)
+      << sync;
 }
 
 // The real binary on stdio: 1,000 pipelined requests, every one answered in order.

@@ -73,6 +73,10 @@ TEST_F(ServiceTest, StoreHashesLikePythonAndRejectsExactDuplicates) {
   auto dup = store("  DEPLOYS happen on tuesdays\n");
   EXPECT_FALSE(dup.success);
   EXPECT_EQ(dup.message, "Duplicate content detected (exact match)");
+  EXPECT_EQ(dup.duplicate, Duplicate::kExact);
+  EXPECT_EQ(dup.content_hash, r.content_hash);
+  ASSERT_TRUE(dup.memory.has_value());  // the memory already stored
+  EXPECT_EQ(dup.memory->content, "Deploys happen on Tuesdays");
   EXPECT_EQ(total(), 1);
   EXPECT_EQ(store("untagged thought").memory->tags, std::vector<std::string>{"untagged"});
 }
@@ -90,6 +94,76 @@ TEST_F(ServiceTest, SemanticDedupWithinTheWindowOnly) {
   // A near-identical memory older than the 24 h window does not count.
   store("Kubernetes ingress timeouts need raising to 120 seconds", {}, kNow - 3 * 86400);
   EXPECT_TRUE(store("Kubernetes ingress timeouts need raising to 120 seconds!").success);
+}
+
+// Issue 16: semantic dedup refused corrected facts ("Postgres 17 needs pgvector 0.8" was a
+// duplicate of "Postgres 16 needs pgvector 0.7", "16 cores" of "8 cores") and named the
+// refused text's hash. A near-duplicate is now the same words and facts up to case,
+// punctuation and typos, and the result names the memory already stored.
+TEST_F(ServiceTest, CorrectedFactsAreNeverNearDuplicates_Issue16) {
+  for (const auto& [stored, corrected] : std::vector<std::pair<std::string, std::string>>{
+           {"Postgres 16 needs pgvector 0.7", "Postgres 17 needs pgvector 0.8"},
+           {"The build server has 8 cores", "The build server has 16 cores"},
+           {"The cache is warm after deploys", "The cache is not warm after deploys"},
+           {"Deploys happen on Tuesdays after the standup",
+            "Deploys happen on Thursdays after the standup"},
+           {"The backup job runs nightly and writes to the NAS",
+            "The backup job runs weekly and writes to the NAS"}}) {
+    ASSERT_TRUE(store(stored).success) << stored;
+    auto r = store(corrected);
+    EXPECT_TRUE(r.success) << corrected << ": " << r.message;
+    EXPECT_EQ(r.duplicate, Duplicate::kNone);
+  }
+}
+
+TEST_F(ServiceTest, ANearDuplicateNamesTheStoredMemory_Issue16) {
+  const auto first = store("The staging database password rotates every month", {"ops"});
+  for (const char* variant : {"the STAGING database password rotates every month!",
+                              "The staging databse password rotates every month",
+                              "The staging  database\tpassword rotates every month."}) {
+    auto r = store(variant);
+    EXPECT_FALSE(r.success) << variant;
+    EXPECT_EQ(r.duplicate, Duplicate::kNear) << variant;
+    EXPECT_EQ(r.content_hash, first.content_hash) << "the stored memory's hash, not the refused";
+    ASSERT_TRUE(r.memory.has_value());
+    EXPECT_EQ(r.memory->content, "The staging database password rotates every month");
+    EXPECT_EQ(r.memory->tags, std::vector<std::string>{"ops"});
+    EXPECT_EQ(r.message,
+              "Duplicate content detected (semantically similar to " + first.content_hash + ")");
+  }
+  EXPECT_EQ(total(), 1);
+}
+
+TEST_F(ServiceTest, AllowDuplicateStoresANearDuplicateButNeverTheSameText_Issue16) {
+  const auto first = store("Kubernetes ingress timeouts need raising to 120 seconds");
+  StoreRequest r;
+  r.content = "Kubernetes ingres timeouts need raising to 120 seconds";
+  r.allow_duplicate = true;
+  auto near = service_->store(r);
+  ASSERT_TRUE(near.is_ok());
+  EXPECT_TRUE(near->success);
+  EXPECT_EQ(near->duplicate, Duplicate::kNone);
+  r.content = "kubernetes ingress timeouts need raising to 120 seconds ";
+  auto same = service_->store(r);
+  ASSERT_TRUE(same.is_ok());
+  EXPECT_FALSE(same->success);
+  EXPECT_EQ(same->duplicate, Duplicate::kExact);
+  EXPECT_EQ(same->content_hash, first.content_hash);
+  ASSERT_TRUE(same->memory.has_value());
+  EXPECT_EQ(same->memory->content, "Kubernetes ingress timeouts need raising to 120 seconds");
+  EXPECT_EQ(total(), 2);
+}
+
+// MCP_SEMANTIC_DEDUP_THRESHOLD asks for semantic dedup at that cosine, as the Python service's:
+// other wording counts, but numbers and negations still do not merge.
+TEST_F(ServiceTest, AConfiguredThresholdStillKeepsCorrectedFacts_Issue16) {
+  config_.semantic_dedup_threshold = 0.85;
+  service_ = open_service();
+  store("The staging database password rotates every month on the first");
+  auto reworded = store("The staging database password rotates every week on the first");
+  EXPECT_EQ(reworded.duplicate, Duplicate::kNear);  // cosine 0.90
+  store("The hub runs on a machine with 8 cores");
+  EXPECT_TRUE(store("The hub runs on a machine with 16 cores").success);  // cosine 0.89
 }
 
 TEST_F(ServiceTest, SemanticDedupCanBeTurnedOff) {
@@ -224,6 +298,31 @@ TEST_F(ServiceTest, StoreBatchAcrossManyPipelinedBatchesKeepsEveryResultInPlace)
   q.query = "memory number 599";
   q.mode = SearchMode::kExact;
   EXPECT_EQ(search(q).results.size(), 1u);
+}
+
+// Issue 16: every recall by filters alone was labelled "time", a tags-only one too.
+TEST_F(ServiceTest, ARecallByFiltersAloneIsLabelledWithWhatFiltered_Issue16) {
+  store("tagged yesterday", {"ops"}, kNow - 86400, "decision");
+  store("tagged today", {"ops"}, kNow, "note");
+  SearchRequest r;
+  r.tags = {"ops"};
+  EXPECT_EQ(search(r).search_type, "tags");
+  EXPECT_EQ(search(r).results.size(), 2u);
+  r.time_expr = "yesterday";
+  EXPECT_EQ(search(r).search_type, "tags+time");
+  r.memory_type = "decision";
+  auto all = search(r);
+  EXPECT_EQ(all.search_type, "tags+time+type");
+  ASSERT_EQ(all.results.size(), 1u);
+  EXPECT_EQ(all.results[0].memory.content, "tagged yesterday");
+  SearchRequest by_type;
+  by_type.memory_type = "note";
+  EXPECT_EQ(search(by_type).search_type, "type");
+  SearchRequest dated;
+  dated.after = kNow - 3600;
+  EXPECT_EQ(search(dated).search_type, "time");
+  dated.query = "tagged";  // words to rank by: the mode ranks
+  EXPECT_EQ(search(dated).search_type, "semantic");
 }
 
 TEST_F(ServiceTest, TimeOnlyRecallAndSearchErrors) {

@@ -73,7 +73,7 @@ class SyncClientTest : public ::testing::Test {
   void store(MemoryService& s, const std::string& content) {
     StoreRequest r;
     r.content = content;
-    r.skip_semantic_dedup = true;
+    r.allow_duplicate = true;
     auto out = s.store(r);
     ASSERT_TRUE(out.is_ok() && out->success);
   }

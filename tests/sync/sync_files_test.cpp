@@ -42,7 +42,7 @@ class SyncFilesTest : public ::testing::Test {
     r.tags = std::move(tags);
     r.memory_type = type;
     r.metadata = std::move(meta);
-    r.skip_semantic_dedup = true;
+    r.allow_duplicate = true;
     auto out = s.store(r);
     EXPECT_TRUE(out.is_ok() && out->success);
     return out.is_ok() ? out->content_hash : "";

@@ -88,7 +88,7 @@ void write_on(MemoryService& node, const std::string& writer, int count) {
     StoreRequest r;
     r.content = "note " + std::to_string(i) + " written by " + writer;
     r.tags = {writer};
-    r.skip_semantic_dedup = true;
+    r.allow_duplicate = true;
     auto stored = node.store(r);
     ASSERT_TRUE(stored.is_ok() && stored->success) << stored.status().message();
     const std::string hash = stored->content_hash;
@@ -157,7 +157,7 @@ TEST_F(SyncLoopTest, AConflictAndItsResolutionAreOneFactOnEveryNode) {
   };
   StoreRequest sr;
   sr.content = "the build server is in rack 4";
-  sr.skip_semantic_dedup = true;
+  sr.allow_duplicate = true;
   const std::string hash = (*laptop.store(sr)).content_hash;
   round(laptop);
   round(desktop);
