@@ -71,6 +71,7 @@ try {
                         ...(args.length ? ["--prompt-args", ...args] : []));
     const text = got.messages[0].content.text;
     assert.ok(text.length > 20, `${p.name}: ${text}`);
+    assert.doesNotMatch(text, /\(any\)|\{\w+\}/, `${p.name} shows an unfilled argument: ${text}`);
   }
 
   const { resources } = inspect("--method", "resources/list");

@@ -58,18 +58,55 @@ try {
   // The text alone carries what the next call needs (some clients drop structuredContent).
   assert.ok(found.content[0].text.includes(hash), found.content[0].text);
 
+  // Replies an agent can act on (issue 16's list, as a real client sees them).
+  for (const t of tools) {
+    for (const [name, prop] of Object.entries(t.inputSchema.properties ?? {})) {
+      assert.ok(prop.description, `${t.name}.${name} has no description`);
+    }
+  }
+  assert.match(found.content[0].text, /hash: [0-9a-f]{64} \| type: note \| tags: v2 \| created: \S+ \| score: [0-9.]+/);
+  const byTags = await client.callTool({ name: "memory_search", arguments: { tags: "v2" } });
+  assert.match(byTags.content[0].text, /\(mode: tags\)/);
+  await client.callTool({ name: "memory_store", arguments: { content: "A second v2 memory about the client" } });
+  const cut = await client.callTool({ name: "memory_search", arguments: { query: "v2 client", max_response_chars: 330 } });
+  assert.equal(cut.structuredContent.total_found, 2);
+  assert.equal(cut.structuredContent.results.length, 1);
+  assert.match(cut.content[0].text, /^Found 2 memories .*showing 1/);
+  const rewrite = await client.callTool({ name: "memory_update", arguments: { content_hash: hash, updates: { content: "new" } } });
+  assert.equal(rewrite.isError, true);
+  assert.match(rewrite.content[0].text, /content cannot be changed/);
+  const fact = "The build server has 8 cores and 32 GB of memory";
+  const first = await client.callTool({ name: "memory_store", arguments: { content: fact } });
+  const corrected = await client.callTool({ name: "memory_store", arguments: { content: fact.replace("8 cores", "16 cores") } });
+  assert.equal(corrected.structuredContent.success, true, corrected.content[0].text);
+  const near = await client.callTool({ name: "memory_store", arguments: { content: fact.toLowerCase() + "." } });
+  assert.equal(near.isError, true);
+  assert.ok(near.content[0].text.includes(first.structuredContent.content_hash), near.content[0].text);
+  assert.match(near.content[0].text, /allow_duplicate: true/);
+  const exact = await client.callTool({ name: "memory_store", arguments: { content: fact } });
+  assert.ok(!exact.isError);
+  assert.equal(exact.structuredContent.content_hash, first.structuredContent.content_hash);
+  for (const tool of ["memory_list", "memory_stats", "memory_health"]) {
+    const r = await client.callTool({ name: tool, arguments: {} });
+    assert.ok(!r.content[0].text.trimStart().startsWith("{"), `${tool} answers JSON text`);
+  }
+
   const { prompts } = await client.listPrompts();
   assert.equal(prompts.length, 5);
+  for (const p of prompts) {
+    for (const a of p.arguments ?? []) assert.ok(a.description, `${p.name}.${a.name} has no description`);
+  }
   const prompt = await client.getPrompt({ name: "memory_review", arguments: { time_period: "yesterday" } });
   assert.match(prompt.messages[0].content.text, /yesterday/);
+  assert.doesNotMatch(prompt.messages[0].content.text, /\(any\)/);
   const { resources } = await client.listResources();
   assert.deepEqual(resources.map((r) => r.uri).sort(), ["memory://stats", "memory://tags"]);
   const { resourceTemplates } = await client.listResourceTemplates();
   assert.equal(resourceTemplates.length, 3);
   const stats = await client.readResource({ uri: "memory://stats" });
-  assert.equal(JSON.parse(stats.contents[0].text).total_memories, 1);
+  assert.equal(JSON.parse(stats.contents[0].text).total_memories, 4);
   const recent = await client.readResource({ uri: "memory://recent/5" });
-  assert.equal(JSON.parse(recent.contents[0].text).memories[0].content_hash, hash);
+  assert.ok(JSON.parse(recent.contents[0].text).memories.some((m) => m.content_hash === hash));
   await assert.rejects(client.readResource({ uri: "memory://nothing" }), /unknown resource/);
   await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {} }), /unknown tool/);
 
@@ -77,7 +114,7 @@ try {
     // A restart mid-conversation: the same client object's next call succeeds.
     await server.stop();
     server = await startHttpServer(binary, { ...env, MCP_API_KEY: apiKey }, { port: server.port });
-    const again = await client.callTool({ name: "memory_search", arguments: { query: "v2 client" } });
+    const again = await client.callTool({ name: "memory_search", arguments: { query: "v2 client", tags: "v2" } });
     assert.equal(again.structuredContent.results[0].content_hash, hash);
     // A wrong key is named as such, not taken for a protocol problem.
     const intruder = new Client({ name: "intruder", version: "1.0.0" }, { versionNegotiation: negotiation });
