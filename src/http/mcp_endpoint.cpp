@@ -73,19 +73,22 @@ std::string decode_header_value(const std::string& value) {
 std::string header_mismatch(const Request& req, const Json& message, const Json& envelope) {
   const Json& claim = envelope[kProtocolVersionMetaKey];
   if (!claim.is_string()) return "";  // McpServer refuses the envelope itself
-  const std::string version = req.header("MCP-Protocol-Version");
-  if (version != claim.get<std::string>()) {
-    return version.empty() ? "the MCP-Protocol-Version header is missing"
-                           : "the MCP-Protocol-Version header names " + version +
-                                 " but the body's _meta names " + claim.get<std::string>();
+  // "" when `header` says `body`; else what is wrong.
+  auto disagreement = [&](const char* header, const std::string& body, const char* what) {
+    const std::string said = req.header(header);
+    if (said == body) return std::string();
+    if (said.empty()) return std::string("the ") + header + " header is missing";
+    return std::string("the ") + header + " header names " + said + " but the body's " + what +
+           " is " + body;
+  };
+  if (auto problem = disagreement("MCP-Protocol-Version", claim, "_meta version");
+      !problem.empty()) {
+    return problem;
   }
   const Json method = message.value("method", Json());
   if (!method.is_string()) return "";  // McpServer refuses the message itself
-  const std::string method_header = req.header("Mcp-Method");
-  if (method_header != method.get<std::string>()) {
-    return method_header.empty() ? "the Mcp-Method header is missing"
-                                 : "the Mcp-Method header names " + method_header +
-                                       " but the body's method is " + method.get<std::string>();
+  if (auto problem = disagreement("Mcp-Method", method, "method"); !problem.empty()) {
+    return problem;
   }
   const char* named = method == "tools/call" || method == "prompts/get" ? "name"
                       : method == "resources/read"                      ? "uri"
@@ -145,28 +148,25 @@ Response McpHttpEndpoint::no_stream(const Request&) {
   return res;
 }
 
-std::string McpHttpEndpoint::new_session_id() const {
-  auto nonce = random_token(kSessionNonceBytes);
-  if (!nonce.is_ok()) return "";
+std::string McpHttpEndpoint::session_mac(const std::string& nonce) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_size = 0;
   HMAC(EVP_sha256(), session_key_.data(), static_cast<int>(session_key_.size()),
-       reinterpret_cast<const unsigned char*>(nonce->data()), nonce->size(), mac, &mac_size);
-  return *nonce + "." +
-         base64url(std::string_view(reinterpret_cast<const char*>(mac), kSessionMacBytes));
+       reinterpret_cast<const unsigned char*>(nonce.data()), nonce.size(), mac, &mac_size);
+  return base64url(std::string_view(reinterpret_cast<const char*>(mac), kSessionMacBytes));
+}
+
+std::string McpHttpEndpoint::new_session_id() const {
+  auto nonce = random_token(kSessionNonceBytes);
+  if (!nonce.is_ok()) return "";
+  return *nonce + "." + session_mac(*nonce);
 }
 
 bool McpHttpEndpoint::session_valid(const std::string& id) const {
   const size_t dot = id.find('.');
   if (dot == std::string::npos) return false;
-  const std::string nonce = id.substr(0, dot);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_size = 0;
-  HMAC(EVP_sha256(), session_key_.data(), static_cast<int>(session_key_.size()),
-       reinterpret_cast<const unsigned char*>(nonce.data()), nonce.size(), mac, &mac_size);
-  const std::string expected =
-      base64url(std::string_view(reinterpret_cast<const char*>(mac), kSessionMacBytes));
-  const std::string given = id.substr(dot + 1);
+  const std::string expected = session_mac(id.substr(0, dot));
+  const std::string_view given = std::string_view(id).substr(dot + 1);
   if (given.size() != expected.size() ||
       CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
     return false;

@@ -41,7 +41,8 @@ class McpHttpEndpoint {
   static Response no_stream(const Request& req);  // GET: 405
 
  private:
-  std::string new_session_id() const;
+  std::string session_mac(const std::string& nonce) const;  // HMAC-SHA256, 16 bytes, base64url
+  std::string new_session_id() const;                       // nonce.mac
   bool session_valid(const std::string& id) const MCP_EXCLUDES(mu_);
 
   MemoryService& service_;
