@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "replication/litestream.h"
 #include "service/memory_service.h"
 #include "sync/sync_client.h"
 
@@ -52,10 +53,22 @@ struct HubFlags {
 };
 Result<SyncClientOptions> hub_client_options(const HubFlags& flags, const Config& config);
 
+// Litestream beside us (`replicate`, `serve --replicate`): a litestream.yml, or replicas for
+// which one is made (<base_dir>/litestream.yml).
+struct ReplicationFlags {
+  std::string config_file;
+  std::vector<std::string> replicas;
+  std::string sync_interval = "1s";
+};
+// Checks the configuration, finds Litestream and starts it under supervision.
+Result<std::unique_ptr<LitestreamSupervisor>> start_replication(const Config& config,
+                                                                const ReplicationFlags& flags);
+
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_file_sync_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

@@ -37,6 +37,8 @@ struct ServeFlags {
   bool allow_anonymous = false;
   HubFlags hub;  // hub.url set: sync with it in the background
   double sync_interval = 30;
+  bool replicate = false;  // Litestream beside the server, started first and stopped last
+  ReplicationFlags replication;
 };
 
 // With --hub-url, a background SyncLoop next to the server; nothing otherwise.
@@ -238,7 +240,23 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
   cmd->add_option("--sync-interval", flags->sync_interval,
                   "Seconds between background sync rounds (default 30)")
       ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_flag("--replicate", flags->replicate,
+                "Also replicate the database with Litestream (with --litestream-config or "
+                "--replica, as `mcp-memory replicate`)");
+  cmd->add_option("--litestream-config", flags->replication.config_file,
+                  "The litestream.yml --replicate uses");
+  cmd->add_option("--replica", flags->replication.replicas,
+                  "Where --replicate replicates to: a directory or a file://, s3://, sftp://... "
+                  "URL (repeatable)");
   out.push_back({cmd, [&ctx, flags]() -> int {
+                   // Litestream starts before the database is opened and stops after it is
+                   // closed, so it never misses the WAL (notes/litestream.md §5).
+                   std::unique_ptr<LitestreamSupervisor> replication;
+                   if (flags->replicate) {
+                     auto started = start_replication(ctx.config, flags->replication);
+                     if (!started.is_ok()) return report_error(started.status());
+                     replication = std::move(*started);
+                   }
                    if (flags->http || flags->https) {
                      return serve_http(ctx, *flags);
                    }

@@ -85,6 +85,7 @@ Config config_from_env(const Env& env) {
     c.backups_path = c.base_dir + "/backups";
   }
   c.models_dir = c.base_dir + "/models";
+  if (const std::string* l = get(env, "MCP_MEMORY_LITESTREAM")) c.litestream = expand_home(*l, env);
   if (const std::string* s = get(env, "MCP_MEMORY_SQLITE_SYNCHRONOUS")) {
     if (*s == "normal" || *s == "NORMAL") c.synchronous_full = false;
     if (*s == "full" || *s == "FULL") c.synchronous_full = true;

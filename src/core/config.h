@@ -19,6 +19,7 @@ struct Config {
   std::string db_path;       // MCP_MEMORY_SQLITE_PATH (alias MCP_MEMORY_SQLITEVEC_PATH),
                              // default <base_dir>/sqlite_vec.db
   std::string backups_path;  // MCP_MEMORY_BACKUPS_PATH, default <base_dir>/backups
+  std::string litestream;    // MCP_MEMORY_LITESTREAM: the litestream binary ("" = look for it)
   std::string models_dir;    // where `model pull` puts models and named models are found:
                              // <base_dir>/models (no variable of its own; a program that keeps
                              // its database elsewhere, as bench/quality_bench, still finds them)

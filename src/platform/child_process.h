@@ -1,0 +1,56 @@
+// A child process whose output we read line by line: what runs Litestream beside us. Its
+// stdout and stderr go to one pipe that a thread reads, handing each line (without the
+// newline) to `on_line`; stdin is /dev/null. The child gets the parent's environment.
+// Thread-safety: terminate() and kill() may be called from any thread, wait_for() from the
+// owner's only; on_line runs on the reader thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+
+namespace mcpmem {
+
+class ChildProcess {
+ public:
+  using LineSink = std::function<void(std::string_view line)>;
+
+  // Starts argv[0] (a path, or a name looked up in PATH) with argv. NotFound when it cannot
+  // be executed.
+  static Result<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
+                                                     LineSink on_line);
+  // Stops it (terminate(), then kill after 10 s) and waits for it.
+  ~ChildProcess();
+
+  int pid() const { return pid_; }
+  void terminate();  // SIGTERM: Litestream syncs once more, then exits
+  void kill();       // SIGKILL
+  // The exit code once it has exited (128 + signal when a signal ended it), nullopt when it
+  // still runs after `timeout`. Every line of its output has been delivered by then.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
+
+ private:
+  ChildProcess(int pid, int out_fd, LineSink on_line);
+
+  const int pid_;
+  std::thread reader_;
+  std::optional<int> exit_code_;
+};
+
+// Runs argv to its end and returns what it printed (stdout and stderr) and its exit code, or
+// an IoError after `timeout` (the child is killed).
+struct ChildOutput {
+  int exit_code = 0;
+  std::string output;
+};
+Result<ChildOutput> run_child(const std::vector<std::string>& argv,
+                              std::chrono::milliseconds timeout);
+
+}  // namespace mcpmem

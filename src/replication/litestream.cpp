@@ -1,0 +1,174 @@
+// Finding Litestream and keeping it running. Its log lines (`time=... level=INFO msg=...`) go
+// into ours at their level, prefixed "litestream:".
+#include "replication/litestream.h"
+
+#include "replication/litestream_config.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace mcpmem {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr auto kStartGrace = std::chrono::seconds(1);
+constexpr auto kStopGrace = std::chrono::seconds(30);
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
+
+std::string own_directory() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : exe.parent_path().string();
+}
+
+void log_line(std::string_view line) {
+  auto level = spdlog::level::info;
+  if (line.find("level=ERROR") != std::string_view::npos) level = spdlog::level::err;
+  if (line.find("level=WARN") != std::string_view::npos) level = spdlog::level::warn;
+  if (line.find("level=DEBUG") != std::string_view::npos) level = spdlog::level::debug;
+  spdlog::log(level, "litestream: {}", line);
+}
+
+}  // namespace
+
+Result<std::string> find_litestream(const Config& config) {
+  std::vector<std::string> candidates;
+  if (!config.litestream.empty()) {
+    candidates.push_back(config.litestream);
+  } else {
+    const std::string own = own_directory();
+    if (!own.empty()) {
+      candidates.push_back(own + "/litestream");
+      candidates.push_back(own + "/../node_modules/@flydotio/litestream-linux-x64/litestream");
+    }
+    candidates.push_back("litestream");  // PATH
+  }
+  std::string tried;
+  for (const std::string& c : candidates) {
+    if (c.find('/') != std::string::npos && !fs::exists(c)) continue;
+    auto out = run_child({c, "version"}, std::chrono::seconds(10));
+    if (!out.is_ok() || out->exit_code != 0) {
+      tried += "\n  " + c + ": " + (out.is_ok() ? out->output : out.status().message());
+      continue;
+    }
+    std::string version = out->output.substr(0, out->output.find('\n'));
+    if (version.rfind("v0.3.", 0) != 0) {
+      return Status::failed_precondition(c + " is Litestream " + version +
+                                         "; mcp-memory drives the 0.3 line (" +
+                                         std::string(kLitestreamVersion) +
+                                         ", whose commands and keys it checks): set "
+                                         "MCP_MEMORY_LITESTREAM");
+    }
+    return fs::weakly_canonical(c.find('/') != std::string::npos ? fs::path(c) : fs::path(c))
+        .string();
+  }
+  return Status::not_found(
+      "Litestream not found: run scripts/install-deps (it installs the npm package "
+      "@flydotio/litestream-linux-x64), put litestream in PATH or beside mcp-memory, or set "
+      "MCP_MEMORY_LITESTREAM" +
+      tried);
+}
+
+std::string generated_litestream_config_path(const Config& config) {
+  return config.base_dir + "/litestream.yml";
+}
+
+LitestreamSupervisor::LitestreamSupervisor(std::string binary, std::string config_path)
+    : binary_(std::move(binary)), config_path_(std::move(config_path)) {}
+
+LitestreamSupervisor::~LitestreamSupervisor() { stop(); }
+
+Result<std::unique_ptr<ChildProcess>> LitestreamSupervisor::launch() const {
+  return ChildProcess::start({binary_, "replicate", "-config", config_path_}, log_line);
+}
+
+Status LitestreamSupervisor::start() {
+  MCP_ASSIGN_OR_RETURN(auto child, launch());
+  if (auto code = child->wait_for(kStartGrace)) {
+    return Status::failed_precondition("litestream replicate -config " + config_path_ +
+                                       " exited at once (status " + std::to_string(*code) +
+                                       "); its log lines above say why");
+  }
+  {
+    MutexLock lock(mu_);
+    stopping_ = false;
+    running_ = child.get();
+  }
+  spdlog::info("litestream: replicating as configured in {} (pid {})", config_path_,
+               child->pid());
+  thread_ = std::thread([this, c = std::move(child)]() mutable { supervise(std::move(c)); });
+  return Status::ok();
+}
+
+void LitestreamSupervisor::supervise(std::unique_ptr<ChildProcess> child) {
+  auto backoff = std::chrono::seconds(1);
+  for (;;) {
+    std::optional<int> code;
+    while (!(code = child->wait_for(std::chrono::milliseconds(200)))) {
+    }
+    {
+      MutexLock lock(mu_);
+      running_ = nullptr;
+      if (stopping_) {
+        if (*code != 0) {
+          spdlog::error("litestream: its last sync on stopping failed (status {}); see above",
+                        *code);
+        }
+        return;
+      }
+    }
+    spdlog::warn("litestream: exited with status {}; starting it again in {} s", *code,
+                 backoff.count());
+    {
+      MutexLock lock(mu_);
+      if (wake_.wait_for(lock.native(), backoff, [this]() MCP_REQUIRES(mu_) { return stopping_; })) {
+        return;
+      }
+    }
+    backoff = std::min(backoff * 2, std::chrono::duration_cast<std::chrono::seconds>(kMaxBackoff));
+    auto next = launch();
+    if (!next.is_ok()) {
+      spdlog::error("litestream: {}", next.status().message());
+      continue;  // wait_for on the old, exited child returns at once: back to the backoff
+    }
+    child = std::move(*next);
+    MutexLock lock(mu_);
+    ++restarts_;
+    running_ = child.get();
+    if (stopping_) child->terminate();
+  }
+}
+
+void LitestreamSupervisor::stop() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+    if (running_ != nullptr) running_->terminate();
+  }
+  wake_.notify_all();
+  if (!thread_.joinable()) return;
+  // The supervising thread returns once the child has exited after its final sync.
+  auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      if (running_ == nullptr) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        running_->kill();
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  thread_.join();
+}
+
+int LitestreamSupervisor::restarts() const {
+  MutexLock lock(mu_);
+  return restarts_;
+}
+
+}  // namespace mcpmem
