@@ -58,8 +58,9 @@ Result<LitestreamConfig> chosen_config(const Config& config, const ReplicationFl
       replicates_ours = replicates_ours || fs::weakly_canonical(db.path) == ours;
     }
     if (!replicates_ours) {
-      parsed.warnings.push_back(flags.config_file + " does not replicate this machine's database (" +
-                                ours.string() + ")");
+      parsed.warnings.push_back(flags.config_file +
+                                " does not replicate this machine's database (" + ours.string() +
+                                ")");
     }
     return parsed;
   }
@@ -149,7 +150,8 @@ void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Comman
   auto print = std::make_shared<bool>(true);
   config->add_flag("--print", *print, "Print it (the default; nothing else is done with it)");
   add_flags(config, *config_flags);
-  out.push_back({config, [&ctx, config_flags, print] { return config_command(ctx, *config_flags); }});
+  out.push_back(
+      {config, [&ctx, config_flags, print] { return config_command(ctx, *config_flags); }});
 }
 
 }  // namespace mcpmem::cli

@@ -1,6 +1,8 @@
 // A child process whose output we read line by line: what runs Litestream beside us. Its
 // stdout and stderr go to one pipe that a thread reads, handing each line (without the
-// newline) to `on_line`; stdin is /dev/null. The child gets the parent's environment.
+// newline) to `on_line`; stdin is /dev/null. The child gets the parent's environment, runs in
+// its own process group (signals for ours, e.g. Ctrl+C, are ours to pass on) and gets SIGTERM
+// when the thread that started it ends (Linux PR_SET_PDEATHSIG): no orphans.
 // Thread-safety: terminate() and kill() may be called from any thread, wait_for() from the
 // owner's only; on_line runs on the reader thread.
 #pragma once

@@ -1,13 +1,14 @@
-// ChildProcess with posix_spawn: one pipe for stdout and stderr, /dev/null for stdin, the
+// ChildProcess with fork and exec: one pipe for stdout and stderr, /dev/null for stdin, the
 // parent's environment, close-on-exec everywhere else so the child holds none of our sockets or
-// database files.
+// database files; its own process group, and SIGTERM when we die.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "platform/child_process.h"
@@ -16,38 +17,69 @@ extern char** environ;
 
 namespace mcpmem {
 
+namespace {
+
+// argv[0] as a path to execute: itself when it names a directory, else the first match in PATH.
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t colon = dirs.find(':', start);
+    if (colon == std::string::npos) colon = dirs.size();
+    std::string candidate = dirs.substr(start, colon - start);
+    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = colon + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv,
                                                           LineSink on_line) {
   if (argv.empty()) return Status::invalid_argument("no program to start");
+  const std::string program = resolve_program(argv[0]);
+  if (program.empty() || ::access(program.c_str(), X_OK) != 0) {
+    return Status::not_found("cannot run " + argv[0] + ": not found or not executable");
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return Status::io_error(std::string("pipe: ") + std::strerror(errno));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;  // the child starts with default handlers and nothing blocked
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = 0;
-  const int failed = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(fds[1]);
-  if (failed != 0) {
+  const pid_t parent = ::getpid();
+  // fork, not posix_spawn: the child must be in its own process group (a terminal's Ctrl+C or
+  // a group signal reaches us, and we stop it in order: Litestream after the database is
+  // closed) and must die with us (PR_SET_PDEATHSIG), so a killed server never leaves an
+  // orphan replicating beside the next one. Only system calls between fork and exec.
+  const pid_t pid = ::fork();
+  if (pid < 0) {
     ::close(fds[0]);
-    return Status::not_found("cannot run " + argv[0] + ": " + std::strerror(failed));
+    ::close(fds[1]);
+    return Status::io_error(std::string("fork: ") + std::strerror(errno));
   }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent is gone already
+    const int null_in = ::open("/dev/null", O_RDONLY);
+    if (null_in < 0 || ::dup2(null_in, 0) < 0 || ::dup2(fds[1], 1) < 0 || ::dup2(fds[1], 2) < 0) {
+      ::_exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    ::execve(program.c_str(), args.data(), environ);
+    ::_exit(127);
+  }
+  ::close(fds[1]);
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0], std::move(on_line)));
 }
 
@@ -114,7 +146,7 @@ Result<ChildOutput> run_child(const std::vector<std::string>& argv,
     (*child)->kill();
     (*child)->wait_for(std::chrono::seconds(10));
     return Status::io_error(argv[0] + " did not finish within " +
-                                     std::to_string(timeout.count() / 1000) + " s");
+                            std::to_string(timeout.count() / 1000) + " s");
   }
   return ChildOutput{*code, std::move(*output)};
 }

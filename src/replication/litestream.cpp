@@ -2,12 +2,12 @@
 // into ours at their level, prefixed "litestream:".
 #include "replication/litestream.h"
 
-#include "replication/litestream_config.h"
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include "replication/litestream_config.h"
 
 namespace mcpmem {
 namespace {
@@ -97,8 +97,7 @@ Status LitestreamSupervisor::start() {
     stopping_ = false;
     running_ = child.get();
   }
-  spdlog::info("litestream: replicating as configured in {} (pid {})", config_path_,
-               child->pid());
+  spdlog::info("litestream: replicating as configured in {} (pid {})", config_path_, child->pid());
   thread_ = std::thread([this, c = std::move(child)]() mutable { supervise(std::move(c)); });
   return Status::ok();
 }
@@ -121,10 +120,11 @@ void LitestreamSupervisor::supervise(std::unique_ptr<ChildProcess> child) {
       }
     }
     spdlog::warn("litestream: exited with status {}; starting it again in {} s", *code,
-                 backoff.count());
+                 backoff.count());  // 0 too: something else stopped it, and we still replicate
     {
       MutexLock lock(mu_);
-      if (wake_.wait_for(lock.native(), backoff, [this]() MCP_REQUIRES(mu_) { return stopping_; })) {
+      if (wake_.wait_for(lock.native(), backoff,
+                         [this]() MCP_REQUIRES(mu_) { return stopping_; })) {
         return;
       }
     }

@@ -13,8 +13,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kTopKeys = {"dbs", "addr", "logging", "exec", "access-key-id",
-                                        "secret-access-key"};
+const std::set<std::string> kTopKeys = {"dbs",  "addr",          "logging",
+                                        "exec", "access-key-id", "secret-access-key"};
 const std::set<std::string> kLoggingKeys = {"level", "type", "stderr"};
 const std::set<std::string> kDbKeys = {"path",
                                        "meta-path",
@@ -23,19 +23,32 @@ const std::set<std::string> kDbKeys = {"path",
                                        "checkpoint-interval",
                                        "min-checkpoint-page-count",
                                        "max-checkpoint-page-count"};
-const std::set<std::string> kReplicaKeys = {
-    "type",        "name",          "path",
-    "url",         "retention",     "retention-check-interval",
-    "snapshot-interval", "sync-interval", "validation-interval",
-    "access-key-id", "secret-access-key", "region",
-    "bucket",      "endpoint",      "force-path-style",
-    "skip-verify", "host",          "user",
-    "password",    "key-path",      "account-name",
-    "account-key", "age"};
-const std::set<std::string> kDurationKeys = {"monitor-interval",  "checkpoint-interval",
-                                             "retention",         "retention-check-interval",
-                                             "snapshot-interval", "sync-interval",
-                                             "validation-interval"};
+const std::set<std::string> kReplicaKeys = {"type",
+                                            "name",
+                                            "path",
+                                            "url",
+                                            "retention",
+                                            "retention-check-interval",
+                                            "snapshot-interval",
+                                            "sync-interval",
+                                            "validation-interval",
+                                            "access-key-id",
+                                            "secret-access-key",
+                                            "region",
+                                            "bucket",
+                                            "endpoint",
+                                            "force-path-style",
+                                            "skip-verify",
+                                            "host",
+                                            "user",
+                                            "password",
+                                            "key-path",
+                                            "account-name",
+                                            "account-key",
+                                            "age"};
+const std::set<std::string> kDurationKeys = {
+    "monitor-interval",  "checkpoint-interval", "retention",          "retention-check-interval",
+    "snapshot-interval", "sync-interval",       "validation-interval"};
 const std::set<std::string> kReplicaTypes = {"file", "s3", "gcs", "abs", "sftp"};
 // Keys other Litestream versions know; 0.3.13 reads past them. The guide's hub config has
 // wal-retention.
@@ -72,9 +85,9 @@ class Checker {
                                "; what it does there: " + other->second);
         continue;
       }
-      problem(kv.first, what + "." + key + " is not a Litestream " + kLitestreamVersion +
-                            " key (Litestream would ignore it silently); known here: " +
-                            join(known));
+      problem(kv.first,
+              what + "." + key + " is not a Litestream " + kLitestreamVersion +
+                  " key (Litestream would ignore it silently); known here: " + join(known));
     }
     return true;
   }
@@ -138,7 +151,8 @@ void check_replica(Checker& check, const YAML::Node& node, const std::string& wh
   if (type == "file" && replica.url.empty()) {
     if (replica.path.empty()) {
       check.problem(node, what + ": a file replica needs a path");
-    } else if (!fs::path(replica.path).is_absolute() && replica.path.find('$') == std::string::npos) {
+    } else if (!fs::path(replica.path).is_absolute() &&
+               replica.path.find('$') == std::string::npos) {
       check.problem(node["path"], what + ".path: '" + replica.path +
                                       "' is relative, which Litestream resolves against its "
                                       "working directory; write an absolute path");
@@ -164,7 +178,8 @@ Result<LitestreamConfig> parse_litestream_config(std::string_view yaml, const st
   }
   LitestreamConfig out;
   Checker check(source);
-  if (!check.keys(root, kTopKeys, "the file", out)) return Status::invalid_argument(check.problems());
+  if (!check.keys(root, kTopKeys, "the file", out))
+    return Status::invalid_argument(check.problems());
   if (root["addr"]) out.addr = root["addr"].as<std::string>();
   if (const YAML::Node logging = root["logging"]) {
     if (check.keys(logging, kLoggingKeys, "logging", out)) {
@@ -185,8 +200,8 @@ Result<LitestreamConfig> parse_litestream_config(std::string_view yaml, const st
     if (db.path.empty()) {
       check.problem(db_node, what + " needs a path");
     } else if (!fs::path(db.path).is_absolute() && db.path.find('$') == std::string::npos) {
-      check.problem(db_node["path"], what + ".path: '" + db.path +
-                                         "' is relative; write an absolute path");
+      check.problem(db_node["path"],
+                    what + ".path: '" + db.path + "' is relative; write an absolute path");
     }
     check.settings(db_node, {"path", "replicas"}, what, db.settings);
     const YAML::Node replicas = db_node["replicas"];
@@ -232,9 +247,8 @@ Result<LitestreamConfig> litestream_config_for(const std::string& db_path,
                                       "': give a directory or a file://, s3://, gcs://, abs:// "
                                       "or sftp:// URL");
     }
-    r.settings = {{"sync-interval", sync_interval},
-                  {"snapshot-interval", "24h"},
-                  {"retention", "72h"}};
+    r.settings = {
+        {"sync-interval", sync_interval}, {"snapshot-interval", "24h"}, {"retention", "72h"}};
     db.replicas.push_back(std::move(r));
   }
   config.dbs.push_back(std::move(db));
@@ -267,8 +281,8 @@ std::string litestream_config_yaml(const LitestreamConfig& config) {
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
-  return std::string("# Litestream ") + kLitestreamVersion + " configuration, written by mcp-memory\n" +
-         out.c_str() + "\n";
+  return std::string("# Litestream ") + kLitestreamVersion +
+         " configuration, written by mcp-memory\n" + out.c_str() + "\n";
 }
 
 }  // namespace mcpmem

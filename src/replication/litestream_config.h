@@ -34,8 +34,8 @@ struct LitestreamDb {
 struct LitestreamConfig {
   std::vector<LitestreamDb> dbs;
   std::map<std::string, std::string> logging;  // level, type, stderr
-  std::string addr;                             // Prometheus metrics, e.g. 127.0.0.1:9099
-  std::vector<std::string> warnings;            // what is valid but has no effect
+  std::string addr;                            // Prometheus metrics, e.g. 127.0.0.1:9099
+  std::vector<std::string> warnings;           // what is valid but has no effect
 };
 
 // Reads and checks `yaml`; `source` names it in messages (a file path). InvalidArgument with

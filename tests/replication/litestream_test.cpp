@@ -3,16 +3,17 @@
 // `litestream restore` into a new file: the same rows, integrity ok, and our service opens the
 // copy (Litestream's _litestream_* tables are tolerated). Also: a configuration Litestream would
 // misread is refused before Litestream starts.
+#include "replication/litestream.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <thread>
 #include <fstream>
+#include <thread>
 
 #include "platform/child_process.h"
-#include "replication/litestream.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -81,11 +82,11 @@ TEST_F(LitestreamTest, TenThousandMemoriesWrittenWhileReplicatingRestoreIdentica
   const std::string replica = dir_ + "/replica";
   std::string log;
   std::mutex log_mu;
-  auto replicate = ChildProcess::start(
-      {MCP_BINARY, "replicate", "--replica", replica}, [&](std::string_view line) {
-        std::lock_guard<std::mutex> lock(log_mu);
-        log.append(line).push_back('\n');
-      });
+  auto replicate = ChildProcess::start({MCP_BINARY, "replicate", "--replica", replica},
+                                       [&](std::string_view line) {
+                                         std::lock_guard<std::mutex> lock(log_mu);
+                                         log.append(line).push_back('\n');
+                                       });
   ASSERT_TRUE(replicate.is_ok()) << replicate.status().message();
   {
     auto service = std::move(MemoryService::open(config_)).value();
