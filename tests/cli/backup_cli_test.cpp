@@ -89,7 +89,7 @@ int free_port() {
 
 // One HTTP/1.1 request to 127.0.0.1:`port` with the API key; the whole response ("" if none).
 std::string http(int port, const std::string& method, const std::string& path,
-                 const std::string& key) {
+                 const std::string& key, const std::string& post_body = "{}") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -97,7 +97,7 @@ std::string http(int port, const std::string& method, const std::string& path,
   a.sin_port = htons(static_cast<uint16_t>(port));
   std::string response;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string body = method == "POST" ? "{}" : "";
+    const std::string body = method == "POST" ? post_body : "";
     const std::string req =
         method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: " + key +
         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
@@ -195,6 +195,33 @@ class BackupCliTest : public ::testing::Test {
     std::ofstream(path) << kPassphrase << "\n";
     fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
     return path;
+  }
+
+  // `serve --http` on `port` with the test's environment, answering /api/backup/status with
+  // `key` (or given up on after 10 s); stopped by TearDown.
+  void start_serve(int port, const std::string& key) {
+    std::vector<std::string> env_s = env_;
+    env_s.push_back("MCP_API_KEY=" + key);
+    env_s.push_back("PATH=/usr/bin:/bin");
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const std::string port_arg = std::to_string(port);
+    const char* argv[] = {MCP_BINARY, "serve", "--http", "--port", port_arg.c_str(), nullptr};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/serve.err").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, &fa, nullptr, const_cast<char**>(argv), envp.data()),
+              0);
+    posix_spawn_file_actions_destroy(&fa);
+    servers_.push_back(pid);
+    for (int i = 0; i < 500 && !body_of(http(port, "GET", "/api/backup/status", key)).is_object();
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
   // Nothing at `path` and no temporary file of a restore beside it.
@@ -418,27 +445,8 @@ TEST_F(BackupCliTest, AServerWithAPassphraseMakesEncryptedBackupsAndRefusesToSta
   EXPECT_NE(refused.err.find("MCP_BACKUP_PASSPHRASE"), std::string::npos) << refused.err;
 
   env_.push_back("MCP_BACKUP_PASSPHRASE_FILE=" + passphrase_file());
-  env_.push_back("MCP_API_KEY=test-key");
-  std::vector<char*> envp;
-  std::vector<std::string> env_s = env_;
-  env_s.push_back("PATH=/usr/bin:/bin");
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const char* argv[] = {MCP_BINARY, "serve", "--http", "--port", port_arg.c_str(), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/serve.err").c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, MCP_BINARY, &fa, nullptr, const_cast<char**>(argv), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  servers_.push_back(pid);
-  json status;
-  for (int i = 0; i < 500 && !status.is_object(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    status = body_of(http(port, "GET", "/api/backup/status", "test-key"));
-  }
+  start_serve(port, "test-key");
+  json status = body_of(http(port, "GET", "/api/backup/status", "test-key"));
   ASSERT_TRUE(status.is_object()) << slurp(dir_ + "/serve.err");
   EXPECT_EQ(status["encrypted"], true);
   json now = body_of(http(port, "POST", "/api/backup/now", "test-key"));
@@ -455,6 +463,31 @@ TEST_F(BackupCliTest, AServerWithAPassphraseMakesEncryptedBackupsAndRefusesToSta
                        "--to", dir_ + "/from-server.db"});
   ASSERT_EQ(restored.code, 0) << restored.err;
   EXPECT_NE(restored.out.find("Restored 1 memory to "), std::string::npos) << restored.out;
+}
+
+}  // namespace
+
+namespace {
+
+// The sync guide's backup_master.sh copies the live file with `cp`: a memory the running server
+// committed to the WAL is not in it. `backup` copies it.
+TEST_F(BackupCliTest, TheGuidesCpOfALiveDatabaseMissesAMemoryThatBackupKeeps_Issue17) {
+  store("stored before the server started");
+  const int port = free_port();
+  start_serve(port, "test-key");
+  const std::string stored = http(port, "POST", "/api/memories", "test-key",
+                                  R"({"content": "stored through the running server"})");
+  ASSERT_NE(stored.find(" 200 "), std::string::npos) << stored;
+  const std::string copy = dir_ + "/cp-copy.db";
+  fs::copy_file(db_, copy);
+  EXPECT_NE(dump(copy).find("stored before the server started"), std::string::npos);
+  EXPECT_EQ(dump(copy).find("stored through the running server"), std::string::npos)
+      << "the WAL was checkpointed: cp happened to work this time";
+
+  Proc made = run({"backup", "--json"});
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_EQ(made.j()["memory_count"], 2);
+  EXPECT_NE(dump(made.j()["path"]).find("stored through the running server"), std::string::npos);
 }
 
 }  // namespace
