@@ -37,8 +37,8 @@ constexpr uint32_t kHeaderTagCounter = 0xFFFFFFFF;  // no chunk has this number
 constexpr uint8_t kMiddleChunk = 0, kLastChunk = 1, kHeaderTag = 2;
 
 // Field offsets of the header (docs/backup_format.md).
-constexpr size_t kVersionAt = 8, kKdfAt = 9, kLog2NAt = 10, kReserved1At = 11, kRAt = 12,
-                 kPAt = 16, kChunkAt = 20, kSaltAt = 24, kPrefixAt = 40, kReserved2At = 47;
+constexpr size_t kVersionAt = 8, kKdfAt = 9, kLog2NAt = 10, kReserved1At = 11, kRAt = 12, kPAt = 16,
+                 kChunkAt = 20, kSaltAt = 24, kPrefixAt = 40, kReserved2At = 47;
 
 using Header = std::array<unsigned char, kEncryptedHeaderBytes>;
 using Key = std::array<unsigned char, kKeyBytes>;
@@ -95,68 +95,60 @@ Status derive_key(std::string_view passphrase, const unsigned char* salt, const 
       OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
       OSSL_PARAM_construct_end()};
   if (!ctx || EVP_KDF_derive(ctx.get(), key.data(), key.size(), params) != 1) {
-    return Status::io_error("deriving the key from the passphrase failed (out of memory? scrypt "
-                            "with these parameters needs " +
-                            std::to_string(scrypt_memory(k) >> 20) + " MiB)");
+    return Status::io_error(
+        "deriving the key from the passphrase failed (out of memory? scrypt "
+        "with these parameters needs " +
+        std::to_string(scrypt_memory(k) >> 20) + " MiB)");
   }
   return Status::ok();
 }
 
-// One AES-256-GCM context, re-keyed per stream and re-nonced per chunk.
+// One AES-256-GCM context per stream (its key), given a new nonce per chunk.
 class Gcm {
  public:
   Gcm(const Key& key, const Header& header, bool encrypting)
-      : ctx_(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free), header_(header), encrypting_(encrypting) {
-    ok_ = ctx_ && (encrypting ? EVP_EncryptInit_ex(ctx_.get(), EVP_aes_256_gcm(), nullptr,
-                                                   key.data(), nullptr)
-                              : EVP_DecryptInit_ex(ctx_.get(), EVP_aes_256_gcm(), nullptr,
-                                                   key.data(), nullptr)) == 1;
+      : ctx_(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free), header_(header) {
+    ok_ = ctx_ && EVP_CipherInit_ex(ctx_.get(), EVP_aes_256_gcm(), nullptr, key.data(), nullptr,
+                                    encrypting ? 1 : 0) == 1;
   }
+
+  bool ok() const { return ok_; }
 
   // Seals `n` bytes of `in` into `out` (n bytes) and `tag`.
   bool seal(uint32_t counter, uint8_t flag, const unsigned char* in, size_t n, unsigned char* out,
             unsigned char* tag) {
-    int len = 0;
-    return start(counter, flag) &&
-           (n == 0 || EVP_EncryptUpdate(ctx_.get(), out, &len, in, static_cast<int>(n)) == 1) &&
-           EVP_EncryptFinal_ex(ctx_.get(), out + len, &len) == 1 &&
+    return run(counter, flag, in, n, out, nullptr) &&
            EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, tag) == 1;
   }
 
   // Opens `n` bytes of `in` into `out` when `tag` authenticates them; false otherwise.
   bool open(uint32_t counter, uint8_t flag, const unsigned char* in, size_t n,
             const unsigned char* tag, unsigned char* out) {
-    int len = 0;
-    return start(counter, flag) &&
-           (n == 0 || EVP_DecryptUpdate(ctx_.get(), out, &len, in, static_cast<int>(n)) == 1) &&
-           EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes,
-                               const_cast<unsigned char*>(tag)) == 1 &&
-           EVP_DecryptFinal_ex(ctx_.get(), out + len, &len) == 1;
+    return run(counter, flag, in, n, out, tag);
   }
 
-  bool ok() const { return ok_; }
-
  private:
-  // The nonce prefix || counter || flag, and the header as associated data.
-  bool start(uint32_t counter, uint8_t flag) {
+  // Nonce prefix || counter || flag; the header as associated data; the data; then, when
+  // decrypting, the expected tag, which the final step checks.
+  bool run(uint32_t counter, uint8_t flag, const unsigned char* in, size_t n, unsigned char* out,
+           const unsigned char* expected_tag) {
     unsigned char nonce[12];
     std::memcpy(nonce, header_.data() + kPrefixAt, kNoncePrefixBytes);
     put_u32(nonce + kNoncePrefixBytes, counter);
     nonce[11] = flag;
-    int len = 0;
-    const int init = encrypting_
-                         ? EVP_EncryptInit_ex(ctx_.get(), nullptr, nullptr, nullptr, nonce)
-                         : EVP_DecryptInit_ex(ctx_.get(), nullptr, nullptr, nullptr, nonce);
-    return ok_ && init == 1 &&
-           (encrypting_ ? EVP_EncryptUpdate(ctx_.get(), nullptr, &len, header_.data(),
-                                            kAuthenticatedHeaderBytes)
-                        : EVP_DecryptUpdate(ctx_.get(), nullptr, &len, header_.data(),
-                                            kAuthenticatedHeaderBytes)) == 1;
+    int len = 0, last = 0;
+    return ok_ && EVP_CipherInit_ex(ctx_.get(), nullptr, nullptr, nullptr, nonce, -1) == 1 &&
+           EVP_CipherUpdate(ctx_.get(), nullptr, &len, header_.data(), kAuthenticatedHeaderBytes) ==
+               1 &&
+           (n == 0 || EVP_CipherUpdate(ctx_.get(), out, &len, in, static_cast<int>(n)) == 1) &&
+           (expected_tag == nullptr ||
+            EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes,
+                                const_cast<unsigned char*>(expected_tag)) == 1) &&
+           EVP_CipherFinal_ex(ctx_.get(), out + (n == 0 ? 0 : len), &last) == 1;
   }
 
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx_;
   const Header& header_;
-  bool encrypting_;
   bool ok_ = false;
 };
 
@@ -177,8 +169,9 @@ bool has_encrypted_magic(std::string_view first_bytes) {
 
 Result<EncryptedHeader> parse_encrypted_header(std::string_view text) {
   if (!has_encrypted_magic(text)) {
-    return Status::corruption("not an encrypted mcp-memory backup (its first bytes are not "
-                              "\"MCPMEMBK\")");
+    return Status::corruption(
+        "not an encrypted mcp-memory backup (its first bytes are not "
+        "\"MCPMEMBK\")");
   }
   if (text.size() < kEncryptedHeaderBytes) {
     return Status::corruption("damaged file: truncated inside its header");
@@ -187,23 +180,23 @@ Result<EncryptedHeader> parse_encrypted_header(std::string_view text) {
   EncryptedHeader out;
   out.version = h[kVersionAt];
   if (out.version > kEncryptedFormatVersion) {
-    return Status::failed_precondition(
-        "made by a newer mcp-memory (encrypted backup format " + std::to_string(out.version) +
-        ", this one reads format " + std::to_string(kEncryptedFormatVersion) +
-        "): restore it with that version");
+    return Status::failed_precondition("made by a newer mcp-memory (encrypted backup format " +
+                                       std::to_string(out.version) + ", this one reads format " +
+                                       std::to_string(kEncryptedFormatVersion) +
+                                       "): restore it with that version");
   }
   out.kdf.log2_n = h[kLog2NAt];
   out.kdf.r = get_u32(h + kRAt);
   out.kdf.p = get_u32(h + kPAt);
   out.chunk_bytes = get_u32(h + kChunkAt);
-  if (out.version == 0 || h[kKdfAt] != kKdfScrypt || h[kReserved1At] != 0 ||
-      h[kReserved2At] != 0) {
+  if (out.version == 0 || h[kKdfAt] != kKdfScrypt || h[kReserved1At] != 0 || h[kReserved2At] != 0) {
     return Status::corruption("damaged file: its header names no known format or key derivation");
   }
   if (!check_kdf(out.kdf).is_ok() || out.chunk_bytes < kMinChunkBytes ||
       out.chunk_bytes > kMaxChunkBytes) {
-    return Status::corruption("damaged file: its header's scrypt parameters or chunk size are out "
-                              "of range");
+    return Status::corruption(
+        "damaged file: its header's scrypt parameters or chunk size are out "
+        "of range");
   }
   return out;
 }
