@@ -180,7 +180,8 @@ async function loadBackups() {
   $("backups").replaceChildren(...r.backups.slice(0, 8).map((b) => {
     const li = document.createElement("li");
     const name = document.createElement("span"); name.textContent = when(b.created_at);
-    const size = document.createElement("span"); size.textContent = `${(b.size_bytes / 1048576).toFixed(1)} MB`;
+    const size = document.createElement("span");
+    size.textContent = `${(b.size_bytes / 1048576).toFixed(1)} MB${b.encrypted ? ", encrypted" : ""}`;
     li.append(name, size);
     return li;
   }));

@@ -70,5 +70,7 @@ void add_file_sync_commands(CLI::App& app, CliContext& ctx, std::vector<Command>
 void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_backup_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

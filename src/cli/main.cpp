@@ -49,6 +49,8 @@ int run(int argc, char** argv) {
   add_sync_command(app, ctx, commands);
   add_model_commands(app, ctx, commands);
   add_replication_commands(app, ctx, commands);
+  add_backup_command(app, ctx, commands);
+  add_restore_command(app, ctx, commands);
 
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {

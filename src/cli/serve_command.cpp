@@ -174,6 +174,9 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   EventStream events(**service);
   events.mount(**server);
   Backups backups(**service, ctx.config);
+  if (Status ok = backups.check_settings(); ctx.config.backup_enabled && !ok.is_ok()) {
+    return report_error(ok);
+  }
   RestApi rest(
       **service, kVersion,
       [&events](const std::string& type, const Json& data) { events.publish(type, data); },

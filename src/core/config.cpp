@@ -100,6 +100,15 @@ Config config_from_env(const Env& env) {
   }
   read_number(env, "MCP_BACKUP_RETENTION", c.backup_retention_days);
   read_number(env, "MCP_BACKUP_MAX_COUNT", c.backup_max_count);
+  if (const std::string* p = get(env, "MCP_BACKUP_PASSPHRASE")) c.backup_passphrase = *p;
+  if (const std::string* f = get(env, "MCP_BACKUP_PASSPHRASE_FILE")) {
+    c.backup_passphrase_file = expand_home(*f, env);
+  }
+  c.backup_encrypt = !c.backup_passphrase.empty() || !c.backup_passphrase_file.empty();
+  read_bool(env, "MCP_BACKUP_ENCRYPT", c.backup_encrypt);
+  int kdf_cost = c.backup_kdf_log2_n;
+  read_number(env, "MCP_BACKUP_KDF_COST", kdf_cost);
+  if (kdf_cost >= 15 && kdf_cost <= 20) c.backup_kdf_log2_n = kdf_cost;
   read_bool(env, "MCP_SEMANTIC_DEDUP_ENABLED", c.semantic_dedup_enabled);
   double dedup_threshold = -1;
   read_number(env, "MCP_SEMANTIC_DEDUP_THRESHOLD", dedup_threshold);

@@ -29,6 +29,18 @@ struct Config {
   std::string backup_interval = "daily";  // MCP_BACKUP_INTERVAL: hourly, daily or weekly
   int backup_retention_days = 7;          // MCP_BACKUP_RETENTION: older backups are removed
   int backup_max_count = 10;              // MCP_BACKUP_MAX_COUNT: and beyond this many
+  // MCP_BACKUP_ENCRYPT: backups (scheduled, /api/backup/now, `backup`) are encrypted
+  // (memory_backup_*.db.enc, docs/backup_format.md). Default: true when a passphrase is set
+  // below, so setting one never leaves plaintext backups behind; true without one is an error.
+  bool backup_encrypt = false;
+  // MCP_BACKUP_PASSPHRASE: the passphrase of encrypted backups (to make and to restore them),
+  // else MCP_BACKUP_PASSPHRASE_FILE: a file holding it (trailing newline dropped), which keeps
+  // it out of the environment of every process. Never a command-line flag value (ps shows those).
+  std::string backup_passphrase;
+  std::string backup_passphrase_file;
+  // MCP_BACKUP_KDF_COST: scrypt's N = 2^this for new encrypted backups (15..20, default 16:
+  // ~0.5 s and 64 MiB per backup and per restore; each file records its own).
+  int backup_kdf_log2_n = 16;
 
   // --- storage ---
   bool synchronous_full = true;  // PRAGMA synchronous=FULL (MCP_MEMORY_SQLITE_SYNCHRONOUS=normal

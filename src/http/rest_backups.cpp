@@ -1,7 +1,8 @@
 // REST backups, in the shapes of the Python service's BackupScheduler routes: the schedule's
 // state, a backup made now, and the backups kept, newest first. Service/backups.h decides what
-// a backup is (a standalone SQLite copy, owner-only); these only render it. Without a Backups
-// (backups off) the routes are not mounted and the handlers answer 404.
+// a backup is (a standalone SQLite copy, owner-only, or that copy encrypted: "encrypted" in
+// each shape, keys the Python service's clients ignore); these only render it. Without a
+// Backups (backups off) the routes are not mounted and the handlers answer 404.
 #include "core/time_format.h"
 #include "http/rest_api.h"
 #include "http/rest_input.h"
@@ -25,6 +26,7 @@ Response RestApi::backup_status(const Request&) const {
     j["interval"] = s.interval;
     j["retention_days"] = s.retention_days;
     j["max_count"] = s.max_count;
+    j["encrypted"] = s.encrypt;
     j["backup_count"] = s.backup_count;
     j["total_size_bytes"] = s.total_size_bytes;
     j["last_backup_time"] = s.last_backup_time ? OJson(*s.last_backup_time) : OJson(nullptr);
@@ -47,6 +49,8 @@ Response RestApi::backup_now(const Request&) const {
     j["size_bytes"] = b.size_bytes;
     j["created_at"] = iso_utc(b.created_at);
     j["duration_seconds"] = b.duration_seconds;
+    j["encrypted"] = b.encrypted;
+    j["memory_count"] = b.memory_count ? OJson(*b.memory_count) : OJson(nullptr);
     return json_response(j);
   });
 }
@@ -63,6 +67,7 @@ Response RestApi::backup_list(const Request&) const {
       one["size_bytes"] = b.size_bytes;
       one["created_at"] = iso_utc(b.created_at);
       one["age_days"] = static_cast<int64_t>((now - b.created_at) / 86400);
+      one["encrypted"] = b.encrypted;
       list.push_back(std::move(one));
       total += b.size_bytes;
     }

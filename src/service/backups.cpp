@@ -1,6 +1,9 @@
 // Backups. Names carry the UTC second of creation; a second backup within the same second
-// gets "_2", "_3"... so none is ever overwritten. The schedule checks once a minute, so a
-// server that was down past its interval makes the missed backup within a minute of starting.
+// gets "_2", "_3"... so none is ever overwritten (a name another process took in the meantime
+// is skipped too: files are published with a no-replace link). The schedule checks once a
+// minute, so a server that was down past its interval makes the missed backup within a minute
+// of starting. Temporary files a crash left behind (".partial-*" in the backups folder, the
+// plaintext snapshot beside the database) are removed once they are an hour old.
 #include "service/backups.h"
 
 #include <spdlog/spdlog.h>
@@ -10,15 +13,24 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
+#include "core/encrypted_stream.h"
+#include "platform/durable_file.h"
 #include "platform/file_modes.h"
+#include "platform/secret_file.h"
 
 namespace mcpmem {
 namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kPrefix = "memory_backup_";
+constexpr const char* kEncryptedSuffix = ".db.enc";
+constexpr const char* kSnapshotSuffix = ".backup-snapshot";  // beside the database
 constexpr int kScheduleCheckSeconds = 60;
+constexpr int kStalePartialSeconds = 3600;
+constexpr int kNameAttempts = 20;  // names tried when other processes take them first
+constexpr size_t kFileBufferBytes = 1 << 20;
 
 double now_unix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -40,10 +52,12 @@ int sequence_of(const std::string& name) {
   return 1;
 }
 
-// "memory_backup_20261125_070412.db" (or "..._2.db") -> its UTC time; nullopt otherwise.
+// "memory_backup_20261125_070412.db" (or "..._2.db", or either with ".enc") -> its UTC time;
+// nullopt otherwise.
 std::optional<double> time_of(const std::string& name) {
   const size_t p = std::string(kPrefix).size();
-  if (name.rfind(kPrefix, 0) != 0 || name.size() < p + 15 + 3 || !name.ends_with(".db")) {
+  if (name.rfind(kPrefix, 0) != 0 || name.size() < p + 15 + 3 ||
+      !(name.ends_with(".db") || name.ends_with(kEncryptedSuffix))) {
     return std::nullopt;
   }
   std::tm tm{};
@@ -57,7 +71,93 @@ std::optional<double> time_of(const std::string& name) {
   return static_cast<double>(timegm(&tm));
 }
 
+// Removes the temporary files in `dir` whose names start with `prefix` and contain ".partial-"
+// (see durable_file.h) and that are older than kStalePartialSeconds: what a crash left.
+void remove_stale_partials(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::seconds(kStalePartialSeconds);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.find(".partial-") == std::string::npos) continue;
+    std::error_code time_ec;
+    if (entry.last_write_time(time_ec) < cutoff && !time_ec) fs::remove(entry.path(), ec);
+  }
+}
+
+// Seals the file `plain` into a new file `sealed` (owner-only), closed and checked.
+Status encrypt_file(const std::string& plain, const std::string& sealed,
+                    const std::string& passphrase, const EncryptOptions& options) {
+  MCP_RETURN_IF_ERROR(create_secret_file(sealed, ""));
+  std::ifstream in(plain, std::ios::binary);
+  if (!in) return Status::io_error("cannot read " + plain);
+  std::vector<char> buffer(kFileBufferBytes);
+  std::ofstream out;
+  out.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  out.open(sealed, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::io_error("cannot write " + sealed);
+  MCP_RETURN_IF_ERROR(
+      encrypt_stream(in, out, passphrase, options).status().with_context("encrypting the backup"));
+  out.close();
+  if (!out) return Status::io_error("writing " + sealed + " failed (disk full?)");
+  return Status::ok();
+}
+
 }  // namespace
+
+std::vector<BackupInfo> list_backups(const std::string& dir) {
+  std::vector<BackupInfo> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    auto t = time_of(name);
+    if (!t || !entry.is_regular_file(ec)) continue;
+    BackupInfo b;
+    b.filename = name;
+    b.path = entry.path().string();
+    b.size_bytes = static_cast<int64_t>(entry.file_size(ec));
+    b.created_at = *t;
+    b.encrypted = name.ends_with(kEncryptedSuffix);
+    out.push_back(std::move(b));
+  }
+  std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
+    return a.created_at != b.created_at ? a.created_at > b.created_at
+                                        : sequence_of(a.filename) > sequence_of(b.filename);
+  });
+  return out;
+}
+
+Status describe_backup(BackupInfo& backup) {
+  if (backup.encrypted) return Status::ok();
+  MCP_ASSIGN_OR_RETURN(DatabaseFileSummary summary,
+                       Database::inspect_file(backup.path, /*check_integrity=*/false));
+  backup.memory_count = summary.memories;
+  backup.newest_memory_at = summary.newest_created_at;
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> backup_passphrase(const Config& config) {
+  if (!config.backup_passphrase.empty())
+    return std::optional<std::string>(config.backup_passphrase);
+  if (config.backup_passphrase_file.empty()) return std::optional<std::string>();
+  bool too_open = false;
+  auto text = read_secret_file(config.backup_passphrase_file, &too_open);
+  if (!text.is_ok()) {
+    return text.status().with_context("reading the backup passphrase file");
+  }
+  if (too_open) {
+    spdlog::warn("the backup passphrase file {} is readable by other users: chmod 600 it",
+                 config.backup_passphrase_file);
+  }
+  std::string passphrase = std::move(*text);
+  while (!passphrase.empty() && (passphrase.back() == '\n' || passphrase.back() == '\r')) {
+    passphrase.pop_back();
+  }
+  if (passphrase.empty()) {
+    return Status::invalid_argument("the backup passphrase file " + config.backup_passphrase_file +
+                                    " is empty");
+  }
+  return std::optional<std::string>(std::move(passphrase));
+}
 
 Backups::Backups(MemoryService& service, const Config& config)
     : service_(service), config_(config) {}
@@ -70,35 +170,32 @@ double Backups::interval_seconds() const {
   return 86400;
 }
 
-std::vector<BackupInfo> Backups::list() const {
-  std::vector<BackupInfo> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(config_.backups_path, ec)) {
-    const std::string name = entry.path().filename().string();
-    auto t = time_of(name);
-    if (!t || !entry.is_regular_file(ec)) continue;
-    BackupInfo b;
-    b.filename = name;
-    b.path = entry.path().string();
-    b.size_bytes = static_cast<int64_t>(entry.file_size(ec));
-    b.created_at = *t;
-    out.push_back(std::move(b));
+std::vector<BackupInfo> Backups::list() const { return list_backups(config_.backups_path); }
+
+Status Backups::check_settings() const {
+  if (!config_.backup_encrypt) return Status::ok();
+  MCP_ASSIGN_OR_RETURN(auto passphrase, backup_passphrase(config_));
+  if (!passphrase) {
+    return Status::failed_precondition(
+        "backups are to be encrypted (MCP_BACKUP_ENCRYPT) but no passphrase is set: set "
+        "MCP_BACKUP_PASSPHRASE_FILE (a file holding it) or MCP_BACKUP_PASSPHRASE");
   }
-  std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
-    return a.created_at != b.created_at ? a.created_at > b.created_at
-                                        : sequence_of(a.filename) > sequence_of(b.filename);
-  });
-  return out;
+  return Status::ok();
 }
 
 Result<BackupInfo> Backups::create() {
   MutexLock lock(mu_);
-  std::error_code ec;
+  std::optional<std::string> passphrase;
+  if (config_.backup_encrypt) {
+    MCP_RETURN_IF_ERROR(check_settings());
+    MCP_ASSIGN_OR_RETURN(passphrase, backup_passphrase(config_));
+  }
   MCP_RETURN_IF_ERROR(create_private_directories(config_.backups_path));
   const auto started = std::chrono::steady_clock::now();
   const double t = now_unix();
   BackupInfo b;
   b.created_at = std::floor(t);
+  b.encrypted = passphrase.has_value();
   // Within one second: one past the highest sequence made in it (even if that one was
   // pruned since), so names only ever grow.
   int n = 1;
@@ -106,11 +203,19 @@ Result<BackupInfo> Backups::create() {
     if (other.created_at == b.created_at) n = std::max(n, sequence_of(other.filename) + 1);
   }
   if (last_made_ == b.created_at) n = std::max(n, last_sequence_ + 1);
-  b.filename = kPrefix + stamp(t) + (n > 1 ? "_" + std::to_string(n) : "") + ".db";
-  b.path = config_.backups_path + "/" + b.filename;
+  for (int attempt = 0;; ++attempt, ++n) {
+    b.filename = kPrefix + stamp(t) + (n > 1 ? "_" + std::to_string(n) : "") +
+                 (b.encrypted ? kEncryptedSuffix : ".db");
+    b.path = config_.backups_path + "/" + b.filename;
+    Status written = write_backup(b.path, passphrase, b);
+    if (written.is_ok()) break;
+    if (written.code() != StatusCode::kAlreadyExists || attempt + 1 >= kNameAttempts) {
+      return written;
+    }
+  }
   last_made_ = b.created_at;
   last_sequence_ = n;
-  MCP_RETURN_IF_ERROR(service_.backup_to(b.path));
+  std::error_code ec;
   b.size_bytes = static_cast<int64_t>(fs::file_size(b.path, ec));
   b.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -118,7 +223,42 @@ Result<BackupInfo> Backups::create() {
   return b;
 }
 
+Status Backups::write_backup(const std::string& path, const std::optional<std::string>& passphrase,
+                             BackupInfo& info) {
+  if (!passphrase) {
+    MCP_RETURN_IF_ERROR(service_.backup_to(path));
+    return describe_backup(info);
+  }
+  // The plaintext snapshot lives beside the live database (which holds the same data) for the
+  // moment of sealing; only ciphertext ever reaches the backups folder.
+  const std::string snapshot = temporary_path_beside(service_.config().db_path + kSnapshotSuffix);
+  const std::string sealed = temporary_path_beside(path);
+  Status st = service_.backup_to(snapshot);
+  if (st.is_ok()) {
+    auto summary = Database::inspect_file(snapshot, /*check_integrity=*/false);
+    st = summary.status();
+    if (st.is_ok()) {
+      info.memory_count = summary->memories;
+      info.newest_memory_at = summary->newest_created_at;
+    }
+  }
+  if (st.is_ok()) {
+    EncryptOptions options;
+    options.kdf.log2_n = static_cast<uint8_t>(config_.backup_kdf_log2_n);
+    st = encrypt_file(snapshot, sealed, *passphrase, options);
+  }
+  std::error_code ec;
+  fs::remove(snapshot, ec);
+  if (st.is_ok()) st = publish_new_file(sealed, path);
+  fs::remove(sealed, ec);
+  return st;
+}
+
 void Backups::prune() {
+  remove_stale_partials(config_.backups_path, kPrefix);
+  const fs::path db_path = fs::absolute(service_.config().db_path);
+  remove_stale_partials(db_path.parent_path().string(),
+                        db_path.filename().string() + kSnapshotSuffix);
   const double cutoff = now_unix() - 86400.0 * config_.backup_retention_days;
   std::vector<BackupInfo> all = list();
   std::error_code ec;
@@ -136,6 +276,7 @@ BackupStatus Backups::status() const {
   s.interval = config_.backup_interval;
   s.retention_days = config_.backup_retention_days;
   s.max_count = config_.backup_max_count;
+  s.encrypt = config_.backup_encrypt;
   s.backup_directory = config_.backups_path;
   std::vector<BackupInfo> all = list();
   s.backup_count = all.size();

@@ -16,6 +16,7 @@
 #include "core/json_parse.h"
 #include "core/tags.h"
 #include "core/time_format.h"
+#include "platform/durable_file.h"
 #include "platform/secret_file.h"
 #include "storage/database_impl.h"
 #include "storage/schema.h"
@@ -292,9 +293,9 @@ Status Database::backup_to(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(path, ec)) return Status::already_exists(path + " already exists");
-  const std::string partial = path + ".partial";
-  fs::remove(partial, ec);
-  // Made empty and owner-only first (whatever the umask): SQLite fills it as a new database.
+  // A name of its own (two processes backing up at once never share one), made empty and
+  // owner-only first (whatever the umask): SQLite fills it as a new database.
+  const std::string partial = temporary_path_beside(path);
   MCP_RETURN_IF_ERROR(create_secret_file(partial, ""));
   sqlite3* dest = nullptr;
   int rc =
@@ -306,7 +307,9 @@ Status Database::backup_to(const std::string& path) {
     if (!b) {
       st = Status::io_error(std::string("starting a backup: ") + sqlite3_errmsg(dest));
     } else {
-      rc = sqlite3_backup_step(b, -1);  // every page in one step: one consistent snapshot
+      // Every page in one step, inside one read transaction of the source: one consistent
+      // snapshot, including what is committed in the WAL but not yet in the main file.
+      rc = sqlite3_backup_step(b, -1);
       sqlite3_backup_finish(b);
       if (rc != SQLITE_DONE) {
         st = Status::io_error(std::string("copying the database: ") + sqlite3_errstr(rc));
@@ -319,17 +322,78 @@ Status Database::backup_to(const std::string& path) {
   if (st.is_ok())
     st = storage_detail::exec_sql(dest, "PRAGMA journal_mode=DELETE", "finishing the backup");
   sqlite3_close(dest);
-  if (st.is_ok()) {
-    int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) st = Status::io_error("syncing " + partial);
-    if (fd >= 0) ::close(fd);
-  }
-  if (st.is_ok()) {
-    fs::rename(partial, path, ec);
-    if (ec) st = Status::io_error("renaming the backup to " + path + ": " + ec.message());
-  }
-  if (!st.is_ok()) fs::remove(partial, ec);
+  // fsynced, then named `path` only if nothing has that name yet (never a replace).
+  if (st.is_ok()) st = publish_new_file(partial, path);
+  fs::remove(partial, ec);
   return st;
+}
+
+Result<DatabaseFileSummary> Database::inspect_file(const std::string& path, bool check_integrity) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  // Closed on every path out; a read-only connection leaves no file behind.
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> closer(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return sqlite_status(db, rc, "opening " + path);
+  sqlite3_busy_timeout(db, 5000);
+  DatabaseFileSummary out;
+  auto read = [&](const char* sql, auto&& on_row) -> Status {
+    sqlite3_stmt* raw = nullptr;
+    int prc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+    if (prc != SQLITE_OK) return sqlite_status(db, prc, "reading " + path);
+    Statement s(db, raw, /*owned=*/true, nullptr);
+    while (s.step()) on_row(s);
+    return s.status("reading " + path);
+  };
+  bool has_memories = false;
+  MCP_RETURN_IF_ERROR(read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'memories'",
+                           [&](const Statement&) { has_memories = true; }));
+  if (!has_memories) {
+    return Status::corruption(path +
+                              " is an SQLite database but not a memory database (it has "
+                              "no memories table)");
+  }
+  // Alive memories; a database of the Python service without tombstones has no deleted_at.
+  const char* count_alive =
+      "SELECT COUNT(*), MAX(created_at) FROM memories WHERE deleted_at IS NULL";
+  auto on_count = [&](const Statement& s) {
+    out.memories = s.i64(0);
+    if (!s.null(1)) out.newest_created_at = s.f64(1);
+  };
+  if (!read(count_alive, on_count).is_ok()) {
+    MCP_RETURN_IF_ERROR(read("SELECT COUNT(*), MAX(created_at) FROM memories", on_count));
+  }
+  if (check_integrity) {
+    std::string report;
+    Status st = read("PRAGMA integrity_check", [&](const Statement& s) {
+      report += (report.empty() ? "" : "\n") + s.text(0);
+    });
+    if (st.is_ok()) {
+      out.integrity = report;
+    } else if (st.message().find("no such module") == std::string::npos) {
+      return st;  // else a table of a module we do not load (sqlite-vec): left unchecked
+    }
+  }
+  return out;
+}
+
+Result<bool> Database::file_in_use(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto beside = [&] { return fs::exists(path + "-wal", ec) || fs::exists(path + "-shm", ec); };
+  if (!beside()) return false;
+  // The last connection to close folds the WAL into the file and removes -wal and -shm; a WAL
+  // left by a crash goes the same way. If they stay, another connection has the file open.
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 2000);
+    rc = sqlite3_exec(db, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  }
+  Status st = rc == SQLITE_OK ? Status::ok() : sqlite_status(db, rc, "opening " + path);
+  sqlite3_close_v2(db);
+  if (!st.is_ok() && !beside()) return false;
+  MCP_RETURN_IF_ERROR(st);
+  return beside();
 }
 
 Result<std::string> Database::integrity_check() {

@@ -82,6 +82,13 @@ struct Change {
   std::string hlc;
 };
 
+// What Database::inspect_file reads from a database file.
+struct DatabaseFileSummary {
+  int64_t memories = 0;                     // alive ones
+  std::optional<double> newest_created_at;  // Unix seconds; none when it holds no memory
+  std::optional<std::string> integrity;     // "ok" or SQLite's report; none when not checked
+};
+
 enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
 
 // A version that lost to another (import or sync), kept whole (both sides as JSON objects of
@@ -323,9 +330,21 @@ class Database {
   // not load to check a table (the Python service's sqlite-vec table, on newer SQLite).
   Result<std::string> integrity_check();
   // A consistent copy of the whole database at `path` (SQLite's online backup: other
-  // connections may keep writing). Written beside as <path>.partial, fsynced, then renamed, so
-  // `path` is complete or absent. Fails if `path` exists.
+  // connections may keep writing; what they committed to the WAL before it began is in it), in
+  // rollback-journal mode so it is one standalone file. Written beside under a temporary name
+  // (owner-only), fsynced, then named `path` only if nothing has that name (AlreadyExists:
+  // never an overwrite, even when another process picks the same name at the same moment).
   Status backup_to(const std::string& path);
+
+  // ---- database files that are not open (backups, restores) ----
+  // Reads a database file without changing it or leaving a file beside it (read-only): how many
+  // alive memories it holds, the newest one's creation time and, when asked, SQLite's integrity
+  // check. Corruption when it is not an SQLite database or has no memories table.
+  static Result<DatabaseFileSummary> inspect_file(const std::string& path, bool check_integrity);
+  // Whether another connection (a server, a CLI command, Litestream) has the database at `path`
+  // open. A WAL that a crash left beside it is folded into the file first, as SQLite does when
+  // it is opened. Best effort: a process that opens it a moment later is not seen.
+  static Result<bool> file_in_use(const std::string& path);
 
   // The implementation, opaque outside src/storage (storage/database_impl.h).
   struct Impl;

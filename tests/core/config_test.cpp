@@ -48,6 +48,26 @@ TEST(Config, EnvironmentOverrides) {
             "c/d");
 }
 
+TEST(Config, BackupsAreEncryptedWhenAPassphraseIsSetUnlessTurnedOff) {
+  Config none = config_from_env({{"HOME", "/h"}});
+  EXPECT_FALSE(none.backup_encrypt);
+  EXPECT_EQ(none.backup_kdf_log2_n, 16);
+  Config file = config_from_env({{"HOME", "/h"}, {"MCP_BACKUP_PASSPHRASE_FILE", "~/pass"}});
+  EXPECT_TRUE(file.backup_encrypt);
+  EXPECT_EQ(file.backup_passphrase_file, "/h/pass");
+  Config value = config_from_env({{"MCP_BACKUP_PASSPHRASE", "s3cret words"}});
+  EXPECT_TRUE(value.backup_encrypt);
+  EXPECT_EQ(value.backup_passphrase, "s3cret words");
+  EXPECT_FALSE(config_from_env({{"MCP_BACKUP_PASSPHRASE", "p"}, {"MCP_BACKUP_ENCRYPT", "false"}})
+                   .backup_encrypt);
+  // Asked for without a passphrase: kept, so Backups::check_settings can refuse it plainly.
+  EXPECT_TRUE(config_from_env({{"MCP_BACKUP_ENCRYPT", "true"}}).backup_encrypt);
+  // scrypt's cost: 15..20 only; anything else keeps the default.
+  EXPECT_EQ(config_from_env({{"MCP_BACKUP_KDF_COST", "18"}}).backup_kdf_log2_n, 18);
+  EXPECT_EQ(config_from_env({{"MCP_BACKUP_KDF_COST", "12"}}).backup_kdf_log2_n, 16);
+  EXPECT_EQ(config_from_env({{"MCP_BACKUP_KDF_COST", "40"}}).backup_kdf_log2_n, 16);
+}
+
 TEST(Config, HubSettingsUseDesignNamesAndAcceptTheOldOnes) {
   Config none = config_from_env({{"HOME", "/h"}});
   EXPECT_EQ(none.hub_url, "");

@@ -1,0 +1,127 @@
+// `mcp-memory restore`: a database rebuilt at --to PATH from exactly one source, checked
+// (integrity, our schema) and renamed into place atomically (service/backup_restore.h); a
+// source that fails (a wrong passphrase, a damaged file) leaves nothing at PATH. Sources:
+// --backup FILE, one of our backups, encrypted or not. Each source is an entry of
+// restore_sources(): its flag, whether it was given, and how it restores; the command requires
+// exactly one.
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_context.h"
+#include "core/time_format.h"
+#include "service/backup_restore.h"
+#include "service/backups.h"
+#include "service/wire_json.h"
+
+namespace mcpmem::cli {
+namespace {
+
+struct RestoreFlags {
+  std::string to;
+  bool force = false;
+  std::string passphrase_file;
+  std::string backup_file;  // source: --backup
+};
+
+struct RestoreSource {
+  const char* flag;
+  bool given;
+  std::function<Result<RestoreReport>(const RestoreTarget&)> restore;
+};
+
+Result<RestoreReport> restore_backup_file(CliContext& ctx, const RestoreFlags& flags,
+                                          const RestoreTarget& target) {
+  Config config = ctx.config;
+  if (!flags.passphrase_file.empty()) {
+    config.backup_passphrase.clear();
+    config.backup_passphrase_file = flags.passphrase_file;
+  }
+  MCP_ASSIGN_OR_RETURN(auto passphrase, backup_passphrase(config));
+  return restore_from_backup(flags.backup_file, target, passphrase);
+}
+
+std::vector<RestoreSource> restore_sources(CliContext& ctx, const RestoreFlags& flags) {
+  return {{"--backup", !flags.backup_file.empty(), [&ctx, &flags](const RestoreTarget& target) {
+             return restore_backup_file(ctx, flags, target);
+           }}};
+}
+
+int restore_command(CliContext& ctx, const RestoreFlags& flags) {
+  std::vector<RestoreSource> sources = restore_sources(ctx, flags);
+  const RestoreSource* chosen = nullptr;
+  std::string names;
+  int given = 0;
+  for (const RestoreSource& s : sources) {
+    names += (names.empty() ? "" : " or ") + std::string(s.flag);
+    if (s.given) {
+      ++given;
+      chosen = &s;
+    }
+  }
+  if (given != 1) return usage_error("restore needs exactly one source: " + names);
+  RestoreTarget target{flags.to, flags.force};
+  auto report = chosen->restore(target);
+  if (!report.is_ok()) {
+    Status st = report.status();
+    if (st.code() == StatusCode::kFailedPrecondition &&
+        st.message().find("no passphrase is set") != std::string::npos) {
+      st = Status(st.code(), st.message() + ", or pass --passphrase-file FILE");
+    }
+    return report_error(st);
+  }
+  if (ctx.json) {
+    std::cout << OJson{{"success", true},
+                       {"path", report->path},
+                       {"memories", report->memories},
+                       {"newest_memory_at", report->newest_memory_at
+                                                ? OJson(iso_utc(*report->newest_memory_at))
+                                                : OJson(nullptr)},
+                       {"decrypted", report->decrypted},
+                       {"integrity_checked", report->integrity_checked},
+                       {"previous_kept_as", report->previous_kept_as.empty()
+                                                ? OJson(nullptr)
+                                                : OJson(report->previous_kept_as)}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "Restored " << report->memories << (report->memories == 1 ? " memory" : " memories")
+            << " to " << report->path;
+  if (report->newest_memory_at) {
+    std::cout << " (newest created " << iso_utc(*report->newest_memory_at) << ")";
+  }
+  std::cout << "\n";
+  if (!report->integrity_checked) {
+    std::cout << "note: the Python service's sqlite-vec table could not be checked without its "
+                 "extension; everything else passed SQLite's integrity check\n";
+  }
+  if (!report->previous_kept_as.empty()) {
+    std::cout << "The database it replaced is kept as " << report->previous_kept_as
+              << " (delete it once you are sure)\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
+  auto flags = std::make_shared<RestoreFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "restore",
+      "Rebuild a database at --to PATH from a backup: checked (integrity, schema), then put in "
+      "place in one step; nothing is written at PATH when anything fails. Stop the server "
+      "using PATH first");
+  cmd->add_option("--to", flags->to, "The database file to create")->required()->type_name("PATH");
+  cmd->add_flag("--force", flags->force,
+                "Replace an existing database at PATH (it is kept as "
+                "PATH.before-restore-<time>); refused while a process has it open");
+  cmd->add_option("--backup", flags->backup_file,
+                  "A backup file (memory_backup_*.db, or *.db.enc with the passphrase from "
+                  "MCP_BACKUP_PASSPHRASE_FILE, MCP_BACKUP_PASSPHRASE or --passphrase-file)");
+  cmd->add_option("--passphrase-file", flags->passphrase_file,
+                  "File holding the passphrase of an encrypted backup")
+      ->type_name("FILE");
+  out.push_back({cmd, [&ctx, flags]() -> int { return restore_command(ctx, *flags); }});
+}
+
+}  // namespace mcpmem::cli
