@@ -501,7 +501,8 @@ class McpRepliesTest : public McpTest {
   Json checked_call(const std::string& tool, Json args) {
     Json r = call(tool, std::move(args));
     if (r.contains("structuredContent")) {
-      for (const Json& t : request("tools/list")["result"]["tools"]) {
+      const Json tools = request("tools/list")["result"]["tools"];  // not a temporary's part
+      for (const Json& t : tools) {
         if (t["name"] == tool) expect_matches(t["outputSchema"], r["structuredContent"], tool);
       }
     }
@@ -519,7 +520,8 @@ class McpRepliesTest : public McpTest {
 TEST_F(McpRepliesTest, EveryInputPropertyAndPromptArgumentIsDescribed_Issue16) {
   Json tools = request("tools/list")["result"]["tools"];
   for (const Json& t : tools) expect_described(t["inputSchema"], t["name"]);
-  for (const Json& p : request("prompts/list")["result"]["prompts"]) {
+  const Json prompts = request("prompts/list")["result"]["prompts"];
+  for (const Json& p : prompts) {
     for (const Json& a : p["arguments"]) {
       EXPECT_FALSE(a.value("description", std::string()).empty()) << p["name"] << "." << a["name"];
     }
@@ -702,7 +704,8 @@ TEST_F(McpRepliesTest, AnExactDuplicateIsNoErrorAndSaysWhatDiffers_Issue16) {
 
 // Prompt texts showed unfilled arguments as "(any)".
 TEST_F(McpRepliesTest, PromptsNeverShowUnfilledArguments_Issue16) {
-  for (const Json& p : request("prompts/list")["result"]["prompts"]) {
+  const Json prompts = request("prompts/list")["result"]["prompts"];
+  for (const Json& p : prompts) {
     Json args = Json::object();
     for (const Json& a : p["arguments"]) {
       if (a["required"] == true) args[a["name"].get<std::string>()] = "last week";
