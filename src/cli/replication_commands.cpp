@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/cli_context.h"
+#include "platform/durable_file.h"
 #include "platform/secret_file.h"
 #include "platform/shutdown_signal.h"
 #include "replication/litestream.h"
@@ -35,13 +36,14 @@ Result<std::string> read_text(const std::string& path) {
 // Writes `text` to `path` readable by the owner only (a configuration may hold credentials),
 // whole or not at all.
 Status write_private(const std::string& path, const std::string& text) {
-  const std::string partial = path + ".partial";
-  std::error_code ec;
-  fs::remove(partial, ec);
+  const std::string partial = temporary_path_beside(path);
   MCP_RETURN_IF_ERROR(create_secret_file(partial, text));
-  fs::rename(partial, path, ec);
-  if (ec) return Status::io_error("cannot write " + path + ": " + ec.message());
-  return Status::ok();
+  Status placed = replace_file(partial, path);
+  if (!placed.is_ok()) {
+    std::error_code ec;
+    fs::remove(partial, ec);
+  }
+  return placed;
 }
 
 // The configuration the flags name: the file, checked, or one made for this database.
