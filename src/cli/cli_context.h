@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "replication/litestream.h"
+#include "replication/litestream_config.h"
 #include "service/memory_service.h"
 #include "sync/sync_client.h"
 
@@ -60,9 +61,22 @@ struct ReplicationFlags {
   std::vector<std::string> replicas;
   std::string sync_interval = "1s";
 };
-// Checks the configuration, finds Litestream and starts it under supervision.
-Result<std::unique_ptr<LitestreamSupervisor>> start_replication(const Config& config,
-                                                                const ReplicationFlags& flags);
+// Litestream as the flags configure it: the checked configuration, the file Litestream reads,
+// the binary, and the supervisor once started.
+struct Replication {
+  std::string binary;
+  std::string config_path;
+  LitestreamConfig config;
+  std::unique_ptr<LitestreamSupervisor> supervisor;
+};
+// Checks the configuration and finds Litestream (writing the generated configuration for
+// --replica); with `start`, also claims or checks each directory replica's fence
+// (replication/replica_fence.h) and starts Litestream under supervision, guarded by the fence.
+Result<Replication> prepare_replication(const Config& config, const ReplicationFlags& flags,
+                                        bool start);
+inline Result<Replication> start_replication(const Config& config, const ReplicationFlags& flags) {
+  return prepare_replication(config, flags, /*start=*/true);
+}
 
 void add_memory_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
@@ -72,5 +86,6 @@ void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& ou
 void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_backup_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

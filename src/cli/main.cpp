@@ -51,6 +51,7 @@ int run(int argc, char** argv) {
   add_replication_commands(app, ctx, commands);
   add_backup_command(app, ctx, commands);
   add_restore_command(app, ctx, commands);
+  add_replica_commands(app, ctx, commands);
 
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {
@@ -62,9 +63,9 @@ int run(int argc, char** argv) {
     if (arg.empty() || arg[0] == '-') continue;
     bool known = false;
     std::string names;
-    for (const Command& c : commands) {
-      known = known || c.app->get_name() == arg;
-      names += (names.empty() ? "" : ", ") + c.app->get_name();
+    for (const CLI::App* top : app.get_subcommands({})) {
+      known = known || top->get_name() == arg;
+      names += (names.empty() ? "" : ", ") + top->get_name();
     }
     if (!known) return usage_error("unknown command '" + arg + "' (commands: " + names + ")");
     break;

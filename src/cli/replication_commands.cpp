@@ -19,6 +19,7 @@
 #include "platform/shutdown_signal.h"
 #include "replication/litestream.h"
 #include "replication/litestream_config.h"
+#include "replication/replica_fence.h"
 
 namespace mcpmem::cli {
 namespace {
@@ -87,15 +88,22 @@ int replicate_command(CliContext& ctx, const ReplicationFlags& flags) {
     stop = true;
     stopped.notify_all();
   });
-  auto supervisor = start_replication(ctx.config, flags);
-  if (!supervisor.is_ok()) return report_error(supervisor.status());
+  auto replication = start_replication(ctx.config, flags);
+  if (!replication.is_ok()) return report_error(replication.status());
   std::fprintf(stderr, "mcp-memory: replicating until Ctrl+C or SIGTERM\n");
+  LitestreamSupervisor& supervisor = *replication->supervisor;
   {
     std::unique_lock<std::mutex> lock(mu);
-    stopped.wait(lock, [&] { return stop; });
+    while (!stopped.wait_for(lock, std::chrono::seconds(1), [&] { return stop; })) {
+      if (supervisor.state().gave_up) break;
+    }
+  }
+  if (const auto state = supervisor.state(); state.gave_up) {
+    supervisor.stop();
+    return report_error(Status::failed_precondition(state.last_error));
   }
   std::fprintf(stderr, "mcp-memory: stopping Litestream after its last sync\n");
-  (*supervisor)->stop();
+  supervisor.stop();
   return kExitOk;
 }
 
@@ -120,19 +128,43 @@ void add_flags(CLI::App* cmd, ReplicationFlags& flags) {
 
 }  // namespace
 
-Result<std::unique_ptr<LitestreamSupervisor>> start_replication(const Config& config,
-                                                                const ReplicationFlags& flags) {
-  MCP_ASSIGN_OR_RETURN(auto chosen, chosen_config(config, flags));
-  print_warnings(chosen);
-  MCP_ASSIGN_OR_RETURN(auto binary, find_litestream(config));
+Result<Replication> prepare_replication(const Config& config, const ReplicationFlags& flags,
+                                        bool start) {
+  Replication out;
+  MCP_ASSIGN_OR_RETURN(out.config, chosen_config(config, flags));
+  print_warnings(out.config);
+  MCP_ASSIGN_OR_RETURN(out.binary, find_litestream(config));
   std::string path = flags.config_file;
   if (path.empty()) {
     path = generated_litestream_config_path(config);
-    MCP_RETURN_IF_ERROR(write_private(path, litestream_config_yaml(chosen)));
+    MCP_RETURN_IF_ERROR(write_private(path, litestream_config_yaml(out.config)));
   }
-  auto supervisor = std::make_unique<LitestreamSupervisor>(binary, fs::absolute(path).string());
-  MCP_RETURN_IF_ERROR(supervisor->start());
-  return supervisor;
+  out.config_path = fs::absolute(path).string();
+  if (!start) return out;
+  // The fence of every directory replica of our database: claimed, or checked to be ours.
+  const std::string owner = fence_owner_name(config.host_name, config.db_path);
+  const fs::path ours = fs::weakly_canonical(config.db_path);
+  std::vector<std::string> fenced;
+  for (const LitestreamDb& db : out.config.dbs) {
+    if (fs::weakly_canonical(db.path) != ours) continue;
+    for (const LitestreamReplica& r : db.replicas) {
+      if (const std::string dir = replica_directory(r); !dir.empty()) {
+        fenced.push_back(dir);
+      } else {
+        spdlog::warn(
+            "replica {} has no fence (only directory replicas carry one): make sure no "
+            "other database replicates into it",
+            r.url);
+      }
+    }
+  }
+  auto guard = [fenced, owner]() -> Status {
+    for (const std::string& dir : fenced) MCP_RETURN_IF_ERROR(claim_or_check_fence(dir, owner));
+    return Status::ok();
+  };
+  out.supervisor = std::make_unique<LitestreamSupervisor>(out.binary, out.config_path, guard);
+  MCP_RETURN_IF_ERROR(out.supervisor->start());
+  return out;
 }
 
 void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {

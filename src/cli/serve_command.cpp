@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "cli/cli_context.h"
@@ -24,6 +25,7 @@
 #include "platform/file_modes.h"
 #include "platform/open_file_limit.h"
 #include "platform/shutdown_signal.h"
+#include "replication/replica_status.h"
 #include "sync/sync_loop.h"
 
 namespace mcpmem::cli {
@@ -128,7 +130,7 @@ struct StopTarget {
   bool stop_requested MCP_GUARDED_BY(mu) = false;
 };
 
-int serve_http(CliContext& ctx, const ServeFlags& flags) {
+int serve_http(CliContext& ctx, const ServeFlags& flags, const ReplicationMonitor* replication) {
   // Signals first: every thread made after this inherits the blocked mask.
   StopTarget target;
   ShutdownSignal on_signal([&target](int) {
@@ -180,7 +182,7 @@ int serve_http(CliContext& ctx, const ServeFlags& flags) {
   RestApi rest(
       **service, kVersion,
       [&events](const std::string& type, const Json& data) { events.publish(type, data); },
-      &backups);
+      &backups, replication);
   rest.mount(**server);
   mount_sync_api(**server, **service);
   mount_dashboard(**server, {.api_key_file = api_key_file(ctx.config)});  // named by the key prompt
@@ -247,21 +249,30 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                 "Also replicate the database with Litestream (with --litestream-config or "
                 "--replica, as `mcp-memory replicate`)");
   cmd->add_option("--litestream-config", flags->replication.config_file,
-                  "The litestream.yml --replicate uses");
+                  "The litestream.yml --replicate uses; without --replicate, the one of a "
+                  "Litestream run as its own service (for /api/replication/status)");
   cmd->add_option("--replica", flags->replication.replicas,
                   "Where --replicate replicates to: a directory or a file://, s3://, sftp://... "
                   "URL (repeatable)");
   out.push_back({cmd, [&ctx, flags]() -> int {
                    // Litestream starts before the database is opened and stops after it is
                    // closed, so it never misses the WAL (notes/litestream.md §5).
-                   std::unique_ptr<LitestreamSupervisor> replication;
-                   if (flags->replicate) {
-                     auto started = start_replication(ctx.config, flags->replication);
-                     if (!started.is_ok()) return report_error(started.status());
-                     replication = std::move(*started);
+                   // Without --replicate, --litestream-config names the configuration of a
+                   // Litestream run as its own service, for /api/replication/status.
+                   std::optional<Replication> replication;
+                   if (flags->replicate || !flags->replication.config_file.empty()) {
+                     auto prepared = prepare_replication(ctx.config, flags->replication,
+                                                         /*start=*/flags->replicate);
+                     if (!prepared.is_ok()) return report_error(prepared.status());
+                     replication = std::move(*prepared);
                    }
                    if (flags->http || flags->https) {
-                     return serve_http(ctx, *flags);
+                     std::optional<ReplicationMonitor> monitor;
+                     if (replication) {
+                       monitor.emplace(replication->binary, replication->config_path,
+                                       replication->config, replication->supervisor.get());
+                     }
+                     return serve_http(ctx, *flags, monitor ? &*monitor : nullptr);
                    }
                    ServiceOptions options;
                    options.load_index_in_background = true;

@@ -6,11 +6,13 @@
 
 namespace mcpmem {
 
-RestApi::RestApi(MemoryService& service, std::string version, EventSink events, Backups* backups)
+RestApi::RestApi(MemoryService& service, std::string version, EventSink events, Backups* backups,
+                 const ReplicationMonitor* replication)
     : service_(service),
       version_(std::move(version)),
       events_(std::move(events)),
       backups_(backups),
+      replication_(replication),
       started_(std::chrono::steady_clock::now()) {}
 
 void RestApi::mount(HttpServer& server) {
@@ -23,6 +25,7 @@ void RestApi::mount(HttpServer& server) {
   server.get("/api/health", route(&RestApi::health));
   server.get("/api/health/detailed", route(&RestApi::health_detailed));
   server.get("/api/stats", route(&RestApi::stats));
+  server.get("/api/replication/status", route(&RestApi::replication_status));
 
   const std::string by_hash = R"(/api/memories/([^/]+))";
   server.post("/api/memories", route(&RestApi::store_memory));

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "http/http_server.h"
+#include "replication/replica_status.h"
 #include "service/backups.h"
 #include "service/memory_service.h"
 
@@ -24,9 +25,10 @@ using EventSink = std::function<void(const std::string& type, const Json& data)>
 
 class RestApi {
  public:
-  // `events` may be empty (no live events); `backups` may be null (no /api/backup routes).
+  // `events` may be empty (no live events); `backups` may be null (no /api/backup routes);
+  // `replication` may be null (no Litestream configured: its status says so).
   RestApi(MemoryService& service, std::string version, EventSink events = {},
-          Backups* backups = nullptr);
+          Backups* backups = nullptr, const ReplicationMonitor* replication = nullptr);
   void mount(HttpServer& server);
 
   // Health and statistics (rest_health.cpp).
@@ -36,6 +38,8 @@ class RestApi {
   Response health_detailed(const Request& req) const;
   // GET /api/stats[?by_source=true]
   Response stats(const Request& req) const;
+  // GET /api/replication/status: Litestream's replicas (replication/replica_status.h).
+  Response replication_status(const Request& req) const;
 
   // Memories (rest_memories.cpp); {hash} is Request::matches[1].
   Response store_memory(const Request& req) const;   // POST /api/memories
@@ -64,6 +68,7 @@ class RestApi {
   std::string version_;
   EventSink events_;
   Backups* backups_;
+  const ReplicationMonitor* replication_;
   std::chrono::steady_clock::time_point started_;
 };
 

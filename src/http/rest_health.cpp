@@ -1,4 +1,5 @@
-// REST health and statistics: GET /api/health, /api/health/detailed and /api/stats.
+// REST health and statistics: GET /api/health, /api/health/detailed, /api/stats and
+// /api/replication/status.
 //
 // GET /api/health is open. The Python service answers it with {"status":"healthy"} only; the
 // sync guide's monitoring script reads `memory_count` and `last_modified` from that same open
@@ -66,6 +67,40 @@ OJson system_json(const std::string& db_path) {
   return system;
 }
 
+// Litestream's replicas as /api/replication/status and the detailed health show them.
+OJson replication_json(const ReplicationMonitor* monitor) {
+  OJson j = OJson::object();
+  j["enabled"] = monitor != nullptr;
+  if (monitor == nullptr) return j;
+  const ReplicationMonitor::Report r = monitor->report();
+  j["config_path"] = r.config_path;
+  j["supervised"] = r.supervised;
+  j["running"] = r.running;
+  j["restarts"] = r.restarts;
+  j["last_error"] = r.supervisor_error.empty() ? OJson(nullptr) : OJson(r.supervisor_error);
+  j["max_lag_seconds"] = r.max_lag_seconds;
+  OJson replicas = OJson::array();
+  for (const ReplicaStatus& s : r.replicas) {
+    OJson x = OJson::object();
+    x["db_path"] = s.db_path;
+    x["name"] = s.name;
+    x["where"] = s.where;
+    x["generation"] = s.generation.empty() ? OJson(nullptr) : OJson(s.generation);
+    x["position"] = s.position.empty() ? OJson(nullptr) : OJson(s.position);
+    x["last_replicated_at"] =
+        s.last_replicated_at ? OJson(iso_utc(*s.last_replicated_at)) : OJson(nullptr);
+    x["lag_seconds"] = s.lag_seconds ? OJson(*s.lag_seconds) : OJson(nullptr);
+    x["size_bytes"] = s.size_bytes;
+    x["generations"] = s.generations;
+    x["snapshots"] = s.snapshots;
+    x["wal_segments"] = s.wal_segments;
+    x["last_error"] = s.last_error.empty() ? OJson(nullptr) : OJson(s.last_error);
+    replicas.push_back(std::move(x));
+  }
+  j["replicas"] = std::move(replicas);
+  return j;
+}
+
 }  // namespace
 
 Response RestApi::health(const Request&) const {
@@ -102,8 +137,13 @@ Response RestApi::health_detailed(const Request&) const {
     j["last_applied"] = iso_or_null(stats.storage.last_applied);
     j["data_digest"] = {
         {"alive", digest.alive}, {"tombstones", digest.tombstones}, {"hash", digest.hash}};
+    j["replication"] = replication_json(replication_);
     return json_response(j);
   });
+}
+
+Response RestApi::replication_status(const Request&) const {
+  return respond([&] { return json_response(replication_json(replication_)); });
 }
 
 Response RestApi::stats(const Request& req) const {

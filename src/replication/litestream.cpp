@@ -17,19 +17,12 @@ namespace fs = std::filesystem;
 constexpr auto kStartGrace = std::chrono::seconds(1);
 constexpr auto kStopGrace = std::chrono::seconds(30);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
+constexpr auto kGuardInterval = std::chrono::seconds(2);
 
 std::string own_directory() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   return ec ? "" : exe.parent_path().string();
-}
-
-void log_line(std::string_view line) {
-  auto level = spdlog::level::info;
-  if (line.find("level=ERROR") != std::string_view::npos) level = spdlog::level::err;
-  if (line.find("level=WARN") != std::string_view::npos) level = spdlog::level::warn;
-  if (line.find("level=DEBUG") != std::string_view::npos) level = spdlog::level::debug;
-  spdlog::log(level, "litestream: {}", line);
 }
 
 }  // namespace
@@ -76,16 +69,31 @@ std::string generated_litestream_config_path(const Config& config) {
   return config.base_dir + "/litestream.yml";
 }
 
-LitestreamSupervisor::LitestreamSupervisor(std::string binary, std::string config_path)
-    : binary_(std::move(binary)), config_path_(std::move(config_path)) {}
+LitestreamSupervisor::LitestreamSupervisor(std::string binary, std::string config_path,
+                                           std::function<Status()> guard)
+    : binary_(std::move(binary)), config_path_(std::move(config_path)), guard_(std::move(guard)) {}
 
 LitestreamSupervisor::~LitestreamSupervisor() { stop(); }
 
-Result<std::unique_ptr<ChildProcess>> LitestreamSupervisor::launch() const {
-  return ChildProcess::start({binary_, "replicate", "-config", config_path_}, log_line);
+Result<std::unique_ptr<ChildProcess>> LitestreamSupervisor::launch() {
+  return ChildProcess::start({binary_, "replicate", "-config", config_path_},
+                             [this](std::string_view line) { on_line(line); });
+}
+
+void LitestreamSupervisor::on_line(std::string_view line) {
+  auto level = spdlog::level::info;
+  if (line.find("level=ERROR") != std::string_view::npos) {
+    level = spdlog::level::err;
+    MutexLock lock(mu_);
+    last_error_ = std::string(line.substr(0, 1024));
+  }
+  if (line.find("level=WARN") != std::string_view::npos) level = spdlog::level::warn;
+  if (line.find("level=DEBUG") != std::string_view::npos) level = spdlog::level::debug;
+  spdlog::log(level, "litestream: {}", line);
 }
 
 Status LitestreamSupervisor::start() {
+  if (guard_) MCP_RETURN_IF_ERROR(guard_());
   MCP_ASSIGN_OR_RETURN(auto child, launch());
   if (auto code = child->wait_for(kStartGrace)) {
     return Status::failed_precondition("litestream replicate -config " + config_path_ +
@@ -106,13 +114,24 @@ void LitestreamSupervisor::supervise(std::unique_ptr<ChildProcess> child) {
   auto backoff = std::chrono::seconds(1);
   for (;;) {
     std::optional<int> code;
+    auto next_guard_check = std::chrono::steady_clock::now() + kGuardInterval;
     while (!(code = child->wait_for(std::chrono::milliseconds(200)))) {
+      if (!guard_ || std::chrono::steady_clock::now() < next_guard_check) continue;
+      next_guard_check = std::chrono::steady_clock::now() + kGuardInterval;
+      if (Status allowed = guard_(); !allowed.is_ok()) {
+        spdlog::error("litestream: stopping replication: {}", allowed.message());
+        MutexLock lock(mu_);
+        last_error_ = allowed.message();
+        gave_up_ = true;
+        stopping_ = true;  // for good: a fenced store is not ours to write
+        child->kill();     // SIGTERM would sync once more, into a store that is not ours
+      }
     }
     {
       MutexLock lock(mu_);
       running_ = nullptr;
       if (stopping_) {
-        if (*code != 0) {
+        if (*code != 0 && !gave_up_) {
           spdlog::error("litestream: its last sync on stopping failed (status {}); see above",
                         *code);
         }
@@ -129,6 +148,15 @@ void LitestreamSupervisor::supervise(std::unique_ptr<ChildProcess> child) {
       }
     }
     backoff = std::min(backoff * 2, std::chrono::duration_cast<std::chrono::seconds>(kMaxBackoff));
+    if (guard_) {
+      if (Status allowed = guard_(); !allowed.is_ok()) {
+        spdlog::error("litestream: not starting it again: {}", allowed.message());
+        MutexLock lock(mu_);
+        last_error_ = allowed.message();
+        gave_up_ = true;
+        return;
+      }
+    }
     auto next = launch();
     if (!next.is_ok()) {
       spdlog::error("litestream: {}", next.status().message());
@@ -166,9 +194,9 @@ void LitestreamSupervisor::stop() {
   thread_.join();
 }
 
-int LitestreamSupervisor::restarts() const {
+LitestreamSupervisor::State LitestreamSupervisor::state() const {
   MutexLock lock(mu_);
-  return restarts_;
+  return {running_ != nullptr, restarts_, last_error_, gave_up_};
 }
 
 }  // namespace mcpmem

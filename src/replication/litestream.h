@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,7 +30,11 @@ std::string generated_litestream_config_path(const Config& config);
 
 class LitestreamSupervisor {
  public:
-  LitestreamSupervisor(std::string binary, std::string config_path);
+  // `guard`, when given, must stay OK for Litestream to run: it is checked before every start
+  // and every 2 s while it runs (the replica fence); once it fails, Litestream is
+  // stopped and not started again, and state().last_error says why.
+  LitestreamSupervisor(std::string binary, std::string config_path,
+                       std::function<Status()> guard = {});
   ~LitestreamSupervisor();  // stop()
 
   // Starts `litestream replicate -config <config_path>`; an error when it cannot be started or
@@ -38,19 +43,31 @@ class LitestreamSupervisor {
   // SIGTERM (Litestream syncs once more and exits), waits up to 30 s, then SIGKILL.
   void stop() MCP_EXCLUDES(mu_);
 
-  int restarts() const MCP_EXCLUDES(mu_);
+  struct State {
+    bool running = false;
+    int restarts = 0;
+    std::string last_error;  // the last line Litestream logged at level ERROR, if any
+    bool gave_up = false;    // the guard failed: it will not run again
+  };
+  State state() const MCP_EXCLUDES(mu_);
+  int restarts() const MCP_EXCLUDES(mu_) { return state().restarts; }
 
  private:
   void supervise(std::unique_ptr<ChildProcess> child) MCP_EXCLUDES(mu_);
-  Result<std::unique_ptr<ChildProcess>> launch() const;
+  // Litestream's log line into ours; an error line is also kept for state().
+  void on_line(std::string_view line) MCP_EXCLUDES(mu_);
+  Result<std::unique_ptr<ChildProcess>> launch();
 
   const std::string binary_;
   const std::string config_path_;
+  const std::function<Status()> guard_;
   mutable Mutex mu_;
   std::condition_variable wake_;
   bool stopping_ MCP_GUARDED_BY(mu_) = false;
   int restarts_ MCP_GUARDED_BY(mu_) = 0;
+  bool gave_up_ MCP_GUARDED_BY(mu_) = false;
   ChildProcess* running_ MCP_GUARDED_BY(mu_) = nullptr;  // owned by the supervising thread
+  std::string last_error_ MCP_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
