@@ -324,9 +324,42 @@ async function loadSync() {
   const mine = ++syncLoads;
   const status = await api("/api/sync/status");
   const conflicts = syncVisible() ? await api("/api/sync/conflicts?limit=100") : null;
+  const replication = syncVisible() ? await api("/api/replication/status") : null;
   if (mine !== syncLoads) return;
   renderSyncStatus(status);
   if (conflicts) renderConflicts(conflicts);
+  if (replication) renderReplication(replication);
+}
+
+const bytes = (n) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
+
+// Litestream beside this server (GET /api/replication/status): per replica where it goes, the
+// generation, when it last shipped, the lag and the size; the first replica's fields are named
+// plainly, the next ones with their index (generation-1, ...).
+function renderReplication(r) {
+  $("replication-off").hidden = r.enabled;
+  if (!r.enabled) { $("replication").replaceChildren(); return; }
+  const rows = [];
+  if (r.supervised) {
+    rows.push(["litestream", r.running ? "running" : `not running (${r.restarts} restarts)`,
+               { field: "running", className: r.running ? "" : "bad" }]);
+  }
+  if (r.last_error) rows.push(["last error", r.last_error, { field: "last_error", className: "bad" }]);
+  r.replicas.forEach((x, i) => {
+    const f = (name) => (i ? `${name}-${i}` : name);
+    rows.push([x.name, x.where, { field: f("where") }]);
+    if (x.last_error) {
+      rows.push(["error", x.last_error, { field: f("error"), className: "bad" }]);
+      return;
+    }
+    rows.push(["generation", x.generation || "nothing replicated yet", { field: f("generation") }],
+              timeRow("last replicated", x.last_replicated_at, f("last_replicated_at")),
+              ["lag", x.lag_seconds === null ? "unknown" : x.lag_seconds === 0 ? "up to date" : duration(x.lag_seconds),
+               { field: f("lag"), className: x.lag_seconds > 60 ? "bad" : "" }],
+              ["size", `${bytes(x.size_bytes)} in ${x.snapshots} snapshots, ${x.wal_segments} WAL segments`,
+               { field: f("size") }]);
+  });
+  fillList($("replication"), rows);
 }
 
 function showView() {

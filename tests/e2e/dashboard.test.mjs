@@ -31,7 +31,8 @@ const deadHub = await new Promise((resolve) => {
 const failedSync = spawnSync(binary, ["sync", "--once", "--hub", `http://127.0.0.1:${deadHub}`], { env });
 assert.equal(failedSync.status, 1, String(failedSync.stderr));
 
-const server = spawn(binary, ["serve", "--http", "--port", "0"], { env, stdio: ["ignore", "ignore", "pipe"] });
+const server = spawn(binary, ["serve", "--http", "--port", "0", "--replicate", "--replica", join(dir, "replica")],
+                     { env, stdio: ["ignore", "ignore", "pipe"] });
 const url = await new Promise((resolve, reject) => {
   let seen = "";
   server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
@@ -143,6 +144,11 @@ try {
   const conflict = page.locator(`#conflicts .conflict[data-hash="${hash}"]`);
   await conflict.waitFor();
   assert.equal(await page.textContent("#sync-node [data-field=node]"), "office");
+  // Litestream runs beside this server (--replicate): its replica, generation and lag show.
+  assert.equal(await page.textContent("#replication [data-field=running]"), "running");
+  assert.equal(await page.textContent("#replication [data-field=where]"), join(dir, "replica"));
+  assert.match(await page.textContent("#replication [data-field=generation]"), /^[0-9a-f]{16}$/);
+  assert.match(await page.textContent("#replication [data-field=lag]"), /up to date|\d+ s/);
   assert.equal(await page.textContent("#sync-node [data-field=conflicts_unresolved]"), "1");
   assert.match(await page.textContent("#sync-hub [data-field=hub_url]"), new RegExp(`127\\.0\\.0\\.1:${deadHub}`));
   assert.match(await page.textContent("#sync-hub [data-field=last_push_at]"), /just now|ago/);
