@@ -34,13 +34,12 @@ constexpr auto kFenceSettle = std::chrono::seconds(3);
 // else the guide's /etc/litestream.yml.
 Result<std::string> status_config_path(const Config& config, const std::string& flag) {
   if (!flag.empty()) return flag;
-  for (const std::string& p : {generated_litestream_config_path(config),
-                               std::string("/etc/litestream.yml")}) {
+  for (const std::string& p :
+       {generated_litestream_config_path(config), std::string("/etc/litestream.yml")}) {
     if (fs::exists(p)) return p;
   }
   return Status::not_found("no Litestream configuration: give --config litestream.yml (none at " +
-                           generated_litestream_config_path(config) +
-                           " or /etc/litestream.yml)");
+                           generated_litestream_config_path(config) + " or /etc/litestream.yml)");
 }
 
 std::string size_text(int64_t bytes) {
@@ -68,20 +67,20 @@ int status_command(CliContext& ctx, const std::string& config_flag) {
     OJson all = OJson::array();
     for (const ReplicaStatus& s : *replicas) {
       failed = failed || !s.last_error.empty();
-      all.push_back(OJson{
-          {"db_path", s.db_path},
-          {"name", s.name},
-          {"where", s.where},
-          {"generation", s.generation.empty() ? OJson(nullptr) : OJson(s.generation)},
-          {"position", s.position.empty() ? OJson(nullptr) : OJson(s.position)},
-          {"last_replicated_at",
-           s.last_replicated_at ? OJson(iso_utc(*s.last_replicated_at)) : OJson(nullptr)},
-          {"lag_seconds", s.lag_seconds ? OJson(*s.lag_seconds) : OJson(nullptr)},
-          {"size_bytes", s.size_bytes},
-          {"generations", s.generations},
-          {"snapshots", s.snapshots},
-          {"wal_segments", s.wal_segments},
-          {"last_error", s.last_error.empty() ? OJson(nullptr) : OJson(s.last_error)}});
+      all.push_back(
+          OJson{{"db_path", s.db_path},
+                {"name", s.name},
+                {"where", s.where},
+                {"generation", s.generation.empty() ? OJson(nullptr) : OJson(s.generation)},
+                {"position", s.position.empty() ? OJson(nullptr) : OJson(s.position)},
+                {"last_replicated_at",
+                 s.last_replicated_at ? OJson(iso_utc(*s.last_replicated_at)) : OJson(nullptr)},
+                {"lag_seconds", s.lag_seconds ? OJson(*s.lag_seconds) : OJson(nullptr)},
+                {"size_bytes", s.size_bytes},
+                {"generations", s.generations},
+                {"snapshots", s.snapshots},
+                {"wal_segments", s.wal_segments},
+                {"last_error", s.last_error.empty() ? OJson(nullptr) : OJson(s.last_error)}});
     }
     std::cout << OJson{{"config_path", replication->config_path}, {"replicas", all}}.dump(2)
               << "\n";
@@ -296,9 +295,10 @@ void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& 
   promote->add_option("--db", flags->db, "The followed copy to promote")
       ->required()
       ->type_name("PATH");
-  promote->add_option("--replica", flags->replica,
-                      "The replica store (a directory) it replicates to from now on (default: "
-                      "the one it followed)")
+  promote
+      ->add_option("--replica", flags->replica,
+                   "The replica store (a directory) it replicates to from now on (default: "
+                   "the one it followed)")
       ->type_name("DIR");
   promote->add_option("--sync-interval", flags->sync_interval,
                       "How often Litestream ships new writes (default 1s)");

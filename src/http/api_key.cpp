@@ -4,6 +4,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/base64.h"
 #include "platform/secret_file.h"
 
 namespace mcpmem {
@@ -18,24 +19,6 @@ std::string trim(std::string s) {
 }
 
 }  // namespace
-
-std::string base64url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
 
 Result<std::string> random_token(size_t bytes) {
   std::string raw(bytes, '\0');

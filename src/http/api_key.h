@@ -28,9 +28,6 @@ std::string api_key_file(const Config& config);
 // it, `*too_open` when another user can read the file (either pointer may be null).
 Result<std::string> kept_token(const std::string& file, bool* generated, bool* too_open);
 
-// `bytes` as unpadded base64url.
-std::string base64url(std::string_view bytes);
-
 // 32 random bytes as unpadded base64url (43 characters).
 Result<std::string> random_token(size_t bytes = 32);
 

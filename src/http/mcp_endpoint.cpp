@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "core/base64.h"
 #include "core/json_parse.h"
 #include "http/api_key.h"
 
@@ -55,17 +56,9 @@ std::string decode_header_value(const std::string& value) {
       !value.ends_with(suffix)) {
     return value;
   }
-  const std::string b64 = value.substr(prefix.size(), value.size() - prefix.size() - suffix.size());
-  if (b64.size() % 4 != 0) return value;
-  std::string raw(b64.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                                reinterpret_cast<const unsigned char*>(b64.data()),
-                                static_cast<int>(b64.size()));
-  if (n < 0) return value;
-  size_t padding = 0;
-  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) ++padding;
-  raw.resize(static_cast<size_t>(n) - std::min<size_t>(padding, static_cast<size_t>(n)));
-  return raw;
+  auto raw = base64_decode(
+      std::string_view(value).substr(prefix.size(), value.size() - prefix.size() - suffix.size()));
+  return raw ? *raw : value;
 }
 
 // Where a modern request's headers and body disagree (the spec's "server validation": proxies

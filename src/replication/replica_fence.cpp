@@ -20,7 +20,8 @@ std::string fence_path(const std::string& dir) { return (fs::path(dir) / kFenceF
 Status write_fence(const std::string& dir, const ReplicaFence& fence) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Status::io_error("cannot create the replica directory " + dir + ": " + ec.message());
+  if (ec)
+    return Status::io_error("cannot create the replica directory " + dir + ": " + ec.message());
   const nlohmann::json j{
       {"owner", fence.owner}, {"since", fence.since}, {"previous_owner", fence.previous_owner}};
   const std::string path = fence_path(dir);

@@ -173,8 +173,7 @@ std::string replica_name(const LitestreamReplica& replica) {
 
 Result<std::vector<ReplicaStatus>> read_replica_status(const std::string& binary,
                                                        const std::string& config_path,
-                                                       const LitestreamConfig& config,
-                                                       double now) {
+                                                       const LitestreamConfig& config, double now) {
   std::vector<ReplicaStatus> out;
   for (const LitestreamDb& db : config.dbs) {
     auto generations = listing(binary, "generations", config_path, db.path, 5);

@@ -1,13 +1,12 @@
 // Version records: see version_json.h.
 #include "service/version_json.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <set>
 
+#include "core/base64.h"
 #include "core/content_hash.h"
 #include "core/hlc.h"
 #include "core/json_parse.h"
@@ -21,12 +20,9 @@ namespace {
 bool decode_vector(const std::string& text, size_t dimension, std::vector<float>& out) {
   const size_t bytes = dimension * sizeof(float);
   if (text.size() != 4 * ((bytes + 2) / 3)) return false;
-  std::string raw(text.size() / 4 * 3, '\0');
-  if (EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()),
-                      static_cast<int>(text.size())) < 0) {
-    return false;
-  }
+  const auto decoded = base64_decode(text);
+  if (!decoded || decoded->size() != bytes) return false;
+  const std::string& raw = *decoded;
   out.resize(dimension);
   for (size_t i = 0; i < dimension; ++i) {
     uint32_t bits = 0;
@@ -369,12 +365,7 @@ void add_vector(OJson& record, std::span<const float> vector) {
     uint32_t bits = std::bit_cast<uint32_t>(vector[i]);
     for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
   }
-  std::string text(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  text.resize(static_cast<size_t>(n));
-  record["vector"] = std::move(text);
+  record["vector"] = base64_encode(bytes);
 }
 
 }  // namespace mcpmem

@@ -194,8 +194,9 @@ TEST_F(ReplicaTest, APromotedCopyReplicatesAndTheOldHubRefuses) {
       << again.output;
 
   // Clients write to the promoted copy, which replicates; a restore has its memories only.
-  auto new_hub = ChildProcess::start(
-      cli(laptop_dir, {"--db-path", copy, "replicate", "--replica", store}), [](std::string_view) {});
+  auto new_hub =
+      ChildProcess::start(cli(laptop_dir, {"--db-path", copy, "replicate", "--replica", store}),
+                          [](std::string_view) {});
   ASSERT_TRUE(new_hub.is_ok());
   EXPECT_EQ(run(laptop_dir, {"--db-path", copy, "store", "written on the new hub"}).exit_code, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
