@@ -175,6 +175,17 @@ async function loadTags() {
   $("tags").replaceChildren(...r.tags.slice(0, 60).map((t) => tagButton(t.tag, t.count)));
 }
 
+// The file as the server keeps it (the key goes in a header, so not a plain link).
+async function downloadBackup(filename) {
+  const res = await fetch(`/api/backup/download/${encodeURIComponent(filename)}`, { headers: { "X-API-Key": key() } });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url; a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 async function loadBackups() {
   const r = await api("/api/backup/list");
   $("backups").replaceChildren(...r.backups.slice(0, 8).map((b) => {
@@ -182,7 +193,20 @@ async function loadBackups() {
     const name = document.createElement("span"); name.textContent = when(b.created_at);
     const size = document.createElement("span");
     size.textContent = `${(b.size_bytes / 1048576).toFixed(1)} MB${b.encrypted ? ", encrypted" : ""}`;
-    li.append(name, size);
+    const download = document.createElement("button");
+    download.className = "link download"; download.type = "button"; download.textContent = "Download";
+    download.addEventListener("click", () => downloadBackup(b.filename).catch((err) => toast(`Download failed: ${err.message}`)));
+    const restore = document.createElement("button");
+    restore.className = "link restore"; restore.type = "button"; restore.textContent = "Restore to new file";
+    restore.title = "Rebuild this backup as a new database file beside the backups; the live database is not touched";
+    restore.addEventListener("click", async () => {
+      try {
+        const r = await api("/api/backup/restore", { method: "POST", body: JSON.stringify({ filename: b.filename }) });
+        toast(`Restored ${r.memories} memories to ${r.path}`);
+      } catch (err) { toast(`Restore failed: ${err.message}`); }
+    });
+    li.dataset.filename = b.filename;
+    li.append(name, size, download, restore);
     return li;
   }));
   if (!r.backups.length) {

@@ -44,6 +44,8 @@ void RestApi::mount(HttpServer& server) {
     server.get("/api/backup/status", route(&RestApi::backup_status));
     server.post("/api/backup/now", route(&RestApi::backup_now));
     server.get("/api/backup/list", route(&RestApi::backup_list));
+    server.get(R"(/api/backup/download/([^/]+))", route(&RestApi::backup_download));
+    server.post("/api/backup/restore", route(&RestApi::backup_restore));
   }
 }
 

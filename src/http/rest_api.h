@@ -59,6 +59,11 @@ class RestApi {
   Response backup_status(const Request& req) const;  // GET /api/backup/status
   Response backup_now(const Request& req) const;     // POST /api/backup/now
   Response backup_list(const Request& req) const;    // GET /api/backup/list
+  // GET /api/backup/download/{filename}: the file as it is (encrypted ones stay encrypted).
+  Response backup_download(const Request& req) const;
+  // POST /api/backup/restore {"filename"}: into a new file beside the backups, never over the
+  // live database; {success, path, memories, newest_memory_at}.
+  Response backup_restore(const Request& req) const;
 
  private:
   // Publishes search_completed for `r` and answers it.

@@ -3,6 +3,8 @@
 // a backup is (a standalone SQLite copy, owner-only, or that copy encrypted: "encrypted" in
 // each shape, keys the Python service's clients ignore); these only render it. Without a
 // Backups (backups off) the routes are not mounted and the handlers answer 404.
+#include <fstream>
+
 #include "core/time_format.h"
 #include "http/rest_api.h"
 #include "http/rest_input.h"
@@ -14,6 +16,9 @@ using namespace rest_detail;  // the readers and answers of rest_input.h
 namespace {
 
 [[noreturn]] void no_backups() { fail(404, "backups are not enabled on this server"); }
+
+// A download is answered from memory: larger backups are for the command line.
+constexpr int64_t kMaxDownloadBytes = int64_t{1} << 30;
 
 }  // namespace
 
@@ -75,6 +80,39 @@ Response RestApi::backup_list(const Request&) const {
     j["total_count"] = list.size();
     j["backups"] = std::move(list);
     j["total_size_bytes"] = total;
+    return json_response(j);
+  });
+}
+
+Response RestApi::backup_download(const Request& req) const {
+  return respond([&] {
+    if (backups_ == nullptr) no_backups();
+    const BackupInfo b = value_or_fail(backups_->find(req.matches.at(1)));
+    if (b.size_bytes > kMaxDownloadBytes) {
+      fail(413, b.filename + " is over 1 GiB: copy " + b.path + " from the server instead");
+    }
+    std::ifstream in(b.path, std::ios::binary);
+    std::string bytes(static_cast<size_t>(b.size_bytes), '\0');
+    if (!in.read(bytes.data(), b.size_bytes)) fail(500, "cannot read " + b.filename);
+    Response r;
+    r.set_content(std::move(bytes), "application/octet-stream");
+    r.set_header("Content-Disposition", "attachment; filename=\"" + b.filename + "\"");
+    return r;
+  });
+}
+
+Response RestApi::backup_restore(const Request& req) const {
+  return respond([&] {
+    if (backups_ == nullptr) no_backups();
+    const Json body = body_object(req);
+    const std::string filename = text_field(body, "filename");
+    if (filename.empty()) fail(422, "filename: name the backup to restore");
+    const RestoreReport r = value_or_fail(backups_->restore_to_new_file(filename));
+    OJson j = OJson::object();
+    j["success"] = true;
+    j["path"] = r.path;
+    j["memories"] = r.memories;
+    j["newest_memory_at"] = iso_or_null(r.newest_memory_at);
     return json_response(j);
   });
 }

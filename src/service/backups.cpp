@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,29 @@ double Backups::interval_seconds() const {
 }
 
 std::vector<BackupInfo> Backups::list() const { return list_backups(config_.backups_path); }
+
+Result<BackupInfo> Backups::find(const std::string& filename) const {
+  for (BackupInfo& b : list()) {
+    if (b.filename == filename) return std::move(b);
+  }
+  return Status::not_found("no backup named '" + filename.substr(0, 200) + "'");
+}
+
+Result<RestoreReport> Backups::restore_to_new_file(const std::string& filename) const {
+  MCP_ASSIGN_OR_RETURN(auto backup, find(filename));
+  MCP_ASSIGN_OR_RETURN(auto passphrase, backup_passphrase(config_));
+  const std::string dir = config_.backups_path + "/restored";
+  MCP_RETURN_IF_ERROR(create_private_directories(dir));
+  // restored_<backup's own stamp>[_n].db: which backup it came from, never an existing file.
+  std::string stem = filename.substr(0, filename.find('.'));
+  stem.replace(0, std::strlen(kPrefix), "restored_");
+  for (int n = 1; n <= kNameAttempts; ++n) {
+    RestoreTarget target{dir + "/" + stem + (n > 1 ? "_" + std::to_string(n) : "") + ".db", false};
+    auto report = restore_from_backup(backup.path, target, passphrase);
+    if (report.is_ok() || report.status().code() != StatusCode::kAlreadyExists) return report;
+  }
+  return Status::already_exists("too many restored copies of " + filename + " in " + dir);
+}
 
 Status Backups::check_settings() const {
   if (!config_.backup_encrypt) return Status::ok();

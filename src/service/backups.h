@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
+#include "service/backup_restore.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -78,6 +79,12 @@ class Backups {
   Result<BackupInfo> create() MCP_EXCLUDES(mu_);
   std::vector<BackupInfo> list() const;  // newest first
   BackupStatus status() const;
+  // The backup list() shows under `filename`; NotFound for any other name (paths included).
+  Result<BackupInfo> find(const std::string& filename) const;
+  // Restores that backup into a new file beside the backups, restored_<time>.db, checked as
+  // `mcp-memory restore` checks it; the live database is never touched. Encrypted ones use
+  // the configured passphrase.
+  Result<RestoreReport> restore_to_new_file(const std::string& filename) const;
 
   // Runs the schedule on its own thread until stop() (nothing when backups are disabled).
   void start_schedule();

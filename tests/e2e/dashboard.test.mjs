@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,7 +46,7 @@ const url = await new Promise((resolve, reject) => {
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
 const pageErrors = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
 
@@ -114,6 +114,14 @@ try {
   // Backups panel.
   await page.click("#backup-now");
   await page.waitForSelector("#backups li >> text=MB");
+  // Download gives the file the server keeps; restore makes a new database beside the backups.
+  const backupName = await page.getAttribute("#backups li", "data-filename");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#backups li .download")]);
+  assert.equal(download.suggestedFilename(), backupName);
+  const downloaded = await download.path();
+  assert.deepEqual(readFileSync(downloaded), readFileSync(join(dir, "backups", backupName)));
+  await page.click("#backups li .restore");
+  await page.waitForSelector("#toast >> text=/Restored \\d+ memories to .*restored_/");
 
   // Delete (confirm dialog accepted); both tabs drop it.
   page.once("dialog", (d) => d.accept());

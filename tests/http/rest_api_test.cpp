@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "../deep_json.h"
@@ -347,6 +349,38 @@ TEST_F(RestTest, BackupsAreCompleteStandaloneFilesListedNewestFirst) {
   auto copy = MemoryService::open(copy_config);
   ASSERT_TRUE(copy.is_ok()) << copy.status().message();
   EXPECT_EQ((*copy)->stats()->storage.total_memories, 1);
+}
+
+// The dashboard's buttons: a backup downloaded as it is, and restored into a new file beside the
+// backups (never over the live database). Only names the list shows are served.
+TEST_F(RestTest, ABackupDownloadsAndRestoresToANewFile) {
+  store("a memory to get back");
+  const std::string name = ok_json(post("/api/backup/now", Json::object()))["filename"];
+  const std::string path = service_->config().backups_path + "/" + name;
+  auto got = client().Get(("/api/backup/download/" + name).c_str(), with_key());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->get_header_value("Content-Type"), "application/octet-stream");
+  std::ifstream in(path, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got->body, file);
+  EXPECT_EQ(client().Get(("/api/backup/download/" + name).c_str())->status, 401);
+  for (const std::string bad : {"memory_backup_nope.db", "..%2Fsqlite_vec.db", "sqlite_vec.db"}) {
+    EXPECT_EQ(client().Get(("/api/backup/download/" + bad).c_str(), with_key())->status, 404)
+        << bad;
+  }
+
+  Json restored = ok_json(post("/api/backup/restore", Json{{"filename", name}}));
+  EXPECT_EQ(restored["memories"], 1);
+  const std::string copy = restored["path"];
+  EXPECT_EQ(copy.rfind(service_->config().backups_path + "/restored/restored_", 0), 0u) << copy;
+  EXPECT_TRUE(std::filesystem::exists(copy));
+  Json again = ok_json(post("/api/backup/restore", Json{{"filename", name}}));
+  EXPECT_NE(again["path"], restored["path"]);  // a second copy, the first one kept
+  auto missing = post("/api/backup/restore", Json{{"filename", "memory_backup_x.db"}});
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(post("/api/backup/restore", Json::object())->status, 422);
+  EXPECT_EQ(memory_count(), 1);  // the live database untouched
 }
 
 // The sync guide: `curl -k https://localhost:8443/api/health/detailed` with the key, and its
