@@ -1,6 +1,6 @@
-// Replica status from Litestream's own listings. Each listing is a table with a header line
-// and one row per generation, snapshot or WAL segment, columns separated by blanks; times are
-// RFC 3339 in whole seconds.
+// Replica status from a directory replica's files, or from Litestream's own listings: a table
+// with a header line and one row per snapshot or WAL segment, columns separated by blanks,
+// times RFC 3339 in whole seconds.
 #include "replication/replica_status.h"
 
 #include <sys/stat.h>
@@ -94,72 +94,112 @@ int64_t number(const std::string& text) {
   return ec == std::errc() && end == text.data() + text.size() ? v : 0;
 }
 
-struct Segment {
+// One file of a replica: a snapshot or a WAL segment of a generation.
+struct ReplicaFile {
   std::string generation;
-  int64_t index = 0, offset = 0;  // listed in decimal; file names hold them in hex
-  double created = 0;
+  bool snapshot = false;
+  int64_t index = 0, offset = 0;
+  int64_t size = 0;
+  double created = 0;  // Unix seconds
 };
 
-void fill(ReplicaStatus& s, const LitestreamReplica& replica,
-          const std::vector<std::vector<std::string>>& generations,
-          const std::vector<std::vector<std::string>>& snapshots,
-          const std::vector<std::vector<std::string>>& wal, double changed_at, double now) {
-  // name generation lag start end
-  double newest_end = -1;
-  for (const auto& row : generations) {
-    if (row[0] != s.name) continue;
-    ++s.generations;
-    const double end = listed_time(row[4]).value_or(0);
-    if (end >= newest_end) {
-      newest_end = end;
-      s.generation = row[1];
+// A directory replica's files, read from the directory itself: exact times, and unambiguous
+// when two replicas share a name (the guide's two unnamed `type: file` replicas are both
+// "file" to Litestream). generations/<16 hex>/snapshots/<index>.snapshot.lz4 and
+// generations/<gen>/wal/<index>_<offset>.wal.lz4, both numbers in hex.
+Result<std::vector<ReplicaFile>> files_in_directory(const std::string& dir) {
+  std::vector<ReplicaFile> out;
+  std::error_code ec;
+  const fs::path root = fs::path(dir) / "generations";
+  if (!fs::exists(root, ec)) return out;
+  auto hex = [](std::string_view text, int64_t& v) {
+    auto [end, e] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+    return e == std::errc() && end == text.data() + text.size();
+  };
+  for (const auto& gen : fs::directory_iterator(root, ec)) {
+    const std::string generation = gen.path().filename().string();
+    for (const char* kind : {"snapshots", "wal"}) {
+      std::error_code inner;
+      for (const auto& f : fs::directory_iterator(gen.path() / kind, inner)) {
+        const std::string name = f.path().filename().string();
+        ReplicaFile file{generation, std::string_view(kind) == "snapshots"};
+        const std::string_view suffix = file.snapshot ? ".snapshot.lz4" : ".wal.lz4";
+        if (!name.ends_with(suffix)) continue;
+        const std::string_view stem(name.data(), name.size() - suffix.size());
+        const auto underscore = stem.find('_');
+        const bool parsed = file.snapshot ? hex(stem, file.index)
+                                          : underscore != std::string_view::npos &&
+                                                hex(stem.substr(0, underscore), file.index) &&
+                                                hex(stem.substr(underscore + 1), file.offset);
+        if (!parsed) continue;
+        file.size = static_cast<int64_t>(f.file_size(inner));
+        file.created = mtime_of(f.path());
+        out.push_back(std::move(file));
+      }
     }
   }
-  // replica generation index size created
-  double newest_snapshot = 0;
+  if (ec) return Status::io_error("cannot read " + root.string() + ": " + ec.message());
+  return out;
+}
+
+// The files Litestream lists for the replica called `name` (`snapshots`: replica generation
+// index size created; `wal`: replica generation index offset size created; numbers decimal).
+std::vector<ReplicaFile> listed_files(const std::string& name,
+                                      const std::vector<std::vector<std::string>>& snapshots,
+                                      const std::vector<std::vector<std::string>>& wal) {
+  std::vector<ReplicaFile> out;
   for (const auto& row : snapshots) {
-    if (row[0] != s.name) continue;
-    ++s.snapshots;
-    s.size_bytes += number(row[3]);
-    if (row[1] == s.generation) {
-      newest_snapshot = std::max(newest_snapshot, listed_time(row[4]).value_or(0));
-    }
+    if (row[0] != name) continue;
+    out.push_back(
+        {row[1], true, number(row[2]), 0, number(row[3]), listed_time(row[4]).value_or(0)});
   }
-  // replica generation index offset size created
-  std::optional<Segment> newest;
   for (const auto& row : wal) {
-    if (row[0] != s.name) continue;
-    ++s.wal_segments;
-    s.size_bytes += number(row[4]);
-    if (row[1] != s.generation) continue;
-    Segment seg{row[1], number(row[2]), number(row[3]), listed_time(row[5]).value_or(0)};
-    if (!newest || std::pair(seg.index, seg.offset) > std::pair(newest->index, newest->offset)) {
-      newest = seg;
+    if (row[0] != name) continue;
+    out.push_back({row[1], false, number(row[2]), number(row[3]), number(row[4]),
+                   listed_time(row[5]).value_or(0)});
+  }
+  return out;
+}
+
+// `exact`: the times are the files' own (a directory), not Litestream's whole seconds.
+void fill(ReplicaStatus& s, const std::vector<ReplicaFile>& files, bool exact, double changed_at,
+          double now) {
+  // The newest generation is the one written last (what `litestream restore` picks).
+  std::map<std::string, double> generations;
+  for (const ReplicaFile& f : files) {
+    double& last = generations[f.generation];
+    last = std::max(last, f.created);
+    s.size_bytes += f.size;
+    ++(f.snapshot ? s.snapshots : s.wal_segments);
+  }
+  s.generations = static_cast<int>(generations.size());
+  double newest_time = -1;
+  for (const auto& [g, last] : generations) {
+    if (last >= newest_time) {
+      newest_time = last;
+      s.generation = g;
     }
   }
   if (s.generation.empty()) return;
-  double shipped = newest_snapshot;
-  if (newest) {
-    char pos[64];
-    std::snprintf(pos, sizeof pos, "/%08llx:%lld", static_cast<unsigned long long>(newest->index),
-                  static_cast<long long>(newest->offset));
-    s.position = newest->generation + pos;
-    shipped = std::max(shipped, newest->created);
-    if (const std::string dir = replica_directory(replica); !dir.empty()) {
-      char name[64];
-      std::snprintf(name, sizeof name, "%08llx_%08llx.wal.lz4",
-                    static_cast<unsigned long long>(newest->index),
-                    static_cast<unsigned long long>(newest->offset));
-      const double exact =
-          mtime_of(fs::path(dir) / "generations" / newest->generation / "wal" / name);
-      if (exact > 0) shipped = exact;
+  const ReplicaFile* newest_wal = nullptr;
+  for (const ReplicaFile& f : files) {
+    if (f.generation != s.generation || f.snapshot) continue;
+    if (!newest_wal ||
+        std::pair(f.index, f.offset) > std::pair(newest_wal->index, newest_wal->offset)) {
+      newest_wal = &f;
     }
   }
+  if (newest_wal) {
+    char pos[64];
+    std::snprintf(pos, sizeof pos, "/%08llx:%lld",
+                  static_cast<unsigned long long>(newest_wal->index),
+                  static_cast<long long>(newest_wal->offset));
+    s.position = s.generation + pos;
+  }
+  s.last_replicated_at = newest_time;
   // Listed times are whole seconds: a change within that second counts as shipped.
-  const bool whole_seconds = replica_directory(replica).empty() || !newest;
-  s.last_replicated_at = shipped;
-  const double slack = whole_seconds ? 1.0 : 0.0;
-  s.lag_seconds = changed_at <= shipped + slack ? 0.0 : std::max(0.0, now - shipped);
+  const double slack = exact ? 0.0 : 1.0;
+  s.lag_seconds = changed_at <= newest_time + slack ? 0.0 : std::max(0.0, now - newest_time);
 }
 
 }  // namespace
@@ -176,19 +216,34 @@ Result<std::vector<ReplicaStatus>> read_replica_status(const std::string& binary
                                                        const LitestreamConfig& config, double now) {
   std::vector<ReplicaStatus> out;
   for (const LitestreamDb& db : config.dbs) {
-    auto generations = listing(binary, "generations", config_path, db.path, 5);
-    auto snapshots = listing(binary, "snapshots", config_path, db.path, 5);
-    auto wal = listing(binary, "wal", config_path, db.path, 6);
+    // Litestream's listings only for replicas that are not directories.
+    const bool needs_listing = std::any_of(db.replicas.begin(), db.replicas.end(),
+                                           [](auto& r) { return replica_directory(r).empty(); });
+    Result<std::vector<std::vector<std::string>>> snapshots =
+        std::vector<std::vector<std::string>>();
+    Result<std::vector<std::vector<std::string>>> wal = std::vector<std::vector<std::string>>();
+    if (needs_listing) {
+      snapshots = listing(binary, "snapshots", config_path, db.path, 5);
+      wal = listing(binary, "wal", config_path, db.path, 6);
+    }
     const double changed_at = db_changed_at(db.path);
     for (const LitestreamReplica& replica : db.replicas) {
       ReplicaStatus s;
       s.db_path = db.path;
       s.name = replica_name(replica);
       s.where = where_of(replica);
-      for (const auto* listed : {&generations, &snapshots, &wal}) {
-        if (!listed->is_ok() && s.last_error.empty()) s.last_error = listed->status().message();
+      if (const std::string dir = replica_directory(replica); !dir.empty()) {
+        auto files = files_in_directory(dir);
+        if (files.is_ok()) {
+          fill(s, *files, /*exact=*/true, changed_at, now);
+        } else {
+          s.last_error = files.status().message();
+        }
+      } else if (!snapshots.is_ok() || !wal.is_ok()) {
+        s.last_error = (!snapshots.is_ok() ? snapshots : wal).status().message();
+      } else {
+        fill(s, listed_files(s.name, *snapshots, *wal), /*exact=*/false, changed_at, now);
       }
-      if (s.last_error.empty()) fill(s, replica, *generations, *snapshots, *wal, changed_at, now);
       out.push_back(std::move(s));
     }
   }

@@ -1,13 +1,13 @@
 // Where each Litestream replica stands: its newest generation, the last position shipped and
-// when, how far it lags behind the database, its size and the last error. Read the way
-// Litestream itself reads a replica (`litestream generations|snapshots|wal -config`), so it
-// works for every replica type; a file replica's newest segment is also stat()ed for a time
-// finer than Litestream's whole seconds.
+// when, how far it lags behind the database, its size and the last error. A directory replica
+// is read from the directory (exact file times; unambiguous when two replicas share a name, as
+// the guide's two unnamed `type: file` replicas do); others the way Litestream reads them
+// (`litestream snapshots|wal -config`, times in whole seconds).
 // Lag: 0 while the database has not changed since the newest shipped segment; otherwise the
 // time since that segment (it grows while Litestream is down and writes wait, which is what
 // an alert needs; Litestream's own `generations` lag stops growing then).
-// ReplicationMonitor keeps the figures for a server: computed at most once per second (each
-// read runs Litestream three times per database), safe from many threads.
+// ReplicationMonitor keeps the figures for a server: computed at most once per second (a read
+// may run Litestream twice per database), safe from many threads.
 #pragma once
 
 #include <chrono>

@@ -136,6 +136,18 @@ TEST_F(ReplicaTest, StatusShowsGenerationPositionAndALagThatGrowsWhileLitestream
   ASSERT_TRUE(later.is_ok());
   EXPECT_GE((*later)[0].lag_seconds.value_or(0), 1.0);
 
+  // The guide's hub configuration: two unnamed file replicas, both "file" to Litestream, each
+  // reported from its own directory.
+  auto two = litestream_config_for(config_.db_path, {store, dir_ + "/empty"});
+  ASSERT_TRUE(two.is_ok());
+  auto both = read_replica_status(MCP_LITESTREAM, yml, *two, unix_now());
+  ASSERT_TRUE(both.is_ok());
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].generation, s.generation);
+  EXPECT_EQ((*both)[1].name, "file");
+  EXPECT_TRUE((*both)[1].generation.empty());
+  EXPECT_EQ((*both)[1].size_bytes, 0);
+
   // A store that cannot be listed is an error of that replica, not of the report.
   auto broken = litestream_config_for(config_.db_path, {"sftp://127.0.0.1:1/nowhere"});
   ASSERT_TRUE(broken.is_ok());
