@@ -5,11 +5,12 @@
 //                          stores them) with Litestream replicating vs not, in the same run:
 //                          (time on / time off - 1) * 100, medians of 3 alternating runs
 //   litestream_lag_p95_s   how far the replica is behind under a steady load of 20 stores/s for
-//                          30 s: every 0.5 s the replica directory is captured as it is (hard
-//                          links; Litestream writes each file under a temporary name and renames
-//                          it, so a link is a whole file), each capture is later restored, and its
-//                          lag is the capture time minus the acknowledgement time of the newest
-//                          memory it holds (95th percentile over the captures)
+//                          30 s: every 0.25-0.75 s (at random, so the captures cannot lock onto
+//                          Litestream's 1 s ticks) the replica directory is captured as it is
+//                          (hard links; Litestream writes each file under a temporary name and
+//                          renames it, so a link is a whole file), each capture is later restored,
+//                          and its lag is the capture time minus the acknowledgement time of the
+//                          newest memory it holds (95th percentile over the captures)
 //   restore_s_100k         `mcp-memory restore --from DIR --to NEW` of a 100k-memory replica,
 //                          litestream restore, integrity check, schema check and rename included
 //                          (median of 3)
@@ -44,8 +45,8 @@ constexpr int kOverheadStores = 1000;
 constexpr int kOverheadRuns = 3;
 constexpr double kLagStoresPerSecond = 20;
 constexpr auto kLagLoad = std::chrono::seconds(30);
-constexpr auto kLagWarmup = std::chrono::seconds(3);  // the first snapshot comes ~1 s in
-constexpr auto kLagCaptureEvery = std::chrono::milliseconds(500);
+constexpr auto kLagWarmup = std::chrono::seconds(3);           // the first snapshot comes ~1 s in
+constexpr int kLagCaptureMinMs = 250, kLagCaptureMaxMs = 750;  // uniform: 0.5 s on average
 constexpr int kRestoreRuns = 3;
 
 double seconds_since(Clock::time_point t) {
@@ -195,9 +196,13 @@ void replication_lag(const std::string& litestream, const std::string& work) {
     }
   });
   std::vector<std::pair<std::string, Clock::time_point>> captures;
-  std::this_thread::sleep_until(start + kLagWarmup);
-  for (int k = 0; Clock::now() - start < kLagLoad; ++k) {
-    std::this_thread::sleep_until(start + kLagWarmup + kLagCaptureEvery * k);
+  std::mt19937 jitter(3);
+  std::uniform_int_distribution<int> capture_gap_ms(kLagCaptureMinMs, kLagCaptureMaxMs);
+  auto next_capture = start + kLagWarmup;
+  for (int k = 0;; ++k) {
+    std::this_thread::sleep_until(next_capture);
+    next_capture += std::chrono::milliseconds(capture_gap_ms(jitter));
+    if (Clock::now() - start >= kLagLoad) break;
     const std::string capture = dir + "/captures/" + std::to_string(k);
     const auto at = Clock::now();
     std::error_code ec;
