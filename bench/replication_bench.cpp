@@ -16,6 +16,8 @@
 //                          (median of 3)
 // The 100k database (generated memories of 10-40 words, hash-384 vectors) is made once under
 // --data-dir (default ./bench-data) and reused; each run replicates a copy of it.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -315,6 +317,9 @@ int main(int argc, char** argv) {
     if (flag == "--binary") binary = argv[i + 1];
     if (flag == "--litestream") litestream = argv[i + 1];
   }
+  // Litestream's lines (warnings and errors only) on stderr: stdout holds the BENCH lines.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("replication_bench"));
+  spdlog::set_level(spdlog::level::warn);
   data_dir = fs::absolute(data_dir).string();
   fs::create_directories(data_dir);
   const std::string work = data_dir + "/replication-bench-work";

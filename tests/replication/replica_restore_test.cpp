@@ -218,15 +218,19 @@ TEST_F(ReplicaRestoreTest, ATimestampBeforeTheFirstWriteFindsNoBackupsAndWritesN
   expect_nothing_at(target);
 }
 
-TEST_F(ReplicaRestoreTest, AnEmptyDirectoryIsNoReplicaAndLeavesNothingAtTheTarget) {
-  const std::string empty = *dir_ + "/empty-replica";
+// Needs no replica of the suite's: a test of its own, without the suite's set-up.
+TEST(ReplicaRestoreEmpty, AnEmptyDirectoryIsNoReplicaAndLeavesNothingAtTheTarget) {
+  char tmpl[] = "/tmp/mcpmem-replica-empty-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string empty = dir + "/empty-replica";
   fs::create_directories(empty);
-  const std::string target = *dir_ + "/from-empty.db";
+  const std::string target = dir + "/from-empty.db";
   auto report = restore_from_replica(MCP_LITESTREAM, {empty, ""}, {target, false});
   ASSERT_FALSE(report.is_ok());
   EXPECT_EQ(report.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(report.status().message(), "no replica at file://" + empty + " (no generations)");
   expect_nothing_at(target);
+  fs::remove_all(dir);
 }
 
 TEST_F(ReplicaRestoreTest, AnExistingTargetIsRefusedWithoutForceAndKeptWithIt) {
