@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/time_format.h"
@@ -252,6 +253,30 @@ TEST_F(ReplicaRestoreTest, AnExistingTargetIsRefusedWithoutForceAndKeptWithIt) {
   EXPECT_EQ(forced->memories, kFirstBatch + kSecondBatch);
   ASSERT_FALSE(forced->previous_kept_as.empty());
   EXPECT_EQ(all_rows(forced->previous_kept_as), before);
+}
+
+// Litestream failing half-way (a stand-in that leaves its `.tmp` file and a -wal beside the
+// candidate, as a restore cut short does): its last log line is the error, and nothing is left.
+TEST(ReplicaRestoreFailure, LitestreamsLastErrorIsReportedAndItsTemporaryFilesRemoved) {
+  char tmpl[] = "/tmp/mcpmem-replica-fail-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string fake = dir + "/litestream";
+  std::ofstream(fake) << "#!/bin/sh\n"
+                         "touch \"$3.tmp\" \"$3.tmp-wal\"\n"
+                         "echo 'time=2026-12-07T01:00:00Z level=INFO msg=\"restoring snapshot\"'\n"
+                         "echo 'time=2026-12-07T01:00:01Z level=ERROR msg=\"failed to run\" "
+                         "error=\"cannot fetch generations: \\\"access denied\\\"\"'\n"
+                         "exit 1\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const std::string target = dir + "/restored.db";
+  auto report = restore_from_replica(fake, {"s3://bucket/mcp-memory", ""}, {target, false});
+  ASSERT_FALSE(report.is_ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(report.status().message(),
+            "litestream restore from s3://bucket/mcp-memory failed: cannot fetch generations: "
+            "\"access denied\"");
+  expect_nothing_at(target);
+  fs::remove_all(dir);
 }
 
 TEST(ReplicaUrl, ADirectoryBecomesAnAbsoluteFileUrlAndHttpsNeedsTheMirror) {
