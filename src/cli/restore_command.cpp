@@ -1,7 +1,8 @@
 // `mcp-memory restore`: a database rebuilt at --to PATH from exactly one source, checked
 // (integrity, our schema) and renamed into place atomically (service/backup_restore.h); a
 // source that fails (a wrong passphrase, a damaged file) leaves nothing at PATH. Sources:
-// --backup FILE, one of our backups, encrypted or not. Each source is an entry of
+// --backup FILE, one of our backups, encrypted or not; --from REPLICA [--timestamp T], a
+// Litestream replica (replication/replica_restore.h). Each source is an entry of
 // restore_sources(): its flag, whether it was given, and how it restores; the command requires
 // exactly one.
 #include <filesystem>
@@ -9,6 +10,8 @@
 
 #include "cli/cli_context.h"
 #include "core/time_format.h"
+#include "replication/litestream.h"
+#include "replication/replica_restore.h"
 #include "service/backup_restore.h"
 #include "service/backups.h"
 #include "service/wire_json.h"
@@ -21,6 +24,8 @@ struct RestoreFlags {
   bool force = false;
   std::string passphrase_file;
   std::string backup_file;  // source: --backup
+  std::string replica;      // source: --from (a directory or a replica URL)
+  std::string timestamp;    // with --from: the point in time (RFC3339)
 };
 
 struct RestoreSource {
@@ -40,9 +45,21 @@ Result<RestoreReport> restore_backup_file(CliContext& ctx, const RestoreFlags& f
   return restore_from_backup(flags.backup_file, target, passphrase);
 }
 
+Result<RestoreReport> restore_replica(CliContext& ctx, const RestoreFlags& flags,
+                                      const RestoreTarget& target) {
+  ReplicaSource source{flags.replica, flags.timestamp};
+  MCP_RETURN_IF_ERROR(local_replica_url(source).status());  // before looking for Litestream
+  MCP_ASSIGN_OR_RETURN(auto litestream, find_litestream(ctx.config));
+  return restore_from_replica(litestream, source, target);
+}
+
 std::vector<RestoreSource> restore_sources(CliContext& ctx, const RestoreFlags& flags) {
-  return {{"--backup", !flags.backup_file.empty(), [&ctx, &flags](const RestoreTarget& target) {
+  return {{"--backup", !flags.backup_file.empty(),
+           [&ctx, &flags](const RestoreTarget& target) {
              return restore_backup_file(ctx, flags, target);
+           }},
+          {"--from", !flags.replica.empty(), [&ctx, &flags](const RestoreTarget& target) {
+             return restore_replica(ctx, flags, target);
            }}};
 }
 
@@ -59,6 +76,9 @@ int restore_command(CliContext& ctx, const RestoreFlags& flags) {
     }
   }
   if (given != 1) return usage_error("restore needs exactly one source: " + names);
+  if (!flags.timestamp.empty() && flags.replica.empty()) {
+    return usage_error("--timestamp picks a point in a replica's history: use it with --from");
+  }
   RestoreTarget target{flags.to, flags.force};
   auto report = chosen->restore(target);
   if (!report.is_ok()) {
@@ -108,9 +128,9 @@ void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   auto flags = std::make_shared<RestoreFlags>();
   CLI::App* cmd = app.add_subcommand(
       "restore",
-      "Rebuild a database at --to PATH from a backup: checked (integrity, schema), then put in "
-      "place in one step; nothing is written at PATH when anything fails. Stop the server "
-      "using PATH first");
+      "Rebuild a database at --to PATH from a backup or a Litestream replica: checked "
+      "(integrity, schema), then put in place in one step; nothing is written at PATH when "
+      "anything fails. Stop the server using PATH first");
   cmd->add_option("--to", flags->to, "The database file to create")->required()->type_name("PATH");
   cmd->add_flag("--force", flags->force,
                 "Replace an existing database at PATH (it is kept as "
@@ -118,6 +138,14 @@ void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   cmd->add_option("--backup", flags->backup_file,
                   "A backup file (memory_backup_*.db, or *.db.enc with the passphrase from "
                   "MCP_BACKUP_PASSPHRASE_FILE, MCP_BACKUP_PASSPHRASE or --passphrase-file)");
+  cmd->add_option("--from", flags->replica,
+                  "A Litestream replica (what `replicate --replica` writes): a directory, or a "
+                  "file://, s3://, gcs://, abs:// or sftp:// URL; restored as of its newest sync")
+      ->type_name("REPLICA");
+  cmd->add_option("--timestamp", flags->timestamp,
+                  "With --from: restore the replica as it was at this time (RFC3339, e.g. "
+                  "2026-12-07T01:00:00Z; to about one sync interval)")
+      ->type_name("TIME");
   cmd->add_option("--passphrase-file", flags->passphrase_file,
                   "File holding the passphrase of an encrypted backup")
       ->type_name("FILE");

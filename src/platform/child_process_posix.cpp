@@ -1,6 +1,7 @@
 // ChildProcess with fork and exec: one pipe for stdout and stderr, /dev/null for stdin, the
 // parent's environment, close-on-exec everywhere else so the child holds none of our sockets or
-// database files; its own process group, and SIGTERM when we die.
+// database files (but its own pipe's read end: see start); its own process group, and SIGTERM
+// when we die.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -70,6 +71,11 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
     if (null_in < 0 || ::dup2(null_in, 0) < 0 || ::dup2(fds[1], 1) < 0 || ::dup2(fds[1], 2) < 0) {
       ::_exit(127);
     }
+    // The child holds the pipe's read end too (fd 3, kept across exec), so the pipe outlives
+    // us: when we are killed, Litestream's "signal received" line must not hit a broken pipe,
+    // which a Go program dies of (SIGPIPE on fd 1 or 2) before its final sync. Nothing reads
+    // fd 3; what it writes after we are gone waits in the pipe's buffer (64 KiB on Linux).
+    if (fds[0] == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(fds[0], 3) < 0) ::_exit(127);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
