@@ -70,7 +70,7 @@ DoctorCheck check_integrity(const DatabaseHealth& health) {
 DoctorCheck check_wal_backlog(const Config& config, bool fix) {
   std::error_code ec;
   const auto size = fs::file_size(config.db_path + "-wal", ec);
-  if (ec) return ok("wal_backlog", "no WAL file (nothing waiting to be checkpointed)");
+  if (ec || size == 0) return ok("wal_backlog", "nothing in the WAL waiting to be checkpointed");
   std::string found = "WAL is " + mib(static_cast<double>(size));
   DoctorCheck c = static_cast<int64_t>(size) > kWalBacklogWarnBytes
                       ? warn("wal_backlog", found +
