@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 inline constexpr const char* kSystemDataDir = "/var/lib/mcp-memory";
+inline constexpr const char* kLaunchdSystemDataDir = "/Library/Application Support/mcp-memory";
 inline constexpr const char* kSystemAccount = "mcp-memory";
 
 struct ServiceFlags {
@@ -58,7 +59,9 @@ Result<ServiceSpec> spec_from(const CliContext& ctx, const ServiceFlags& f) {
   if (!f.data_dir.empty()) {
     s.base_dir = f.data_dir;
   } else {
-    s.base_dir = f.system ? kSystemDataDir : ctx.config.base_dir;
+    s.base_dir = !f.system   ? ctx.config.base_dir
+                 : f.launchd ? kLaunchdSystemDataDir
+                             : kSystemDataDir;
   }
   const bool own_db = !ctx.db_path_flag.empty() || (f.data_dir.empty() && !f.system);
   s.db_path = own_db ? ctx.config.db_path : s.base_dir + "/sqlite_vec.db";

@@ -197,7 +197,13 @@ Result<ServiceDefinition> launchd_plist(const ServiceSpec& spec) {
        "</string>\n";
   p += "        <key>MCP_MEMORY_SQLITE_PATH</key>\n        <string>" + xml_escape(spec.db_path) +
        "</string>\n";
+  if (spec.role == ServiceRole::kHub) {  // spokes on other machines connect to the hub
+    p += "        <key>MCP_HTTP_HOST</key>\n        <string>0.0.0.0</string>\n";
+  }
   p += "    </dict>\n";
+  if (spec.system_wide && !spec.run_as.empty()) {
+    p += "    <key>UserName</key>\n    <string>" + xml_escape(spec.run_as) + "</string>\n";
+  }
   p += "    <key>RunAtLoad</key>\n    <true/>\n";
   // Restarted when it fails, not after a clean stop.
   p += "    <key>KeepAlive</key>\n    <dict>\n        <key>SuccessfulExit</key>\n"
@@ -246,7 +252,8 @@ Result<ServiceDefinition> windows_service(const ServiceSpec& spec, const std::st
       ":: Run in an administrator Command Prompt:\n";
   w += "nssm install " + name + " " + binary + args + "\n";
   w += "nssm set " + name + " DisplayName \"" + cmd.description + "\"\n";
-  w += "nssm set " + name + " AppEnvironmentExtra " + base + " " + db + "\n";
+  w += "nssm set " + name + " AppEnvironmentExtra " + base + " " + db +
+       (spec.role == ServiceRole::kHub ? " MCP_HTTP_HOST=0.0.0.0" : "") + "\n";
   w += "nssm set " + name + " Start SERVICE_AUTO_START\n";
   w += "nssm set " + name + " AppExit Default Restart\n";
   w += "nssm set " + name + " AppRestartDelay 5000\n";

@@ -25,7 +25,7 @@ struct ServiceSpec {
   std::string binary;        // absolute path of mcp-memory
   std::string base_dir;      // the data directory (MCP_MEMORY_BASE_DIR); the only writable path
   std::string db_path;       // the database (inside base_dir unless set elsewhere)
-  std::string run_as;        // systemd system units: User= (a system account)
+  std::string run_as;        // system-wide services: systemd User=, launchd UserName
   std::string env_file;      // systemd: EnvironmentFile= with the secrets and URLs
   std::vector<std::string> replica_dirs;  // hub: Litestream file replicas (writable too)
   std::string hub_url;                    // sync: literal URL (launchd, Windows); systemd: ${...}

@@ -134,6 +134,18 @@ TEST(WindowsService, PrintsNssmAndScCommandsWithQuotedPaths) {
   EXPECT_NE(w->text.find("sc.exe failure mcp-memory-sync reset= 86400"), std::string::npos);
   EXPECT_NE(w->text.find("nssm set mcp-memory-sync Start SERVICE_AUTO_START"), std::string::npos);
   EXPECT_EQ(w->next_steps.back(), "sc.exe query mcp-memory-sync");
+  // A hub listens beyond loopback: its spokes are other machines.
+  s.role = ServiceRole::kHub;
+  auto hub = make_service_definition(s);
+  ASSERT_TRUE(hub.is_ok()) << hub.status().message();
+  EXPECT_NE(hub->text.find(" MCP_HTTP_HOST=0.0.0.0\n"), std::string::npos) << hub->text;
+  s.format = ServiceFormat::kLaunchd;
+  s.binary = "/usr/local/bin/mcp-memory";
+  s.base_dir = "/Users/ada/.local/share/mcp-memory";
+  s.db_path = s.base_dir + "/sqlite_vec.db";
+  auto plist = make_service_definition(s);
+  ASSERT_TRUE(plist.is_ok()) << plist.status().message();
+  EXPECT_TRUE(has_line(plist->text, "        <key>MCP_HTTP_HOST</key>"));
 }
 
 }  // namespace
