@@ -28,7 +28,9 @@ void trim(std::vector<SizeSample>& samples, double now) {
 
 Result<MonitorHistory> MonitorHistory::parse(const std::string& text) {
   MCP_ASSIGN_OR_RETURN(Json j, parse_json(text, "the monitor history"));
-  if (!j.is_object() || j.value("version", 0) != 1) {
+  // Typed checks before every read: nlohmann's value() and get() throw on a wrong type.
+  if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer() ||
+      j["version"].get<int64_t>() != 1) {
     return Status::invalid_argument("the monitor history is not version 1");
   }
   MonitorHistory h;

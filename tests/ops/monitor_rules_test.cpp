@@ -195,6 +195,14 @@ TEST(MonitorHistoryTest, SavesOwnerOnlyAndReadsBack) {
   fs::remove_all(dir);
 }
 
+// Found by health_reply_fuzz: value("version", 0) threw on a string version.
+TEST(MonitorHistoryTest, AWronglyTypedVersionIsRefusedNotThrown) {
+  auto parsed = MonitorHistory::parse(R"({"version":"1","sizes":{}})");
+  EXPECT_EQ(parsed.status().message(), "the monitor history is not version 1");
+  EXPECT_FALSE(MonitorHistory::parse(R"({"version":2})").is_ok());
+  EXPECT_TRUE(MonitorHistory::parse(R"({"version":1})").is_ok());
+}
+
 TEST(MonitorOutput, HealthUrlAcceptsBaseOrHealthPath) {
   EXPECT_EQ(detailed_health_url("https://hub:8443"), "https://hub:8443/api/health/detailed");
   EXPECT_EQ(detailed_health_url("https://hub:8443/"), "https://hub:8443/api/health/detailed");
