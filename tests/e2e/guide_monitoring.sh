@@ -4,7 +4,8 @@
 # URLs point at this machine's nodes. "central" and "macbook" are `serve --https` nodes
 # (self-signed certificates, which the script accepts with ssl=False), "windows" is a node
 # that is down. Then `mcp-memory monitor --once` reads the same nodes with the API key and
-# the central node's certificate, and raises node_down for the one that is down (exit 1).
+# the central node's certificate, and raises node_down for the one that is down (exit 1), as
+# JSON lines and, on a terminal, as a table.
 # Needs Debian's /usr/bin/python3 with python3-aiohttp (scripts/install-deps).
 # Usage: guide_monitoring.sh <path to mcp-memory>
 set -euo pipefail
@@ -74,4 +75,17 @@ central = [r for r in rows if r["type"] == "node" and r["up"]]
 assert len(central) == 1 and central[0]["memories"] == 2, rows' <<<"$lines" || fail "central: $lines"
 grep -q '"kind":"node_down","message":"http://127.0.0.1:'"$down"' is down: cannot connect' \
   <<<"$lines" || fail "no node_down alert: $lines"
+# On a terminal (script(1) gives it one) the same poll is a table, redrawn in place.
+set +e
+table=$(MCP_MEMORY_BASE_DIR="$work/monitor" script -qec "$binary monitor --once \
+  --hub-ca $work/central/tls/cert.pem --node https://127.0.0.1:$central \
+  --node http://127.0.0.1:$down" /dev/null | tr -d '\r')
+code=$?
+set -e
+echo "$table"
+[[ $code == 1 ]] || fail "monitor on a terminal exited $code"
+grep -q $'\e\[H\e\[2J' <<<"$table" || fail "no redraw on a terminal"
+grep -Eq "^https://127\.0\.0\.1:$central +up +2 " <<<"$table" || fail "no row for central: $table"
+grep -Eq "^http://127\.0\.0\.1:$down +DOWN +cannot connect" <<<"$table" || fail "no DOWN row: $table"
+grep -q "^ALERT node_down: http://127.0.0.1:$down is down" <<<"$table" || fail "no alert: $table"
 echo "ok: the guide's monitoring script and mcp-memory monitor"
