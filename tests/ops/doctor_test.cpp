@@ -134,6 +134,29 @@ TEST_F(DoctorTest, ADamagedFileFailsClearlyAndSkipsTheChecksThatReadIt) {
   for (const DoctorCheck& c : checks) EXPECT_NE(c.name, "integrity");
 }
 
+TEST_F(DoctorTest, LitestreamTablesAreExpectedNotDamage) {
+  make_database(1);
+  {
+    // What Litestream 0.3 adds to a database it replicates.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(config_.db_path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);"
+                           "CREATE TABLE _litestream_lock (id INTEGER);"
+                           "INSERT INTO _litestream_seq VALUES (1, 7);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const auto checks = run_doctor(config_, {});
+  const DoctorCheck& integrity = find(checks, "integrity");
+  EXPECT_EQ(integrity.outcome, CheckOutcome::kOk);
+  EXPECT_EQ(integrity.detail,
+            "integrity_check: ok (Litestream's _litestream_seq, _litestream_lock present, as "
+            "expected)");
+  EXPECT_EQ(find(checks, "index").outcome, CheckOutcome::kOk);
+}
+
 TEST_F(DoctorTest, AMissingVectorIsAWarningNamingTheCount) {
   make_database(2);
   {
