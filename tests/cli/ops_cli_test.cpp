@@ -250,6 +250,24 @@ TEST_F(OpsCliTest, MonitorOnceIsQuietWhenHealthyAndRaisesCountMismatchAndNodeDow
   EXPECT_NE(wrong.out.find("answered HTTP 401 (check the API key"), std::string::npos) << wrong.out;
 }
 
+TEST_F(OpsCliTest, MonitorPollsEveryIntervalUntilSigterm) {
+  const std::string down = "http://127.0.0.1:" + std::to_string(free_port());
+  pid_t pid = spawn("m", {"monitor", "--interval", "1", "--node", down}, "watch");
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);  // stopped, not failed: alerts are output, not errors
+  Proc watched;
+  watched.out = slurp(dir_ + "/watch.out");
+  int polls = 0;
+  for (const json& l : watched.lines()) polls += l["type"] == "node" ? 1 : 0;
+  EXPECT_GE(polls, 2) << watched.out;
+  EXPECT_LE(polls, 4) << watched.out;
+}
+
 TEST_F(OpsCliTest, MonitorUsageErrorsExitTwo) {
   EXPECT_EQ(run("m", {"monitor", "--once"}).code, 2);
   Proc zero = run("m", {"monitor", "--once", "--node", "http://127.0.0.1:1", "--interval", "0"});
