@@ -195,6 +195,34 @@ TEST(MonitorHistoryTest, SavesOwnerOnlyAndReadsBack) {
   fs::remove_all(dir);
 }
 
+TEST(MonitorHistoryTest, AFileOverTheCapIsSetAsideWithAWarning) {
+  const fs::path path =
+      fs::temp_directory_path() / ("mcpmem-history-big-" + std::to_string(getpid()) + ".json");
+  {
+    std::ofstream out(path);
+    out << R"({"version":1,"sizes":{"n":[)";
+    while (static_cast<int64_t>(out.tellp()) <= kMaxHistoryBytes) out << "[1.0,1234567890],";
+    out << "[1.0,1]]}}";
+  }
+  std::string warning;
+  MonitorHistory h = MonitorHistory::load(path.string(), &warning);
+  EXPECT_NE(warning.find("larger than 4 MiB"), std::string::npos) << warning;
+  EXPECT_TRUE(h.sizes("n").empty());
+  fs::remove(path);
+}
+
+TEST(MonitorHistoryTest, AFileKeepsAtMostTheSampleCapPerNode) {
+  // record_size's spacing and age limit keep fewer; a file edited by hand may hold more.
+  std::string text = R"({"version":1,"sizes":{"n":[)";
+  for (size_t i = 0; i < kMaxSamplesPerNode + 50; ++i) {
+    text += (i ? "," : "") + std::string("[") + std::to_string(i) + ",1]";
+  }
+  text += "]}}";
+  auto h = MonitorHistory::parse(text);
+  ASSERT_TRUE(h.is_ok()) << h.status().message();
+  EXPECT_EQ(h->sizes("n").size(), kMaxSamplesPerNode);
+}
+
 // Found by health_reply_fuzz: value("version", 0) threw on a string version.
 TEST(MonitorHistoryTest, AWronglyTypedVersionIsRefusedNotThrown) {
   auto parsed = MonitorHistory::parse(R"({"version":"1","sizes":{}})");
@@ -269,6 +297,9 @@ TEST(MonitorExec, PassesTheAlertInTheEnvironmentNotThroughTheShell) {
       a, 1733500000);
   ASSERT_TRUE(out.is_ok()) << out.status().message();
   EXPECT_EQ(*out, "replication_lag|https://hub:8443|lag; $(touch /tmp/never) `x`|75|60\n");
+  auto flood = run_alert_command("head -c 100000 /dev/zero | tr '\\0' x", a, 0);
+  ASSERT_TRUE(flood.is_ok()) << flood.status().message();
+  EXPECT_EQ(flood->size(), kMaxExecOutputBytes + 4);  // cut, and marked "...\n"
   auto failed = run_alert_command("exit 3", a, 0);
   EXPECT_NE(failed.status().message().find("exited with 3"), std::string::npos);
 }
