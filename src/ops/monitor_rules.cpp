@@ -20,6 +20,16 @@ std::string format_number(double value, int decimals) {
   return buf;
 }
 
+// Text from the network that is shown (a replica's name and error) is one bounded line with
+// no control characters: a hostile node cannot draw on the operator's terminal.
+std::string printable_line(std::string text, size_t max_bytes) {
+  if (text.size() > max_bytes) text.resize(max_bytes);
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return text;
+}
+
 Result<std::vector<ReplicaState>> parse_replicas(const Json& reply) {
   std::vector<ReplicaState> out;
   MCP_ASSIGN_OR_RETURN(Json replication, object_field(reply, "replication"));
@@ -36,6 +46,8 @@ Result<std::vector<ReplicaState>> parse_replicas(const Json& reply) {
       r.lag_seconds = lag;
     }
     MCP_ASSIGN_OR_RETURN(r.last_error, string_field(list[i], "last_error"));
+    r.name = printable_line(std::move(r.name), 100);
+    r.last_error = printable_line(std::move(r.last_error), 300);
     out.push_back(std::move(r));
   }
   return out;
@@ -100,11 +112,8 @@ std::vector<Alert> replication_alerts(const std::string& node, const NodeHealth&
                      *r.lag_seconds, limits.max_lag_seconds});
     }
     if (!r.last_error.empty()) {
-      // A message from the network is shown, not trusted: one bounded line.
-      std::string error = r.last_error.substr(0, 300);
-      std::replace(error.begin(), error.end(), '\n', ' ');
-      out.push_back(
-          {AlertKind::kReplicationError, node, "replica " + r.name + " reports: " + error, 0, 0});
+      out.push_back({AlertKind::kReplicationError, node,
+                     "replica " + r.name + " reports: " + r.last_error, 0, 0});
     }
   }
   return out;

@@ -21,9 +21,9 @@ inline constexpr int64_t kMaxHealthReplyBytes = 1 << 20;
 inline constexpr size_t kMaxReplicasPerNode = 64;
 
 struct ReplicaState {
-  std::string name;
+  std::string name;                   // as the node names it, made one line (at most 100 bytes)
   std::optional<double> lag_seconds;  // none: not known yet (no sync since start)
-  std::string last_error;             // "" when none
+  std::string last_error;             // "" when none; one line, at most 300 bytes
 };
 
 // What the rules read from GET /api/health/detailed.

@@ -87,13 +87,15 @@ TEST(ReplicationRule, LagAlertsOnlyAboveSixtySeconds) {
   EXPECT_EQ(alerts[0].message, "replica over is 61 s behind (limit 60 s)");
 }
 
-TEST(ReplicationRule, AReplicaErrorIsAnAlertOnOneLine) {
-  NodeHealth h;
-  h.replicas = {{"s3", 1.0, "access denied\nretrying"}};
-  auto alerts = replication_alerts("n", h, {});
+TEST(ReplicationRule, AReplicaErrorIsAnAlertOnOneLineWithoutControlCharacters) {
+  auto h = parse_detailed_health(
+      R"({"memory_count":1,"replication":{"replicas":[{"name":"s3\u001b[2J","lag_seconds":1,)"
+      R"("last_error":"access denied\nretrying"}]}})");
+  ASSERT_TRUE(h.is_ok()) << h.status().message();
+  auto alerts = replication_alerts("n", *h, {});
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].kind, AlertKind::kReplicationError);
-  EXPECT_EQ(alerts[0].message, "replica s3 reports: access denied retrying");
+  EXPECT_EQ(alerts[0].message, "replica s3 [2J reports: access denied retrying");
 }
 
 TEST(GrowthRule, JudgesADayAgainstTheSampleADayOld) {
