@@ -87,5 +87,8 @@ void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Comman
 void add_backup_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_monitor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_doctor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

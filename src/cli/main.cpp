@@ -52,6 +52,9 @@ int run(int argc, char** argv) {
   add_backup_command(app, ctx, commands);
   add_restore_command(app, ctx, commands);
   add_replica_commands(app, ctx, commands);
+  add_monitor_command(app, ctx, commands);
+  add_service_command(app, ctx, commands);
+  add_doctor_command(app, ctx, commands);
 
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {

@@ -65,6 +65,7 @@ std::string host_name() {
 
 Config config_from_env(const Env& env) {
   Config c;
+  if (const std::string* home = get(env, "HOME")) c.home_dir = *home;
   if (const std::string* base = get(env, "MCP_MEMORY_BASE_DIR")) {
     c.base_dir = expand_home(*base, env);
   } else if (const std::string* home = get(env, "HOME")) {

@@ -20,6 +20,8 @@ struct Config {
                              // default <base_dir>/sqlite_vec.db
   std::string backups_path;  // MCP_MEMORY_BACKUPS_PATH, default <base_dir>/backups
   std::string litestream;    // MCP_MEMORY_LITESTREAM: the litestream binary ("" = look for it)
+  std::string home_dir;      // HOME: where per-user service definitions go (`service install`:
+                             // ~/.config/systemd/user, ~/Library/LaunchAgents); "" when unset
   std::string models_dir;    // where `model pull` puts models and named models are found:
                              // <base_dir>/models (no variable of its own; a program that keeps
                              // its database elsewhere, as bench/quality_bench, still finds them)

@@ -89,6 +89,24 @@ struct DatabaseFileSummary {
   std::optional<std::string> integrity;     // "ok" or SQLite's report; none when not checked
 };
 
+// What Database::inspect_health reads from a database file (for `doctor`).
+struct DatabaseHealth {
+  std::string journal_mode;  // "wal", "delete", ... as SQLite reports it
+  int64_t memories = 0;      // alive ones
+  // Alive memories with a vector of ours; none when the file has no memory_vectors table yet
+  // (a Python service database mcp-memory has not opened).
+  std::optional<int64_t> vectors;
+  int64_t orphan_vectors = 0;            // vectors whose memory is gone or a tombstone
+  std::optional<std::string> integrity;  // "ok" or SQLite's report; none: needs a module we lack
+  std::vector<std::string> litestream_tables;  // _litestream_seq, _litestream_lock: expected
+};
+
+// What a passive checkpoint did (Database::checkpoint_passive).
+struct CheckpointOutcome {
+  int64_t wal_frames = 0;    // frames in the WAL
+  int64_t checkpointed = 0;  // of them, now in the database file
+};
+
 enum class ListOrder { kCreatedDesc, kCreatedAsc, kUpdatedDesc };
 
 // A version that lost to another (import or sync), kept whole (both sides as JSON objects of
@@ -345,6 +363,18 @@ class Database {
   // open. A WAL that a crash left beside it is folded into the file first, as SQLite does when
   // it is opened. Best effort: a process that opens it a moment later is not seen.
   static Result<bool> file_in_use(const std::string& path);
+
+  // ---- health of a database file, open elsewhere or not (file_health.cpp; `doctor`) ----
+  // Reads, without writing (a read-only connection): the journal mode, the alive memories and
+  // their vectors, vectors left without a memory, Litestream's tables and SQLite's integrity
+  // check. Corruption when the file is not an SQLite database or has no memories table;
+  // NotFound when there is no file.
+  static Result<DatabaseHealth> inspect_health(const std::string& path);
+  // Switches the file to WAL mode (a no-op when it is). Busy when another connection holds it.
+  static Status enable_wal(const std::string& path);
+  // A PASSIVE checkpoint: copies what it can of the WAL into the file without waiting for or
+  // blocking anyone (never TRUNCATE or RESTART: Litestream may hold a read transaction).
+  static Result<CheckpointOutcome> checkpoint_passive(const std::string& path);
 
   // The implementation, opaque outside src/storage (storage/database_impl.h).
   struct Impl;

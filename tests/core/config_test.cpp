@@ -12,6 +12,8 @@ TEST(Config, DefaultsUnderHome) {
   EXPECT_EQ(c.db_path, "/home/u/.local/share/mcp-memory/sqlite_vec.db");
   EXPECT_EQ(c.backups_path, "/home/u/.local/share/mcp-memory/backups");
   EXPECT_EQ(c.models_dir, "/home/u/.local/share/mcp-memory/models");
+  EXPECT_EQ(c.home_dir, "/home/u");  // where `service install` puts per-user definitions
+  EXPECT_EQ(config_from_env({}).home_dir, "");
   EXPECT_TRUE(c.synchronous_full);
   EXPECT_TRUE(c.semantic_dedup_enabled);
   EXPECT_FALSE(c.semantic_dedup_threshold.has_value());  // the model's own
