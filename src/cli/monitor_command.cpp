@@ -24,6 +24,7 @@ struct MonitorFlags {
   std::string key_file, ca_file;
   std::string history;  // "" = <base_dir>/monitor-history.json
   bool no_history = false;
+  MonitorThresholds limits;
 };
 
 // Shows one round and runs --exec for its alerts. Returns whether an alert was raised.
@@ -58,6 +59,7 @@ int monitor_command(CliContext& ctx, const MonitorFlags& flags) {
   options.nodes = flags.nodes;
   options.api_key = client->api_key;
   options.ca_file = client->ca_file;
+  options.limits = flags.limits;
   options.interval_seconds = flags.interval;
   if (!flags.no_history) {
     options.history_path =
@@ -112,6 +114,13 @@ void add_monitor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
                   "Run this shell command per alert, with MCP_ALERT_KIND, MCP_ALERT_NODE, "
                   "MCP_ALERT_MESSAGE, MCP_ALERT_VALUE, MCP_ALERT_THRESHOLD, MCP_ALERT_TIME set "
                   "(repeatable; 30 s each)");
+  cmd->add_option("--max-lag", flags->limits.max_lag_seconds,
+                  "Replication lag, in seconds, above which a replica raises an alert (default "
+                  "60, as the guide)")
+      ->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--max-growth", flags->limits.max_growth_percent_per_day,
+                  "Database growth, in % a day, above which a node raises an alert (default 10)")
+      ->check(CLI::Range(0.0, 100000.0));
   cmd->add_flag("--once", flags->once,
                 "Poll once and exit: 0 all ok, 1 an alert was raised (for cron)");
   cmd->add_option("--api-key-file", flags->key_file,

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -248,6 +249,52 @@ TEST_F(OpsCliTest, MonitorOnceIsQuietWhenHealthyAndRaisesCountMismatchAndNodeDow
       run("monitor", {"monitor", "--once", "--node", hub, "--api-key-file", dir_ + "/wrong-key"});
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("answered HTTP 401 (check the API key"), std::string::npos) << wrong.out;
+}
+
+// The replication alerts from a real server's /api/health/detailed: a replica that has not
+// shipped the newest write for longer than --max-lag (the Litestream of --litestream-config,
+// run as its own service, is stopped), and a replica that cannot be read (an SFTP server that
+// is not there).
+TEST_F(OpsCliTest, MonitorRaisesReplicationLagAndErrorFromARealServer) {
+  const std::string replica = dir_ + "/replica";
+  pid_t litestream =
+      spawn("hub", {"replicate", "--replica", replica, "--replica", "sftp://127.0.0.1:1/nowhere"},
+            "replicate");
+  ASSERT_GT(litestream, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  store("hub", "Replicated before Litestream stopped");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(litestream, SIGTERM);
+  waitpid(litestream, nullptr, 0);
+  store("hub", "Written while Litestream is stopped");
+
+  const int port = free_port();
+  servers_.push_back(spawn("hub",
+                           {"serve", "--http", "--port", std::to_string(port),
+                            "--litestream-config", dir_ + "/hub/litestream.yml"},
+                           "hub"));
+  for (int i = 0; i < 500 && !accepts_connections(port); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const std::string hub = "http://127.0.0.1:" + std::to_string(port);
+  Proc lagging = run(
+      "monitor", {"monitor", "--once", "--json", "--no-history", "--max-lag", "1", "--node", hub});
+  EXPECT_EQ(lagging.code, 1) << lagging.out << lagging.err;
+  std::map<std::string, json> by_kind;
+  for (const json& a : alerts_of(lagging)) by_kind[a["kind"]] = a;
+  ASSERT_TRUE(by_kind.contains("replication_lag")) << lagging.out;
+  EXPECT_GE(by_kind["replication_lag"]["value"].get<double>(), 1.0);
+  EXPECT_EQ(by_kind["replication_lag"]["node"], hub);
+  ASSERT_TRUE(by_kind.contains("replication_error")) << lagging.out;
+  EXPECT_NE(by_kind["replication_error"]["message"].get<std::string>().find("sftp"),
+            std::string::npos)
+      << by_kind["replication_error"].dump();
+
+  // The guide's limit (60 s) is not reached: only the unreadable replica is reported.
+  Proc within = run("monitor", {"monitor", "--once", "--json", "--no-history", "--node", hub});
+  EXPECT_EQ(within.code, 1);
+  for (const json& a : alerts_of(within)) EXPECT_EQ(a["kind"], "replication_error") << a.dump();
 }
 
 TEST_F(OpsCliTest, MonitorPollsEveryIntervalUntilSigterm) {
