@@ -72,5 +72,7 @@ void add_model_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& ou
 void add_replication_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_backup_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+// `replica follow`, added to the `replica` parent command that main() makes.
+void add_replica_follow_command(CLI::App& replica, CliContext& ctx, std::vector<Command>& out);
 
 }  // namespace mcpmem::cli

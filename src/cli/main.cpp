@@ -51,6 +51,9 @@ int run(int argc, char** argv) {
   add_replication_commands(app, ctx, commands);
   add_backup_command(app, ctx, commands);
   add_restore_command(app, ctx, commands);
+  CLI::App* replica = app.add_subcommand("replica", "Read-only copies of a hub's database");
+  replica->require_subcommand(1);
+  add_replica_follow_command(*replica, ctx, commands);
 
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {
@@ -62,9 +65,15 @@ int run(int argc, char** argv) {
     if (arg.empty() || arg[0] == '-') continue;
     bool known = false;
     std::string names;
+    const CLI::App* last_top = nullptr;
     for (const Command& c : commands) {
-      known = known || c.app->get_name() == arg;
-      names += (names.empty() ? "" : ", ") + c.app->get_name();
+      // A subcommand (`replica follow`) is named by its top-level parent.
+      const CLI::App* top = c.app;
+      while (top->get_parent() != nullptr && top->get_parent() != &app) top = top->get_parent();
+      if (top == last_top) continue;  // its other subcommands were named already
+      last_top = top;
+      known = known || top->get_name() == arg;
+      names += (names.empty() ? "" : ", ") + top->get_name();
     }
     if (!known) return usage_error("unknown command '" + arg + "' (commands: " + names + ")");
     break;
