@@ -264,11 +264,12 @@ Result<MirrorResult> mirror_replica(const std::string& https_url, const std::str
   if (!is_remote_replica(https_url)) {
     return Status::invalid_argument("a replica URL starts with https:// (got " + https_url + ")");
   }
+  Mirror mirror(https_url, options);
+  // Listed before anything is created: a refused key or certificate writes nothing.
+  MCP_ASSIGN_OR_RETURN(auto wanted, mirror.wanted_files());
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) return Status::io_error("cannot create the mirror " + cache_dir + ": " + ec.message());
-  Mirror mirror(https_url, options);
-  MCP_ASSIGN_OR_RETURN(auto wanted, mirror.wanted_files());
   MirrorResult result;
   result.local_dir = fs::absolute(cache_dir).lexically_normal().string();
   while (!result.local_dir.empty() && result.local_dir.back() == '/') result.local_dir.pop_back();
