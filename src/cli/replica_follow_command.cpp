@@ -46,11 +46,16 @@ Result<std::chrono::milliseconds> parse_interval(const std::string& text) {
   }
   const std::string unit = text.substr(used);
   double scale = 0;
-  if (used == 0) scale = 0;
-  else if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
+  if (used == 0)
+    scale = 0;
+  else if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
   const double ms = value * scale;
   if (scale == 0 || !(ms >= 100 && ms <= 86'400'000)) {
     return Status::invalid_argument("--interval " + text +
@@ -60,8 +65,7 @@ Result<std::chrono::milliseconds> parse_interval(const std::string& text) {
 }
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 OJson optional_time(const std::optional<double>& t) {
@@ -102,9 +106,9 @@ void report_round(const CliContext& ctx, const FollowRound& r) {
 
 void report_failed_round(const CliContext& ctx, const Status& st) {
   if (ctx.json) {
-    std::cout << OJson{{"event", "error"}, {"at", iso_utc(now_seconds())}, {"error", st.message()}}
-                     .dump()
-              << std::endl;
+    std::cout
+        << OJson{{"event", "error"}, {"at", iso_utc(now_seconds())}, {"error", st.message()}}.dump()
+        << std::endl;
   }
   std::fprintf(stderr, "error: follow round failed: %s\n", st.message().c_str());
 }
@@ -115,9 +119,8 @@ Result<FollowOptions> follow_options(const CliContext& ctx, const FollowFlags& f
   o.cache_dir = flags.cache;
   if (is_remote_replica(flags.from)) {
     o.from = flags.from;
-    MCP_ASSIGN_OR_RETURN(auto hub, hub_client_options({flags.from, flags.hub_ca,
-                                                       flags.api_key_file},
-                                                      ctx.config));
+    MCP_ASSIGN_OR_RETURN(
+        auto hub, hub_client_options({flags.from, flags.hub_ca, flags.api_key_file}, ctx.config));
     o.mirror.ca_file = hub.ca_file;
     o.mirror.api_key = hub.api_key;
   } else {

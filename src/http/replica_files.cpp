@@ -42,8 +42,8 @@ std::string path_text_problem(std::string_view relative) {
 
 bool inside(const fs::path& canonical, const std::string& root) {
   const std::string& p = canonical.native();
-  return p == root || (p.size() > root.size() && p.compare(0, root.size(), root) == 0 &&
-                       p[root.size()] == '/');
+  return p == root ||
+         (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
 }
 
 double mtime_seconds(const fs::path& p) {

@@ -24,8 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 struct ReplicaFiles {
@@ -51,9 +50,9 @@ ReplicaFiles scan_replica(const std::string& dir) {
     lines.push_back(rel + " " + std::to_string(size));
     const auto t = it->last_write_time(entry_ec);
     if (entry_ec) continue;
-    const double at = std::chrono::duration<double>(
-                          std::chrono::file_clock::to_sys(t).time_since_epoch())
-                          .count();
+    const double at =
+        std::chrono::duration<double>(std::chrono::file_clock::to_sys(t).time_since_epoch())
+            .count();
     if (!out.newest_at || at > *out.newest_at) {
       out.newest_at = at;
       out.newest = rel;
@@ -130,9 +129,9 @@ Result<FollowRound> ReplicaFollower::restore_and_swap(const std::string& replica
                                                       FollowRound round) {
   const std::string& db = options_.db_path;
   const std::string candidate = temporary_path_beside(db);
-  auto restored = run_child({options_.litestream, "restore", "-o", candidate,
-                             "file://" + replica_dir},
-                            kFollowRestoreTimeout);
+  auto restored =
+      run_child({options_.litestream, "restore", "-o", candidate, "file://" + replica_dir},
+                kFollowRestoreTimeout);
   auto fail = [&](Status st) {
     remove_candidate(candidate);
     return st;
@@ -158,8 +157,9 @@ Result<FollowRound> ReplicaFollower::restore_and_swap(const std::string& replica
   auto in_use = Database::file_in_use(db);
   if (in_use.is_ok() && *in_use) {
     return fail(Status::failed_precondition(
-        db + " is open by a process that writes it (it has a -wal beside it); a followed copy "
-             "is read-only: stop that process, or follow onto another path"));
+        db +
+        " is open by a process that writes it (it has a -wal beside it); a followed copy "
+        "is read-only: stop that process, or follow onto another path"));
   }
   if (Status st = replace_file(candidate, db); !st.is_ok()) return fail(st);
   round.changed = true;

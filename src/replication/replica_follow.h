@@ -39,8 +39,8 @@ struct FollowOptions {
 struct FollowRound {
   bool changed = false;  // false: no replica file changed; the copy was left as it was
   int64_t memories = 0;  // alive memories in the copy (after this round)
-  std::optional<double> newest_memory_at;  // its newest memory's creation time (Unix seconds)
-  std::string newest_replica_file;         // relative path of the newest snapshot or WAL file
+  std::optional<double> newest_memory_at;        // its newest memory's creation time (Unix seconds)
+  std::string newest_replica_file;               // relative path of the newest snapshot or WAL file
   std::optional<double> newest_replica_file_at;  // that file's time (Unix seconds)
   std::optional<double> lag_seconds;             // now - newest_replica_file_at
   int64_t files_fetched = 0;                     // https:// only

@@ -84,8 +84,8 @@ class Mirror {
 
   // Entries of the directory `relative` ("" the root, else ending with '/'); NotFound for 404.
   Result<std::vector<Entry>> list(const std::string& relative) {
-    auto reply = client_.send(request(relative, options_.listing_timeout_ms,
-                                      kMaxMirrorListingBytes));
+    auto reply =
+        client_.send(request(relative, options_.listing_timeout_ms, kMaxMirrorListingBytes));
     if (!reply.is_ok()) return reply.status().with_context("listing the replica");
     if (reply->status == 404) return Status::not_found(url_ + "/" + relative);
     if (reply->status != 200) return status_error(reply->status, relative, reply->body);
@@ -108,8 +108,8 @@ class Mirror {
           size == e.end() || !size->is_number_integer()) {
         continue;
       }
-      Entry entry{name->get<std::string>(), type->get<std::string>() == "dir",
-                  size->get<int64_t>(), 0};
+      Entry entry{name->get<std::string>(), type->get<std::string>() == "dir", size->get<int64_t>(),
+                  0};
       if (auto m = e.find("mtime"); m != e.end() && m->is_number()) entry.mtime = m->get<double>();
       out.push_back(std::move(entry));
     }
@@ -136,8 +136,8 @@ class Mirror {
     for (const Entry& g : *generations) {
       if (!g.dir || !std::regex_match(g.name, generation_name())) continue;
       if (++kept_generations > kMaxMirrorGenerations) {
-        return Status::io_error(url_ + " lists more than " +
-                                std::to_string(kMaxMirrorGenerations) + " generations");
+        return Status::io_error(url_ + " lists more than " + std::to_string(kMaxMirrorGenerations) +
+                                " generations");
       }
       for (const auto& [sub, shape] :
            {std::pair{"snapshots", &snapshot_name()}, std::pair{"wal", &wal_name()}}) {
@@ -164,8 +164,9 @@ class Mirror {
   Status fetch(const std::string& relative, const Wanted& wanted, const fs::path& local) {
     std::error_code ec;
     fs::create_directories(local.parent_path(), ec);
-    if (ec) return Status::io_error("cannot create " + local.parent_path().string() + ": " +
-                                    ec.message());
+    if (ec)
+      return Status::io_error("cannot create " + local.parent_path().string() + ": " +
+                              ec.message());
     const std::string temporary = temporary_path_beside(local.string());
     Status st = download(relative, wanted, temporary);
     if (st.is_ok()) st = replace_file(temporary, local.string());
@@ -183,19 +184,18 @@ class Mirror {
   }
 
  private:
-  Status download(const std::string& relative, const Wanted& wanted,
-                  const std::string& temporary) {
+  Status download(const std::string& relative, const Wanted& wanted, const std::string& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) return Status::io_error("cannot write " + temporary);
     int64_t written = 0;
-    auto reply = client_.send(
-        request(relative, options_.file_timeout_ms, wanted.size),
-        [&](long status, const char* data, size_t size) {
-          if (status != 200) return true;  // an error body; the status is read below
-          out.write(data, static_cast<std::streamsize>(size));
-          written += static_cast<int64_t>(size);
-          return static_cast<bool>(out);
-        });
+    auto reply = client_.send(request(relative, options_.file_timeout_ms, wanted.size),
+                              [&](long status, const char* data, size_t size) {
+                                if (status != 200)
+                                  return true;  // an error body; the status is read below
+                                out.write(data, static_cast<std::streamsize>(size));
+                                written += static_cast<int64_t>(size);
+                                return static_cast<bool>(out);
+                              });
     out.close();
     if (!reply.is_ok()) return reply.status().with_context("fetching a replica file");
     if (reply->status != 200) return status_error(reply->status, relative, "");

@@ -41,8 +41,8 @@ struct MirrorResult {
   std::string local_dir;  // the cache: what `litestream restore file://<local_dir>` reads
   int64_t files_fetched = 0;
   int64_t bytes_fetched = 0;
-  int64_t files_removed = 0;  // no longer listed by the hub
-  int64_t files_kept = 0;     // already in the cache
+  int64_t files_removed = 0;         // no longer listed by the hub
+  int64_t files_kept = 0;            // already in the cache
   std::vector<std::string> fetched;  // relative paths, "generations/<g>/wal/<f>"
 };
 

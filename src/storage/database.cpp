@@ -231,11 +231,12 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   impl->path = path;
   impl->opts = opts;
   namespace fs = std::filesystem;
-  if (std::error_code ec; !opts.read_only && fs::exists(follow_marker_path(path), ec) &&
-                          fs::exists(path, ec)) {
+  if (std::error_code ec;
+      !opts.read_only && fs::exists(follow_marker_path(path), ec) && fs::exists(path, ec)) {
     impl->opts.read_only = true;  // a followed copy: never written here (see the header)
   }
-  int flags = impl->opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      impl->opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // our mutex serializes every use of the connection
   int rc = sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr);
   if (rc != SQLITE_OK) return sqlite_status(impl->db, rc, "opening " + path);

@@ -98,8 +98,7 @@ TEST_F(ReplicaFilesTest, WhatIsNeitherAFileNorADirectoryIsRefused) {
   ASSERT_EQ(mkfifo((root_ + "/mcp-memory/pipe").c_str(), 0600), 0);
   EXPECT_EQ(get("mcp-memory/pipe").status, 403);
   EXPECT_EQ(get("mcp-memory/missing").status, 404);
-  EXPECT_EQ(get("mcp-memory/generations/0123456789abcdef/wal/00000000_00000000.wal.lz4/")
-                .status,
+  EXPECT_EQ(get("mcp-memory/generations/0123456789abcdef/wal/00000000_00000000.wal.lz4/").status,
             404);  // a file asked for as a directory
 }
 

@@ -52,9 +52,9 @@ class ReplicaFollowTest : public ::testing::Test {
         ASSERT_TRUE(service->store(r).is_ok());
       }
     }
-    auto litestream = ChildProcess::start(
-        {MCP_LITESTREAM, "replicate", c.db_path, "file://" + shared_ + "/rep"},
-        [](std::string_view) {});
+    auto litestream =
+        ChildProcess::start({MCP_LITESTREAM, "replicate", c.db_path, "file://" + shared_ + "/rep"},
+                            [](std::string_view) {});
     ASSERT_TRUE(litestream.is_ok());
     for (int i = 0; i < 200 && !has_wal(shared_ + "/rep"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -124,8 +124,8 @@ TEST_F(ReplicaFollowTest, ACopyThatAnotherProcessWritesIsNeverReplaced) {
   const std::string copy = dir_ + "/copy.db";
   sqlite3* writer = nullptr;
   ASSERT_EQ(sqlite3_open(copy.c_str(), &writer), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(writer, "PRAGMA journal_mode=WAL; CREATE TABLE mine(x);", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(writer, "PRAGMA journal_mode=WAL; CREATE TABLE mine(x);", nullptr, nullptr,
+                         nullptr),
             SQLITE_OK);
   auto round = ReplicaFollower(options(shared_ + "/rep")).run_round();
   ASSERT_FALSE(round.is_ok());

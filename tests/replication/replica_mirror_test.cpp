@@ -93,8 +93,8 @@ TEST_F(ReplicaMirrorTest, FetchesOnlyNewFilesAndDropsWhatTheHubNoLongerLists) {
   auto second = mirror_replica(url_, cache, options());
   ASSERT_TRUE(second.is_ok()) << second.status().message();
   EXPECT_EQ(second->files_fetched, 1);
-  EXPECT_EQ(second->fetched, std::vector<std::string>{std::string(kGen) +
-                                                      "/wal/00000000_00002000.wal.lz4"});
+  EXPECT_EQ(second->fetched,
+            std::vector<std::string>{std::string(kGen) + "/wal/00000000_00002000.wal.lz4"});
   EXPECT_EQ(second->files_kept, 2);
   EXPECT_EQ(second->files_removed, 1);
   EXPECT_FALSE(fs::exists(cache + "/" + kGen + "/wal/00000000_00000000.wal.lz4"));
