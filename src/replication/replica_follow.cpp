@@ -16,6 +16,7 @@
 #include "core/time_format.h"
 #include "platform/child_process.h"
 #include "platform/durable_file.h"
+#include "platform/secret_file.h"
 #include "storage/database.h"
 
 namespace mcpmem {
@@ -162,6 +163,7 @@ Result<FollowRound> ReplicaFollower::restore_and_swap(const std::string& replica
         "is read-only: stop that process, or follow onto another path"));
   }
   if (Status st = replace_file(candidate, db); !st.is_ok()) return fail(st);
+  remove_candidate(candidate);  // the -wal/-shm Litestream left beside its "<candidate>.tmp"
   round.changed = true;
   round.memories = summary->memories;
   round.newest_memory_at = summary->newest_created_at;
@@ -193,11 +195,7 @@ Status write_follow_state(const std::string& db_path, const FollowState& state) 
                    {"started_at", state.started_at},
                    {"cache", state.cache}};
   const std::string temporary = temporary_path_beside(path);
-  {
-    std::ofstream out(temporary, std::ios::trunc);  // 0600: make_new_files_private()
-    out << j.dump() << "\n";
-    if (!out) return Status::io_error("cannot write " + temporary);
-  }
+  MCP_RETURN_IF_ERROR(create_secret_file(temporary, j.dump() + "\n"));  // mode 0600
   Status st = replace ? replace_file(temporary, path) : publish_new_file(temporary, path);
   if (!st.is_ok()) {
     std::error_code ec;

@@ -82,11 +82,20 @@ class Mirror {
     return Status::io_error(where + " answered HTTP " + std::to_string(status));
   }
 
+  Status transport_error(const Status& st, const std::string& doing) const {
+    if (client_.last_failure() == HttpFailure::kUntrustedCertificate) {
+      return Status::io_error("the certificate of " + url_ +
+                              " is not trusted: give the hub's cert.pem with --hub-ca (" +
+                              st.message() + ")");
+    }
+    return st.with_context(doing);
+  }
+
   // Entries of the directory `relative` ("" the root, else ending with '/'); NotFound for 404.
   Result<std::vector<Entry>> list(const std::string& relative) {
     auto reply =
         client_.send(request(relative, options_.listing_timeout_ms, kMaxMirrorListingBytes));
-    if (!reply.is_ok()) return reply.status().with_context("listing the replica");
+    if (!reply.is_ok()) return transport_error(reply.status(), "listing the replica");
     if (reply->status == 404) return Status::not_found(url_ + "/" + relative);
     if (reply->status != 200) return status_error(reply->status, relative, reply->body);
     MCP_ASSIGN_OR_RETURN(auto json, parse_json(reply->body, "the listing of " + url_));
@@ -197,7 +206,7 @@ class Mirror {
                                 return static_cast<bool>(out);
                               });
     out.close();
-    if (!reply.is_ok()) return reply.status().with_context("fetching a replica file");
+    if (!reply.is_ok()) return transport_error(reply.status(), "fetching a replica file");
     if (reply->status != 200) return status_error(reply->status, relative, "");
     if (!out) return Status::io_error("cannot write " + temporary);
     if (written != wanted.size) {

@@ -30,7 +30,7 @@ key="replica-key-$RANDOM$RANDOM"
 printf '%s\n' "$key" >"$work/key"
 mkdir -p "$work/hub" "$work/laptop"
 MCP_MEMORY_BASE_DIR="$work/hub" MCP_API_KEY="$key" "$binary" serve --https --port 0 \
-  --replicate --replica "$work/rep/mcp-memory" --replica-dir "$work/rep" 2>"$work/hub.log" &
+  --replicate --replica "$work/rep/mcp-memory" --replica-dir "$work/rep" >/dev/null 2>"$work/hub.log" &
 hub_pid=$!
 url=
 for _ in $(seq 200); do
@@ -47,7 +47,9 @@ store() {
 for i in 1 2 3 4 5; do store "hub memory number $i before the laptop follows"; done
 
 # The laptop's commands see no key in the environment: only --api-key-file gives one.
-laptop() { env -u MCP_API_KEY MCP_MEMORY_BASE_DIR="$work/laptop" "$binary" "$@"; }
+# (env execs the binary, so $! of a background one is the follower's own pid.)
+laptop_env=(env -u MCP_API_KEY MCP_MEMORY_BASE_DIR="$work/laptop")
+laptop() { "${laptop_env[@]}" "$binary" "$@"; }
 from="$url/litestream/mcp-memory"
 
 # Refused without the key, and with a certificate it does not trust: nothing at --db.
@@ -77,8 +79,8 @@ grep -q "restored 5 memories" "$work/once.err" || fail "round report: $(cat "$wo
 [[ ! -e "$copy.follow" ]] || fail "--once left its state file"
 
 # Follow every second while the hub stores 100 more; a reader lists the copy all the while.
-laptop --json replica follow --from "$from" --hub-ca "$ca" --api-key-file "$work/key" \
-  --db "$copy" --interval 1s >"$work/follow.jsonl" 2>"$work/follow.log" &
+"${laptop_env[@]}" "$binary" --json replica follow --from "$from" --hub-ca "$ca" \
+  --api-key-file "$work/key" --db "$copy" --interval 1s >"$work/follow.jsonl" 2>"$work/follow.log" &
 follower_pid=$!
 for _ in $(seq 100); do [[ -s "$work/follow.jsonl" ]] && break; sleep 0.05; done
 [[ -f "$copy.follow" ]] || fail "no state file while following"
@@ -104,6 +106,8 @@ wait "$writer_pid" || fail "the hub's stores failed"
 ((final == 105)) || fail "the follower ended with $last of 105 memories after $reads reads"
 ((reads >= 10)) || fail "only $reads reads"
 [[ ! -e "$copy-wal" && ! -e "$copy-journal" ]] || fail "a reader wrote beside the copy"
+leftovers=$(ls "$work/laptop" | grep -v -x -e copy.db -e copy.db.follow -e copy.db.mirror || true)
+[[ -z "$leftovers" ]] || fail "files left beside the copy: $leftovers"
 grep -q '"changed":true' "$work/follow.jsonl" || fail "no round restored: $(cat "$work/follow.jsonl")"
 
 kill -TERM "$follower_pid"
