@@ -10,7 +10,7 @@
 // SQLite would apply to the next file (storage/database.h, follow_marker_path).
 // The state file "<db>.follow" (JSON, mode 0600) names the follower while it runs:
 //   {"from": "https://hub:8443/litestream/mcp-memory", "pid": 4242,
-//    "started_at": "2026-12-07T01:00:00Z", "cache": "/home/u/replica.db.mirror"}
+//    "started_at": "2026-12-07T01:00:00.000000Z", "cache": "/home/u/replica.db.mirror"}
 // `from` is the URL or the replica directory's absolute path; `promote` reads it to stop the
 // follower (SIGTERM: it finishes its round, removes the file and exits 0) and to find the store.
 // Thread-safety: a ReplicaFollower is used from one thread.
