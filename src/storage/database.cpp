@@ -231,9 +231,10 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   impl->path = path;
   impl->opts = opts;
   namespace fs = std::filesystem;
-  if (std::error_code ec;
-      !opts.read_only && fs::exists(follow_marker_path(path), ec) && fs::exists(path, ec)) {
-    impl->opts.read_only = true;  // a followed copy: never written here (see the header)
+  if (std::error_code ec; !opts.read_only && fs::exists(follow_marker_path(path), ec)) {
+    // A followed copy is never written here, nor created before its first round (see the
+    // header): read-only, so a missing one is an error instead of a new empty database.
+    impl->opts.read_only = true;
   }
   int flags =
       impl->opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

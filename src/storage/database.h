@@ -351,6 +351,7 @@ class Database {
   // at `path` and renames a new file over it each round. open() then opens it read-only
   // whatever the options say: a reader that wrote would leave a -wal, -shm or -journal named
   // after `path`, which SQLite would apply to the next file renamed there (a torn database).
+  // A copy not restored yet is then not created either ("unable to open database file").
   static std::string follow_marker_path(const std::string& path);
   // Switches a database file that nothing else has open (a restored candidate) to
   // rollback-journal mode (PRAGMA journal_mode=DELETE), folding any WAL into it: a standalone

@@ -196,5 +196,15 @@ TEST_F(ReplicaFollowTest, WhileFollowedTheCopyOpensReadOnlyAndNothingIsWrittenBe
   remove_follow_state(db);
 }
 
+TEST_F(ReplicaFollowTest, AReaderDoesNotCreateAFollowedCopyBeforeItsFirstRound) {
+  const std::string db = dir_ + "/copy.db";
+  ASSERT_TRUE(write_follow_state(db, {shared_ + "/rep", current_process_id(), "", ""}).is_ok());
+  Config c = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_}});
+  c.db_path = db;
+  EXPECT_FALSE(MemoryService::open(c).is_ok());
+  EXPECT_FALSE(fs::exists(db));
+  remove_follow_state(db);
+}
+
 }  // namespace
 }  // namespace mcpmem
