@@ -274,8 +274,10 @@ int promote_command(CliContext& ctx, const PromoteFlags& flags) {
 }  // namespace
 
 void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
-  CLI::App* replica = app.add_subcommand("replica", "Litestream replicas: status");
+  CLI::App* replica = app.add_subcommand(
+      "replica", "Litestream replicas: where they stand; read-only copies kept current");
   replica->require_subcommand(1);
+  add_replica_follow_command(*replica, ctx, out);
   auto config_flag = std::make_shared<std::string>();
   CLI::App* status = replica->add_subcommand(
       "status",

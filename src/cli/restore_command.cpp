@@ -2,7 +2,8 @@
 // (integrity, our schema) and renamed into place atomically (service/backup_restore.h); a
 // source that fails (a wrong passphrase, a damaged file) leaves nothing at PATH. Sources:
 // --backup FILE, one of our backups, encrypted or not; --from REPLICA [--timestamp T], a
-// Litestream replica (replication/replica_restore.h). Each source is an entry of
+// Litestream replica (replication/replica_restore.h), a hub's over HTTPS mirrored first
+// (replication/replica_mirror.h). Each source is an entry of
 // restore_sources(): its flag, whether it was given, and how it restores; the command requires
 // exactly one.
 #include <filesystem>
@@ -10,7 +11,9 @@
 
 #include "cli/cli_context.h"
 #include "core/time_format.h"
+#include "platform/durable_file.h"
 #include "replication/litestream.h"
+#include "replication/replica_mirror.h"
 #include "replication/replica_restore.h"
 #include "service/backup_restore.h"
 #include "service/backups.h"
@@ -26,6 +29,8 @@ struct RestoreFlags {
   std::string backup_file;  // source: --backup
   std::string replica;      // source: --from (a directory or a replica URL)
   std::string timestamp;    // with --from: the point in time (RFC3339)
+  std::string hub_ca;       // with --from https://: the hub's certificate
+  std::string api_key_file;
 };
 
 struct RestoreSource {
@@ -45,12 +50,39 @@ Result<RestoreReport> restore_backup_file(CliContext& ctx, const RestoreFlags& f
   return restore_from_backup(flags.backup_file, target, passphrase);
 }
 
+// A hub's replica over HTTPS (`serve --replica-dir`) is mirrored into a temporary directory
+// beside the target first (replication/replica_mirror.h), restored from there, and removed.
 Result<RestoreReport> restore_replica(CliContext& ctx, const RestoreFlags& flags,
                                       const RestoreTarget& target) {
   ReplicaSource source{flags.replica, flags.timestamp};
-  MCP_RETURN_IF_ERROR(local_replica_url(source).status());  // before looking for Litestream
-  MCP_ASSIGN_OR_RETURN(auto litestream, find_litestream(ctx.config));
-  return restore_from_replica(litestream, source, target);
+  std::string mirror_dir;
+  if (is_remote_replica(flags.replica)) {
+    MCP_RETURN_IF_ERROR(check_restore_target(target));  // before fetching anything
+    MCP_ASSIGN_OR_RETURN(auto hub, hub_client_options({flags.replica, flags.hub_ca,
+                                                       flags.api_key_file},
+                                                      ctx.config));
+    MirrorOptions options;
+    options.ca_file = hub.ca_file;
+    options.api_key = hub.api_key;
+    mirror_dir = temporary_path_beside(target.path + ".mirror");
+    auto mirrored = mirror_replica(flags.replica, mirror_dir, options);
+    if (!mirrored.is_ok()) {
+      std::error_code ec;
+      std::filesystem::remove_all(mirror_dir, ec);
+      return mirrored.status();
+    }
+    source.url = mirrored->local_dir;
+  }
+  auto restored = [&]() -> Result<RestoreReport> {
+    MCP_RETURN_IF_ERROR(local_replica_url(source).status());  // before looking for Litestream
+    MCP_ASSIGN_OR_RETURN(auto litestream, find_litestream(ctx.config));
+    return restore_from_replica(litestream, source, target);
+  }();
+  if (!mirror_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(mirror_dir, ec);
+  }
+  return restored;
 }
 
 std::vector<RestoreSource> restore_sources(CliContext& ctx, const RestoreFlags& flags) {
@@ -139,13 +171,22 @@ void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
                   "A backup file (memory_backup_*.db, or *.db.enc with the passphrase from "
                   "MCP_BACKUP_PASSPHRASE_FILE, MCP_BACKUP_PASSPHRASE or --passphrase-file)");
   cmd->add_option("--from", flags->replica,
-                  "A Litestream replica (what `replicate --replica` writes): a directory, or a "
-                  "file://, s3://, gcs://, abs:// or sftp:// URL; restored as of its newest sync")
+                  "A Litestream replica (what `replicate --replica` writes): a directory, a "
+                  "file://, s3://, gcs://, abs:// or sftp:// URL, or a hub's https://HOST:PORT/"
+                  "litestream/NAME (`serve --replica-dir`); restored as of its newest sync")
       ->type_name("REPLICA");
   cmd->add_option("--timestamp", flags->timestamp,
                   "With --from: restore the replica as it was at this time (RFC3339, e.g. "
                   "2026-12-07T01:00:00Z; to about one sync interval)")
       ->type_name("TIME");
+  cmd->add_option("--hub-ca", flags->hub_ca,
+                  "With --from https://: trust this certificate (the hub's self-signed "
+                  "cert.pem; MCP_MEMORY_HUB_CA)")
+      ->type_name("PEM");
+  cmd->add_option("--api-key-file", flags->api_key_file,
+                  "With --from https://: file with the hub's API key (else MCP_SYNC_API_KEY "
+                  "or MCP_API_KEY)")
+      ->type_name("FILE");
   cmd->add_option("--passphrase-file", flags->passphrase_file,
                   "File holding the passphrase of an encrypted backup")
       ->type_name("FILE");

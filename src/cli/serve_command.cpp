@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "http/event_stream.h"
 #include "http/http_server.h"
 #include "http/mcp_endpoint.h"
+#include "http/replica_files.h"
 #include "http/rest_api.h"
 #include "http/sync_api.h"
 #include "http/tls_certificate.h"
@@ -41,6 +43,7 @@ struct ServeFlags {
   double sync_interval = 30;
   bool replicate = false;  // Litestream beside the server, started first and stopped last
   ReplicationFlags replication;
+  std::string replica_dir;  // served read-only at /litestream/ (http/replica_files.h)
 };
 
 // With --hub-url, a background SyncLoop next to the server; nothing otherwise.
@@ -186,6 +189,22 @@ int serve_http(CliContext& ctx, const ServeFlags& flags, const ReplicationMonito
   rest.mount(**server);
   mount_sync_api(**server, **service);
   mount_dashboard(**server, {.api_key_file = api_key_file(ctx.config)});  // named by the key prompt
+  if (!flags.replica_dir.empty()) {
+    // Litestream makes DIR/<name> at its first sync, after we start: DIR itself may be new.
+    std::error_code made;
+    std::filesystem::create_directories(flags.replica_dir, made);
+    if (Status ok = mount_replica_files(**server, flags.replica_dir); !ok.is_ok()) {
+      return report_error(ok);
+    }
+    if (!(*server)->tls()) {
+      spdlog::warn(
+          "serving the replica directory {} over plain HTTP: every memory it holds crosses the "
+          "network unencrypted; use --https",
+          flags.replica_dir);
+    }
+    std::fprintf(stderr, "mcp-memory: serving %s read-only at %s/litestream/\n",
+                 flags.replica_dir.c_str(), (*server)->url().c_str());
+  }
   auto sync = start_sync(**service, flags);
   if (!sync.is_ok()) return report_error(sync.status());
   events.start();
@@ -254,7 +273,15 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
   cmd->add_option("--replica", flags->replication.replicas,
                   "Where --replicate replicates to: a directory or a file://, s3://, sftp://... "
                   "URL (repeatable)");
+  cmd->add_option("--replica-dir", flags->replica_dir,
+                  "Serve this directory read-only at /litestream/ behind the API key (the "
+                  "replica parent of --replica DIR/mcp-memory), for `replica follow --from "
+                  "https://HUB/litestream/mcp-memory`; with --https or --http")
+      ->type_name("DIR");
   out.push_back({cmd, [&ctx, flags]() -> int {
+                   if (!flags->replica_dir.empty() && !flags->http && !flags->https) {
+                     return usage_error("--replica-dir needs --https (or --http)");
+                   }
                    // Litestream starts before the database is opened and stops after it is
                    // closed, so it never misses the WAL (notes/litestream.md §5).
                    // Without --replicate, --litestream-config names the configuration of a

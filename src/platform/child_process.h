@@ -55,4 +55,10 @@ struct ChildOutput {
 Result<ChildOutput> run_child(const std::vector<std::string>& argv,
                               std::chrono::milliseconds timeout);
 
+// Whether a process with this id exists (any user's): how a state file left by a process that
+// died is told from one whose writer still runs.
+bool process_exists(int pid);
+// This process's id.
+int current_process_id();
+
 }  // namespace mcpmem

@@ -157,4 +157,11 @@ Result<ChildOutput> run_child(const std::vector<std::string>& argv,
   return ChildOutput{*code, std::move(*output)};
 }
 
+bool process_exists(int pid) {
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) == 0 || errno == EPERM;  // EPERM: it exists, owned by another user
+}
+
+int current_process_id() { return static_cast<int>(::getpid()); }
+
 }  // namespace mcpmem

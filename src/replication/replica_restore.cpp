@@ -94,11 +94,11 @@ Result<std::string> local_replica_url(const ReplicaSource& source) {
     return "file://" + fs::absolute(source.url).lexically_normal().string();
   }
   if (scheme == "https" || scheme == "http") {
-    // The hub's replica served over HTTP(S): mirror it into a local directory, then restore
-    // from that directory's file:// URL. The mirror goes here.
+    // The hub's replica served over HTTP(S): the caller mirrors it into a local directory
+    // (replica_mirror.h) and restores from that.
     return Status::invalid_argument("restoring over HTTP(S) needs the mirror: " + source.url +
-                                    " cannot be read by Litestream itself; copy the replica "
-                                    "directory here and give its path");
+                                    " cannot be read by Litestream itself; mirror it first "
+                                    "(mcp-memory restore --from does)");
   }
   if (!kReadableSchemes.contains(scheme)) {
     return Status::invalid_argument("replica '" + source.url +

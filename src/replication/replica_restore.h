@@ -3,8 +3,8 @@
 // file beside the target, then checked and renamed into place by the same steps as a backup
 // restore (service/backup_restore.h). Whatever fails, nothing is left at or beside the target.
 // The Litestream we ship (0.3.13) reads directories and file://, s3://, gcs://, abs:// and
-// sftp:// replicas; an http(s):// replica (the hub serving its replica directory) needs a local
-// mirror first, which local_replica_url() is the one place to add.
+// sftp:// replicas; an http(s):// replica (a hub serving its replica directory) is mirrored into
+// a local directory first (replication/replica_mirror.h; `restore --from` does that).
 // Thread-safety: the functions keep no state; two restores to one target race like two renames.
 #pragma once
 
@@ -27,8 +27,8 @@ struct ReplicaSource {
 
 // The URL `litestream restore` is given for `source`: a plain path becomes the absolute
 // file:// URL of that directory (Litestream would resolve a relative one against its own
-// working directory), a URL it reads is kept as written. InvalidArgument for http(s):// (not
-// yet mirrored) and for schemes Litestream does not know.
+// working directory), a URL it reads is kept as written. InvalidArgument for http(s):// (mirror
+// it first) and for schemes Litestream does not know.
 Result<std::string> local_replica_url(const ReplicaSource& source);
 
 // Restores the replica to target.path with `litestream_binary` (find_litestream). Errors:

@@ -230,7 +230,14 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->opts = opts;
-  int flags = opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  namespace fs = std::filesystem;
+  if (std::error_code ec; !opts.read_only && fs::exists(follow_marker_path(path), ec)) {
+    // A followed copy is never written here, nor created before its first round (see the
+    // header): read-only, so a missing one is an error instead of a new empty database.
+    impl->opts.read_only = true;
+  }
+  int flags =
+      impl->opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // our mutex serializes every use of the connection
   int rc = sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr);
   if (rc != SQLITE_OK) return sqlite_status(impl->db, rc, "opening " + path);
@@ -394,6 +401,19 @@ Result<bool> Database::file_in_use(const std::string& path) {
   if (!st.is_ok() && !beside()) return false;
   MCP_RETURN_IF_ERROR(st);
   return beside();
+}
+
+std::string Database::follow_marker_path(const std::string& path) { return path + ".follow"; }
+
+Status Database::make_standalone_file(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> closer(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return sqlite_status(db, rc, "opening " + path);
+  sqlite3_busy_timeout(db, 5000);
+  // Leaving WAL mode checkpoints the whole WAL into the file and removes -wal and -shm.
+  return storage_detail::exec_sql(db, "PRAGMA journal_mode=DELETE",
+                                  ("switching " + path + " to rollback-journal mode").c_str());
 }
 
 Result<std::string> Database::integrity_check() {

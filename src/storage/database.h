@@ -376,6 +376,19 @@ class Database {
   // blocking anyone (never TRUNCATE or RESTART: Litestream may hold a read transaction).
   static Result<CheckpointOutcome> checkpoint_passive(const std::string& path);
 
+  // ---- followed copies (replication/replica_follow.h) ----
+  // "<path>.follow": while this file exists, a follower (`replica follow`) keeps the database
+  // at `path` and renames a new file over it each round. open() then opens it read-only
+  // whatever the options say: a reader that wrote would leave a -wal, -shm or -journal named
+  // after `path`, which SQLite would apply to the next file renamed there (a torn database).
+  // A copy not restored yet is then not created either ("unable to open database file").
+  static std::string follow_marker_path(const std::string& path);
+  // Switches a database file that nothing else has open (a restored candidate) to
+  // rollback-journal mode (PRAGMA journal_mode=DELETE), folding any WAL into it: a standalone
+  // file with nothing beside it, which readers open without creating a -wal or -shm. IoError
+  // or Corruption naming the file.
+  static Status make_standalone_file(const std::string& path);
+
   // The implementation, opaque outside src/storage (storage/database_impl.h).
   struct Impl;
 
