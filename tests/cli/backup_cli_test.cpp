@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "../temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -119,11 +121,9 @@ json body_of(const std::string& response) {
 class BackupCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-backup-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    db_ = dir_ + "/live.db";
-    backups_ = dir_ + "/backups";
-    env_ = {"HOME=" + dir_,
+    db_ = dir_ / "live.db";
+    backups_ = dir_ / "backups";
+    env_ = {"HOME=" + dir_.path(),
             "MCP_MEMORY_SQLITE_PATH=" + db_,
             "MCP_MEMORY_BACKUPS_PATH=" + backups_,
             "TZ=UTC",
@@ -135,7 +135,6 @@ class BackupCliTest : public ::testing::Test {
       kill(pid, SIGTERM);
       waitpid(pid, nullptr, 0);
     }
-    fs::remove_all(dir_);
   }
 
   // Runs the binary with `args` and the test's environment plus `extra_env`; safe from many
@@ -143,7 +142,7 @@ class BackupCliTest : public ::testing::Test {
   Proc run(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
     static std::atomic<int> calls{0};
     const std::string tag = std::to_string(++calls);
-    const std::string out_path = dir_ + "/out." + tag, err_path = dir_ + "/err." + tag;
+    const std::string out_path = dir_ / ("out." + tag), err_path = dir_ / ("err." + tag);
     std::vector<std::string> argv_s = {MCP_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -191,7 +190,7 @@ class BackupCliTest : public ::testing::Test {
   }
 
   std::string passphrase_file() {
-    const std::string path = dir_ + "/passphrase";
+    const std::string path = dir_ / "passphrase";
     std::ofstream(path) << kPassphrase << "\n";
     fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
     return path;
@@ -211,7 +210,7 @@ class BackupCliTest : public ::testing::Test {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/serve.err").c_str(),
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "serve.err").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = -1;
     EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, &fa, nullptr, const_cast<char**>(argv), envp.data()),
@@ -234,7 +233,8 @@ class BackupCliTest : public ::testing::Test {
     }
   }
 
-  std::string dir_, db_, backups_;
+  mcpmem::TempDir dir_{"backup-cli"};
+  std::string db_, backups_;
   std::vector<std::string> env_;
   std::vector<pid_t> servers_;
 };
@@ -265,7 +265,7 @@ TEST_F(BackupCliTest, BackupListAndRestoreThroughTheBinary) {
   EXPECT_NE(sealed.out.find("encrypted"), std::string::npos);
 
   // --to another folder, the passphrase from --passphrase-file (which implies --encrypt).
-  const std::string usb = dir_ + "/usb";
+  const std::string usb = dir_ / "usb";
   Proc elsewhere = run({"backup", "--to", usb, "--passphrase-file", passphrase_file(), "--json"});
   ASSERT_EQ(elsewhere.code, 0) << elsewhere.err;
   EXPECT_EQ(elsewhere.j()["encrypted"], true);
@@ -291,7 +291,7 @@ TEST_F(BackupCliTest, BackupListAndRestoreThroughTheBinary) {
   EXPECT_EQ(run({"backup", "list", "--dir", usb, "--json"}).j()["total_count"], 1);
 
   // Restore the one on the "USB disk", the passphrase from the environment.
-  const std::string restored = dir_ + "/laptop/memories.db";
+  const std::string restored = dir_ / "laptop/memories.db";
   Proc r = run({"restore", "--backup", usb_backup, "--to", restored, "--json"},
                {std::string("MCP_BACKUP_PASSPHRASE=") + kPassphrase});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -304,10 +304,11 @@ TEST_F(BackupCliTest, BackupListAndRestoreThroughTheBinary) {
   Proc found = run({"--db-path", restored, "search", "pgvector", "--mode", "keyword", "--json"});
   EXPECT_EQ(found.j()["total_found"], 1);
   // Human output names the count and the newest memory.
-  Proc again = run({"restore", "--backup", plain_path, "--to", dir_ + "/second.db"});
+  Proc again = run({"restore", "--backup", plain_path, "--to", dir_ / "second.db"});
   ASSERT_EQ(again.code, 0) << again.err;
-  EXPECT_NE(again.out.find("Restored 3 memories to " + dir_ + "/second.db (newest created 20"),
-            std::string::npos)
+  EXPECT_NE(
+      again.out.find("Restored 3 memories to " + dir_.path() + "/second.db (newest created 20"),
+      std::string::npos)
       << again.out;
 }
 
@@ -317,7 +318,7 @@ TEST_F(BackupCliTest, AWrongPassphraseOrAFlippedByteFailsInOneLineAndWritesNothi
   ASSERT_EQ(made.code, 0) << made.err;
   const std::string backup = made.j()["path"];
   ASSERT_TRUE(backup.ends_with(".db.enc"));  // a passphrase alone means encrypt
-  const std::string target = dir_ + "/restored.db";
+  const std::string target = dir_ / "restored.db";
 
   Proc wrong = run({"restore", "--backup", backup, "--to", target},
                    {"MCP_BACKUP_PASSPHRASE=correct horse battery stapler"});
@@ -337,7 +338,7 @@ TEST_F(BackupCliTest, AWrongPassphraseOrAFlippedByteFailsInOneLineAndWritesNothi
   for (size_t at : {size_t{20}, size_t{100}, bytes.size() / 2, bytes.size() - 3}) {
     std::string bad = bytes;
     bad[at] ^= 0x04;
-    const std::string bad_path = dir_ + "/bad.db.enc";
+    const std::string bad_path = dir_ / "bad.db.enc";
     std::ofstream(bad_path, std::ios::binary | std::ios::trunc) << bad;
     Proc damaged = run({"restore", "--backup", bad_path, "--to", target},
                        {std::string("MCP_BACKUP_PASSPHRASE=") + kPassphrase});
@@ -345,10 +346,10 @@ TEST_F(BackupCliTest, AWrongPassphraseOrAFlippedByteFailsInOneLineAndWritesNothi
     EXPECT_NE(damaged.err.find("damaged file"), std::string::npos) << at << ": " << damaged.err;
     expect_nothing_at(target);
   }
-  Proc cut_file = run({"restore", "--backup", dir_ + "/cut.db.enc", "--to", target});
+  Proc cut_file = run({"restore", "--backup", dir_ / "cut.db.enc", "--to", target});
   EXPECT_EQ(cut_file.code, 1);  // missing
-  std::ofstream(dir_ + "/cut.db.enc", std::ios::binary) << bytes.substr(0, bytes.size() - 100);
-  Proc cut = run({"restore", "--backup", dir_ + "/cut.db.enc", "--to", target},
+  std::ofstream(dir_ / "cut.db.enc", std::ios::binary) << bytes.substr(0, bytes.size() - 100);
+  Proc cut = run({"restore", "--backup", dir_ / "cut.db.enc", "--to", target},
                  {std::string("MCP_BACKUP_PASSPHRASE=") + kPassphrase});
   EXPECT_EQ(cut.code, 1);
   EXPECT_NE(cut.err.find("damaged file"), std::string::npos) << cut.err;
@@ -358,12 +359,12 @@ TEST_F(BackupCliTest, AWrongPassphraseOrAFlippedByteFailsInOneLineAndWritesNothi
 TEST_F(BackupCliTest, RestoreNeedsOneSourceAndForceToReplaceAndKeepsTheOldDatabase) {
   store("the backup's memory");
   const std::string backup = run({"backup", "--json"}).j()["path"];
-  EXPECT_EQ(run({"restore", "--to", dir_ + "/x.db"}).code, 2);
-  EXPECT_NE(run({"restore", "--to", dir_ + "/x.db"}).err.find("exactly one source: --backup"),
+  EXPECT_EQ(run({"restore", "--to", dir_ / "x.db"}).code, 2);
+  EXPECT_NE(run({"restore", "--to", dir_ / "x.db"}).err.find("exactly one source: --backup"),
             std::string::npos);
   EXPECT_EQ(run({"restore", "--backup", backup}).code, 2);  // --to is required
 
-  const std::string other = dir_ + "/other.db";
+  const std::string other = dir_ / "other.db";
   ASSERT_EQ(run({"--db-path", other, "store", "the other database's memory"}).code, 0);
   const std::string before = dump(other);
   Proc refused = run({"restore", "--backup", backup, "--to", other});
@@ -387,14 +388,14 @@ TEST_F(BackupCliTest, EncryptionWithoutAPassphraseFailsBeforeWritingAnything) {
   EXPECT_NE(r.err.find("no passphrase is set"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--passphrase-file"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(backups_) && !fs::is_empty(backups_));
-  Proc missing = run({"backup", "--passphrase-file", dir_ + "/nope"});
+  Proc missing = run({"backup", "--passphrase-file", dir_ / "nope"});
   EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.err.find(dir_ + "/nope"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find(dir_ / "nope"), std::string::npos) << missing.err;
   // No database: said, and none is created.
-  Proc no_db = run({"--db-path", dir_ + "/typo.db", "backup"});
+  Proc no_db = run({"--db-path", dir_ / "typo.db", "backup"});
   EXPECT_EQ(no_db.code, 1);
-  EXPECT_NE(no_db.err.find("no database at " + dir_ + "/typo.db"), std::string::npos);
-  EXPECT_FALSE(fs::exists(dir_ + "/typo.db"));
+  EXPECT_NE(no_db.err.find("no database at " + dir_ / "typo.db"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "typo.db"));
 }
 
 TEST_F(BackupCliTest, ABackupWhileAnotherProcessStoresHasEveryAcknowledgedMemory) {
@@ -423,7 +424,7 @@ TEST_F(BackupCliTest, ABackupWhileAnotherProcessStoresHasEveryAcknowledgedMemory
   stop = true;
   writer.join();
   ASSERT_EQ(made.code, 0) << made.err;
-  const std::string target = dir_ + "/snapshot.db";
+  const std::string target = dir_ / "snapshot.db";
   Proc restored = run({"restore", "--backup", made.j()["path"], "--to", target, "--json"},
                       {std::string("MCP_BACKUP_PASSPHRASE=") + kPassphrase});
   ASSERT_EQ(restored.code, 0) << restored.err;
@@ -447,7 +448,7 @@ TEST_F(BackupCliTest, AServerWithAPassphraseMakesEncryptedBackupsAndRefusesToSta
   env_.push_back("MCP_BACKUP_PASSPHRASE_FILE=" + passphrase_file());
   start_serve(port, "test-key");
   json status = body_of(http(port, "GET", "/api/backup/status", "test-key"));
-  ASSERT_TRUE(status.is_object()) << slurp(dir_ + "/serve.err");
+  ASSERT_TRUE(status.is_object()) << slurp(dir_ / "serve.err");
   EXPECT_EQ(status["encrypted"], true);
   json now = body_of(http(port, "POST", "/api/backup/now", "test-key"));
   ASSERT_EQ(now["success"], true) << now.dump();
@@ -460,7 +461,7 @@ TEST_F(BackupCliTest, AServerWithAPassphraseMakesEncryptedBackupsAndRefusesToSta
   EXPECT_EQ(list["backups"][0]["filename"], now["filename"]);
   // What the server wrote restores with the same passphrase file.
   Proc restored = run({"restore", "--backup", backups_ + "/" + now["filename"].get<std::string>(),
-                       "--to", dir_ + "/from-server.db"});
+                       "--to", dir_ / "from-server.db"});
   ASSERT_EQ(restored.code, 0) << restored.err;
   EXPECT_NE(restored.out.find("Restored 1 memory to "), std::string::npos) << restored.out;
 }
@@ -478,7 +479,7 @@ TEST_F(BackupCliTest, TheGuidesCpOfALiveDatabaseMissesAMemoryThatBackupKeeps_Iss
   const std::string stored = http(port, "POST", "/api/memories", "test-key",
                                   R"({"content": "stored through the running server"})");
   ASSERT_NE(stored.find(" 200 "), std::string::npos) << stored;
-  const std::string copy = dir_ + "/cp-copy.db";
+  const std::string copy = dir_ / "cp-copy.db";
   fs::copy_file(db_, copy);
   EXPECT_NE(dump(copy).find("stored before the server started"), std::string::npos);
   EXPECT_EQ(dump(copy).find("stored through the running server"), std::string::npos)

@@ -22,6 +22,7 @@
 
 extern char** environ;
 
+#include "../temp_dir.h"
 #include "../tiny_bert.h"
 
 namespace {
@@ -45,18 +46,15 @@ std::string slurp(const std::string& path) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    db_ = dir_ + "/cli.db";
-    env_ = {"HOME=" + dir_, "MCP_MEMORY_SQLITE_PATH=" + db_, "TZ=UTC",
+    db_ = dir_ / "cli.db";
+    env_ = {"HOME=" + dir_.path(), "MCP_MEMORY_SQLITE_PATH=" + db_, "TZ=UTC",
             "MCP_MEMORY_SQLITE_SYNCHRONOUS=normal"};
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Runs the binary with `args`, `input` on stdin, and the test's environment.
   Proc run(const std::vector<std::string>& args, const std::string& input = "",
            const std::vector<std::string>& extra_env = {}) {
-    std::string in_path = dir_ + "/stdin", out_path = dir_ + "/stdout", err_path = dir_ + "/stderr";
+    std::string in_path = dir_ / "stdin", out_path = dir_ / "stdout", err_path = dir_ / "stderr";
     std::ofstream(in_path, std::ios::binary) << input;
     std::vector<std::string> argv_s = {MCP_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -128,7 +126,8 @@ class CliTest : public ::testing::Test {
     return n;
   }
 
-  std::string dir_, db_;
+  mcpmem::TempDir dir_{"cli"};
+  std::string db_;
   std::vector<std::string> env_;
 };
 
@@ -237,18 +236,17 @@ TEST_F(CliTest, ListGetUpdateDeleteStatsTags) {
 }
 
 TEST_F(CliTest, DatabasePathFlagEnvAndDefaults) {
-  std::string other = dir_ + "/other.db";
+  std::string other = dir_ / "other.db";
   ASSERT_EQ(run({"--db-path", other, "store", "in the other db"}).code, 0);
   EXPECT_TRUE(fs::exists(other));
   EXPECT_EQ(run({"stats", "--json", "--db-path", other}).j()["total_memories"], 1);
   EXPECT_EQ(run({"stats", "--json"}).j()["total_memories"], 0);
   // Without MCP_MEMORY_SQLITE_PATH: $MCP_MEMORY_BASE_DIR, else ~/.local/share/mcp-memory.
-  env_ = {"HOME=" + dir_, "TZ=UTC"};
+  env_ = {"HOME=" + dir_.path(), "TZ=UTC"};
   ASSERT_EQ(run({"store", "default place"}).code, 0);
-  EXPECT_TRUE(fs::exists(dir_ + "/.local/share/mcp-memory/sqlite_vec.db"));
-  ASSERT_EQ(run({"store", "base dir place"}, "", {"MCP_MEMORY_BASE_DIR=" + dir_ + "/base"}).code,
-            0);
-  EXPECT_TRUE(fs::exists(dir_ + "/base/sqlite_vec.db"));
+  EXPECT_TRUE(fs::exists(dir_ / ".local/share/mcp-memory/sqlite_vec.db"));
+  ASSERT_EQ(run({"store", "base dir place"}, "", {"MCP_MEMORY_BASE_DIR=" + dir_ / "base"}).code, 0);
+  EXPECT_TRUE(fs::exists(dir_ / "base/sqlite_vec.db"));
 }
 
 TEST_F(CliTest, BadInputGetsAClearErrorAndChangesNothing) {
@@ -308,8 +306,8 @@ TEST_F(CliTest, TwoConcurrentWriterProcessesLoseNothing) {
   std::vector<pid_t> pids;
   for (const char* w : {"A", "B"}) {
     std::string bin = std::string("BIN=") + MCP_BINARY, ww = std::string("W=") + w;
-    std::string err = "ERR=" + dir_ + "/err_" + w, path = "MCP_MEMORY_SQLITE_PATH=" + db_;
-    std::string home = "HOME=" + dir_;
+    std::string err = "ERR=" + dir_.path() + "/err_" + w, path = "MCP_MEMORY_SQLITE_PATH=" + db_;
+    std::string home = "HOME=" + dir_.path();
     const char* env[] = {bin.c_str(),
                          ww.c_str(),
                          err.c_str(),
@@ -332,7 +330,7 @@ TEST_F(CliTest, TwoConcurrentWriterProcessesLoseNothing) {
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "failed stores";
   }
-  EXPECT_EQ(slurp(dir_ + "/err_A") + slurp(dir_ + "/err_B"), "");
+  EXPECT_EQ(slurp(dir_ / "err_A") + slurp(dir_ / "err_B"), "");
   EXPECT_EQ(count("SELECT COUNT(*) FROM memories WHERE deleted_at IS NULL"), 2000);
 }
 
@@ -340,13 +338,13 @@ TEST_F(CliTest, TwoConcurrentWriterProcessesLoseNothing) {
 // reported success is there.
 TEST_F(CliTest, KillNineMidRunLosesNoAcknowledgedStore) {
   ASSERT_EQ(run({"stats"}).code, 0);
-  const std::string log = dir_ + "/acked";
+  const std::string log = dir_ / "acked";
   const std::string script =
       "i=0; while [ $i -lt 10000 ]; do "
       "\"$BIN\" store \"durable note $i with words $((i * 31 % 977))\" --json >>\"$LOG\" "
       "|| exit 1; i=$((i+1)); done";
   std::string bin = std::string("BIN=") + MCP_BINARY, logv = "LOG=" + log;
-  std::string path = "MCP_MEMORY_SQLITE_PATH=" + db_, home = "HOME=" + dir_;
+  std::string path = "MCP_MEMORY_SQLITE_PATH=" + db_, home = "HOME=" + dir_.path();
   const char* env[] = {bin.c_str(),
                        logv.c_str(),
                        path.c_str(),
@@ -472,7 +470,6 @@ class CliServeTest : public CliTest {
       kill(pid, SIGTERM);
       waitpid(pid, nullptr, 0);
     }
-    CliTest::TearDown();
   }
   // `serve --http` on `port` in the background, answering /api/health; its pid.
   pid_t start_serve(int port) {
@@ -487,7 +484,7 @@ class CliServeTest : public CliTest {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/serve.err").c_str(),
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "serve.err").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, &fa, nullptr, const_cast<char**>(argv), envp.data()),
               0);
@@ -504,11 +501,11 @@ class CliServeTest : public CliTest {
 // A fresh serve makes an owner-only base dir, database, -wal, -shm and API key, whatever the
 // umask it was started with (the test's is usually 022).
 TEST_F(CliServeTest, AFreshServeKeepsEveryFileToItsOwner_Issue15) {
-  env_ = {"HOME=" + dir_, "TZ=UTC"};
-  const std::string base = dir_ + "/.local/share/mcp-memory";
+  env_ = {"HOME=" + dir_.path(), "TZ=UTC"};
+  const std::string base = dir_ / ".local/share/mcp-memory";
   const int port = free_port();
   start_serve(port);
-  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ + "/serve.err");
+  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ / "serve.err");
   EXPECT_EQ(mode_of(base), 0700u);
   for (const char* f : {"/sqlite_vec.db", "/sqlite_vec.db-wal", "/sqlite_vec.db-shm", "/api_key"}) {
     EXPECT_EQ(mode_of(base + f), 0600u) << f;
@@ -517,8 +514,8 @@ TEST_F(CliServeTest, AFreshServeKeepsEveryFileToItsOwner_Issue15) {
 
 // Files an older version left readable by everyone are tightened when opened, one line each.
 TEST_F(CliTest, ExistingOpenFilesAreTightenedWithALogLine_Issue15) {
-  env_ = {"HOME=" + dir_, "TZ=UTC"};
-  const std::string base = dir_ + "/.local/share/mcp-memory", db = base + "/sqlite_vec.db";
+  env_ = {"HOME=" + dir_.path(), "TZ=UTC"};
+  const std::string base = dir_ / ".local/share/mcp-memory", db = base + "/sqlite_vec.db";
   ASSERT_EQ(run({"store", "old note"}).code, 0);
   ASSERT_EQ(::chmod(db.c_str(), 0644), 0);
   ASSERT_EQ(::chmod(base.c_str(), 0755), 0);
@@ -537,7 +534,7 @@ TEST_F(CliTest, ExistingOpenFilesAreTightenedWithALogLine_Issue15) {
 
 TEST_F(CliTest, AnExportIsOwnerOnly_Issue15) {
   store("exported note");
-  const std::string file = dir_ + "/out.json";
+  const std::string file = dir_ / "out.json";
   Proc r = run({"export", "--output", file});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(mode_of(file), 0600u);
@@ -547,8 +544,8 @@ TEST_F(CliTest, AnExportIsOwnerOnly_Issue15) {
 TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
   const int port = free_port();
   start_serve(port);
-  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ + "/serve.err");
-  db_ = dir_ + "/second.db";  // another database, as in the report
+  ASSERT_EQ(http_status(port, "/api/health"), 200) << slurp(dir_ / "serve.err");
+  db_ = dir_ / "second.db";  // another database, as in the report
   env_[1] = "MCP_MEMORY_SQLITE_PATH=" + db_;
   Proc second = run({"serve", "--http", "--port", std::to_string(port)});
   EXPECT_EQ(second.code, 1);
@@ -560,7 +557,7 @@ TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
 
 TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) {
   // A tiny BERT (tests/fixtures/bert-tiny) as the new model.
-  const std::string model_dir = mcpmem::testing_util::make_tiny_bert(dir_);
+  const std::string model_dir = mcpmem::testing_util::make_tiny_bert(dir_.path());
   nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
                          {"memories", nlohmann::json::array()}};
   for (int i = 0; i < 5000; ++i) {
@@ -570,8 +567,8 @@ TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) 
                                 {"created_at", 1.7e9 + i},
                                 {"updated_at", 1.7e9 + i}});
   }
-  std::ofstream(dir_ + "/notes.json") << file.dump();
-  ASSERT_EQ(run({"import", dir_ + "/notes.json"}).code, 0);
+  std::ofstream(dir_ / "notes.json") << file.dump();
+  ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
 
   // Killed once ten batches were committed.
   std::vector<std::string> env_s = env_;

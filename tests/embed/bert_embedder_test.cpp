@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../temp_dir.h"
 #include "embed/wordpiece_tokenizer.h"
 
 namespace mcpmem {
@@ -26,9 +27,7 @@ void write(const fs::path& p, const std::string& text) {
 class BertEmbedderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-bert-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    dir_ = fs::path(root_) / "models" / "acme" / "e5-tiny";
+    dir_ = fs::path(root_.path()) / "models" / "acme" / "e5-tiny";
     fs::create_directories(dir_);
     for (const char* f : {"config.json", "model.safetensors"}) {
       fs::copy_file(fs::path(MCP_TEST_FIXTURES) / "bert-tiny" / f, dir_ / f);
@@ -49,8 +48,6 @@ class BertEmbedderTest : public ::testing::Test {
           R"({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false})");
     write(dir_ / "sentence_bert_config.json", R"({"max_seq_length": 6, "do_lower_case": false})");
   }
-  void TearDown() override { fs::remove_all(root_); }
-
   // What the pieces give: the encoder's CLS state of tokenize(prompt + text), normalised.
   std::vector<float> expected(const std::string& text, Pooling pooling, size_t max_tokens) {
     auto tok = WordPieceTokenizer::load(dir_);
@@ -62,7 +59,7 @@ class BertEmbedderTest : public ::testing::Test {
     return out;
   }
 
-  std::string root_;
+  TempDir root_{"bert"};
   fs::path dir_;
 };
 
@@ -147,7 +144,7 @@ TEST_F(BertEmbedderTest, SettingsWeCannotComputeAreErrorsNamingTheFile) {
 
 TEST_F(BertEmbedderTest, TheRegistryFindsModelsByDirectoryOrNameAndNamesThePullCommand) {
   EmbedderOptions o;
-  o.models_dir = (fs::path(root_) / "models").string();
+  o.models_dir = root_ / "models";
   auto by_dir = make_embedder("bert:" + dir_.string(), o);
   ASSERT_TRUE(by_dir.is_ok()) << by_dir.status().message();
   EXPECT_EQ((*by_dir)->dimension(), 32u);

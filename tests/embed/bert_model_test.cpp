@@ -16,6 +16,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "../temp_dir.h"
 #include "embed/bert_kernels.h"
 
 namespace mcpmem {
@@ -234,18 +235,15 @@ TEST(BertModel, PoolingOfHandMadeStates) {
 class BertModelFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/bert_model_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    fs::copy_file(kTiny + "/config.json", dir_ + "/config.json");
-    fs::copy_file(kTiny + "/model.safetensors", dir_ + "/model.safetensors");
+    fs::copy_file(kTiny + "/config.json", dir_ / "config.json");
+    fs::copy_file(kTiny + "/model.safetensors", dir_ / "model.safetensors");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void edit_config(const std::function<void(Json&)>& edit) {
     std::ifstream in(kTiny + "/config.json");
     Json config = Json::parse(in);
     edit(config);
-    std::ofstream(dir_ + "/config.json") << config.dump();
+    std::ofstream(dir_ / "config.json") << config.dump();
   }
   // Rewrites model.safetensors' header (offsets count from the data region, so the data stays).
   void edit_header(const std::function<void(Json&)>& edit) {
@@ -260,18 +258,18 @@ class BertModelFilesTest : public ::testing::Test {
     const uint64_t m = text.size();
     std::string out(8, '\0');
     std::memcpy(out.data(), &m, 8);
-    std::ofstream(dir_ + "/model.safetensors", std::ios::binary)
+    std::ofstream(dir_ / "model.safetensors", std::ios::binary)
         << out << text << bytes.substr(8 + n);
   }
   Status load_error() {
-    auto model = BertModel::load(dir_);
+    auto model = BertModel::load(dir_.path());
     EXPECT_FALSE(model.is_ok());
     return model.status();
   }
-  std::string config_path() const { return dir_ + "/config.json"; }
-  std::string weights_path() const { return dir_ + "/model.safetensors"; }
+  std::string config_path() const { return dir_ / "config.json"; }
+  std::string weights_path() const { return dir_ / "model.safetensors"; }
 
-  std::string dir_;
+  TempDir dir_{"bert-model"};
 };
 
 TEST_F(BertModelFilesTest, BertPrefixedTensorNamesLoadTheSame) {
@@ -283,7 +281,7 @@ TEST_F(BertModelFilesTest, BertPrefixedTensorNamesLoadTheSame) {
     header = renamed;
   });
   const Reference ref = load_reference(kTiny);
-  auto states = load_or_die(dir_).forward(ref.sequences);
+  auto states = load_or_die(dir_.path()).forward(ref.sequences);
   ASSERT_TRUE(states.is_ok()) << states.status().message();
   for (size_t i = 0; i < ref.sequences.size(); ++i) {
     EXPECT_LE(max_abs_difference(states->sequence(i), ref.hidden_states[i]), kTolerance);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "../loopback_server.h"
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 #include "http/http_server.h"
 
@@ -123,8 +124,6 @@ std::string read(const fs::path& p) {
 class ModelStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-models-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     hub_.files = {{"config.json", R"({"hidden_size": 4})"},
                   {"vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n"},
                   {"1_Pooling/config.json", R"({"pooling_mode_mean_tokens": true})"},
@@ -132,13 +131,12 @@ class ModelStoreTest : public ::testing::Test {
                   {"model.safetensors", random_bytes(600'000)}};
     options_.endpoint = hub_.url();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path target() const { return fs::path(dir_) / "acme" / "tiny"; }
+  fs::path target() const { return fs::path(dir_.path()) / "acme" / "tiny"; }
 
   FakeHub hub_;
   PullOptions options_;
-  std::string dir_;
+  TempDir dir_{"models"};
 };
 
 TEST_F(ModelStoreTest, PullsTheListedFilesChecksThemAndResumesACutConnection) {
@@ -166,7 +164,7 @@ TEST_F(ModelStoreTest, PullsTheListedFilesChecksThemAndResumesACutConnection) {
   ASSERT_TRUE(pull_model("acme/tiny", target(), options_).is_ok());
   EXPECT_EQ(hub_.ranged.load(), ranged);
 
-  auto models = installed_models(dir_);
+  auto models = installed_models(dir_.path());
   ASSERT_EQ(models.size(), 1u);
   EXPECT_EQ(models[0].repo, "acme/tiny");
   EXPECT_TRUE(models[0].complete);

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "../temp_dir.h"
+
 namespace mcpmem {
 namespace {
 
@@ -24,12 +26,6 @@ const std::string kFixtures = MCP_TEST_FIXTURES;
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/safetensors_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes a file: 8-byte little-endian header length, `header`, then `data_bytes` bytes.
   std::string write(const std::string& name, const std::string& header, size_t data_bytes) {
     std::string bytes(8, '\0');
@@ -40,7 +36,7 @@ class SafetensorsTest : public ::testing::Test {
     return write_raw(name, bytes);
   }
   std::string write_raw(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_ + "/" + name;
+    const std::string path = dir_ / name;
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
@@ -51,7 +47,7 @@ class SafetensorsTest : public ::testing::Test {
     return file.status();
   }
 
-  std::string dir_;
+  TempDir dir_{"safetensors"};
 };
 
 // Two F32 tensors: a [2, 3] (24 bytes) then b [4] (16 bytes).
@@ -62,7 +58,7 @@ const char* kTwoTensors = R"({"__metadata__":{"format":"pt"},)"
 TEST_F(SafetensorsTest, ParsesTheRealMiniLmHeader) {
   // The header of all-MiniLM-L6-v2's model.safetensors, extended to its real size as a sparse
   // file: 104 tensors named without "bert.", shapes as its config.json implies.
-  const std::string path = dir_ + "/model.safetensors";
+  const std::string path = dir_ / "model.safetensors";
   fs::copy_file(kFixtures + "/all-MiniLM-L6-v2/model.safetensors.header", path);
   fs::resize_file(path, 11416 + 90856960);
   auto file = SafetensorsFile::open(path);
@@ -125,7 +121,7 @@ TEST_F(SafetensorsTest, TruncatedFileIsRefused) {
   Status s = open_error(kTwoTensors, 39);
   EXPECT_EQ(s.code(), StatusCode::kCorruption);
   const size_t file_size = 8 + std::strlen(kTwoTensors) + 39;
-  EXPECT_EQ(s.message(), dir_ + "/x.safetensors: tensor 'b': data ends at " +
+  EXPECT_EQ(s.message(), dir_.path() + "/x.safetensors: tensor 'b': data ends at " +
                              std::to_string(file_size + 1) + " beyond the file's " +
                              std::to_string(file_size) + " bytes (truncated?)");
 }
@@ -242,7 +238,7 @@ TEST_F(SafetensorsTest, MetadataIsIgnoredAndEmptyTensorsAllowed) {
 TEST_F(SafetensorsTest, LookupChecksNameDtypeAndShape) {
   auto file = SafetensorsFile::open(write("t.safetensors", kTwoTensors, 40));
   ASSERT_TRUE(file.is_ok()) << file.status().message();
-  const std::string path = dir_ + "/t.safetensors";
+  const std::string path = dir_ / "t.safetensors";
 
   auto missing = file->expect("c", TensorDtype::kF32, std::vector<int64_t>{4});
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "mcp/mcp_server.h"
 #include "mcp/stdio_transport.h"
 #include "model_files_fuzz.h"
@@ -160,10 +161,9 @@ bool well_formed(const std::string& reply) {
 }
 
 int run(int seconds, uint32_t seed) {
-  char tmpl[] = "/tmp/mcpmem-fuzz-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  Config config = config_from_env({{"HOME", dir}});
-  config.db_path = dir + "/fuzz.db";
+  const TempDir dir("fuzz");
+  Config config = config_from_env({{"HOME", dir.path()}});
+  config.db_path = dir / "fuzz.db";
   config.synchronous_full = false;
   auto service = MemoryService::open(config);
   if (!service.is_ok()) {
@@ -222,7 +222,6 @@ int run(int seconds, uint32_t seed) {
   }
   auto stats = (*service)->stats();
   service->reset();
-  std::filesystem::remove_all(dir);
   if (!stats.is_ok()) {
     std::fprintf(stderr, "fuzz: stats after the run: %s\n", stats.status().message().c_str());
     return 1;

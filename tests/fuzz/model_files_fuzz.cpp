@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "embed/bert_embedder.h"
 
 namespace mcpmem {
@@ -191,8 +192,8 @@ class Mutator {
 
 int run_model_files_fuzz(int seconds, uint32_t seed) {
   const auto files = valid_model();
-  char tmpl[] = "/tmp/mcpmem-modelfuzz-XXXXXX";
-  const fs::path dir = mkdtemp(tmpl);
+  const TempDir temp_dir("modelfuzz");
+  const fs::path dir = temp_dir.path();
   auto write_all = [&] {
     fs::create_directories(dir / "1_Pooling");
     fs::create_directories(dir / "2_Normalize");
@@ -258,7 +259,6 @@ int run_model_files_fuzz(int seconds, uint32_t seed) {
     write(dir / name, files.at(name));  // back to valid for the next round
     ++rounds;
   }
-  fs::remove_all(dir);
   std::printf(
       "model fuzz: %zu damaged models in %d s (seed %u): %zu loaded anyway, %zu gave "
       "a vector of the wrong size or with non-finite values\n",

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "http/dashboard.h"
 #include "http/event_stream.h"
 #include "http/http_server.h"
@@ -29,10 +30,8 @@ constexpr const char* kInitialize =
 class HttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-http-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Config c = config_from_env({{"HOME", dir_}});
-    c.db_path = dir_ + "/http.db";
+    Config c = config_from_env({{"HOME", dir_.path()}});
+    c.db_path = dir_ / "http.db";
     c.synchronous_full = false;
     c.semantic_dedup_enabled = false;  // these tests store look-alike memories on purpose
     service_ = std::move(MemoryService::open(c)).value();
@@ -43,7 +42,6 @@ class HttpTest : public ::testing::Test {
     stream_.reset();
     backups_.reset();
     service_.reset();
-    fs::remove_all(dir_);
   }
   void start(HttpOptions o = {}) {
     o.port = 0;
@@ -96,7 +94,7 @@ class HttpTest : public ::testing::Test {
   }
   int64_t memory_count() { return service_->stats().value().storage.total_memories; }
 
-  std::string dir_;
+  TempDir dir_{"http"};
   std::unique_ptr<MemoryService> service_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<McpHttpEndpoint> endpoint_;

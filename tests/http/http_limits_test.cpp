@@ -118,7 +118,7 @@ class HttpLimitsTest : public HttpTest {
     EXPECT_EQ(r->status, 200);
     EXPECT_LT(Clock::now() - started, std::chrono::seconds(1));
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((dir_ + "/http.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+    ASSERT_EQ(sqlite3_open_v2((dir_ / "http.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
               SQLITE_OK);
     sqlite3_stmt* st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
@@ -128,7 +128,7 @@ class HttpLimitsTest : public HttpTest {
     sqlite3_close(db);
   }
   void start_tls() {
-    auto tls = ensure_self_signed_certificate(dir_ + "/tls", certificate_names("", "", ""));
+    auto tls = ensure_self_signed_certificate(dir_ / "tls", certificate_names("", "", ""));
     ASSERT_TRUE(tls.is_ok());
     HttpOptions o;
     o.cert_file = tls->cert_file;

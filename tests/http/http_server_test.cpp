@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "../deep_json.h"
+#include "../temp_dir.h"
 #include "http/api_key.h"
 #include "http_fixture.h"
 
@@ -110,17 +111,18 @@ TEST_F(HttpTest, DashboardFilesAreServedWithAStrictPolicyAndNothingElseIsReachab
 // Issue 13, scope 7: the key prompt said ~/.local/share/mcp-memory/api_key whatever the base
 // directory was. It names the file this server's key is kept in, and never holds the key.
 TEST_F(HttpTest, DashboardKeyPromptNamesTheKeyFileTheServerUses) {
-  Config c = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_ + "/data <&> here"}});
+  Config c =
+      config_from_env({{"HOME", dir_.path()}, {"MCP_MEMORY_BASE_DIR", dir_ / "data <&> here"}});
   auto key = resolve_api_key(c);
   ASSERT_TRUE(key.is_ok()) << key.status().message();
-  ASSERT_EQ(key->file, dir_ + "/data <&> here/api_key");
+  ASSERT_EQ(key->file, dir_ / "data <&> here/api_key");
   HttpOptions o;
   o.api_key = key->key;
   dashboard_.api_key_file = api_key_file(c);
   start(o);
   auto page = client().Get("/");
   ASSERT_EQ(page->status, 200);
-  const std::string prompt = "<code>" + dir_ + "/data &lt;&amp;&gt; here/api_key</code>";
+  const std::string prompt = "<code>" + dir_.path() + "/data &lt;&amp;&gt; here/api_key</code>";
   EXPECT_NE(page->body.find(prompt), std::string::npos) << page->body;
   EXPECT_EQ(page->body.find(key->key), std::string::npos);
   EXPECT_EQ(page->body.find("~/.local/share"), std::string::npos);
@@ -128,7 +130,7 @@ TEST_F(HttpTest, DashboardKeyPromptNamesTheKeyFileTheServerUses) {
 }
 
 TEST_F(HttpTest, DashboardKeyPromptNamesMcpApiKeyWhenTheKeyComesFromIt) {
-  Config c = config_from_env({{"HOME", dir_}, {"MCP_API_KEY", kKey}});
+  Config c = config_from_env({{"HOME", dir_.path()}, {"MCP_API_KEY", kKey}});
   dashboard_.api_key_file = api_key_file(c);
   EXPECT_EQ(dashboard_.api_key_file, "");
   start();
@@ -488,7 +490,7 @@ TEST_F(HttpTest, AccessLogEscapesControlCharactersOfThePath_Issue15) {
 }
 
 TEST_F(HttpTest, ServesHttpsWithARealCertificate) {
-  const std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
+  const std::string cert = dir_ / "cert.pem", key = dir_ / "key.pem";
   const std::string cmd =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
       "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
@@ -515,8 +517,8 @@ TEST_F(HttpTest, UnreadableCertificateIsAClearError) {
   HttpOptions o;
   o.api_key = kKey;
   o.port = 0;
-  o.cert_file = dir_ + "/missing.pem";
-  o.key_file = dir_ + "/missing.key";
+  o.cert_file = dir_ / "missing.pem";
+  o.key_file = dir_ / "missing.key";
   auto r = HttpServer::create(o);
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("missing.pem"), std::string::npos);
@@ -525,10 +527,9 @@ TEST_F(HttpTest, UnreadableCertificateIsAClearError) {
 }
 
 TEST(ApiKey, GeneratedOnceKeptWithMode0600AndReused) {
-  char tmpl[] = "/tmp/mcpmem-key-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  Config c = config_from_env({{"HOME", dir}});
-  c.base_dir = dir + "/data";
+  const TempDir dir("key");
+  Config c = config_from_env({{"HOME", dir.path()}});
+  c.base_dir = dir / "data";
   auto first = resolve_api_key(c);
   ASSERT_TRUE(first.is_ok());
   EXPECT_TRUE(first->generated);
@@ -548,7 +549,6 @@ TEST(ApiKey, GeneratedOnceKeptWithMode0600AndReused) {
   auto env = resolve_api_key(c);
   EXPECT_EQ(env->key, "from-env");
   EXPECT_TRUE(env->file.empty());
-  fs::remove_all(dir);
 }
 
 TEST(HostWithoutPort, HandlesNamesAddressesAndBrackets) {

@@ -30,7 +30,7 @@ TEST_F(HttpTest, ThirtyTwoKeepAliveClientsForTwentySecondsLoseNothing) {
   const int64_t before = memory_count();
   ASSERT_EQ(before, 10000);
 
-  auto tls = ensure_self_signed_certificate(dir_ + "/tls", certificate_names("", "", ""));
+  auto tls = ensure_self_signed_certificate(dir_ / "tls", certificate_names("", "", ""));
   ASSERT_TRUE(tls.is_ok());
   HttpOptions o;
   o.cert_file = tls->cert_file;

@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include "../temp_dir.h"
 #include "http_fixture.h"
 
 namespace mcpmem {
@@ -35,7 +36,7 @@ std::string san_of(const std::string& cert_path) {
 }
 
 TEST_F(HttpTest, SelfSignedCertificateIsMadeOnceKeptPrivateAndTrustedWhenPinned) {
-  const std::string dir = dir_ + "/tls";
+  const std::string dir = dir_ / "tls";
   auto names = certificate_names("box", "memory.lan, hub.local", "10.0.0.5");
   auto made = ensure_self_signed_certificate(dir, names);
   ASSERT_TRUE(made.is_ok()) << made.status().message();
@@ -66,7 +67,7 @@ TEST_F(HttpTest, SelfSignedCertificateIsMadeOnceKeptPrivateAndTrustedWhenPinned)
   EXPECT_EQ(r->status, 200);
   // A client that trusts another certificate refuses the connection.
   stop();
-  auto other = ensure_self_signed_certificate(dir_ + "/other", names);
+  auto other = ensure_self_signed_certificate(dir_ / "other", names);
   start(o);
   TestClient wrong(server_->port(), /*tls=*/true, other->cert_file);
   wrong.set_host_name("localhost");
@@ -74,22 +75,20 @@ TEST_F(HttpTest, SelfSignedCertificateIsMadeOnceKeptPrivateAndTrustedWhenPinned)
 }
 
 TEST(SelfSignedCertificate, AKeyThatNoLongerMatchesIsRepaired) {
-  char tmpl[] = "/tmp/mcpmem-tls-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  const TempDir dir("tls");
   auto names = certificate_names("box", "", "");
-  auto first = ensure_self_signed_certificate(dir + "/a", names);
-  auto second = ensure_self_signed_certificate(dir + "/b", names);
+  auto first = ensure_self_signed_certificate(dir / "a", names);
+  auto second = ensure_self_signed_certificate(dir / "b", names);
   ASSERT_TRUE(first.is_ok() && second.is_ok());
   // As after a crash between the two renames: a new key beside the old certificate.
   std::filesystem::copy_file(second->key_file, first->key_file,
                              std::filesystem::copy_options::overwrite_existing);
-  auto repaired = ensure_self_signed_certificate(dir + "/a", names);
+  auto repaired = ensure_self_signed_certificate(dir / "a", names);
   ASSERT_TRUE(repaired.is_ok());
   EXPECT_TRUE(repaired->created);
   EXPECT_NE(repaired->sha256_fingerprint, first->sha256_fingerprint);
   std::ofstream(first->cert_file) << "not a certificate";
-  EXPECT_TRUE(ensure_self_signed_certificate(dir + "/a", names)->created);
-  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(ensure_self_signed_certificate(dir / "a", names)->created);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../temp_dir.h"
 #include "mcp/mcp_server.h"
 
 namespace mcpmem {
@@ -20,10 +21,8 @@ const Json kEnvelope = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"
 class McpProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-proto-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Config config = config_from_env({{"HOME", dir_}});
-    config.db_path = dir_ + "/mcp.db";
+    Config config = config_from_env({{"HOME", dir_.path()}});
+    config.db_path = dir_ / "mcp.db";
     config.synchronous_full = false;
     service_ = std::move(MemoryService::open(config)).value();
     server_ = std::make_unique<McpServer>(*service_);
@@ -31,7 +30,6 @@ class McpProtocolTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     service_.reset();
-    fs::remove_all(dir_);
   }
   // A request of the modern era: `meta` is its _meta (the envelope unless the test breaks it).
   Json modern(const std::string& method, Json params = Json::object(), Json meta = kEnvelope) {
@@ -46,7 +44,7 @@ class McpProtocolTest : public ::testing::Test {
     return last_.message ? Json::parse(*last_.message) : Json();
   }
 
-  std::string dir_;
+  TempDir dir_{"proto"};
   std::unique_ptr<MemoryService> service_;
   std::unique_ptr<McpServer> server_;
   McpReply last_;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "../deep_json.h"
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 
 namespace mcpmem {
@@ -26,10 +27,8 @@ namespace fs = std::filesystem;
 class McpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-mcp-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}});
-    config_.db_path = dir_ + "/mcp.db";
+    config_ = config_from_env({{"HOME", dir_.path()}});
+    config_.db_path = dir_ / "mcp.db";
     config_.synchronous_full = false;
     service_ = std::move(MemoryService::open(config_)).value();
     server_ = std::make_unique<McpServer>(*service_);
@@ -47,7 +46,6 @@ class McpTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     service_.reset();
-    fs::remove_all(dir_);
   }
   Json rpc(const Json& message) {
     auto out = server_->handle(message.dump());
@@ -70,7 +68,7 @@ class McpTest : public ::testing::Test {
   }
   static std::string text(const Json& result) { return result["content"][0]["text"]; }
 
-  std::string dir_;
+  TempDir dir_{"mcp"};
   Config config_;
   double now_ = 0;
   std::unique_ptr<MemoryService> service_;
@@ -781,8 +779,7 @@ TEST_F(McpRepliesTest, ListStatsHealthAndSyncStatusAreTextNotJson_Issue16) {
 
 // The real binary on stdio: 1,000 pipelined requests, every one answered in order.
 TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
-  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  const TempDir dir("stdio");
   std::ostringstream in;
   in << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})"
      << "\n"
@@ -801,12 +798,12 @@ TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
          << "\n";
     }
   }
-  std::ofstream(dir + "/in") << in.str();
-  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir +
-                    "/db MCP_SEMANTIC_DEDUP_ENABLED=false " + MCP_BINARY + " serve < " + dir +
-                    "/in > " + dir + "/out 2> " + dir + "/err";
+  std::ofstream(dir / "in") << in.str();
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir.path() +
+                    "/db MCP_SEMANTIC_DEDUP_ENABLED=false " + MCP_BINARY + " serve < " +
+                    dir.path() + "/in > " + dir.path() + "/out 2> " + dir.path() + "/err";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream out(dir + "/out");
+  std::ifstream out(dir / "out");
   std::string line;
   int lines = 0, stored = 0, parse_errors = 0, last_id = -1;
   while (std::getline(out, line)) {
@@ -825,16 +822,14 @@ TEST(McpStdio, PipelinedBurstIsAnsweredInOrder) {
   EXPECT_EQ(lines, 1001);
   EXPECT_EQ(parse_errors, 10);
   EXPECT_EQ(stored, 90);
-  fs::remove_all(dir);
 }
 
 // Issue 15 over stdio against the real binary: deep lines are answered with -32700 and the
 // process goes on to answer the next line and exits 0.
 TEST(McpStdio, JsonNestedHundredThousandDeepIsAParseErrorAndTheServerGoesOn_Issue15) {
-  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  const TempDir dir("stdio");
   {
-    std::ofstream in(dir + "/in");
+    std::ofstream in(dir / "in");
     in << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":)"
           R"("2025-06-18","capabilities":{}}})"
        << "\n";
@@ -847,10 +842,11 @@ TEST(McpStdio, JsonNestedHundredThousandDeepIsAParseErrorAndTheServerGoesOn_Issu
     in << R"({"jsonrpc":"2.0","id":7,"method":"ping"})"
        << "\n";
   }
-  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir + "/db " + MCP_BINARY +
-                    " serve < " + dir + "/in > " + dir + "/out 2> " + dir + "/err";
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir.path() + "/db " + MCP_BINARY +
+                    " serve < " + dir.path() + "/in > " + dir.path() + "/out 2> " + dir.path() +
+                    "/err";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream out(dir + "/out");
+  std::ifstream out(dir / "out");
   std::vector<Json> replies;
   for (std::string line; std::getline(out, line);) replies.push_back(Json::parse(line));
   ASSERT_EQ(replies.size(), 8u);
@@ -862,28 +858,26 @@ TEST(McpStdio, JsonNestedHundredThousandDeepIsAParseErrorAndTheServerGoesOn_Issu
   }
   EXPECT_EQ(replies[7]["id"], 7);
   EXPECT_EQ(replies[7]["result"], Json::object());
-  fs::remove_all(dir);
 }
 
 // stdin closed in the middle of a request: the partial message gets a parse error, the server
 // exits cleanly, and nothing but protocol reaches stdout.
 TEST(McpStdio, StdinClosedMidRequest) {
-  char tmpl[] = "/tmp/mcpmem-stdio-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/in") << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})"
-                             << "\n"
-                             << R"({"jsonrpc":"2.0","id":1,"method":"tools/ca)";
-  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir + "/db " + MCP_BINARY +
-                    " serve < " + dir + "/in > " + dir + "/out 2> " + dir + "/err";
+  const TempDir dir("stdio");
+  std::ofstream(dir / "in") << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{}})"
+                            << "\n"
+                            << R"({"jsonrpc":"2.0","id":1,"method":"tools/ca)";
+  std::string cmd = std::string("MCP_MEMORY_SQLITE_PATH=") + dir.path() + "/db " + MCP_BINARY +
+                    " serve < " + dir.path() + "/in > " + dir.path() + "/out 2> " + dir.path() +
+                    "/err";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream out(dir + "/out");
+  std::ifstream out(dir / "out");
   std::string first, second, third;
   ASSERT_TRUE(std::getline(out, first));
   ASSERT_TRUE(std::getline(out, second));
   EXPECT_FALSE(std::getline(out, third));
   EXPECT_EQ(Json::parse(first)["id"], 0);
   EXPECT_EQ(Json::parse(second)["error"]["code"], -32700);
-  fs::remove_all(dir);
 }
 
 }  // namespace

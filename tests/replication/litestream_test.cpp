@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../temp_dir.h"
 #include "platform/child_process.h"
 #include "service/memory_service.h"
 
@@ -60,26 +61,23 @@ std::string integrity(const std::string& path) {
 class LitestreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-litestream-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_}});
+    config_ = config_from_env({{"HOME", dir_.path()}, {"MCP_MEMORY_BASE_DIR", dir_.path()}});
     config_.litestream = MCP_LITESTREAM;
     config_.synchronous_full = false;
     config_.semantic_dedup_enabled = false;
-    setenv("MCP_MEMORY_BASE_DIR", dir_.c_str(), 1);
+    setenv("MCP_MEMORY_BASE_DIR", dir_.path().c_str(), 1);
     setenv("MCP_MEMORY_LITESTREAM", MCP_LITESTREAM, 1);
   }
   void TearDown() override {
     unsetenv("MCP_MEMORY_BASE_DIR");
     unsetenv("MCP_MEMORY_LITESTREAM");
-    fs::remove_all(dir_);
   }
-  std::string dir_;
+  TempDir dir_{"litestream"};
   Config config_;
 };
 
 TEST_F(LitestreamTest, TenThousandMemoriesWrittenWhileReplicatingRestoreIdentically) {
-  const std::string replica = dir_ + "/replica";
+  const std::string replica = dir_ / "replica";
   std::string log;
   std::mutex log_mu;
   auto replicate = ChildProcess::start({MCP_BINARY, "replicate", "--replica", replica},
@@ -109,10 +107,10 @@ TEST_F(LitestreamTest, TenThousandMemoriesWrittenWhileReplicatingRestoreIdentica
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0) << log;
   EXPECT_NE(log.find("mcp-memory: replicating until Ctrl+C or SIGTERM"), std::string::npos) << log;
-  EXPECT_EQ(fs::status(dir_ + "/litestream.yml").permissions() & fs::perms::others_read,
+  EXPECT_EQ(fs::status(dir_ / "litestream.yml").permissions() & fs::perms::others_read,
             fs::perms::none);
 
-  const std::string restored = dir_ + "/restored.db";
+  const std::string restored = dir_ / "restored.db";
   auto out = run_child({MCP_LITESTREAM, "restore", "-o", restored, "file://" + replica},
                        std::chrono::seconds(120));
   ASSERT_TRUE(out.is_ok()) << out.status().message();
@@ -135,23 +133,23 @@ TEST_F(LitestreamTest, TenThousandMemoriesWrittenWhileReplicatingRestoreIdentica
 }
 
 TEST_F(LitestreamTest, AConfigurationLitestreamWouldMisreadStopsBeforeItStarts) {
-  const std::string yml = dir_ + "/litestream.yml";
+  const std::string yml = dir_ / "litestream.yml";
   std::ofstream(yml) << "dbs:\n  - path: " << config_.db_path
-                     << "\n    replicas:\n      - type: file\n        path: " << dir_
+                     << "\n    replicas:\n      - type: file\n        path: " << dir_.path()
                      << "/r\n        sync-interval: 1\n";
   auto out = run_child({MCP_BINARY, "replicate", "--config", yml}, std::chrono::seconds(30));
   ASSERT_TRUE(out.is_ok());
   EXPECT_EQ(out->exit_code, 1);
   EXPECT_NE(out->output.find("sync-interval: '1' is not a duration with a unit"), std::string::npos)
       << out->output;
-  EXPECT_FALSE(fs::exists(dir_ + "/r"));
+  EXPECT_FALSE(fs::exists(dir_ / "r"));
 }
 
 TEST_F(LitestreamTest, TheVersionWeDriveIsFound) {
   auto found = find_litestream(config_);
   ASSERT_TRUE(found.is_ok()) << found.status().message();
   Config missing = config_;
-  missing.litestream = dir_ + "/no-litestream";
+  missing.litestream = dir_ / "no-litestream";
   auto none = find_litestream(missing);
   EXPECT_FALSE(none.is_ok());
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../temp_dir.h"
 #include "core/json_parse.h"
 #include "core/time_format.h"
 #include "http/rest_api.h"
@@ -27,15 +28,12 @@ namespace fs = std::filesystem;
 class ReplicaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-replica-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_ + "/hub"}});
+    config_ = config_from_env({{"HOME", dir_.path()}, {"MCP_MEMORY_BASE_DIR", dir_ / "hub"}});
     config_.litestream = MCP_LITESTREAM;
     config_.synchronous_full = false;
     config_.semantic_dedup_enabled = false;
-    fs::create_directories(dir_ + "/hub");
+    fs::create_directories(dir_ / "hub");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // The command line of the binary with this test's hub environment.
   std::vector<std::string> cli(const std::string& base_dir, std::vector<std::string> args) const {
@@ -57,12 +55,12 @@ class ReplicaTest : public ::testing::Test {
     ASSERT_TRUE(service.store(r).is_ok());
   }
 
-  std::string dir_;
+  TempDir dir_{"replica"};
   Config config_;
 };
 
 TEST_F(ReplicaTest, TheFirstDatabaseClaimsAStoreAndAnotherIsRefused) {
-  const std::string store = dir_ + "/store";
+  const std::string store = dir_ / "store";
   const std::string hub = fence_owner_name("hub", "/data/hub.db");
   const std::string laptop = fence_owner_name("laptop", "/data/copy.db");
   ASSERT_TRUE(claim_or_check_fence(store, hub).is_ok());
@@ -89,10 +87,10 @@ TEST_F(ReplicaTest, TheFirstDatabaseClaimsAStoreAndAnotherIsRefused) {
 }
 
 TEST_F(ReplicaTest, StatusShowsGenerationPositionAndALagThatGrowsWhileLitestreamIsDown) {
-  const std::string store = dir_ + "/store";
+  const std::string store = dir_ / "store";
   auto config = litestream_config_for(config_.db_path, {store});
   ASSERT_TRUE(config.is_ok()) << config.status().message();
-  const std::string yml = dir_ + "/litestream.yml";
+  const std::string yml = dir_ / "litestream.yml";
   std::ofstream(yml) << litestream_config_yaml(*config);
   auto service = std::move(MemoryService::open(config_)).value();
   auto supervisor = std::make_unique<LitestreamSupervisor>(MCP_LITESTREAM, yml);
@@ -138,7 +136,7 @@ TEST_F(ReplicaTest, StatusShowsGenerationPositionAndALagThatGrowsWhileLitestream
 
   // The guide's hub configuration: two unnamed file replicas, both "file" to Litestream, each
   // reported from its own directory.
-  auto two = litestream_config_for(config_.db_path, {store, dir_ + "/empty"});
+  auto two = litestream_config_for(config_.db_path, {store, dir_ / "empty"});
   ASSERT_TRUE(two.is_ok());
   auto both = read_replica_status(MCP_LITESTREAM, yml, *two, unix_now());
   ASSERT_TRUE(both.is_ok());
@@ -158,8 +156,8 @@ TEST_F(ReplicaTest, StatusShowsGenerationPositionAndALagThatGrowsWhileLitestream
 }
 
 TEST_F(ReplicaTest, APromotedCopyReplicatesAndTheOldHubRefuses) {
-  const std::string store = dir_ + "/store";
-  const std::string hub_dir = dir_ + "/hub";
+  const std::string store = dir_ / "store";
+  const std::string hub_dir = dir_ / "hub";
   std::string hub_log;
   std::mutex log_mu;
   auto hub = ChildProcess::start(cli(hub_dir, {"replicate", "--replica", store}),
@@ -178,7 +176,7 @@ TEST_F(ReplicaTest, APromotedCopyReplicatesAndTheOldHubRefuses) {
   EXPECT_EQ(run(hub_dir, {"--json", "replica", "status"}).exit_code, 0);
 
   // The laptop's copy (what `replica follow` keeps), promoted while the old hub still runs.
-  const std::string laptop_dir = dir_ + "/laptop";
+  const std::string laptop_dir = dir_ / "laptop";
   fs::create_directories(laptop_dir);
   const std::string copy = laptop_dir + "/copy.db";
   auto restored = run_child({MCP_LITESTREAM, "restore", "-o", copy, "file://" + store},
@@ -214,7 +212,7 @@ TEST_F(ReplicaTest, APromotedCopyReplicatesAndTheOldHubRefuses) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   (*new_hub)->terminate();
   ASSERT_TRUE((*new_hub)->wait_for(std::chrono::seconds(30)).has_value());
-  const std::string check = dir_ + "/check.db";
+  const std::string check = dir_ / "check.db";
   auto last = run_child({MCP_LITESTREAM, "restore", "-o", check, "file://" + store},
                         std::chrono::seconds(60));
   ASSERT_TRUE(last.is_ok() && last->exit_code == 0) << (last.is_ok() ? last->output : "");

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 #include "core/encrypted_stream.h"
 #include "service/backups.h"
@@ -56,11 +57,9 @@ std::string dump(const std::string& path) {
 class BackupRestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-restore-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}});
-    config_.db_path = dir_ + "/live.db";
-    config_.backups_path = dir_ + "/backups";
+    config_ = config_from_env({{"HOME", dir_.path()}});
+    config_.db_path = dir_ / "live.db";
+    config_.backups_path = dir_ / "backups";
     config_.synchronous_full = false;
     config_.semantic_dedup_enabled = false;
     config_.backup_encrypt = true;
@@ -68,10 +67,7 @@ class BackupRestoreTest : public ::testing::Test {
     config_.backup_kdf_log2_n = 12;  // fast; the format records it
     service_ = std::move(MemoryService::open(config_)).value();
   }
-  void TearDown() override {
-    service_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { service_.reset(); }
 
   void store(int n, const std::string& prefix, size_t padding = 0) {
     std::vector<StoreRequest> batch;
@@ -102,7 +98,7 @@ class BackupRestoreTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
+  TempDir dir_{"restore"};
   Config config_;
   std::unique_ptr<MemoryService> service_;
 };
@@ -119,11 +115,11 @@ TEST_F(BackupRestoreTest, AnEncryptedRoundTripGivesBackEveryRow) {
   const std::string sealed = slurp(b.path);
   EXPECT_EQ(sealed.find("SQLite format 3"), std::string::npos);
   EXPECT_EQ(sealed.find("round trip 1"), std::string::npos);
-  for (const auto& e : fs::directory_iterator(dir_)) {
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
     EXPECT_EQ(e.path().string().find("snapshot"), std::string::npos) << e.path();
   }
 
-  const std::string target = dir_ + "/restored/memories.db";
+  const std::string target = dir_ / "restored/memories.db";
   auto report = restore_from_backup(b.path, {target}, std::string(kPassphrase));
   ASSERT_TRUE(report.is_ok()) << report.status().message();
   EXPECT_EQ(report->memories, 300);
@@ -141,7 +137,7 @@ TEST_F(BackupRestoreTest, APlainBackupRestoresToo) {
   BackupInfo b = encrypted_backup();
   EXPECT_FALSE(b.encrypted);
   EXPECT_EQ(b.memory_count, 50);
-  const std::string target = dir_ + "/plain.db";
+  const std::string target = dir_ / "plain.db";
   auto report = restore_from_backup(b.path, {target}, std::nullopt);
   ASSERT_TRUE(report.is_ok()) << report.status().message();
   EXPECT_FALSE(report->decrypted);
@@ -154,7 +150,7 @@ TEST_F(BackupRestoreTest, APlainBackupRestoresToo) {
 TEST_F(BackupRestoreTest, AWrongPassphraseSaysSoAndWritesNothing) {
   store(20, "secret");
   BackupInfo b = encrypted_backup();
-  const std::string target = dir_ + "/wrong.db";
+  const std::string target = dir_ / "wrong.db";
   auto report = restore_from_backup(b.path, {target}, std::string("tangerine submarine 43"));
   ASSERT_FALSE(report.is_ok());
   EXPECT_NE(report.status().message().find("wrong passphrase or damaged file"), std::string::npos)
@@ -173,7 +169,7 @@ TEST_F(BackupRestoreTest, AFlippedByteOrACutFileFailsAndWritesNothing) {
   const std::string sealed = slurp(b.path);
   const size_t chunk = (1 << 20) + 16;
   ASSERT_GT(sealed.size(), kEncryptedHeaderBytes + chunk);
-  const std::string target = dir_ + "/damaged.db";
+  const std::string target = dir_ / "damaged.db";
   std::vector<std::pair<std::string, std::string>> cases;
   for (size_t at :
        {size_t{0}, size_t{10}, size_t{30}, size_t{50}, size_t{63}, size_t{64}, size_t{5000},
@@ -187,7 +183,7 @@ TEST_F(BackupRestoreTest, AFlippedByteOrACutFileFailsAndWritesNothing) {
   cases.emplace_back("cut inside the header", sealed.substr(0, 40));
   cases.emplace_back("cut by one byte", sealed.substr(0, sealed.size() - 1));
   for (const auto& [what, bytes] : cases) {
-    const std::string bad_file = dir_ + "/bad.db.enc";
+    const std::string bad_file = dir_ / "bad.db.enc";
     write_file(bad_file, bytes);
     auto report = restore_from_backup(bad_file, {target}, std::string(kPassphrase));
     ASSERT_FALSE(report.is_ok()) << what;
@@ -217,7 +213,7 @@ TEST_F(BackupRestoreTest, AnEncryptedBackupDuringWritesHoldsEverythingCommittedB
   BackupInfo b = encrypted_backup();
   done = true;
   writer.join();
-  const std::string target = dir_ + "/during.db";
+  const std::string target = dir_ / "during.db";
   auto report = restore_from_backup(b.path, {target}, std::string(kPassphrase));
   ASSERT_TRUE(report.is_ok()) << report.status().message();
   EXPECT_GE(report->memories, 100 + committed_before);
@@ -234,7 +230,7 @@ TEST_F(BackupRestoreTest, AnEncryptedBackupDuringWritesHoldsEverythingCommittedB
 TEST_F(BackupRestoreTest, AnExistingDatabaseIsReplacedOnlyWithForceAndKept) {
   store(10, "new data");
   BackupInfo b = encrypted_backup();
-  const std::string target = dir_ + "/existing.db";
+  const std::string target = dir_ / "existing.db";
   {
     Config other = config_;
     other.db_path = target;
@@ -261,25 +257,25 @@ TEST_F(BackupRestoreTest, AnExistingDatabaseIsReplacedOnlyWithForceAndKept) {
 }
 
 TEST_F(BackupRestoreTest, AFileThatIsNotADatabaseIsRefusedAndWritesNothing) {
-  const std::string target = dir_ + "/not.db";
-  write_file(dir_ + "/notes.db", std::string(10000, 'n'));
-  auto report = restore_from_backup(dir_ + "/notes.db", {target}, std::nullopt);
+  const std::string target = dir_ / "not.db";
+  write_file(dir_ / "notes.db", std::string(10000, 'n'));
+  auto report = restore_from_backup(dir_ / "notes.db", {target}, std::nullopt);
   EXPECT_EQ(report.status().code(), StatusCode::kCorruption) << report.status().message();
   expect_nothing_written(target);
   // An SQLite database that is not ours (no memories table), and an empty file: refused too.
   sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/other.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open((dir_ / "other.db").c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "CREATE TABLE notes(x)", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
-  auto foreign = restore_from_backup(dir_ + "/other.db", {target}, std::nullopt);
+  auto foreign = restore_from_backup(dir_ / "other.db", {target}, std::nullopt);
   EXPECT_NE(foreign.status().message().find("no memories table"), std::string::npos)
       << foreign.status().message();
   expect_nothing_written(target);
-  write_file(dir_ + "/empty.db", "");
-  auto empty = restore_from_backup(dir_ + "/empty.db", {target}, std::nullopt);
+  write_file(dir_ / "empty.db", "");
+  auto empty = restore_from_backup(dir_ / "empty.db", {target}, std::nullopt);
   EXPECT_FALSE(empty.is_ok());
   expect_nothing_written(target);
-  EXPECT_EQ(restore_from_backup(dir_ + "/missing.db", {target}, std::nullopt).status().code(),
+  EXPECT_EQ(restore_from_backup(dir_ / "missing.db", {target}, std::nullopt).status().code(),
             StatusCode::kNotFound);
 }
 
@@ -325,14 +321,14 @@ TEST_F(BackupRestoreTest, EncryptionWithoutAPassphraseIsRefusedUpFront) {
 
 TEST_F(BackupRestoreTest, ThePassphraseFileLosesItsTrailingNewline) {
   config_.backup_passphrase.clear();
-  config_.backup_passphrase_file = dir_ + "/pass";
+  config_.backup_passphrase_file = dir_ / "pass";
   write_file(config_.backup_passphrase_file, std::string(kPassphrase) + "\r\n");
   auto p = backup_passphrase(config_);
   ASSERT_TRUE(p.is_ok());
   EXPECT_EQ(**p, kPassphrase);
   write_file(config_.backup_passphrase_file, "\n");
   EXPECT_EQ(backup_passphrase(config_).status().code(), StatusCode::kInvalidArgument);
-  config_.backup_passphrase_file = dir_ + "/missing";
+  config_.backup_passphrase_file = dir_ / "missing";
   EXPECT_FALSE(backup_passphrase(config_).is_ok());
 }
 

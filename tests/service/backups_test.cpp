@@ -9,6 +9,8 @@
 #include <fstream>
 #include <thread>
 
+#include "../temp_dir.h"
+
 namespace mcpmem {
 namespace {
 
@@ -17,20 +19,15 @@ namespace fs = std::filesystem;
 class BackupsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-backup-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}});
-    config_.db_path = dir_ + "/live.db";
-    config_.backups_path = dir_ + "/backups";
+    config_ = config_from_env({{"HOME", dir_.path()}});
+    config_.db_path = dir_ / "live.db";
+    config_.backups_path = dir_ / "backups";
     config_.synchronous_full = false;
     config_.semantic_dedup_enabled = false;
     service_ = std::move(MemoryService::open(config_)).value();
   }
-  void TearDown() override {
-    service_.reset();
-    fs::remove_all(dir_);
-  }
-  std::string dir_;
+  void TearDown() override { service_.reset(); }
+  TempDir dir_{"backup"};
   Config config_;
   std::unique_ptr<MemoryService> service_;
 };

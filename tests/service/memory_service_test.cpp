@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 #include "core/time_format.h"
 #include "service/version_json.h"
@@ -21,17 +22,12 @@ constexpr double kNow = 1752676200;  // 2025-07-16 14:30:00 UTC, a Wednesday
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-svc-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}});
-    config_.db_path = dir_ + "/memories.db";
+    config_ = config_from_env({{"HOME", dir_.path()}});
+    config_.db_path = dir_ / "memories.db";
     config_.synchronous_full = false;
     service_ = open_service();
   }
-  void TearDown() override {
-    service_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { service_.reset(); }
   std::unique_ptr<MemoryService> open_service(ServiceOptions o = {}) {
     o.clock = [this] { return now_; };
     auto s = MemoryService::open(config_, o);
@@ -57,7 +53,7 @@ class ServiceTest : public ::testing::Test {
     return out.is_ok() ? *out : SearchResponse{};
   }
 
-  std::string dir_;
+  TempDir dir_{"svc"};
   Config config_;
   double now_ = kNow;
   std::unique_ptr<MemoryService> service_;

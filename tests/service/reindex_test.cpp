@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "../temp_dir.h"
 #include "../tiny_bert.h"
 #include "embed/model_store.h"
 #include "service/memory_service.h"
@@ -21,13 +22,10 @@ namespace fs = std::filesystem;
 class ReindexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-reindex-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    config_ = config_from_env({{"HOME", dir_}, {"MCP_MEMORY_BASE_DIR", dir_}});
-    config_.db_path = dir_ + "/memories.db";
+    config_ = config_from_env({{"HOME", dir_.path()}, {"MCP_MEMORY_BASE_DIR", dir_.path()}});
+    config_.db_path = dir_ / "memories.db";
     config_.synchronous_full = false;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<MemoryService> open(const std::string& model = "") {
     Config c = config_;
@@ -52,7 +50,7 @@ class ReindexTest : public ::testing::Test {
     return out.is_ok() && !out->results.empty() ? out->results[0].memory.content : "";
   }
 
-  std::string dir_;
+  TempDir dir_{"reindex"};
   Config config_;
 };
 
@@ -73,7 +71,7 @@ TEST_F(ReindexTest, AnotherModelIsRefusedWhileVectorsOfTheStoredOneExist) {
   EXPECT_NE(refused.status().message().find("hash-384"), std::string::npos);
 
   // Without a configured model, the database's own is used, whatever `model use` says.
-  ASSERT_TRUE(set_default_model(dir_ + "/models", "hash-256").is_ok());
+  ASSERT_TRUE(set_default_model(dir_ / "models", "hash-256").is_ok());
   auto service = open();
   ASSERT_TRUE(service);
   EXPECT_EQ(service->embedder().model_id(), "hash-384");
@@ -81,7 +79,7 @@ TEST_F(ReindexTest, AnotherModelIsRefusedWhileVectorsOfTheStoredOneExist) {
 }
 
 TEST_F(ReindexTest, ADatabaseWithoutVectorsTakesTheDefaultOrConfiguredModel) {
-  ASSERT_TRUE(set_default_model(dir_ + "/models", "hash-128").is_ok());
+  ASSERT_TRUE(set_default_model(dir_ / "models", "hash-128").is_ok());
   {
     auto service = open();
     ASSERT_TRUE(service);
@@ -178,20 +176,20 @@ TEST_F(ReindexTest, WithoutATargetReindexNamesHowToChooseOne) {
   auto report = reindex(config_, {});
   ASSERT_FALSE(report.is_ok());
   EXPECT_NE(report.status().message().find("model use"), std::string::npos);
-  ASSERT_TRUE(set_default_model(dir_ + "/models", "hash-64").is_ok());
+  ASSERT_TRUE(set_default_model(dir_ / "models", "hash-64").is_ok());
   report = reindex(config_, {});
   ASSERT_TRUE(report.is_ok()) << report.status().message();
   EXPECT_EQ(report->to_model, "hash-64");
 }
 
 TEST_F(ReindexTest, AStoredModelThisMachineCannotLoadIsNamedWithTheWayOut) {
-  testing_util::make_tiny_bert(dir_);
+  testing_util::make_tiny_bert(dir_.path());
   {
-    auto service = open("bert:" + dir_ + "/tiny");
+    auto service = open("bert:" + dir_ / "tiny");
     ASSERT_TRUE(service);
     store(*service, "hello world memory");
   }
-  fs::remove_all(dir_ + "/tiny");
+  fs::remove_all(dir_ / "tiny");
   auto refused = MemoryService::open(config_);
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.status().message().find("bert:tiny"), std::string::npos)

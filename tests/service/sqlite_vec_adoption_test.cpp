@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "../temp_dir.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
@@ -22,17 +23,15 @@ const std::string kFixtures = MCP_TEST_FIXTURES;
 class SqliteVecAdoptionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-pyvec-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     // The model the fixture's vectors were made with: bert-tiny and the fixture's vocabulary.
-    model_dir_ = dir_ + "/bert-tiny-vec";
+    model_dir_ = dir_ / "bert-tiny-vec";
     fs::create_directories(model_dir_);
     for (const char* f : {"config.json", "model.safetensors"}) {
       fs::copy_file(kFixtures + "/bert-tiny/" + f, model_dir_ + "/" + f);
     }
     fs::copy_file(kFixtures + "/python-vec/vocab.txt", model_dir_ + "/vocab.txt");
-    config_ = config_from_env({{"HOME", dir_}});
-    config_.db_path = dir_ + "/sqlite_vec.db";
+    config_ = config_from_env({{"HOME", dir_.path()}});
+    config_.db_path = dir_ / "sqlite_vec.db";
     config_.synchronous_full = false;
     fs::copy_file(kFixtures + "/python-vec/python_service_vec.db", config_.db_path);
 
@@ -44,7 +43,6 @@ class SqliteVecAdoptionTest : public ::testing::Test {
       expected_[std::stoll(id)] = v;
     }
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<MemoryService> open_service(const std::string& model) {
     config_.embedding_model = model;
@@ -72,7 +70,8 @@ class SqliteVecAdoptionTest : public ::testing::Test {
     return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
   }
 
-  std::string dir_, model_dir_;
+  TempDir dir_{"pyvec"};
+  std::string model_dir_;
   Config config_;
   std::map<int64_t, std::vector<float>> expected_;
 };

@@ -544,10 +544,10 @@ TEST_F(DatabaseTest, SchemaVersionsNewerThanOursAreRefused) {
 }
 
 TEST_F(DatabaseTest, AMissingDirectoryIsNamedInTheError) {
-  auto db = Database::open(dir_ + "/no/such/dir/x.db", OpenOptions{});
+  auto db = Database::open(dir_ / "no/such/dir/x.db", OpenOptions{});
   ASSERT_FALSE(db.is_ok());
   EXPECT_EQ(db.status().code(), StatusCode::kIoError);
-  EXPECT_NE(db.status().message().find(dir_ + "/no/such/dir/x.db"), std::string::npos);
+  EXPECT_NE(db.status().message().find(dir_ / "no/such/dir/x.db"), std::string::npos);
   EXPECT_NE(db.status().message().find("directory exists"), std::string::npos);
 }
 

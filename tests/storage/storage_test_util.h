@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 #include "storage/database.h"
 
@@ -122,12 +123,7 @@ class RawConnection {
 
 class StorageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-db-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    path_ = dir_ + "/test.db";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { path_ = dir_ / "test.db"; }
 
   std::unique_ptr<Database> open(OpenOptions o = {}) {
     auto db = Database::open(path_, o);
@@ -169,7 +165,8 @@ class StorageTest : public ::testing::Test {
               tags_sql_rows);
   }
 
-  std::string dir_, path_;
+  TempDir dir_{"db"};
+  std::string path_;
 };
 
 }  // namespace mcpmem::testing_util

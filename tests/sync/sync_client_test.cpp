@@ -13,6 +13,7 @@
 
 #include "../deep_json.h"
 #include "../loopback_server.h"
+#include "../temp_dir.h"
 #include "http/http_server.h"
 #include "platform/url.h"
 #include "service/version_json.h"
@@ -55,19 +56,16 @@ class FakeHub {
 class SyncClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-client-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     spoke_ = node("spoke");
     source_ = node("elsewhere");
   }
   void TearDown() override {
     spoke_.reset();
     source_.reset();
-    fs::remove_all(dir_);
   }
 
   std::unique_ptr<MemoryService> node(const std::string& name) {
-    return testing_util::open_node(dir_, name);
+    return testing_util::open_node(dir_.path(), name);
   }
 
   void store(MemoryService& s, const std::string& content) {
@@ -98,7 +96,7 @@ class SyncClientTest : public ::testing::Test {
 
   int64_t rows() { return spoke_->stats()->storage.total_memories; }
 
-  std::string dir_;
+  TempDir dir_{"client"};
   std::unique_ptr<MemoryService> spoke_, source_;
 };
 

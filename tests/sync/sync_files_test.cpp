@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../deep_json.h"
+#include "../temp_dir.h"
 #include "core/content_hash.h"
 #include "service/version_json.h"
 #include "sync/export_file.h"
@@ -25,14 +26,8 @@ namespace fs = std::filesystem;
 
 class SyncFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-sync-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<MemoryService> node(const std::string& name) {
-    return testing_util::open_node(dir_, name);
+    return testing_util::open_node(dir_.path(), name);
   }
 
   std::string store(MemoryService& s, const std::string& content, std::vector<std::string> tags,
@@ -52,15 +47,15 @@ class SyncFilesTest : public ::testing::Test {
     ExportOptions o;
     o.include_deleted = deleted;
     o.source_machine = s.node_name();
-    std::ofstream out(dir_ + "/" + file);
+    std::ofstream out(dir_ / file);
     auto r = write_export(s, o, out);
     EXPECT_TRUE(r.is_ok()) << r.status().message();
-    return dir_ + "/" + file;
+    return dir_ / file;
   }
 
   std::string write_file(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ + "/" + name) << text;
-    return dir_ + "/" + name;
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
   }
 
   ImportReport import(MemoryService& s, const std::string& path, ImportOptions o = {},
@@ -84,7 +79,7 @@ class SyncFilesTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  TempDir dir_{"sync"};
   std::string last_error_;
 };
 
@@ -396,7 +391,7 @@ TEST_F(SyncFilesTest, ADryRunOverSeveralFilesCountsExactlyWhatTheRealRunDoes) {
   };
   const std::vector<std::string> files = {
       python_file("windows.json", "windows-pc", 0, 30, "from-windows"),
-      dir_ + "/missing.json",  // fails on its own; the others still count
+      dir_ / "missing.json",  // fails on its own; the others still count
       python_file("macbook.json", "macbook", 25, 55, "from-mac"),  // 5 overlap
       python_file("windows-again.json", "windows-pc", 0, 30, "from-windows")};
   ImportOptions dry;
@@ -524,7 +519,7 @@ TEST_F(SyncFilesTest, JsonNestedHundredThousandDeepIsRefusedNamingTheFile_Issue1
 
 TEST_F(SyncFilesTest, AOneGigabyteFileWithAHugeRecordFailsInBoundedMemoryAndChangesNothing) {
   auto b = node("beta");
-  const std::string path = dir_ + "/1gb.json";
+  const std::string path = dir_ / "1gb.json";
   {
     // Two good records, then one whose content runs to the end of a 1 GiB file.
     std::ofstream out(path);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "../tiny_bert.h"
 #include "core/content_hash.h"
 #include "http/http_server.h"
@@ -44,11 +45,9 @@ std::map<std::string, std::vector<std::string>> contents(MemoryService& s) {
 class SyncLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mcpmem-loop-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    hub_ = testing_util::open_node(dir_, "hub");
+    hub_ = testing_util::open_node(dir_.path(), "hub");
     for (const char* name : {"laptop", "desktop"})
-      spokes_.push_back(testing_util::open_node(dir_, name));
+      spokes_.push_back(testing_util::open_node(dir_.path(), name));
     HttpOptions o;
     o.port = 0;
     o.api_key = kHubKey;
@@ -63,7 +62,6 @@ class SyncLoopTest : public ::testing::Test {
     server_.reset();
     spokes_.clear();
     hub_.reset();
-    fs::remove_all(dir_);
   }
 
   SyncLoopOptions loop_options() const {
@@ -75,7 +73,7 @@ class SyncLoopTest : public ::testing::Test {
     return o;
   }
 
-  std::string dir_;
+  TempDir dir_{"loop"};
   std::unique_ptr<MemoryService> hub_;
   std::vector<std::unique_ptr<MemoryService>> spokes_;
   std::unique_ptr<HttpServer> server_;
@@ -253,10 +251,10 @@ std::map<std::string, std::vector<float>> vectors(MemoryService& s) {
 
 TEST_F(SyncLoopTest, VectorsTravelBetweenNodesOfOneModelAndAreMadeAgainByAnother) {
   // Nodes of a sentence model (the tiny BERT of tests/fixtures): its vectors are worth shipping.
-  const std::string model = testing_util::make_tiny_bert(dir_);
+  const std::string model = testing_util::make_tiny_bert(dir_.path());
   auto open = [&](const std::string& name, const std::string& embedding_model) {
-    Config c = config_from_env({{"HOME", dir_}});
-    c.db_path = dir_ + "/" + name + ".db";
+    Config c = config_from_env({{"HOME", dir_.path()}});
+    c.db_path = dir_ / (name + ".db");
     c.synchronous_full = false;
     c.node_name = name;
     c.embedding_model = embedding_model;

@@ -1,0 +1,45 @@
+// A fresh directory under /tmp (mcpmem-<label>-XXXXXX), removed with everything in it when the
+// object goes: the scratch space of a test. Creation that fails throws, naming errno, so a test
+// never runs against "" or a directory it does not own.
+#pragma once
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace mcpmem {
+
+class TempDir {
+ public:
+  explicit TempDir(std::string_view label) {
+    std::string pattern = "/tmp/mcpmem-" + std::string(label) + "-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (mkdtemp(buffer.data()) == nullptr) {
+      const int err = errno;
+      throw std::runtime_error("mkdtemp(" + pattern + "): " + std::strerror(err));
+    }
+    path_ = buffer.data();
+  }
+  ~TempDir() {
+    std::error_code ignored;  // a destructor must not throw; a leftover in /tmp is harmless
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name.
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace mcpmem
