@@ -88,7 +88,7 @@ laptop restore --from "$from" --hub-ca "$ca" --api-key-file "$work/key" \
 grep -q "Restored 5 memories" "$work/restore.out" || fail "restore report: $(cat "$work/restore.out")"
 [[ "$(sqlite3 "$work/laptop/restored.db" 'SELECT content_hash, content, tags FROM memories ORDER BY content_hash')" == "$hub_rows" ]] ||
   fail "the restored database differs from the hub"
-leftovers=$(ls "$work/laptop" | grep -c mirror || true)
+leftovers=$(ls "$work/laptop" | grep -c "restored.db.mirror" || true)
 [[ "$leftovers" == 0 ]] || fail "restore left its mirror: $(ls "$work/laptop")"
 
 # Follow every second while the hub stores 100 more; a reader lists the copy all the while.
