@@ -58,9 +58,9 @@ Result<RestoreReport> restore_replica(CliContext& ctx, const RestoreFlags& flags
   std::string mirror_dir;
   if (is_remote_replica(flags.replica)) {
     MCP_RETURN_IF_ERROR(check_restore_target(target));  // before fetching anything
-    MCP_ASSIGN_OR_RETURN(auto hub, hub_client_options({flags.replica, flags.hub_ca,
-                                                       flags.api_key_file},
-                                                      ctx.config));
+    MCP_ASSIGN_OR_RETURN(
+        auto hub,
+        hub_client_options({flags.replica, flags.hub_ca, flags.api_key_file}, ctx.config));
     MirrorOptions options;
     options.ca_file = hub.ca_file;
     options.api_key = hub.api_key;
