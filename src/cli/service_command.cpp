@@ -70,7 +70,7 @@ Result<ServiceSpec> spec_from(const CliContext& ctx, const ServiceFlags& f) {
   s.replica_url = f.replica_url;
   s.replica_dirs = f.replica_dirs;
   if (s.role == ServiceRole::kHub && s.replica_dirs.empty()) {
-    s.replica_dirs.push_back(s.base_dir + "/replica");
+    s.replica_dirs.push_back(s.base_dir + "/litestream/mcp-memory");
   }
   const std::string name = "mcp-memory-" + service_role_name(s.role);
   if (!f.env_file.empty()) {
@@ -195,8 +195,7 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
       "(--windows) for a hub, replica or syncing node, and print how to start it");
   install->add_flag("--hub", f->hub, "The hub: serve --https --replicate (Litestream)");
   install->add_flag("--replica", f->replica,
-                    "A read-only replica: replica follow --from $MCP_MEMORY_REPLICA_URL (needs "
-                    "the `replica follow` command)");
+                    "A read-only replica: replica follow --from $MCP_MEMORY_REPLICA_URL");
   install->add_flag("--sync", f->sync,
                     "A node synced with a hub: serve --http --hub-url (the default)");
   install->add_flag("--dry-run", f->dry_run, "Print the files and commands, write nothing");
@@ -221,7 +220,8 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   install->add_option("--replica-url", f->replica_url, "Where a --replica follows from");
   install->add_option("--replica-dir", f->replica_dirs,
                       "A directory the --hub replicates to (repeatable; default "
-                      "<data dir>/replica)");
+                      "<data dir>/litestream/mcp-memory); the first one's parent is served at "
+                      "/litestream/ for spokes to restore and follow");
   out.push_back({cmd, [&ctx, f] { return install_command(ctx, *f); }});
 }
 

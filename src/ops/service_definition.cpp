@@ -27,6 +27,12 @@ RoleCommand role_arguments(const ServiceSpec& spec, bool systemd) {
         c.args.push_back("--replica");
         c.args.push_back(dir);
       }
+      if (!spec.replica_dirs.empty()) {
+        // The first replica's parent is served read-only at /litestream/ (the guide's
+        // /var/www/litestream): spokes restore and follow https://HUB/litestream/<name>.
+        c.args.push_back("--replica-dir");
+        c.args.push_back(fs::path(spec.replica_dirs.front()).parent_path().string());
+      }
       return c;
     }
     case ServiceRole::kReplica:

@@ -366,8 +366,9 @@ TEST_F(OpsCliTest, ServiceInstallWritesAUnitSystemdAnalyzeAccepts) {
       run("node", {"service", "install", "--hub", "--dry-run", "--unit-dir", dir_ + "/units"});
   ASSERT_EQ(dry.code, 0) << dry.err;
   EXPECT_NE(dry.out.find("# " + dir_ + "/units/mcp-memory-hub.service\n"), std::string::npos);
-  EXPECT_NE(dry.out.find("\nExecStart=" + std::string(MCP_BINARY) +
-                         " serve --https --replicate --replica " + dir_ + "/node/replica\n"),
+  EXPECT_NE(dry.out.find(
+                "\nExecStart=" + std::string(MCP_BINARY) + " serve --https --replicate --replica " +
+                dir_ + "/node/litestream/mcp-memory --replica-dir " + dir_ + "/node/litestream\n"),
             std::string::npos)
       << dry.out;
   EXPECT_NE(dry.out.find("\nMCP_HTTP_HOST=0.0.0.0\n"), std::string::npos);

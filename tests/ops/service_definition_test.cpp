@@ -30,7 +30,8 @@ TEST(SystemdUnit, EachRoleRunsItsCommand) {
   EXPECT_EQ(h->file_name, "mcp-memory-hub.service");
   EXPECT_TRUE(has_line(h->text,
                        "ExecStart=/usr/local/bin/mcp-memory serve --https --replicate --replica "
-                       "/var/www/litestream/mcp-memory --replica /backup/litestream/mcp-memory"))
+                       "/var/www/litestream/mcp-memory --replica /backup/litestream/mcp-memory "
+                       "--replica-dir /var/www/litestream"))
       << h->text;
   EXPECT_TRUE(has_line(h->text,
                        "ReadWritePaths=/home/ada/.local/share/mcp-memory "
