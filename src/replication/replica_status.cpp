@@ -60,6 +60,10 @@ Result<std::vector<std::vector<std::string>>> listing(const std::string& binary,
   std::istringstream in(out.output);
   bool header = true;
   for (std::string line; std::getline(in, line);) {
+    // A replica it cannot reach is logged at ERROR while it exits 0 with an empty table.
+    if (line.starts_with("time=") && line.find("level=ERROR") != std::string::npos) {
+      return Status::io_error("litestream " + what + ": " + failure_of(line));
+    }
     auto w = words(line);
     if (w.size() != columns || line.starts_with("time=")) continue;
     if (header) {  // the first row of the right width names the columns

@@ -257,9 +257,7 @@ TEST_F(OpsCliTest, MonitorOnceIsQuietWhenHealthyAndRaisesCountMismatchAndNodeDow
 // is not there).
 TEST_F(OpsCliTest, MonitorRaisesReplicationLagAndErrorFromARealServer) {
   const std::string replica = dir_ + "/replica";
-  pid_t litestream =
-      spawn("hub", {"replicate", "--replica", replica, "--replica", "sftp://127.0.0.1:1/nowhere"},
-            "replicate");
+  pid_t litestream = spawn("hub", {"replicate", "--replica", replica}, "replicate");
   ASSERT_GT(litestream, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   store("hub", "Replicated before Litestream stopped");
@@ -267,12 +265,17 @@ TEST_F(OpsCliTest, MonitorRaisesReplicationLagAndErrorFromARealServer) {
   kill(litestream, SIGTERM);
   waitpid(litestream, nullptr, 0);
   store("hub", "Written while Litestream is stopped");
+  // The configuration of a Litestream run as its own service: that replica, and one on an SFTP
+  // server that is not there.
+  const std::string yml = dir_ + "/litestream.yml";
+  std::ofstream(yml) << "dbs:\n  - path: " << dir_ << "/hub/sqlite_vec.db\n    replicas:\n"
+                     << "      - type: file\n        path: " << replica << "\n"
+                     << "      - url: sftp://mcp@127.0.0.1:1/nowhere\n";
 
   const int port = free_port();
-  servers_.push_back(spawn("hub",
-                           {"serve", "--http", "--port", std::to_string(port),
-                            "--litestream-config", dir_ + "/hub/litestream.yml"},
-                           "hub"));
+  servers_.push_back(
+      spawn("hub", {"serve", "--http", "--port", std::to_string(port), "--litestream-config", yml},
+            "hub"));
   for (int i = 0; i < 500 && !accepts_connections(port); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
