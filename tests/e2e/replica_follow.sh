@@ -80,16 +80,16 @@ grep -q "restored 5 memories" "$work/once.err" || fail "round report: $(cat "$wo
 
 # The guide's initial replica sync: restore --from the same URL, checked and put in place; the
 # temporary mirror is gone afterwards. Without the key: refused, nothing written.
-if laptop restore --from "$from" --hub-ca "$ca" --to "$work/laptop/restored-nokey.db" \
+if laptop restore --from "$from" --hub-ca "$ca" --to "$work/restored-nokey.db" \
   2>"$work/restore-nokey.err"; then fail "restored without the key"; fi
-[[ ! -e "$work/laptop/restored-nokey.db" ]] || fail "restore without the key wrote at --to"
+[[ ! -e "$work/restored-nokey.db" ]] || fail "restore without the key wrote at --to"
 laptop restore --from "$from" --hub-ca "$ca" --api-key-file "$work/key" \
-  --to "$work/laptop/restored.db" >"$work/restore.out" 2>&1 || fail "restore: $(cat "$work/restore.out")"
+  --to "$work/restored.db" >"$work/restore.out" 2>&1 || fail "restore: $(cat "$work/restore.out")"
 grep -q "Restored 5 memories" "$work/restore.out" || fail "restore report: $(cat "$work/restore.out")"
-[[ "$(sqlite3 "$work/laptop/restored.db" 'SELECT content_hash, content, tags FROM memories ORDER BY content_hash')" == "$hub_rows" ]] ||
+[[ "$(sqlite3 "$work/restored.db" 'SELECT content_hash, content, tags FROM memories ORDER BY content_hash')" == "$hub_rows" ]] ||
   fail "the restored database differs from the hub"
-leftovers=$(ls "$work/laptop" | grep -c "restored.db.mirror" || true)
-[[ "$leftovers" == 0 ]] || fail "restore left its mirror: $(ls "$work/laptop")"
+leftovers=$(ls "$work" | grep -c "restored.db.mirror" || true)
+[[ "$leftovers" == 0 ]] || fail "restore left its mirror: $(ls "$work")"
 
 # Follow every second while the hub stores 100 more; a reader lists the copy all the while.
 "${laptop_env[@]}" "$binary" --json replica follow --from "$from" --hub-ca "$ca" \
