@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../temp_dir.h"
+#include "database_probe.h"
 #include "platform/child_process.h"
 #include "service/memory_service.h"
 
@@ -21,42 +22,6 @@ namespace mcpmem {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Every column that makes a memory, in id order, as one string.
-std::string all_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT content_hash, content, tags, memory_type, metadata, created_at, "
-                     "updated_at, deleted_at FROM memories ORDER BY id",
-                     -1, &st, nullptr);
-  std::string out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    for (int c = 0; c < 8; ++c) {
-      const unsigned char* v = sqlite3_column_text(st, c);
-      out += v ? reinterpret_cast<const char*>(v) : "NULL";
-      out += '\x1f';
-    }
-    out += '\n';
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
-std::string integrity(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr);
-  std::string out = sqlite3_step(st) == SQLITE_ROW
-                        ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
-                        : "no answer";
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 class LitestreamTest : public ::testing::Test {
  protected:

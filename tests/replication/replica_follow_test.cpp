@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "database_probe.h"
 #include "platform/child_process.h"
 #include "service/memory_service.h"
 
@@ -21,19 +22,6 @@ namespace mcpmem {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string pragma(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-  std::string out = sqlite3_step(st) == SQLITE_ROW
-                        ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
-                        : "no answer";
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 class ReplicaFollowTest : public ::testing::Test {
  protected:
@@ -104,8 +92,8 @@ TEST_F(ReplicaFollowTest, ARoundRestoresACheckedStandaloneCopyAndTheNextSkipsWhe
   ASSERT_TRUE(first->lag_seconds.has_value());
   EXPECT_GE(*first->lag_seconds, 0);
   EXPECT_NE(first->newest_replica_file.find("generations/"), std::string::npos);
-  EXPECT_EQ(pragma(dir_ + "/copy.db", "PRAGMA journal_mode"), "delete");
-  EXPECT_EQ(pragma(dir_ + "/copy.db", "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(first_text(dir_ + "/copy.db", "PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(first_text(dir_ + "/copy.db", "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(names_in_dir(), std::vector<std::string>{"copy.db"});  // no candidate left beside
 
   struct stat before {};
@@ -131,7 +119,7 @@ TEST_F(ReplicaFollowTest, ACopyThatAnotherProcessWritesIsNeverReplaced) {
   ASSERT_FALSE(round.is_ok());
   EXPECT_EQ(round.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(round.status().message().find("writes it"), std::string::npos);
-  EXPECT_EQ(pragma(copy, "SELECT count(*) FROM sqlite_master WHERE name = 'mine'"), "1");
+  EXPECT_EQ(first_text(copy, "SELECT count(*) FROM sqlite_master WHERE name = 'mine'"), "1");
   sqlite3_close(writer);
 }
 
@@ -192,7 +180,7 @@ TEST_F(ReplicaFollowTest, WhileFollowedTheCopyOpensReadOnlyAndNothingIsWrittenBe
     EXPECT_FALSE(fs::exists(db + "-wal"));
     EXPECT_FALSE(fs::exists(db + "-journal"));
   }
-  EXPECT_EQ(pragma(db, "PRAGMA journal_mode"), "delete");
+  EXPECT_EQ(first_text(db, "PRAGMA journal_mode"), "delete");
   remove_follow_state(db);
 }
 

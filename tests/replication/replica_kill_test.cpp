@@ -28,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "database_probe.h"
 #include "platform/child_process.h"
 
 namespace mcpmem {
@@ -108,19 +109,6 @@ std::set<std::string> contents_of(const std::string& path) {
     }
     sqlite3_finalize(st);
   }
-  sqlite3_close(db);
-  return out;
-}
-
-std::string integrity(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr);
-  std::string out = sqlite3_step(st) == SQLITE_ROW
-                        ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
-                        : "no answer";
-  sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
 }
