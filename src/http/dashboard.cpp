@@ -7,38 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/markup_escape.h"
 #include "http/web_assets.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr std::string_view kKeySourcePlaceholder = "{{key_source}}";
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // The key prompt's words on where to find the key. The page is open to anyone who can reach
 // the server, so it names the file and never holds the key.
@@ -47,7 +22,7 @@ std::string key_source_html(const DashboardOptions& options) {
     return "Paste the key this server was started with (its <code>MCP_API_KEY</code>).";
   }
   return "Paste the key printed when the server first started; it is kept in <code>" +
-         html_escape(options.api_key_file) + "</code> on the server's machine.";
+         markup_escape(options.api_key_file) + "</code> on the server's machine.";
 }
 
 std::string page_text(const WebAsset& asset, const DashboardOptions& options) {

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include "core/markup_escape.h"
+
 namespace mcpmem {
 namespace {
 
@@ -65,29 +67,6 @@ Status check_unit_path(const std::string& what, const std::string& path) {
     }
   }
   return Status::ok();
-}
-
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string env_template(const ServiceSpec& spec, const std::string& name) {
@@ -195,20 +174,20 @@ Result<ServiceDefinition> launchd_plist(const ServiceSpec& spec) {
       "<plist version=\"1.0\">\n<dict>\n";
   p += "    <key>Label</key>\n    <string>" + label + "</string>\n";
   p += "    <key>ProgramArguments</key>\n    <array>\n";
-  p += "        <string>" + xml_escape(spec.binary) + "</string>\n";
-  for (const std::string& a : cmd.args) p += "        <string>" + xml_escape(a) + "</string>\n";
+  p += "        <string>" + markup_escape(spec.binary) + "</string>\n";
+  for (const std::string& a : cmd.args) p += "        <string>" + markup_escape(a) + "</string>\n";
   p += "    </array>\n";
   p += "    <key>EnvironmentVariables</key>\n    <dict>\n";
-  p += "        <key>MCP_MEMORY_BASE_DIR</key>\n        <string>" + xml_escape(spec.base_dir) +
+  p += "        <key>MCP_MEMORY_BASE_DIR</key>\n        <string>" + markup_escape(spec.base_dir) +
        "</string>\n";
-  p += "        <key>MCP_MEMORY_SQLITE_PATH</key>\n        <string>" + xml_escape(spec.db_path) +
+  p += "        <key>MCP_MEMORY_SQLITE_PATH</key>\n        <string>" + markup_escape(spec.db_path) +
        "</string>\n";
   if (spec.role == ServiceRole::kHub) {  // spokes on other machines connect to the hub
     p += "        <key>MCP_HTTP_HOST</key>\n        <string>0.0.0.0</string>\n";
   }
   p += "    </dict>\n";
   if (spec.system_wide && !spec.run_as.empty()) {
-    p += "    <key>UserName</key>\n    <string>" + xml_escape(spec.run_as) + "</string>\n";
+    p += "    <key>UserName</key>\n    <string>" + markup_escape(spec.run_as) + "</string>\n";
   }
   p += "    <key>RunAtLoad</key>\n    <true/>\n";
   // Restarted when it fails, not after a clean stop.
@@ -216,7 +195,7 @@ Result<ServiceDefinition> launchd_plist(const ServiceSpec& spec) {
        "        <false/>\n    </dict>\n";
   p += "    <key>Umask</key>\n    <integer>63</integer>\n";  // 077
   p += "    <key>StandardErrorPath</key>\n    <string>" +
-       xml_escape((fs::path(spec.base_dir) / (role + ".log")).string()) + "</string>\n";
+       markup_escape((fs::path(spec.base_dir) / (role + ".log")).string()) + "</string>\n";
   p += "    <key>ProcessType</key>\n    <string>Background</string>\n";
   p += "</dict>\n</plist>\n";
   const std::string sudo = spec.system_wide ? "sudo " : "";

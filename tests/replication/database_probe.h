@@ -15,9 +15,8 @@ inline std::string first_text(const std::string& path, const char* sql) {
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-  const unsigned char* v = st != nullptr && sqlite3_step(st) == SQLITE_ROW
-                               ? sqlite3_column_text(st, 0)
-                               : nullptr;
+  const unsigned char* v =
+      st != nullptr && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : nullptr;
   std::string out = v != nullptr ? reinterpret_cast<const char*>(v) : "no answer";
   sqlite3_finalize(st);
   sqlite3_close(db);
