@@ -20,6 +20,7 @@
 #include "replication/replica_status.h"
 #include "service/backup_restore.h"
 #include "service/wire_json.h"
+#include "storage/database.h"
 
 namespace mcpmem::cli {
 namespace {
@@ -215,6 +216,10 @@ int promote_command(CliContext& ctx, const PromoteFlags& flags) {
   // in rollback-journal mode) and migrates it.
   if (Status free = check_restore_target({config.db_path, /*force=*/true}); !free.is_ok()) {
     return report_error(free);
+  }
+  // Its own database now: the mark that let a follower replace it goes.
+  if (Status own = Database::unmark_followed_copy(config.db_path); !own.is_ok()) {
+    return report_error(own);
   }
   int64_t memories = 0;
   {

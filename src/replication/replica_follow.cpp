@@ -162,6 +162,13 @@ Result<FollowRound> ReplicaFollower::restore_and_swap(const std::string& replica
         " is open by a process that writes it (it has a -wal beside it); a followed copy "
         "is read-only: stop that process, or follow onto another path"));
   }
+  std::error_code ec;
+  if (fs::exists(db, ec) && !Database::is_followed_copy(db)) {
+    return fail(Status::failed_precondition(
+        db +
+        " is not a copy replica follow made (a database of its own?): it is never "
+        "replaced; follow onto a new path, or move it away first"));
+  }
   if (Status st = replace_file(candidate, db); !st.is_ok()) return fail(st);
   remove_candidate(candidate);  // the -wal/-shm Litestream left beside its "<candidate>.tmp"
   round.changed = true;

@@ -68,6 +68,10 @@ void bind_all(Statement& s, int first, const std::vector<Value>& values) {
 
 namespace {
 
+// PRAGMA application_id of a copy `replica follow` made ("mcmf").
+constexpr int64_t kFollowedCopyId = 0x6d636d66;
+constexpr const char* kMarkFollowedCopy = "PRAGMA application_id=1835232614";
+
 std::string duration_text(int ms) {
   return ms < 2000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s";
 }
@@ -412,8 +416,36 @@ Status Database::make_standalone_file(const std::string& path) {
   if (rc != SQLITE_OK) return sqlite_status(db, rc, "opening " + path);
   sqlite3_busy_timeout(db, 5000);
   // Leaving WAL mode checkpoints the whole WAL into the file and removes -wal and -shm.
-  return storage_detail::exec_sql(db, "PRAGMA journal_mode=DELETE",
-                                  ("switching " + path + " to rollback-journal mode").c_str());
+  MCP_RETURN_IF_ERROR(
+      storage_detail::exec_sql(db, "PRAGMA journal_mode=DELETE",
+                               ("switching " + path + " to rollback-journal mode").c_str()));
+  return storage_detail::exec_sql(db, kMarkFollowedCopy,
+                                  ("marking " + path + " as a followed copy").c_str());
+}
+
+bool Database::is_followed_copy(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> closer(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return false;
+  sqlite3_stmt* st = nullptr;
+  bool marked = false;
+  if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    marked = sqlite3_column_int64(st, 0) == kFollowedCopyId;
+  }
+  sqlite3_finalize(st);
+  return marked;
+}
+
+Status Database::unmark_followed_copy(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> closer(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return sqlite_status(db, rc, "opening " + path);
+  sqlite3_busy_timeout(db, 5000);
+  return storage_detail::exec_sql(db, "PRAGMA application_id=0",
+                                  ("unmarking the followed copy " + path).c_str());
 }
 
 Result<std::string> Database::integrity_check() {

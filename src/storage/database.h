@@ -387,7 +387,13 @@ class Database {
   // rollback-journal mode (PRAGMA journal_mode=DELETE), folding any WAL into it: a standalone
   // file with nothing beside it, which readers open without creating a -wal or -shm. IoError
   // or Corruption naming the file.
+  // It is also marked as a followed copy (PRAGMA application_id), so a follower replaces only
+  // files it made, never a database someone writes.
   static Status make_standalone_file(const std::string& path);
+  // Whether the file at `path` carries that mark (false for any other database or file).
+  static bool is_followed_copy(const std::string& path);
+  // Removes the mark: `promote` makes a followed copy a database of its own again.
+  static Status unmark_followed_copy(const std::string& path);
 
   // The implementation, opaque outside src/storage (storage/database_impl.h).
   struct Impl;

@@ -17,6 +17,7 @@
 #include "database_probe.h"
 #include "platform/child_process.h"
 #include "service/memory_service.h"
+#include "storage/database.h"
 
 namespace mcpmem {
 namespace {
@@ -121,6 +122,26 @@ TEST_F(ReplicaFollowTest, ACopyThatAnotherProcessWritesIsNeverReplaced) {
   EXPECT_NE(round.status().message().find("writes it"), std::string::npos);
   EXPECT_EQ(first_text(copy, "SELECT count(*) FROM sqlite_master WHERE name = 'mine'"), "1");
   sqlite3_close(writer);
+}
+
+TEST_F(ReplicaFollowTest, ADatabaseItDidNotMakeIsNeverReplaced) {
+  const std::string copy = dir_ + "/copy.db";
+  ASSERT_TRUE(ReplicaFollower(options(shared_ + "/rep")).run_round().is_ok());
+  EXPECT_TRUE(Database::is_followed_copy(copy));
+  // Someone's own database at that path (nobody has it open right now).
+  const std::string own = dir_ + "/own.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(own.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE mine(x);", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_FALSE(Database::is_followed_copy(own));
+  fs::rename(own, copy);
+  auto round = ReplicaFollower(options(shared_ + "/rep")).run_round();
+  ASSERT_FALSE(round.is_ok());
+  EXPECT_EQ(round.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(round.status().message().find("is not a copy replica follow made"), std::string::npos)
+      << round.status().message();
+  EXPECT_EQ(first_text(copy, "SELECT count(*) FROM sqlite_master WHERE name = 'mine'"), "1");
 }
 
 TEST_F(ReplicaFollowTest, AnEmptyReplicaHoldsNoBackupYetAndNothingIsWritten) {
