@@ -24,7 +24,10 @@
 #include <sstream>
 #include <thread>
 
+#include "../free_port.h"
 #include "../temp_dir.h"
+
+using mcpmem::free_port;
 
 namespace {
 
@@ -75,18 +78,6 @@ std::string dump(const std::string& path) {
   }
   sqlite3_close(db);
   return out;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // One HTTP/1.1 request to 127.0.0.1:`port` with the API key; the whole response ("" if none).

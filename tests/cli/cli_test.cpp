@@ -22,8 +22,11 @@
 
 extern char** environ;
 
+#include "../free_port.h"
 #include "../temp_dir.h"
 #include "../tiny_bert.h"
+
+using mcpmem::free_port;
 
 namespace {
 
@@ -429,18 +432,6 @@ TEST_F(CliTest, HelpAndVersion) {
 unsigned mode_of(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // GET `path` on 127.0.0.1:`port` over a fresh connection; the status code, or 0 if none.

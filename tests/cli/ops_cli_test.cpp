@@ -22,6 +22,10 @@
 #include <sstream>
 #include <thread>
 
+#include "../free_port.h"
+
+using mcpmem::free_port;
+
 extern char** environ;
 
 namespace {
@@ -53,18 +57,6 @@ std::string slurp(const std::string& path) {
 unsigned mode_of(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 bool accepts_connections(int port) {

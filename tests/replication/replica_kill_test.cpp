@@ -28,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../free_port.h"
 #include "database_probe.h"
 #include "platform/child_process.h"
 
@@ -41,18 +42,6 @@ constexpr const char* kApiKey = "kill-nine-test-key";
 constexpr auto kSyncInterval = std::chrono::seconds(1);  // what `--replica` configures
 constexpr auto kMargin = std::chrono::seconds(1);        // see the top of the file
 constexpr auto kWriteFor = std::chrono::seconds(6);      // then the kill, mid-write
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // One HTTP/1.1 request to 127.0.0.1:`port`; the whole response ("" when it could not connect).
 std::string http(int port, const std::string& method, const std::string& path,
