@@ -1,0 +1,33 @@
+// IndexStamp: what a persisted index file (vectors or HNSW graph) reflects, written in its header
+// and checked before the file is trusted. The index is a cache of the database: a file whose
+// stamp does not match the open database (another model, another database, a change log that was
+// restored or rewritten under it) is rebuilt, never used.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace mcpmem {
+
+struct IndexStamp {
+  std::string model;        // the embedder's model id: vectors of two models never mix
+  uint32_t dimension = 0;   // floats per vector
+  std::string database_id;  // the database the vectors came from (its `meta` id)
+  int64_t seq = 0;          // the last change-log seq the file reflects
+  std::string seq_version;  // that change's version (HLC): tells a restored or rewritten log apart
+
+  bool operator==(const IndexStamp&) const = default;
+};
+
+// Fixed-size binary form (kIndexStampBytes), so headers have a fixed layout. Strings longer than
+// their field are refused when encoding.
+inline constexpr size_t kIndexStampBytes = 512;
+Status encode_index_stamp(const IndexStamp& stamp, char (&out)[kIndexStampBytes]);
+Result<IndexStamp> decode_index_stamp(const char (&in)[kIndexStampBytes]);
+
+// XXH3-64 of `bytes` (xxhash), the checksum every index file uses.
+uint64_t index_checksum(const void* bytes, size_t size, uint64_t seed = 0);
+
+}  // namespace mcpmem
