@@ -15,8 +15,13 @@ struct IndexStamp {
   std::string model;        // the embedder's model id: vectors of two models never mix
   uint32_t dimension = 0;   // floats per vector
   std::string database_id;  // the database the vectors came from (its `meta` id)
-  int64_t seq = 0;          // the last change-log seq the file reflects
-  std::string seq_version;  // that change's version (HLC): tells a restored or rewritten log apart
+  // The file holds every change up to `replay_from` and may hold some after it, up to `seq`.
+  // An opener checks that the database's change `seq` has `seq_version` (so the database has
+  // everything the file may hold: it was not restored to an older state or rewritten), then
+  // re-applies the changes after `replay_from` (re-applying one is harmless).
+  int64_t seq = 0;
+  std::string seq_version;  // the HLC of change `seq` ("" when seq is 0)
+  int64_t replay_from = 0;  // <= seq
 
   bool operator==(const IndexStamp&) const = default;
 };

@@ -18,6 +18,7 @@
 #include <limits>
 #include <mutex>
 #include <queue>
+#include <thread>
 #include <unordered_map>
 
 namespace mcpmem {
@@ -108,49 +109,33 @@ __attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t* q, const int8_
   return hsum_epi32(acc);
 }
 
-struct Quantized {
-  float scale = 0;     // v^ = scale * q
-  float err = 0;       // |v - v^|
-  float norm_hat = 0;  // |v^|
-};
-
-Quantized quantize(const float* v, size_t dim, int8_t* out) {
-  float max_abs = 0;
-  for (size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(v[i]));
-  Quantized r;
-  if (max_abs == 0) return r;
-  r.scale = max_abs / 127.0f;
-  double err2 = 0, hat2 = 0;
-  for (size_t i = 0; i < dim; ++i) {
-    long q = std::lrintf(v[i] / r.scale);
-    q = std::clamp(q, -127L, 127L);
-    out[i] = static_cast<int8_t>(q);
-    double rec = static_cast<double>(r.scale) * q;
-    err2 += (v[i] - rec) * (v[i] - rec);
-    hat2 += rec * rec;
-  }
-  r.err = static_cast<float>(std::sqrt(err2));
-  r.norm_hat = static_cast<float>(std::sqrt(hat2));
-  return r;
-}
-
 bool better(const Neighbor& a, const Neighbor& b) {
   return a.cosine != b.cosine ? a.cosine > b.cosine : a.id < b.id;
 }
 
 }  // namespace
 
+// Rows are numbered globally: file rows first [0, file_rows), then rows in RAM.
 struct VectorIndex::Impl {
   size_t dim = 0;
   size_t fstride = 0;  // floats per row (multiple of 8)
   size_t qstride = 0;  // bytes per sketch row (multiple of 32)
+  SimdLevel level = SimdLevel::kScalar;
+  size_t threads = 1;
+
+  // The mapped file and which of its rows were replaced or removed since.
+  std::shared_ptr<const IndexFileView> file;
+  size_t file_rows = 0;
+  std::vector<uint64_t> dead;  // bitmap over file rows
+  size_t dead_count = 0;
+
+  // Rows in RAM.
   size_t rows = 0;
   AlignedArray<float> vecs;
   AlignedArray<int8_t> sketch;
-  std::vector<Quantized> quant;
+  std::vector<RowQuant> quant;
   std::vector<int64_t> ids;                      // row -> id
   std::unordered_map<int64_t, uint32_t> row_of;  // id -> row
-  SimdLevel level = SimdLevel::kScalar;
 
   float dot_f32(const float* a, const float* b) const {
     return level == SimdLevel::kAvx2 ? dot_f32_avx2(a, b, fstride) : dot_f32_scalar(a, b, fstride);
@@ -158,6 +143,30 @@ struct VectorIndex::Impl {
   int32_t dot_i8(const int8_t* a, const int8_t* b) const {
     return level == SimdLevel::kAvx2 ? dot_i8_avx2(a, b, qstride) : dot_i8_scalar(a, b, qstride);
   }
+  bool file_row_dead(size_t row) const { return (dead[row / 64] >> (row % 64)) & 1; }
+  void kill_file_row(size_t row) {
+    if (file_row_dead(row)) return;
+    dead[row / 64] |= uint64_t{1} << (row % 64);
+    ++dead_count;
+  }
+  // The file row of `id` when it is alive, else -1.
+  int64_t live_file_row(int64_t id) const {
+    if (!file) return -1;
+    int64_t row = file->row_of(id);
+    return row >= 0 && !file_row_dead(static_cast<size_t>(row)) ? row : -1;
+  }
+  // Global row g's parts.
+  const int8_t* sketch_of(size_t g) const {
+    return g < file_rows ? file->sketch() + g * qstride : sketch.data + (g - file_rows) * qstride;
+  }
+  const RowQuant& quant_of(size_t g) const {
+    return g < file_rows ? file->quant()[g] : quant[g - file_rows];
+  }
+  const float* vector_of(size_t g) const {
+    return g < file_rows ? file->vectors() + g * fstride : vecs.data + (g - file_rows) * fstride;
+  }
+  int64_t id_of(size_t g) const { return g < file_rows ? file->ids()[g] : ids[g - file_rows]; }
+
   void ensure_capacity(size_t n) {
     if (n * fstride <= vecs.capacity) return;
     size_t want = std::max<size_t>(n, std::max<size_t>(64, rows * 3 / 2));
@@ -170,15 +179,24 @@ struct VectorIndex::Impl {
     std::fill(dst + dim, dst + fstride, 0.0f);
     int8_t* q = sketch.data + row * qstride;
     std::memset(q, 0, qstride);
-    quant[row] = quantize(dst, dim, q);
+    quant[row] = quantize_row(dst, dim, q);
+  }
+  void drop_rows_in_memory() {
+    rows = 0;
+    quant = {};
+    ids = {};
+    row_of = {};
+    vecs.release();
+    sketch.release();
   }
 };
 
 VectorIndex::VectorIndex(size_t dimension) : dimension_(dimension), impl_(new Impl) {
   impl_->dim = dimension;
-  impl_->fstride = round_up(std::max<size_t>(dimension, 1), 8);
-  impl_->qstride = round_up(std::max<size_t>(dimension, 1), 32);
+  impl_->fstride = float_stride(dimension);
+  impl_->qstride = sketch_stride(dimension);
   impl_->level = best_simd_level();
+  impl_->threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
 }
 
 VectorIndex::~VectorIndex() = default;
@@ -199,14 +217,47 @@ SimdLevel VectorIndex::simd_level() const {
   return impl_->level;
 }
 
+void VectorIndex::set_threads(size_t threads) {
+  WriterLock lock(mu_);
+  impl_->threads = std::max<size_t>(threads, 1);
+}
+
 size_t VectorIndex::size() const {
+  ReaderLock lock(mu_);
+  return impl_->rows + impl_->file_rows - impl_->dead_count;
+}
+
+size_t VectorIndex::rows_in_memory() const {
   ReaderLock lock(mu_);
   return impl_->rows;
 }
 
+size_t VectorIndex::dead_file_rows() const {
+  ReaderLock lock(mu_);
+  return impl_->dead_count;
+}
+
+std::shared_ptr<const IndexFileView> VectorIndex::file() const {
+  ReaderLock lock(mu_);
+  return impl_->file;
+}
+
 bool VectorIndex::contains(int64_t id) const {
   ReaderLock lock(mu_);
-  return impl_->row_of.count(id) != 0;
+  return impl_->row_of.count(id) != 0 || impl_->live_file_row(id) >= 0;
+}
+
+std::optional<std::vector<float>> VectorIndex::get(int64_t id) const {
+  ReaderLock lock(mu_);
+  const Impl& m = *impl_;
+  const float* v = nullptr;
+  if (auto it = m.row_of.find(id); it != m.row_of.end()) {
+    v = m.vecs.data + it->second * m.fstride;
+  } else if (int64_t row = m.live_file_row(id); row >= 0) {
+    v = m.vector_of(static_cast<size_t>(row));
+  }
+  if (v == nullptr) return std::nullopt;
+  return std::vector<float>(v, v + m.dim);
 }
 
 void VectorIndex::reserve(size_t rows) {
@@ -229,6 +280,7 @@ Status VectorIndex::upsert(int64_t id, std::span<const float> v) {
     m.write_row(it->second, v);
     return Status::ok();
   }
+  if (int64_t row = m.live_file_row(id); row >= 0) m.kill_file_row(static_cast<size_t>(row));
   m.ensure_capacity(m.rows + 1);
   m.quant.emplace_back();
   m.ids.push_back(id);
@@ -242,7 +294,10 @@ void VectorIndex::remove(int64_t id) {
   WriterLock lock(mu_);
   Impl& m = *impl_;
   auto it = m.row_of.find(id);
-  if (it == m.row_of.end()) return;
+  if (it == m.row_of.end()) {
+    if (int64_t row = m.live_file_row(id); row >= 0) m.kill_file_row(static_cast<size_t>(row));
+    return;
+  }
   size_t row = it->second, last = m.rows - 1;
   m.row_of.erase(it);
   if (row != last) {
@@ -261,21 +316,78 @@ void VectorIndex::remove(int64_t id) {
 void VectorIndex::clear() {
   WriterLock lock(mu_);
   Impl& m = *impl_;
-  m.rows = 0;
-  m.quant.clear();
-  m.ids.clear();
-  m.row_of.clear();
-  m.vecs.release();
-  m.sketch.release();
+  m.drop_rows_in_memory();
+  m.file.reset();
+  m.file_rows = 0;
+  m.dead = {};
+  m.dead_count = 0;
+}
+
+void VectorIndex::adopt_file(std::shared_ptr<const IndexFileView> file) {
+  WriterLock lock(mu_);
+  Impl& m = *impl_;
+  m.drop_rows_in_memory();
+  m.file_rows = file ? file->rows() : 0;
+  m.file = std::move(file);
+  m.dead.assign((m.file_rows + 63) / 64, 0);
+  m.dead_count = 0;
+}
+
+void VectorIndex::for_each(const std::function<void(int64_t, std::span<const float>)>& fn) const {
+  ReaderLock lock(mu_);
+  const Impl& m = *impl_;
+  for (size_t g = 0; g < m.file_rows + m.rows; ++g) {
+    if (g < m.file_rows && m.file_row_dead(g)) continue;
+    fn(m.id_of(g), std::span<const float>(m.vector_of(g), m.dim));
+  }
+}
+
+Status VectorIndex::write_file(const std::string& path, const IndexStamp& stamp) const {
+  ReaderLock lock(mu_);
+  const Impl& m = *impl_;
+  if (stamp.dimension != m.dim) return Status::invalid_argument("index file: stamp dimension");
+  MCP_ASSIGN_OR_RETURN(auto writer, IndexFileWriter::create(path, stamp, m.file_rows - m.dead_count + m.rows));
+  for (size_t g = 0; g < m.file_rows + m.rows; ++g) {
+    if (g < m.file_rows && m.file_row_dead(g)) continue;
+    if (g < m.file_rows && !m.file->row_intact(g)) {
+      damaged_ = true;
+      return Status::corruption(m.file->info().stamp.model + " index file: a row's checksum");
+    }
+    MCP_RETURN_IF_ERROR(writer->add(m.id_of(g), m.vector_of(g), m.sketch_of(g), &m.quant_of(g)));
+  }
+  return writer->commit();
 }
 
 size_t VectorIndex::memory_bytes() const {
   ReaderLock lock(mu_);
   const Impl& m = *impl_;
   return m.vecs.capacity * sizeof(float) + m.sketch.capacity +
-         m.quant.capacity() * sizeof(Quantized) + m.ids.capacity() * sizeof(int64_t) +
-         m.row_of.size() * (sizeof(int64_t) + sizeof(uint32_t) + 2 * sizeof(void*));
+         m.quant.capacity() * sizeof(RowQuant) + m.ids.capacity() * sizeof(int64_t) +
+         m.row_of.size() * (sizeof(int64_t) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+         m.dead.capacity() * sizeof(uint64_t);
 }
+
+namespace {
+
+constexpr size_t kRowsPerThread = 32768;  // a scan smaller than this stays on one thread
+
+// Runs fn(part, begin, end) over `parts` contiguous slices of [0, n), on as many threads.
+void split_across_threads(size_t n, size_t parts,
+                          const std::function<void(size_t, size_t, size_t)>& fn) {
+  if (parts <= 1) {
+    fn(0, 0, n);
+    return;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(parts - 1);
+  for (size_t p = 1; p < parts; ++p) {
+    workers.emplace_back([&, p] { fn(p, n * p / parts, n * (p + 1) / parts); });
+  }
+  fn(0, 0, n / parts);
+  for (auto& w : workers) w.join();
+}
+
+}  // namespace
 
 std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k,
                                           const std::vector<int64_t>* candidates) const {
@@ -283,7 +395,8 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   if (k == 0 || query.size() != dimension_) return result;
   ReaderLock lock(mu_);
   const Impl& m = *impl_;
-  if (m.rows == 0) return result;
+  const size_t total = m.file_rows + m.rows;
+  if (total == 0) return result;
 
   // The query, padded and quantized like a row.
   thread_local AlignedArray<float> qf;
@@ -293,68 +406,98 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   std::memcpy(qf.data, query.data(), m.dim * sizeof(float));
   std::fill(qf.data + m.dim, qf.data + m.fstride, 0.0f);
   std::memset(qq.data, 0, m.qstride);
-  Quantized qz = quantize(qf.data, m.dim, qq.data);
+  const RowQuant qz = quantize_row(qf.data, m.dim, qq.data);
   double qnorm2 = 0;
   for (size_t i = 0; i < m.dim; ++i) qnorm2 += static_cast<double>(qf.data[i]) * qf.data[i];
   const float qnorm = static_cast<float>(std::sqrt(qnorm2));
+  const float* qfp = qf.data;
+  const int8_t* qqp = qq.data;
 
-  // The rows to look at: all, or the candidates' rows (deduplicated).
+  // The rows to look at: all (dead file rows are skipped as met), or the candidates' live rows
+  // (deduplicated), as global rows.
   thread_local std::vector<uint32_t> rows;
   rows.clear();
   const bool all_rows = candidates == nullptr;
   if (!all_rows) {
     rows.reserve(candidates->size());
     for (int64_t id : *candidates) {
-      auto it = m.row_of.find(id);
-      if (it != m.row_of.end()) rows.push_back(it->second);
+      if (auto it = m.row_of.find(id); it != m.row_of.end()) {
+        rows.push_back(static_cast<uint32_t>(m.file_rows + it->second));
+      } else if (int64_t row = m.live_file_row(id); row >= 0) {
+        rows.push_back(static_cast<uint32_t>(row));
+      }
     }
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   }
-  const size_t n = all_rows ? m.rows : rows.size();
-  if (n == 0) return result;
-  k = std::min(k, n);
+  const size_t n = all_rows ? total : rows.size();
+  k = std::min(k, all_rows ? total - m.dead_count : n);
+  if (k == 0) return result;
+  const bool skip_dead = all_rows && m.dead_count > 0;
+  const uint32_t* row_list = rows.data();
+  const size_t parts = std::clamp<size_t>(n / kRowsPerThread, 1, m.threads);
 
-  // Pass 1: upper bounds for every row, and the k-th best lower bound.
+  // Pass 1: upper bounds for every row, and each part's k best lower bounds.
   thread_local std::vector<float> upper;
   upper.resize(n);
-  std::priority_queue<float, std::vector<float>, std::greater<float>> lows;  // min-heap of size k
-  for (size_t i = 0; i < n; ++i) {
-    size_t row = all_rows ? i : rows[i];
-    const Quantized& rz = m.quant[row];
-    float approx = qz.scale * rz.scale *
-                   static_cast<float>(m.dot_i8(qq.data, m.sketch.data + row * m.qstride));
-    float bound = qnorm * rz.err + qz.err * rz.norm_hat + kBoundSlack;
-    upper[i] = approx + bound;
-    float low = approx - bound;
-    if (lows.size() < k) {
-      lows.push(low);
-    } else if (low > lows.top()) {
-      lows.pop();
-      lows.push(low);
+  float* up = upper.data();
+  std::vector<std::vector<float>> lows(parts);
+  split_across_threads(n, parts, [&](size_t part, size_t begin, size_t end) {
+    std::priority_queue<float, std::vector<float>, std::greater<float>> best;  // min-heap, k
+    for (size_t i = begin; i < end; ++i) {
+      const size_t g = all_rows ? i : row_list[i];
+      if (skip_dead && g < m.file_rows && m.file_row_dead(g)) {
+        up[i] = -std::numeric_limits<float>::infinity();
+        continue;
+      }
+      const RowQuant& rz = m.quant_of(g);
+      float approx =
+          qz.scale * rz.scale * static_cast<float>(m.dot_i8(qqp, m.sketch_of(g)));
+      float bound = qnorm * rz.err + qz.err * rz.norm_hat + kBoundSlack;
+      up[i] = approx + bound;
+      float low = approx - bound;
+      if (best.size() < k) {
+        best.push(low);
+      } else if (low > best.top()) {
+        best.pop();
+        best.push(low);
+      }
     }
-  }
-  const float floor = lows.top();
+    for (; !best.empty(); best.pop()) lows[part].push_back(best.top());
+  });
+  // The k-th best lower bound over all parts.
+  std::vector<float> all_lows;
+  for (auto& l : lows) all_lows.insert(all_lows.end(), l.begin(), l.end());
+  std::nth_element(all_lows.begin(), all_lows.begin() + static_cast<ptrdiff_t>(k - 1),
+                   all_lows.end(), std::greater<float>());
+  const float floor = all_lows[k - 1];
 
   // Pass 2: exact float32 scores for every row that can still make the top-k.
   auto worse = [](const Neighbor& a, const Neighbor& b) { return better(a, b); };
-  std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)> top(worse);
-  for (size_t i = 0; i < n; ++i) {
-    if (upper[i] < floor) continue;
-    size_t row = all_rows ? i : rows[i];
-    Neighbor cand{m.ids[row], m.dot_f32(qf.data, m.vecs.data + row * m.fstride)};
-    if (top.size() < k) {
-      top.push(cand);
-    } else if (better(cand, top.top())) {
-      top.pop();
-      top.push(cand);
+  using TopK = std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)>;
+  std::vector<std::vector<Neighbor>> tops(parts);
+  split_across_threads(n, parts, [&](size_t part, size_t begin, size_t end) {
+    TopK top(worse);
+    for (size_t i = begin; i < end; ++i) {
+      if (up[i] < floor) continue;
+      const size_t g = all_rows ? i : row_list[i];
+      if (g < m.file_rows && !m.file->row_intact(g)) {
+        damaged_ = true;  // left out; the owner rebuilds from the database
+        continue;
+      }
+      Neighbor cand{m.id_of(g), m.dot_f32(qfp, m.vector_of(g))};
+      if (top.size() < k) {
+        top.push(cand);
+      } else if (better(cand, top.top())) {
+        top.pop();
+        top.push(cand);
+      }
     }
-  }
-  result.resize(top.size());
-  for (size_t i = result.size(); i-- > 0;) {
-    result[i] = top.top();
-    top.pop();
-  }
+    for (; !top.empty(); top.pop()) tops[part].push_back(top.top());
+  });
+  for (auto& t : tops) result.insert(result.end(), t.begin(), t.end());
+  std::sort(result.begin(), result.end(), better);
+  if (result.size() > k) result.resize(k);
   return result;
 }
 
