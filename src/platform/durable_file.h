@@ -15,6 +15,10 @@ namespace mcpmem {
 // machine's processes and this process's calls (two backups racing never share one).
 std::string temporary_path_beside(const std::string& path);
 
+// Removes the temporary files beside `path` (temporary_path_beside's) whose writer process is
+// gone: a writer killed mid-way leaves one, and an index file's can be gigabytes.
+void remove_abandoned_temporaries(const std::string& path);
+
 // Flushes a file's contents to the disk (fsync). IoError naming the file when it fails.
 Status sync_file(const std::string& path);
 // Flushes a directory, so names created, renamed or removed in it survive a power cut.

@@ -3,6 +3,7 @@
 // pick the same final name cannot overwrite each other's file. fsync of the directory is what
 // makes a rename durable on Linux file systems (ext4 commits names with the directory's inode).
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,6 +38,25 @@ Status sync_path(const std::string& path, int flags, const char* what) {
 std::string temporary_path_beside(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   return path + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+void remove_abandoned_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".partial-";
+  std::error_code ec;
+  for (fs::directory_iterator it(target.parent_path().empty() ? "." : target.parent_path(), ec), end;
+       !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    // Only a writer that is gone: kill(pid, 0) fails with ESRCH when no such process exists.
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+      continue;
+    }
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
 }
 
 Status sync_file(const std::string& path) { return sync_path(path, O_RDONLY, "file"); }

@@ -275,6 +275,26 @@ Status Database::set_meta(const std::string& key, const std::string& value) {
   });
 }
 
+Result<std::string> Database::database_id() {
+  constexpr const char* kKey = "database_id";
+  MCP_ASSIGN_OR_RETURN(auto id, get_meta(kKey));
+  if (id.has_value()) return *id;
+  if (impl_->opts.read_only) return std::string();
+  std::random_device device;
+  char made[33];
+  std::snprintf(made, sizeof made, "%08x%08x%08x%08x", device(), device(), device(), device());
+  {
+    std::lock_guard lock(impl_->mu);
+    MCP_RETURN_IF_ERROR(impl_->write([&]() -> Status {
+      MCP_ASSIGN_OR_RETURN(auto s,
+                           impl_->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)"));
+      return s->bind(1, kKey).bind(2, std::string(made)).run("writing meta");
+    }));
+  }
+  MCP_ASSIGN_OR_RETURN(id, get_meta(kKey));  // another process may have made it first
+  return id.value_or("");
+}
+
 Status Database::write_transaction(const std::function<Status()>& body) {
   std::lock_guard lock(impl_->mu);
   return impl_->write(body);

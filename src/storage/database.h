@@ -320,6 +320,11 @@ class Database {
   Result<std::vector<Change>> changes_since(int64_t after_seq, int64_t limit);
   // Highest seq in the change log (0 if empty).
   Result<int64_t> last_change_seq();
+  // The version (HLC) of change `seq`; nullopt when the log has no such entry.
+  Result<std::optional<std::string>> change_version(int64_t seq);
+  // This database's identity: a random id made the first time it is asked for (kept in `meta`).
+  // A copy of the file (backup, replica) has the same id. "" when read-only and never made.
+  Result<std::string> database_id();
   // How many change-log entries have seq > `after_seq`.
   Result<int64_t> count_changes_after(int64_t after_seq);
   // PRAGMA data_version: changes whenever another connection commits. Cheap; for polling.

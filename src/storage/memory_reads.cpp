@@ -415,4 +415,14 @@ Result<int64_t> Database::last_change_seq() {
   return impl_->scalar("SELECT COALESCE(MAX(seq), 0) FROM changes");
 }
 
+Result<std::optional<std::string>> Database::change_version(int64_t seq) {
+  std::lock_guard lock(impl_->mu);
+  MCP_ASSIGN_OR_RETURN(auto s, impl_->prepare("SELECT hlc FROM changes WHERE seq = ?"));
+  s->bind(1, seq);
+  std::optional<std::string> out;
+  if (s->step()) out = s->text(0);
+  MCP_RETURN_IF_ERROR(s->status("reading the change log"));
+  return out;
+}
+
 }  // namespace mcpmem
