@@ -90,6 +90,7 @@ void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& 
 void add_monitor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 void add_doctor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
+void add_index_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& out);
 // `replica follow`, added to the `replica` parent command that main() makes.
 void add_replica_follow_command(CLI::App& replica, CliContext& ctx, std::vector<Command>& out);
 

@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
   add_monitor_command(app, ctx, commands);
   add_service_command(app, ctx, commands);
   add_doctor_command(app, ctx, commands);
+  add_index_commands(app, ctx, commands);
 
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {

@@ -56,6 +56,12 @@ struct Config {
   std::string embedding_model;
   std::string embedding_api_key;  // MCP_EMBEDDING_API_KEY (remote embedders)
   size_t bulk_batch_size = 5000;  // memories per transaction in bulk stores
+  // MCP_MEMORY_INDEX_FILE=0: no persisted index beside the database (`<db>.index`); every
+  // process then reads all vectors out of SQLite when it first searches.
+  bool index_file = true;
+  // MCP_MEMORY_HNSW_THRESHOLD: servers search an HNSW graph (`<db>.index.hnsw`) once the store
+  // holds this many memories (0: never); below it, and in one-shot CLI commands, exact scans.
+  size_t hnsw_threshold = 200000;
 
   // --- write-time dedup (MemoryService::store) ---
   // MCP_SEMANTIC_DEDUP_ENABLED: refuse near-duplicates of recent memories. Exact duplicates

@@ -11,6 +11,7 @@
 #include "platform/file_modes.h"
 #include "replication/litestream.h"
 #include "replication/litestream_config.h"
+#include "service/index_follower.h"
 #include "storage/database.h"
 
 namespace mcpmem {
@@ -237,6 +238,37 @@ DoctorCheck check_index(const DatabaseHealth& health) {
   return ok("index", found);
 }
 
+// The persisted index (`<db>.index`): would the next process map it, or rebuild it? Opening
+// it checks every checksum but the float rows' (a read of a fifth of the file).
+DoctorCheck check_index_file(const Config& config, bool fix) {
+  const std::string path = config.db_path + ".index";
+  std::error_code ec;
+  if (!config.index_file) return ok("index_file", "off (MCP_MEMORY_INDEX_FILE=0)");
+  if (!std::filesystem::exists(path, ec)) {
+    return ok("index_file", "none yet: the first search writes " + path);
+  }
+  Status usable = [&]() -> Status {
+    OpenOptions o;
+    o.read_only = true;
+    MCP_ASSIGN_OR_RETURN(auto db, Database::open(config.db_path, o));
+    MCP_ASSIGN_OR_RETURN(auto model, db->get_meta(Database::kModelKey));
+    MCP_ASSIGN_OR_RETURN(auto dim, db->get_meta(Database::kDimensionKey));
+    const size_t dimension = dim.has_value() ? std::strtoul(dim->c_str(), nullptr, 10) : 0;
+    MCP_ASSIGN_OR_RETURN(auto file, IndexFileView::open(path, dimension));
+    return index_stamp_matches(*db, model.value_or(""), file->info().stamp, path);
+  }();
+  if (usable.is_ok()) {
+    auto info = IndexFileView::read_info(path);
+    return ok("index_file", path + ": " + std::to_string(info->rows) + " rows, change-log " +
+                                "position " + std::to_string(info->stamp.seq) +
+                                " (later changes are applied at start)");
+  }
+  if (fix && std::filesystem::remove(path, ec)) {
+    return ok("index_file", usable.message() + ": removed; the next search writes a new one");
+  }
+  return warn("index_file", usable.message() + ": the next search rebuilds it (--fix removes it)");
+}
+
 }  // namespace
 
 const char* check_outcome_name(CheckOutcome outcome) {
@@ -266,7 +298,10 @@ std::vector<DoctorCheck> run_doctor(const Config& config, const DoctorOptions& o
   checks.push_back(check_disk_space(config));
   checks.push_back(check_file_modes(config, options.fix));
   checks.push_back(check_replication(config, options));
-  if (health.is_ok()) checks.push_back(check_index(*health));
+  if (health.is_ok()) {
+    checks.push_back(check_index(*health));
+    checks.push_back(check_index_file(config, options.fix));
+  }
   return checks;
 }
 

@@ -1,31 +1,39 @@
 // The vector index following the change log (see index_follower.h). Why nothing is missed:
-// the load reads the stored vectors and the highest change seq in one snapshot, so every change
-// after that seq is applied afterwards. A catch-up reads own_writes_ and PRAGMA data_version
-// before it reads the change log and publishes them only once the changes are applied, so a
-// commit that lands after those reads makes the next fast path see a difference and catch up.
+// the index starts from a state that holds every change up to a known seq (a snapshot of the
+// stored vectors read in one transaction, or a file whose stamp names its replay position), and
+// every change after that seq is applied afterwards. Re-applying a change is harmless: an upsert
+// re-reads the row's current vector, a delete removes. A catch-up reads own_writes_ and PRAGMA
+// data_version before it reads the change log and publishes them only once the changes are
+// applied, so a commit that lands after those reads makes the next fast path see a difference.
 #include "service/index_follower.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "platform/durable_file.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr int64_t kChangeBatch = 5000;  // change-log rows read per step when catching up
 constexpr int64_t kEmbedBatch = 1000;   // rows embedded per transaction
+// Servers rewrite the file once this many of its rows changed since it was written (the larger
+// of the two): a later process then replays less and holds fewer rows in RAM.
+constexpr size_t kStaleRowsMin = 10000;
+constexpr double kStaleShare = 0.05;
 
 }  // namespace
-
-IndexFollower::IndexFollower(Database& db, const Embedder& embedder)
-    : db_(db), embedder_(embedder), index_(embedder.dimension()) {}
-
-IndexFollower::~IndexFollower() {
-  closing_ = true;
-  if (loader_.joinable()) loader_.join();
-}
 
 void IndexFollower::load_in_background() {
   MutexLock lock(mu_);
   if (load_started_) return;
   load_started_ = true;
-  loader_ = std::thread([this] { (void)load(); });
+  maintaining_ = true;
+  loader_ = std::thread([this] {
+    if (load().is_ok()) maintain();
+  });
 }
 
 Status IndexFollower::wait_until_loaded() {
@@ -43,23 +51,37 @@ Status IndexFollower::wait_until_loaded() {
 
 Status IndexFollower::bring_up_to_date() {
   MCP_RETURN_IF_ERROR(wait_until_loaded());
+  // While maintenance holds mu_ for long work (rewriting the file, saving the graph: seconds
+  // at a million rows), a search answers from the index as it stands instead of waiting: it
+  // holds every change applied before. Writes through this process still wait until their
+  // own change is applied, so a store that returned is found.
+  if (long_work_) return Status::ok();
   return catch_up(nullptr);
 }
 
 Status IndexFollower::load() {
   MutexLock lock(mu_);
   if (loaded_) return load_error_;
+  bool mapped = false;
   Status status = [&]() MCP_REQUIRES(mu_) -> Status {
-    // Sized once: growing the matrices while loading would briefly hold two copies.
-    MCP_ASSIGN_OR_RETURN(auto rows, db_.count(MemoryFilter{}));
-    index_.reserve(static_cast<size_t>(rows));
-    auto seq =
-        db_.scan_embeddings(embedder_.dimension(), [&](int64_t id, std::span<const float> v) {
-          (void)index_.upsert(id, v);
-          return !closing_.load(std::memory_order_relaxed);
-        });
-    if (!seq.is_ok()) return seq.status();
-    seq_ = *seq;
+    if (!options_.file_path.empty()) {
+      remove_abandoned_temporaries(options_.file_path);
+      remove_abandoned_temporaries(options_.file_path + ".hnsw");
+      auto file = open_matching_file();
+      if (file.is_ok()) {
+        const IndexStamp& stamp = (*file)->info().stamp;
+        index_.adopt_file(*file);
+        seq_ = stamp.replay_from;
+        file_seq_ = stamp.replay_from;
+        mapped = true;
+        return Status::ok();
+      }
+      if (file.status().code() != StatusCode::kNotFound) {
+        spdlog::warn("not using the index file: {}; rebuilding it from the database",
+                     file.status().message());
+      }
+    }
+    MCP_RETURN_IF_ERROR(load_from_database());
     return embed_missing_vectors();
   }();
   if (status.is_ok()) {
@@ -68,11 +90,116 @@ Status IndexFollower::load() {
     loaded_ = true;
     status = catch_up_locked(nullptr);
   }
+  // A one-shot process writes the file now when it was unusable or far behind, so the next one
+  // maps it and replays little; servers leave that to maintenance, off their first search.
+  if (status.is_ok() && !maintaining_ && (!mapped || file_is_stale())) status = write_file();
   load_error_ = status;
   loaded_ = true;
   usable_ = status.is_ok();
   loaded_cv_.notify_all();
   return status;
+}
+
+Result<std::shared_ptr<const IndexFileView>> IndexFollower::open_matching_file() {
+  MCP_ASSIGN_OR_RETURN(auto file, IndexFileView::open(options_.file_path, embedder_.dimension()));
+  MCP_RETURN_IF_ERROR(
+      index_stamp_matches(db_, embedder_.model_id(), file->info().stamp, options_.file_path));
+  return file;
+}
+
+Status index_stamp_matches(Database& db, const std::string& model, const IndexStamp& stamp,
+                           const std::string& path) {
+  if (stamp.model != model) {
+    return Status::failed_precondition(path + " holds vectors of " + stamp.model +
+                                       ", this database's are " + model + "'s");
+  }
+  MCP_ASSIGN_OR_RETURN(auto database_id, db.database_id());
+  if (stamp.database_id != database_id) {
+    return Status::failed_precondition(path + " was made from another database");
+  }
+  if (stamp.seq > 0) {
+    MCP_ASSIGN_OR_RETURN(auto version, db.change_version(stamp.seq));
+    if (!version.has_value() || *version != stamp.seq_version) {
+      return Status::failed_precondition(
+          path + " reflects changes this database does not have (restored from a backup or a "
+                 "replica?)");
+    }
+  }
+  return Status::ok();
+}
+
+Status IndexFollower::load_from_database() {
+  index_.clear();
+  // Sized once: growing the matrices while loading would briefly hold two copies.
+  MCP_ASSIGN_OR_RETURN(auto rows, db_.count(MemoryFilter{}));
+  index_.reserve(static_cast<size_t>(rows));
+  auto seq = db_.scan_embeddings(embedder_.dimension(), [&](int64_t id, std::span<const float> v) {
+    (void)index_.upsert(id, v);
+    return !closing_.load(std::memory_order_relaxed);
+  });
+  if (!seq.is_ok()) return seq.status();
+  seq_ = *seq;
+  file_seq_ = 0;
+  data_version_ = -1;  // the next catch-up reads the log whatever the version says
+  return Status::ok();
+}
+
+Result<IndexStamp> IndexFollower::current_stamp() {
+  IndexStamp stamp;
+  stamp.model = embedder_.model_id();
+  stamp.dimension = static_cast<uint32_t>(embedder_.dimension());
+  MCP_ASSIGN_OR_RETURN(stamp.database_id, db_.database_id());
+  stamp.seq = seq_;
+  stamp.replay_from = seq_;
+  if (seq_ > 0) {
+    MCP_ASSIGN_OR_RETURN(auto version, db_.change_version(seq_));
+    stamp.seq_version = version.value_or("");
+  }
+  return stamp;
+}
+
+Status IndexFollower::write_file() {
+  if (options_.file_path.empty() || file_failed_ || closing_) return Status::ok();
+  const std::string& path = options_.file_path;
+  MCP_ASSIGN_OR_RETURN(auto stamp, current_stamp());
+  // mu_ is held: no change is applied while the rows are written, so the stamp is exact.
+  Status written = index_.write_file(path, stamp);
+  if (written.code() == StatusCode::kCorruption) return recover_from_damage_locked();
+  auto file = written.is_ok() ? IndexFileView::open(path, embedder_.dimension())
+                              : Result<std::shared_ptr<const IndexFileView>>(written);
+  if (!file.is_ok()) {
+    // Not fatal: searches are right without the file, only the next start is slower.
+    file_failed_ = true;
+    spdlog::warn("could not write the index file {}: {}; each start reads the vectors from the "
+                 "database until it can",
+                 path, file.status().message());
+    return Status::ok();
+  }
+  index_.adopt_file(*file);  // the rows in RAM are in the file: they are let go
+  file_seq_ = seq_;
+  return Status::ok();
+}
+
+bool IndexFollower::file_is_stale() const {
+  if (!index_.file()) return true;
+  const size_t changed = index_.rows_in_memory() + index_.dead_file_rows();
+  return changed > std::max(kStaleRowsMin, static_cast<size_t>(kStaleShare * index_.size()));
+}
+
+Status IndexFollower::recover_from_damage() {
+  MutexLock lock(mu_);
+  return recover_from_damage_locked();
+}
+
+Status IndexFollower::recover_from_damage_locked() {
+  if (!index_.damaged()) return Status::ok();  // another thread recovered already
+  spdlog::warn("the index file {} failed a checksum: rebuilding it from the database",
+               options_.file_path);
+  std::error_code ec;
+  std::filesystem::remove(options_.file_path, ec);
+  MCP_RETURN_IF_ERROR(load_from_database());  // clear() forgets the damage
+  MCP_RETURN_IF_ERROR(catch_up_locked(nullptr));
+  return write_file();
 }
 
 Status IndexFollower::embed_missing_vectors() {
@@ -127,6 +254,7 @@ Status IndexFollower::catch_up_locked(const KnownVectors* known) {
       } else if (c.op != "conflict") {
         index_.remove(c.memory_id);
       }
+      if (c.op != "conflict") note_changed_for_hnsw(c.memory_id, c.seq);
       seq_ = c.seq;
     }
     if (changes.size() < static_cast<size_t>(kChangeBatch)) break;
@@ -151,6 +279,62 @@ Status IndexFollower::apply_upsert(int64_t id, const KnownVectors* known, std::v
   MCP_RETURN_IF_ERROR(embedder_.embed(rows.front().content, vec));
   MCP_RETURN_IF_ERROR(db_.put_embedding(id, vec));
   return index_.upsert(id, vec);
+}
+
+Result<std::vector<Neighbor>> IndexFollower::search(std::span<const float> query, size_t k,
+                                                    const std::vector<int64_t>* candidates) {
+  MCP_RETURN_IF_ERROR(bring_up_to_date());
+  for (int attempt = 0;; ++attempt) {
+    std::vector<Neighbor> found;
+    bool exact = candidates != nullptr;
+    if (!exact) {
+      std::vector<int64_t> proposed = hnsw_candidates(query, k);
+      exact = proposed.empty();
+      if (!exact) {
+        found = index_.search(query, k, &proposed);
+        // Too few live candidates (many rows deleted since the graph was built): scan.
+        exact = found.size() < std::min(k, index_.size());
+      }
+    }
+    if (exact) found = index_.search(query, k, candidates);
+    if (!index_.damaged()) return found;
+    if (attempt > 0) return Status::corruption("the vector index is damaged and was rebuilt twice");
+    MCP_RETURN_IF_ERROR(recover_from_damage());
+  }
+}
+
+Status IndexFollower::rebuild() {
+  MCP_RETURN_IF_ERROR(wait_until_loaded());
+  {
+    MutexLock lock(mu_);
+    MCP_RETURN_IF_ERROR(load_from_database());
+    MCP_RETURN_IF_ERROR(embed_missing_vectors());
+    MCP_RETURN_IF_ERROR(catch_up_locked(nullptr));
+    file_failed_ = false;
+    if (!options_.file_path.empty()) {
+      MCP_RETURN_IF_ERROR(write_file());
+      if (file_failed_) return Status::io_error("could not write " + options_.file_path);
+    }
+  }
+  if (options_.hnsw_threshold == 0 || index_.size() < options_.hnsw_threshold) return Status::ok();
+  MCP_RETURN_IF_ERROR(build_hnsw());
+  return save_hnsw();
+}
+
+IndexState IndexFollower::state() const {
+  IndexState s;
+  s.loaded = loaded_;
+  s.rows = index_.size();
+  s.rows_in_memory = index_.rows_in_memory();
+  s.file_path = options_.file_path;
+  if (auto file = index_.file()) {
+    s.file_mapped = true;
+    s.file_bytes = file->mapped_bytes();
+  }
+  s.file_seq = file_seq_;
+  describe_hnsw(s);
+  s.memory_bytes += index_.memory_bytes();
+  return s;
 }
 
 }  // namespace mcpmem

@@ -138,10 +138,10 @@ Result<std::vector<SearchHit>> MemoryService::hits_for(const std::vector<ScoredH
 
 Result<std::vector<Neighbor>> MemoryService::nearest(std::span<const float> query, size_t k,
                                                      const MemoryFilter& filter) {
-  MCP_RETURN_IF_ERROR(follower_.bring_up_to_date());
-  if (filter.empty()) return follower_.index().search(query, k);
+  if (filter.empty()) return follower_.search(query, k);
+  // Filters apply before the top-k: the rows that pass are scanned exactly.
   MCP_ASSIGN_OR_RETURN(auto ids, db_->ids_matching(filter));
-  return follower_.index().search(query, k, &ids);
+  return follower_.search(query, k, &ids);
 }
 
 Result<SearchResponse> MemoryService::search(const SearchRequest& r) {
@@ -272,7 +272,8 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
   }
   // Rows found only by keyword still get their true semantic part.
   if (!keyword_only.empty()) {
-    for (const Neighbor& n : follower_.index().search(query, keyword_only.size(), &keyword_only)) {
+    MCP_ASSIGN_OR_RETURN(auto semantic, follower_.search(query, keyword_only.size(), &keyword_only));
+    for (const Neighbor& n : semantic) {
       parts[n.id].semantic = semantic_score(n.cosine);
     }
   }

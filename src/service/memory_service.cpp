@@ -57,6 +57,16 @@ float dot(std::span<const float> a, std::span<const float> b) {
   return s;
 }
 
+// The persisted index lives beside the database file (not beside an in-memory one).
+IndexOptions index_options(const Config& config) {
+  IndexOptions o;
+  const bool on_disk = !config.db_path.empty() && config.db_path != ":memory:" &&
+                       config.db_path.rfind("file::memory:", 0) != 0;
+  if (config.index_file && on_disk) o.file_path = config.db_path + ".index";
+  o.hnsw_threshold = config.hnsw_threshold;
+  return o;
+}
+
 }  // namespace
 
 MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
@@ -64,7 +74,7 @@ MemoryService::MemoryService(Config config, std::unique_ptr<Database> db,
     : config_(std::move(config)),
       db_(std::move(db)),
       embedder_(std::move(embedder)),
-      follower_(*db_, *embedder_),
+      follower_(*db_, *embedder_, index_options(config_)),
       // One notion of now for versions and for everything else (a test's clock moves both).
       hlc_(config_.node_name.empty() ? "local" : config_.node_name,
            [this] { return static_cast<int64_t>(std::llround(clock_() * 1000.0)); }),
@@ -199,6 +209,10 @@ double MemoryService::now() const { return clock_(); }
 
 Status MemoryService::wait_for_index() { return follower_.wait_until_loaded(); }
 
+IndexState MemoryService::index_state() const { return follower_.state(); }
+
+Status MemoryService::rebuild_index() { return follower_.rebuild(); }
+
 bool MemoryService::index_ready() const { return follower_.ready(); }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,8 +334,7 @@ Result<std::optional<Memory>> MemoryService::find_semantic_duplicate(std::string
               [](const Neighbor& a, const Neighbor& b) { return a.cosine > b.cosine; });
     if (close.size() > kDedupCandidates) close.resize(kDedupCandidates);
   } else {
-    MCP_RETURN_IF_ERROR(follower_.bring_up_to_date());
-    close = follower_.index().search(vec, kDedupCandidates, &ids);
+    MCP_ASSIGN_OR_RETURN(close, follower_.search(vec, kDedupCandidates, &ids));
   }
   std::erase_if(close, [&](const Neighbor& n) { return n.cosine < bar; });
   if (close.empty()) return std::optional<Memory>();
@@ -655,7 +668,7 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
     }
   }
   out.index_ready = index_ready();
-  out.index_size = follower_.index().size();
+  out.index_size = follower_.size();
   return out;
 }
 

@@ -358,6 +358,10 @@ class MemoryService {
   // Blocks until the vector index holds every stored vector (loading it if not started).
   Status wait_for_index();
   bool index_ready() const;
+  // The vector index's files and state (`index status`), and rebuilding both files from the
+  // database (`index rebuild`; blocks until they are written).
+  IndexState index_state() const;
+  Status rebuild_index();
 
   const Config& config() const { return config_; }
   const Embedder& embedder() const { return *embedder_; }

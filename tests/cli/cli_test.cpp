@@ -606,3 +606,62 @@ TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) 
   EXPECT_EQ(after.j()["embedding_model"], "bert:tiny");
   EXPECT_EQ(run({"search", "reindexed note 12"}).code, 0);
 }
+
+// kill -9 while the index file is written, at several moments: whatever is left (the old
+// file, the new one, a temporary file) never changes an answer.
+TEST_F(CliTest, IndexRebuildKilledAtAnyMomentNeverChangesAnAnswer) {
+  nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
+                         {"memories", nlohmann::json::array()}};
+  const char* words[] = {"alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "zeta"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string content = "indexed note " + std::to_string(i);
+    for (int w = 0; w < 6; ++w) content += std::string(" ") + words[(i * 7 + w * 3) % 8];
+    file["memories"].push_back({{"content", content},
+                                {"tags", nlohmann::json::array()},
+                                {"metadata", nlohmann::json::object()},
+                                {"created_at", 1.7e9 + i},
+                                {"updated_at", 1.7e9 + i}});
+  }
+  std::ofstream(dir_ / "notes.json") << file.dump();
+  ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
+  auto answer = [&](const std::vector<std::string>& env) {
+    Proc p = run({"search", "gamma delta omega indexed note 1234", "--limit", "10", "--json"}, "",
+                 env);
+    EXPECT_EQ(p.code, 0) << p.err;
+    std::vector<std::string> hashes;
+    for (const auto& r : p.j()["results"]) hashes.push_back(r["memory"]["content_hash"]);
+    return hashes;
+  };
+  const auto exact = answer({"MCP_MEMORY_INDEX_FILE=0"});
+  ASSERT_EQ(exact.size(), 10u);
+  ASSERT_EQ(answer({}), exact);  // writes the file
+  ASSERT_TRUE(fs::exists(db_ + ".index"));
+
+  std::vector<std::string> env_s = env_;
+  env_s.push_back("PATH=/usr/bin:/bin");
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const char* argv[] = {MCP_BINARY, "index", "rebuild", nullptr};
+  for (int delay_ms : {5, 40, 120, 250}) {
+    pid_t pid;
+    ASSERT_EQ(
+        posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, const_cast<char**>(argv), envp.data()), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(answer({}), exact) << "killed after " << delay_ms << " ms";
+  }
+  // The killed writers' temporary files are gone (the next process removed them).
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().string().find(".partial-"), std::string::npos) << e.path();
+  }
+  // A truncated file (as a full disk or a crash outside our writer could leave) too.
+  fs::resize_file(db_ + ".index", fs::file_size(db_ + ".index") / 2);
+  EXPECT_EQ(answer({}), exact);
+  Proc status = run({"index", "status", "--json"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_EQ(status.j()["rows"], 20000);
+  EXPECT_EQ(status.j()["file_mapped"], true);
+}

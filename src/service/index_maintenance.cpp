@@ -1,0 +1,275 @@
+// The follower's maintenance (servers) and its HNSW graph. Why a search through the graph
+// misses nothing: every change the follower applies after a graph's snapshot is recorded in
+// `pending` (id -> seq of its latest change), and a search adds the pending ids to the graph's
+// candidates before the exact re-rank. A pending entry is dropped only after the graph holds
+// that row's vector as of a moment after the change (the seq is compared again when dropping),
+// so a row changed meanwhile stays pending. While a graph is being (re)built, changes are
+// recorded for the new graph too, and the new graph replaces the old one with its own record.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "service/index_follower.h"
+
+namespace mcpmem {
+namespace {
+
+constexpr auto kMaintenanceInterval = std::chrono::seconds(1);
+constexpr size_t kPendingBatch = 10000;     // rows put into the graph per maintenance round
+constexpr double kRebuildDeletedShare = 0.2;  // rebuild when this share of the graph is deleted
+constexpr size_t kSaveAfterRowsMin = 10000;   // save the graph after this many rows were added
+constexpr double kSaveAfterShare = 0.05;      // ... or this share of it, whichever is larger
+
+// Marks a span of maintenance that holds mu_ for long: searches answer without catching up.
+class LongWork {
+ public:
+  explicit LongWork(std::atomic<bool>& flag) : flag_(flag) { flag_ = true; }
+  ~LongWork() { flag_ = false; }
+  LongWork(const LongWork&) = delete;
+  LongWork& operator=(const LongWork&) = delete;
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
+}  // namespace
+
+struct IndexFollower::Hnsw {
+  mutable Mutex mu;
+  std::shared_ptr<HnswIndex> graph MCP_GUARDED_BY(mu);  // searched; null until ready
+  std::unordered_map<int64_t, int64_t> pending MCP_GUARDED_BY(mu);  // not yet in `graph`
+  bool building MCP_GUARDED_BY(mu) = false;
+  std::unordered_map<int64_t, int64_t> building_pending MCP_GUARDED_BY(mu);  // for the new one
+  size_t added_since_save MCP_GUARDED_BY(mu) = 0;
+  bool save_failed MCP_GUARDED_BY(mu) = false;
+};
+
+// Here, where Hnsw is a complete type.
+IndexFollower::IndexFollower(Database& db, const Embedder& embedder, IndexOptions options)
+    : db_(db),
+      embedder_(embedder),
+      options_(std::move(options)),
+      index_(embedder.dimension()),
+      hnsw_(std::make_unique<Hnsw>()) {}
+
+IndexFollower::~IndexFollower() {
+  closing_ = true;
+  wake_.notify_all();
+  if (loader_.joinable()) loader_.join();
+}
+
+void IndexFollower::maintain() {
+  while (!closing_) {
+    maintenance_round();
+    MutexLock lock(mu_);
+    wake_.wait_for(lock.native(), kMaintenanceInterval, [&] { return closing_.load(); });
+  }
+}
+
+void IndexFollower::maintenance_round() {
+  if (!options_.file_path.empty() && file_is_stale()) {
+    LongWork long_work(long_work_);
+    MutexLock lock(mu_);
+    if (!file_failed_) {
+      Status st = write_file();
+      if (!st.is_ok()) spdlog::warn("index maintenance: {}", st.message());
+    }
+  }
+  if (options_.hnsw_threshold == 0 || closing_) return;
+  bool have_graph, building;
+  size_t graph_rows = 0, graph_deleted = 0;
+  {
+    MutexLock lock(hnsw_->mu);
+    have_graph = hnsw_->graph != nullptr;
+    building = hnsw_->building;
+    if (have_graph) {
+      graph_rows = hnsw_->graph->size();
+      graph_deleted = hnsw_->graph->deleted();
+    }
+  }
+  Status st;
+  if (!have_graph && !building) {
+    if (index_.size() >= options_.hnsw_threshold) st = start_hnsw();
+  } else if (have_graph) {
+    st = catch_up_hnsw(kPendingBatch);
+    if (st.is_ok() && graph_deleted > kRebuildDeletedShare * (graph_rows + graph_deleted)) {
+      st = build_hnsw();
+    }
+    if (st.is_ok()) st = save_hnsw();
+  }
+  if (!st.is_ok() && !closing_) spdlog::warn("index maintenance (HNSW): {}", st.message());
+}
+
+Status IndexFollower::start_hnsw() {
+  const std::string path = options_.file_path.empty() ? "" : options_.file_path + ".hnsw";
+  if (!path.empty()) {
+    auto saved = HnswIndex::load(path, embedder_.dimension());
+    Status usable = saved.is_ok() ? index_stamp_matches(db_, embedder_.model_id(), saved->second, path)
+                                   : saved.status();
+    if (usable.is_ok()) {
+      MutexLock lock(mu_);  // no change is applied while the record is made
+      const int64_t replay_from = saved->second.replay_from;
+      std::unordered_map<int64_t, int64_t> pending;
+      for (int64_t after = replay_from;;) {
+        MCP_ASSIGN_OR_RETURN(auto changes, db_.changes_since(after, 5000));
+        for (const Change& c : changes) {
+          if (c.seq > seq_) break;
+          if (c.op != "conflict") pending[c.memory_id] = c.seq;
+          after = c.seq;
+        }
+        if (changes.size() < 5000 || after >= seq_) break;
+      }
+      MutexLock hl(hnsw_->mu);
+      hnsw_->graph = std::shared_ptr<HnswIndex>(std::move(saved->first));
+      hnsw_->pending = std::move(pending);
+      hnsw_->added_since_save = 0;
+      spdlog::info("HNSW graph {} loaded ({} rows, {} to catch up)", path, hnsw_->graph->size(),
+                   hnsw_->pending.size());
+      return Status::ok();
+    }
+    if (usable.code() != StatusCode::kNotFound) {
+      spdlog::warn("not using the HNSW graph: {}; building a new one", usable.message());
+    }
+  }
+  MCP_RETURN_IF_ERROR(build_hnsw());
+  return save_hnsw();
+}
+
+Status IndexFollower::build_hnsw() {
+  std::vector<int64_t> ids;
+  {
+    MutexLock lock(mu_);  // the snapshot and the start of the record are one moment
+    ids.reserve(index_.size());
+    index_.for_each([&](int64_t id, std::span<const float>) { ids.push_back(id); });
+    MutexLock hl(hnsw_->mu);
+    hnsw_->building = true;
+    hnsw_->building_pending.clear();
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto graph = std::make_shared<HnswIndex>(embedder_.dimension(), options_.hnsw);
+  size_t next = 0;
+  Status built = graph->add_many(
+      [&](int64_t& id, std::vector<float>& v) {
+        while (next < ids.size() && !closing_) {
+          auto found = index_.get(ids[next++]);
+          if (!found.has_value()) continue;  // removed since: it is in the record
+          id = ids[next - 1];
+          v = std::move(*found);
+          return true;
+        }
+        return false;
+      },
+      std::max<size_t>(1, std::thread::hardware_concurrency()));
+  MutexLock hl(hnsw_->mu);
+  hnsw_->building = false;
+  if (!built.is_ok() || closing_) {
+    hnsw_->building_pending.clear();
+    return built;
+  }
+  hnsw_->graph = std::move(graph);
+  hnsw_->pending = std::move(hnsw_->building_pending);
+  hnsw_->building_pending.clear();
+  hnsw_->added_since_save = SIZE_MAX;  // never saved: save at the next chance
+  spdlog::info("HNSW graph built over {} rows in {:.1f} s", ids.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return Status::ok();
+}
+
+void IndexFollower::note_changed_for_hnsw(int64_t id, int64_t seq) {
+  MutexLock hl(hnsw_->mu);
+  if (hnsw_->graph) hnsw_->pending[id] = seq;
+  if (hnsw_->building) hnsw_->building_pending[id] = seq;
+}
+
+Status IndexFollower::catch_up_hnsw(size_t max_rows) {
+  std::shared_ptr<HnswIndex> graph;
+  std::vector<std::pair<int64_t, int64_t>> batch;
+  {
+    MutexLock hl(hnsw_->mu);
+    graph = hnsw_->graph;
+    if (!graph) return Status::ok();
+    for (const auto& entry : hnsw_->pending) {
+      if (batch.size() == max_rows) break;
+      batch.push_back(entry);
+    }
+  }
+  for (const auto& [id, seq] : batch) {
+    if (auto v = index_.get(id)) {
+      MCP_RETURN_IF_ERROR(graph->add(id, *v));
+    } else {
+      graph->remove(id);
+    }
+  }
+  MutexLock hl(hnsw_->mu);
+  for (const auto& [id, seq] : batch) {
+    auto it = hnsw_->pending.find(id);
+    if (it != hnsw_->pending.end() && it->second == seq) hnsw_->pending.erase(it);
+  }
+  if (hnsw_->added_since_save != SIZE_MAX) hnsw_->added_since_save += batch.size();
+  return Status::ok();
+}
+
+Status IndexFollower::save_hnsw() {
+  if (options_.file_path.empty()) return Status::ok();
+  const std::string path = options_.file_path + ".hnsw";
+  LongWork long_work(long_work_);
+  MutexLock lock(mu_);  // no change is applied while the graph is written
+  std::shared_ptr<HnswIndex> graph;
+  IndexStamp stamp;
+  {
+    MutexLock hl(hnsw_->mu);
+    graph = hnsw_->graph;
+    const size_t due = std::max(kSaveAfterRowsMin,
+                                static_cast<size_t>(kSaveAfterShare * (graph ? graph->size() : 0)));
+    if (!graph || hnsw_->save_failed || hnsw_->added_since_save < due) return Status::ok();
+    MCP_ASSIGN_OR_RETURN(stamp, current_stamp());
+    // The graph holds every change before the oldest one still pending.
+    for (const auto& [id, seq] : hnsw_->pending) {
+      stamp.replay_from = std::min(stamp.replay_from, seq - 1);
+    }
+  }
+  Status saved = graph->save(path, stamp);
+  MutexLock hl(hnsw_->mu);
+  if (!saved.is_ok()) {
+    hnsw_->save_failed = true;
+    spdlog::warn("could not save the HNSW graph {}: {}; each start builds it again", path,
+                 saved.message());
+    return Status::ok();
+  }
+  hnsw_->added_since_save = 0;
+  return Status::ok();
+}
+
+std::vector<int64_t> IndexFollower::hnsw_candidates(std::span<const float> query,
+                                                    size_t k) const {
+  std::shared_ptr<HnswIndex> graph;
+  std::vector<int64_t> candidates;
+  {
+    MutexLock hl(hnsw_->mu);
+    graph = hnsw_->graph;
+    if (!graph) return candidates;
+    candidates.reserve(hnsw_->pending.size() + hnsw_candidate_count(k));
+    for (const auto& entry : hnsw_->pending) candidates.push_back(entry.first);
+  }
+  for (int64_t id : graph->search(query, hnsw_candidate_count(k))) candidates.push_back(id);
+  return candidates;
+}
+
+void IndexFollower::describe_hnsw(IndexState& state) const {
+  MutexLock hl(hnsw_->mu);
+  if (options_.hnsw_threshold == 0) {
+    state.hnsw_state = "off";
+  } else if (hnsw_->graph) {
+    state.hnsw_state = "ready";
+    state.hnsw_rows = hnsw_->graph->size();
+    state.hnsw_pending = hnsw_->pending.size();
+    state.memory_bytes += hnsw_->graph->memory_bytes();
+  } else if (hnsw_->building) {
+    state.hnsw_state = "building";
+  } else {
+    state.hnsw_state = state.rows < options_.hnsw_threshold ? "below threshold" : "not loaded";
+  }
+}
+
+}  // namespace mcpmem
