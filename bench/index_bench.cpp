@@ -418,17 +418,18 @@ std::optional<double> sqlite_vec_p50(const std::string& file, const std::string&
 int main(int argc, char** argv) {
   Paths p{"build/bench-data", "build/mcp-memory", "node_modules/sqlite-vec-linux-x64/vec0"};
   std::set<std::string> only;  // --only cold|search|rss|sqlitevec (repeatable); none: all
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--data-dir")
-      p.data_dir = argv[i + 1];
-    else if (flag == "--binary")
-      p.binary = argv[i + 1];
-    else if (flag == "--sqlite-vec")
-      p.sqlite_vec = argv[i + 1];
-    else if (flag == "--only")
-      only.insert(argv[i + 1]);
-    else {
+  const std::set<std::string> groups = {"cold", "search", "rss", "sqlitevec"};
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
+    if (flag == "--data-dir" && !value.empty()) {
+      p.data_dir = value;
+    } else if (flag == "--binary" && !value.empty()) {
+      p.binary = value;
+    } else if (flag == "--sqlite-vec" && !value.empty()) {
+      p.sqlite_vec = value;
+    } else if (flag == "--only" && groups.count(value) > 0) {
+      only.insert(value);
+    } else {
       std::fprintf(stderr,
                    "usage: index_bench [--data-dir D] [--binary B] [--sqlite-vec EXT] "
                    "[--only cold|search|rss|sqlitevec]...\n");
