@@ -11,11 +11,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_report.h"
+#include "bench/generated_memories.h"
 #include "bench/http_bench.h"
 #include "embed/embedder.h"
 #include "index/vector_index.h"
@@ -26,102 +27,23 @@ namespace {
 
 using namespace mcpmem;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using bench::bulk_store;
+using bench::Clock;
+using bench::kDataVersion;
+using bench::ms_since;
+using bench::percentile;
+using bench::report;
+using bench::TextGen;
 
 constexpr size_t kMemories = 100000;
 constexpr size_t kQueries = 200;
-constexpr const char* kDataVersion = "v2";
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-void report(const char* name, double value, const char* unit) {
-  std::printf("BENCH %s %.3f %s\n", name, value, unit);
-  std::fflush(stdout);
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-class TextGen {
- public:
-  explicit TextGen(unsigned seed) : rng_(seed) {
-    const char* syllables[] = {"ka", "lo",  "mi",  "ne",  "ru",  "sa",  "ti",  "vo",  "ze",
-                               "po", "qua", "ber", "don", "fel", "gur", "hin", "jor", "lex"};
-    for (int i = 0; i < 600; ++i) {
-      std::string w;
-      int n = 2 + static_cast<int>(rng_() % 3);
-      for (int j = 0; j < n; ++j) w += syllables[rng_() % 18];
-      words_.push_back(w);
-    }
-  }
-  std::string sentence() {
-    std::string s;
-    int n = 10 + static_cast<int>(rng_() % 31);
-    for (int i = 0; i < n; ++i) {
-      // Zipf-ish: square a uniform draw so early words are common.
-      double u = std::uniform_real_distribution<double>(0, 1)(rng_);
-      if (!s.empty()) s += ' ';
-      s += words_[static_cast<size_t>(u * u * static_cast<double>(words_.size()))];
-    }
-    return s + " #" + std::to_string(counter_++);
-  }
-  std::vector<std::string> tags() { return {"tag" + std::to_string(rng_() % 50)}; }
-  double created(double now) { return now - static_cast<double>(rng_() % (365 * 86400)); }
-
- private:
-  std::mt19937 rng_;
-  std::vector<std::string> words_;
-  uint64_t counter_ = 0;
-};
-
-Config bench_config(const std::string& db, bool dedup) {
-  Config c = config_from_env();
-  c.db_path = db;
-  c.semantic_dedup_enabled = dedup;
-  return c;
-}
-
-std::vector<StoreRequest> requests(TextGen& gen, size_t n) {
-  std::vector<StoreRequest> out(n);
-  double now = static_cast<double>(time(nullptr));
-  for (auto& r : out) {
-    r.content = gen.sentence();
-    r.tags = gen.tags();
-    r.created_at = gen.created(now);
-  }
-  return out;
-}
-
-// Stores `n` memories in bulk on a fresh database; returns memories per second.
-double bulk_store(const std::string& db, size_t n, unsigned seed) {
-  for (const char* s : {"", "-wal", "-shm"}) fs::remove(db + s);
-  auto service = MemoryService::open(bench_config(db, false));
-  if (!service.is_ok()) {
-    std::fprintf(stderr, "bench: %s\n", service.status().message().c_str());
-    std::exit(1);
-  }
-  TextGen gen(seed);
-  auto reqs = requests(gen, n);
-  auto t = Clock::now();
-  for (size_t i = 0; i < reqs.size(); i += 10000) {
-    std::vector<StoreRequest> chunk(
-        reqs.begin() + static_cast<std::ptrdiff_t>(i),
-        reqs.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10000, n)));
-    if (!(*service)->store_batch(chunk).is_ok()) std::exit(1);
-  }
-  return static_cast<double>(n) / (ms_since(t) / 1000.0);
-}
 
 double single_stores(const std::string& db, size_t n, bool dedup) {
   for (const char* s : {"", "-wal", "-shm"}) fs::remove(db + s);
-  auto service = MemoryService::open(bench_config(db, dedup));
+  auto service = MemoryService::open(bench::bench_config(db, dedup));
   if (!service.is_ok()) std::exit(1);
   TextGen gen(17);
-  auto reqs = requests(gen, n);
+  auto reqs = bench::requests(gen, n);
   auto t = Clock::now();
   for (auto& r : reqs) {
     r.created_at.reset();
@@ -310,32 +232,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string db10k = data_dir + "/bench-10k-" + kDataVersion + ".db";
-  if (!fs::exists(db10k)) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      bulk_store(db10k, 10000, 2);
-      _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-  }
+  if (!bench::ensure_generated_db(db10k, 10000, 2)) return 1;
   if (http_only) return bench::bench_http_search(binary, db10k, data_dir, 16, 10) ? 0 : 1;
   const std::string db100k = data_dir + "/bench-100k-" + kDataVersion + ".db";
   const std::string scratch = data_dir + "/scratch.db";
 
   // The 100k database is made in a child process, so this process stays small: a child's peak
   // RSS (ru_maxrss) also counts the memory it was forked with.
-  if (!fs::exists(db100k)) {
-    std::fprintf(stderr, "bench: generating %zu memories into %s\n", kMemories, db100k.c_str());
-    pid_t pid = fork();
-    if (pid == 0) {
-      bulk_store(db100k, kMemories, 1);
-      _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
-  }
+  if (!bench::ensure_generated_db(db100k, kMemories, 1)) return 1;
   std::vector<std::string> probe_queries;
   {
     TextGen qgen(12345);
@@ -402,7 +306,7 @@ int main(int argc, char** argv) {
 
   // Index load, then vector search on the same vectors.
   auto t_open = Clock::now();
-  auto service = MemoryService::open(bench_config(db100k, false));
+  auto service = MemoryService::open(bench::bench_config(db100k, false));
   if (!service.is_ok() || !(*service)->wait_for_index().is_ok()) return 1;
   report("index_load_ms_100k", ms_since(t_open), "ms");
 
