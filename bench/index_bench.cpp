@@ -1,15 +1,18 @@
 // index_bench: the figures of issue 18 (vector search at a million memories), as
 // `BENCH <name> <value> <unit>`, on generated hash-384 databases of 100k and 1M memories made
 // once under --data-dir (bench-100k-<ver>.db is the one mcp_bench uses; bench-1m-<ver>.db):
-//   hnsw_build_s_1m          `mcp-memory index rebuild --db <1M>`, process start to exit
+//   hnsw_build_s_1m          `mcp-memory --db-path <1M> index rebuild`, process start to exit
 //   cold_search_ms_100k/_1m  median wall time of a whole `mcp-memory search` process (semantic,
 //                            top 10), 15 different queries, page cache warm (2 untimed runs);
 //                            the persisted index is rebuilt (untimed at 100k) first
-//   index_load_ms_1m         MemoryService::open + wait_for_index on the 1M database
+//   index_load_ms_1m         MemoryService::open (as a server) + wait_for_index on 1M
+//   hnsw_ready_ms_1m         ... until its HNSW graph is ready (loaded from <db>.index.hnsw)
 //   search_p50_ms_1m         MemoryService::search, semantic top 10, warm, 200 queries
 //   recall10_1m              mean overlap of those top 10s with an exact top 10 (VectorIndex
 //                            loaded with every stored vector, query embedded the same way)
-//   rss_mb_1m                VmHWM of `serve --http` after it answered 100 POST /api/search
+//   exact_search_p50_ms_1m   the same searches with MCP_MEMORY_HNSW_THRESHOLD=0 (exact scans)
+//   rss_mb_1m, rss_anon_mb_1m  VmHWM, and RssAnon at the end, of `serve --http` that answered
+//                            100 POST /api/search once its graph was ready
 //   sqlitevec_p50_ms_1m      sqlite-vec `vec0` KNN k = 10 over the same 1M vectors, same queries
 //   speedup_vs_sqlitevec_1m  sqlitevec_p50_ms_1m / search_p50_ms_1m
 // `index rebuild` is new in issue 18: where the binary lacks it, the figures that need it are
@@ -49,6 +52,7 @@ using namespace mcpmem;
 using namespace mcpmem::bench;
 namespace fs = std::filesystem;
 
+constexpr double kHnswReadyTimeoutS = 900;  // a graph built from nothing at 1M takes minutes
 constexpr size_t kDimension = 384;
 constexpr size_t k100k = 100'000, k1M = 1'000'000;
 constexpr size_t kTopK = 10;
@@ -124,9 +128,9 @@ bool has_index_command(const Paths& p) {
 
 // `index rebuild` on `db`; its wall time in seconds, or nothing (said on stderr) when it failed.
 std::optional<double> rebuild_index(const Paths& p, const std::string& db) {
-  ProcessRun r = run_process({p.binary, "index", "rebuild", "--db", db}, p.work());
+  ProcessRun r = run_process({p.binary, "--db-path", db, "index", "rebuild"}, p.work());
   if (r.exit_code != 0) {
-    std::fprintf(stderr, "index_bench: `mcp-memory index rebuild --db %s` failed (exit %d): %s\n",
+    std::fprintf(stderr, "index_bench: `mcp-memory --db-path %s index rebuild` failed (exit %d): %s\n",
                  db.c_str(), r.exit_code, r.err.c_str());
     return std::nullopt;
   }
@@ -225,12 +229,9 @@ std::optional<WarmQueries> exact_answers(const std::string& db) {
   return w;
 }
 
-// search_p50_ms_1m and recall10_1m; the p50 (for the speed-up), or nothing on failure.
-std::optional<double> warm_search_figures(const std::string& db, const WarmQueries& w) {
-  auto t_open = Clock::now();
-  auto service = MemoryService::open(bench_config(db, false));
-  if (!service.is_ok() || !(*service)->wait_for_index().is_ok()) return std::nullopt;
-  report("index_load_ms_1m", ms_since(t_open), "ms");
+// p50 of MemoryService::search over the queries, and recall@10 against the exact top 10s.
+std::optional<std::pair<double, double>> time_searches(MemoryService& service,
+                                                       const WarmQueries& w) {
   std::vector<double> times;
   double found = 0;
   for (size_t i = 0; i < w.texts.size(); ++i) {
@@ -239,7 +240,7 @@ std::optional<double> warm_search_figures(const std::string& db, const WarmQueri
     r.mode = SearchMode::kSemantic;
     r.limit = static_cast<int>(kTopK);
     auto t = Clock::now();
-    auto answer = (*service)->search(r);
+    auto answer = service.search(r);
     times.push_back(ms_since(t));
     if (!answer.is_ok()) {
       std::fprintf(stderr, "index_bench: search: %s\n", answer.status().message().c_str());
@@ -248,10 +249,39 @@ std::optional<double> warm_search_figures(const std::string& db, const WarmQueri
     const std::set<int64_t> exact(w.exact_top10[i].begin(), w.exact_top10[i].end());
     for (const SearchHit& hit : answer->results) found += exact.count(hit.memory.id);
   }
-  const double p50 = percentile(times, 0.5);
-  report("search_p50_ms_1m", p50, "ms");
-  report("recall10_1m", found / static_cast<double>(w.texts.size() * kTopK), "ratio");
-  return p50;
+  return std::make_pair(percentile(times, 0.5),
+                        found / static_cast<double>(w.texts.size() * kTopK));
+}
+
+// search_p50_ms_1m and recall10_1m, as a server searches (index loaded in the background, the
+// HNSW graph once it is ready), and the exact scan's p50 for comparison; the p50, or nothing.
+std::optional<double> warm_search_figures(const std::string& db, const WarmQueries& w) {
+  auto t_open = Clock::now();
+  ServiceOptions server;
+  server.load_index_in_background = true;
+  auto service = MemoryService::open(bench_config(db, false), server);
+  if (!service.is_ok() || !(*service)->wait_for_index().is_ok()) return std::nullopt;
+  report("index_load_ms_1m", ms_since(t_open), "ms");
+  for (auto t = Clock::now(); seconds_since(t) < kHnswReadyTimeoutS;) {
+    const std::string state = (*service)->index_state().hnsw_state;
+    if (state == "ready" || state == "off" || state == "below threshold") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  report("hnsw_ready_ms_1m", ms_since(t_open), "ms");
+  auto through_graph = time_searches(**service, w);
+  if (!through_graph) return std::nullopt;
+  report("search_p50_ms_1m", through_graph->first, "ms");
+  report("recall10_1m", through_graph->second, "ratio");
+  service->reset();
+
+  Config exact_only = bench_config(db, false);
+  exact_only.hnsw_threshold = 0;
+  auto exact = MemoryService::open(exact_only);
+  if (!exact.is_ok() || !(*exact)->wait_for_index().is_ok()) return std::nullopt;
+  auto scanned = time_searches(**exact, w);
+  if (!scanned) return std::nullopt;
+  report("exact_search_p50_ms_1m", scanned->first, "ms");
+  return through_graph->first;
 }
 
 // `serve --http` on `db` at `port` with API key `key`, stderr to `log`; its pid, or 0.
@@ -276,11 +306,12 @@ pid_t spawn_server(const Paths& p, const std::string& db, int port, const std::s
   return spawned == 0 ? pid : 0;
 }
 
-// VmHWM (peak resident set) of a live process, in MB.
-double peak_rss_mb(pid_t pid) {
+// A field of /proc/<pid>/status in kB (VmHWM: peak resident set; RssAnon: resident memory not
+// backed by a file), in MB.
+double proc_status_mb(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) / 1024.0;
   }
   return 0;
 }
@@ -302,6 +333,19 @@ bool server_rss_figure(const Paths& p, const std::string& db, const std::vector<
     ok = r.is_ok() && r->status == 200;
     if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The steady state: a server searches through its HNSW graph once it has loaded it (before,
+  // searches scan the mapped file exactly, which maps its whole sketch).
+  for (auto t = Clock::now(); ok && seconds_since(t) < kServerReadyTimeoutS;) {
+    HttpRequest detailed;
+    detailed.url = url + "/api/health/detailed";
+    detailed.headers = {{"X-API-Key", key}};
+    auto r = client.send(detailed);
+    if (r.is_ok() && (r->body.find("\"hnsw\":\"ready\"") != std::string::npos ||
+                      r->body.find("\"hnsw\":\"off\"") != std::string::npos)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   for (int i = 0; ok && i < kServerSearches; ++i) {
     HttpRequest search;
     search.method = "POST";
@@ -313,7 +357,8 @@ bool server_rss_figure(const Paths& p, const std::string& db, const std::vector<
     auto r = client.send(search);
     ok = r.is_ok() && r->status == 200 && r->body.find("\"results\"") != std::string::npos;
   }
-  const double hwm_mb = peak_rss_mb(pid);
+  const double hwm_mb = proc_status_mb(pid, "VmHWM");
+  const double anon_mb = proc_status_mb(pid, "RssAnon");
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   if (!ok) {
@@ -321,6 +366,7 @@ bool server_rss_figure(const Paths& p, const std::string& db, const std::vector<
     return false;
   }
   report("rss_mb_1m", hwm_mb, "MB");
+  report("rss_anon_mb_1m", anon_mb, "MB");
   return true;
 }
 

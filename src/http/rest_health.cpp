@@ -38,6 +38,15 @@ OJson storage_json(const ServiceStats& stats) {
   storage["embedding_dimension"] = stats.embedding_dimension;
   storage["total_memories"] = stats.storage.total_memories;
   storage["index_ready"] = stats.index_ready;
+  const IndexState& index = stats.index;
+  storage["vector_index"] = {{"rows", index.rows},
+                             {"rows_changed_since_file", index.rows_in_memory},
+                             {"file_mapped", index.file_mapped},
+                             {"file_bytes", index.file_bytes},
+                             {"hnsw", index.hnsw_state},
+                             {"hnsw_rows", index.hnsw_rows},
+                             {"hnsw_pending", index.hnsw_pending},
+                             {"memory_bytes", index.memory_bytes}};
   return storage;
 }
 

@@ -669,6 +669,7 @@ Result<ServiceStats> MemoryService::stats(bool by_source) {
   }
   out.index_ready = index_ready();
   out.index_size = follower_.size();
+  out.index = follower_.state();
   return out;
 }
 

@@ -174,6 +174,7 @@ struct ServiceStats {
   std::vector<TagCount> sources;  // counts of "source:<machine>" tags, when asked for
   bool index_ready = false;
   size_t index_size = 0;
+  IndexState index;  // the vector index's file and graph
 };
 
 // One version of a memory arriving from elsewhere (an import file, another node), with its
