@@ -4,6 +4,7 @@
 // is for scripts that want the first search after an import to be instant, and for benchmarks.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/cli_context.h"
@@ -38,6 +39,7 @@ void print_state(const CliContext& ctx, const IndexState& s, double seconds) {
             {"hnsw_file", hnsw_path},
             {"hnsw_file_bytes", hnsw_bytes},
             {"hnsw_threshold", ctx.config.hnsw_threshold},
+            {"hnsw_verdict", s.hnsw_verdict},
             {"memory_bytes", s.memory_bytes}};
     if (seconds >= 0) j["seconds"] = seconds;
     std::cout << j.dump(2) << "\n";
@@ -53,8 +55,13 @@ void print_state(const CliContext& ctx, const IndexState& s, double seconds) {
   } else {
     std::cout << "file: " << s.file_path << " could not be written (see the warning above)\n";
   }
+  std::string refused;
+  if (!hnsw_path.empty()) std::getline(std::ifstream(hnsw_path + ".refused"), refused);
   if (ctx.config.hnsw_threshold == 0) {
     std::cout << "hnsw: off (MCP_MEMORY_HNSW_THRESHOLD=0)\n";
+  } else if (!refused.empty()) {
+    std::cout << "hnsw: refused for this store (" << refused
+              << "): searches scan exactly; `index rebuild` measures again\n";
   } else if (hnsw_bytes > 0) {
     std::cout << "hnsw: " << hnsw_path << " (" << size_text(hnsw_bytes)
               << "); servers search it once the store holds " << ctx.config.hnsw_threshold

@@ -119,6 +119,7 @@ Config config_from_env(const Env& env) {
   read_number(env, "SESSION_CHUNK_SIZE", c.session_chunk_chars);
   read_bool(env, "MCP_MEMORY_INDEX_FILE", c.index_file);
   read_number(env, "MCP_MEMORY_HNSW_THRESHOLD", c.hnsw_threshold);
+  read_number(env, "MCP_MEMORY_HNSW_MIN_RECALL", c.hnsw_min_recall);
   if (const std::string* h = get(env, "MCP_HTTP_HOST")) c.http_host = *h;
   read_number(env, "MCP_HTTP_PORT", c.http_port);
   read_bool(env, "MCP_HTTPS_ENABLED", c.https_enabled);

@@ -62,6 +62,10 @@ struct Config {
   // MCP_MEMORY_HNSW_THRESHOLD: servers search an HNSW graph (`<db>.index.hnsw`) once the store
   // holds this many memories (0: never); below it, and in one-shot CLI commands, exact scans.
   size_t hnsw_threshold = 200000;
+  // MCP_MEMORY_HNSW_MIN_RECALL: a built graph is searched only when, on this store's own
+  // vectors, its recall@10 against exact scans reaches this and it answers faster than they do;
+  // otherwise searches stay exact. 0: always search the graph (approximate, never checked).
+  double hnsw_min_recall = 0.95;
 
   // --- write-time dedup (MemoryService::store) ---
   // MCP_SEMANTIC_DEDUP_ENABLED: refuse near-duplicates of recent memories. Exact duplicates

@@ -46,6 +46,7 @@ OJson storage_json(const ServiceStats& stats) {
                              {"hnsw", index.hnsw_state},
                              {"hnsw_rows", index.hnsw_rows},
                              {"hnsw_pending", index.hnsw_pending},
+                             {"hnsw_verdict", index.hnsw_verdict},
                              {"memory_bytes", index.memory_bytes}};
   return storage;
 }

@@ -43,7 +43,8 @@ namespace mcpmem {
 struct IndexOptions {
   std::string file_path;      // the persisted index; "" = none (in-memory databases, opt-out)
   size_t hnsw_threshold = 0;  // HNSW once this many rows are indexed (0 = never; servers only)
-  HnswParams hnsw;            // graph parameters (tests shrink them)
+  HnswParams hnsw;            // graph parameters
+  double hnsw_min_recall = 0.95;  // Config::hnsw_min_recall
 };
 
 // What `index status` and the stats report.
@@ -55,7 +56,8 @@ struct IndexState {
   bool file_mapped = false;
   uint64_t file_bytes = 0;
   int64_t file_seq = 0;        // the change-log position the mapped file reflects
-  std::string hnsw_state;      // "off", "below threshold", "building", "ready"
+  std::string hnsw_state;      // "off", "below threshold", "building", "ready", "refused"
+  std::string hnsw_verdict;    // the graph's measured recall and speed against exact scans
   size_t hnsw_rows = 0;
   size_t hnsw_pending = 0;     // rows changed since the graph caught up (searched exactly)
   size_t memory_bytes = 0;     // RAM held by the index and graph (the mapped file not counted)
@@ -138,6 +140,14 @@ class IndexFollower {
   void note_changed_for_hnsw(int64_t id, int64_t seq);
   std::vector<int64_t> hnsw_candidates(std::span<const float> query, size_t k) const;
   void describe_hnsw(IndexState& state) const;
+  struct RecallCheck {
+    double recall = 0, graph_ms = 0, exact_ms = 0;
+    bool good(double min_recall) const;
+    std::string describe() const;
+  };
+  std::optional<RecallCheck> measure_graph(const HnswIndex& graph);
+  void write_refusal(const std::string& path, size_t rows, const std::string& why);
+  bool read_refusal(const std::string& path);
 
   Database& db_;
   const Embedder& embedder_;

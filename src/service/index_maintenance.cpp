@@ -9,6 +9,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "platform/durable_file.h"
 
 #include "service/index_follower.h"
 
@@ -20,6 +25,12 @@ constexpr size_t kPendingBatch = 10000;     // rows put into the graph per maint
 constexpr double kRebuildDeletedShare = 0.2;  // rebuild when this share of the graph is deleted
 constexpr size_t kSaveAfterRowsMin = 10000;   // save the graph after this many rows were added
 constexpr double kSaveAfterShare = 0.05;      // ... or this share of it, whichever is larger
+// A graph is searched only when it beats the exact scan on this store's own vectors: recall@10
+// at least IndexOptions::hnsw_min_recall against exact answers, and faster. Measured on
+// kRecallQueries stored rows.
+constexpr size_t kRecallQueries = 40;
+// A store whose graph was refused is not tried again until it has grown this much.
+constexpr double kRetryGrowth = 2.0;
 
 // Marks a span of maintenance that holds mu_ for long: searches answer without catching up.
 class LongWork {
@@ -43,6 +54,8 @@ struct IndexFollower::Hnsw {
   std::unordered_map<int64_t, int64_t> building_pending MCP_GUARDED_BY(mu);  // for the new one
   size_t added_since_save MCP_GUARDED_BY(mu) = 0;
   bool save_failed MCP_GUARDED_BY(mu) = false;
+  size_t refused_at_rows MCP_GUARDED_BY(mu) = 0;  // a graph was measured worse than exact
+  std::string verdict MCP_GUARDED_BY(mu);         // why, for state()
 };
 
 // Here, where Hnsw is a complete type.
@@ -88,9 +101,15 @@ void IndexFollower::maintenance_round() {
       graph_deleted = hnsw_->graph->deleted();
     }
   }
+  size_t refused_at = 0;
+  {
+    MutexLock lock(hnsw_->mu);
+    refused_at = hnsw_->refused_at_rows;
+  }
   Status st;
   if (!have_graph && !building) {
-    if (index_.size() >= options_.hnsw_threshold) st = start_hnsw();
+    const size_t rows = index_.size();
+    if (rows >= options_.hnsw_threshold && rows >= kRetryGrowth * refused_at) st = start_hnsw();
   } else if (have_graph) {
     st = catch_up_hnsw(kPendingBatch);
     if (st.is_ok() && graph_deleted > kRebuildDeletedShare * (graph_rows + graph_deleted)) {
@@ -103,6 +122,7 @@ void IndexFollower::maintenance_round() {
 
 Status IndexFollower::start_hnsw() {
   const std::string path = options_.file_path.empty() ? "" : options_.file_path + ".hnsw";
+  if (!path.empty() && read_refusal(path + ".refused")) return Status::ok();
   if (!path.empty()) {
     auto saved = HnswIndex::load(path, embedder_.dimension());
     Status usable = saved.is_ok() ? index_stamp_matches(db_, embedder_.model_id(), saved->second, path)
@@ -161,18 +181,44 @@ Status IndexFollower::build_hnsw() {
         return false;
       },
       std::max<size_t>(1, std::thread::hardware_concurrency()));
+  const double build_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::optional<RecallCheck> check;
+  if (built.is_ok() && !closing_) check = measure_graph(*graph);
   MutexLock hl(hnsw_->mu);
   hnsw_->building = false;
   if (!built.is_ok() || closing_) {
     hnsw_->building_pending.clear();
     return built;
   }
+  if (check.has_value() && !check->good(options_.hnsw_min_recall)) {
+    hnsw_->building_pending.clear();
+    hnsw_->graph = nullptr;
+    hnsw_->pending.clear();
+    hnsw_->refused_at_rows = ids.size();
+    hnsw_->verdict = check->describe();
+    spdlog::warn("HNSW graph over {} rows refused: {}; searches stay exact", ids.size(),
+                 hnsw_->verdict);
+    if (!options_.file_path.empty()) {
+      const std::string path = options_.file_path + ".hnsw";
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      write_refusal(path + ".refused", ids.size(), hnsw_->verdict);
+    }
+    return Status::ok();
+  }
+  if (check.has_value()) hnsw_->verdict = check->describe();
+  hnsw_->refused_at_rows = 0;
+  if (!options_.file_path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(options_.file_path + ".hnsw.refused", ec);
+  }
   hnsw_->graph = std::move(graph);
   hnsw_->pending = std::move(hnsw_->building_pending);
   hnsw_->building_pending.clear();
   hnsw_->added_since_save = SIZE_MAX;  // never saved: save at the next chance
-  spdlog::info("HNSW graph built over {} rows in {:.1f} s", ids.size(),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  spdlog::info("HNSW graph built over {} rows in {:.1f} s ({})", ids.size(), build_s,
+               hnsw_->verdict);
   return Status::ok();
 }
 
@@ -258,6 +304,7 @@ std::vector<int64_t> IndexFollower::hnsw_candidates(std::span<const float> query
 
 void IndexFollower::describe_hnsw(IndexState& state) const {
   MutexLock hl(hnsw_->mu);
+  state.hnsw_verdict = hnsw_->verdict;
   if (options_.hnsw_threshold == 0) {
     state.hnsw_state = "off";
   } else if (hnsw_->graph) {
@@ -267,9 +314,84 @@ void IndexFollower::describe_hnsw(IndexState& state) const {
     state.memory_bytes += hnsw_->graph->memory_bytes();
   } else if (hnsw_->building) {
     state.hnsw_state = "building";
+  } else if (hnsw_->refused_at_rows > 0) {
+    state.hnsw_state = "refused";
   } else {
     state.hnsw_state = state.rows < options_.hnsw_threshold ? "below threshold" : "not loaded";
   }
+}
+
+// Stored rows (spread over the store) as queries, their own row left out: the graph's answers
+// (candidates re-ranked exactly, as searches do) against the exact scan's.
+std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(const HnswIndex& graph) {
+  std::vector<int64_t> ids;
+  index_.for_each([&](int64_t id, std::span<const float>) { ids.push_back(id); });
+  if (ids.size() < 2 * kRecallQueries) return std::nullopt;
+  RecallCheck check;
+  size_t found = 0, wanted = 0;
+  for (size_t q = 0; q < kRecallQueries && !closing_; ++q) {
+    const int64_t id = ids[(q * 7919 + 13) * ids.size() / (kRecallQueries * 7919 + 13)];
+    auto v = index_.get(id);
+    if (!v.has_value()) continue;
+    auto drop_self = [&](std::vector<Neighbor> n) {
+      std::erase_if(n, [&](const Neighbor& x) { return x.id == id; });
+      if (n.size() > 10) n.resize(10);
+      return n;
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    auto exact = drop_self(index_.search(*v, 11));
+    auto t1 = std::chrono::steady_clock::now();
+    std::vector<int64_t> candidates = graph.search(*v, hnsw_candidate_count(11));
+    auto approx = drop_self(index_.search(*v, 11, &candidates));
+    auto t2 = std::chrono::steady_clock::now();
+    check.exact_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    check.graph_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+    for (const Neighbor& a : approx) {
+      found += std::count_if(exact.begin(), exact.end(), [&](const Neighbor& e) { return e.id == a.id; });
+    }
+    wanted += exact.size();
+  }
+  if (wanted == 0) return std::nullopt;
+  check.recall = static_cast<double>(found) / static_cast<double>(wanted);
+  check.exact_ms /= kRecallQueries;
+  check.graph_ms /= kRecallQueries;
+  return check;
+}
+
+bool IndexFollower::RecallCheck::good(double min_recall) const {
+  return min_recall <= 0 || (recall >= min_recall && graph_ms < exact_ms);
+}
+
+std::string IndexFollower::RecallCheck::describe() const {
+  char text[160];
+  std::snprintf(text, sizeof text, "recall@10 %.2f in %.1f ms against exact scans in %.1f ms",
+                recall, graph_ms, exact_ms);
+  return text;
+}
+
+// `<db>.index.hnsw.refused`: "<model> <rows> <why>", so later servers do not build a graph this
+// store has shown it does not need until it grows kRetryGrowth times.
+void IndexFollower::write_refusal(const std::string& path, size_t rows, const std::string& why) {
+  const std::string temporary = temporary_path_beside(path);
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << embedder_.model_id() << " " << rows << " " << why << "\n";
+  }
+  if (!replace_file(temporary, path).is_ok()) std::remove(temporary.c_str());
+}
+
+bool IndexFollower::read_refusal(const std::string& path) {
+  std::ifstream in(path);
+  std::string model;
+  size_t rows = 0;
+  if (!(in >> model >> rows) || model != embedder_.model_id()) return false;
+  if (index_.size() >= kRetryGrowth * rows) return false;
+  std::string why;
+  std::getline(in, why);
+  MutexLock hl(hnsw_->mu);
+  hnsw_->refused_at_rows = rows;
+  hnsw_->verdict = why.empty() ? why : why.substr(1);
+  return true;
 }
 
 }  // namespace mcpmem

@@ -64,6 +64,7 @@ IndexOptions index_options(const Config& config) {
                        config.db_path.rfind("file::memory:", 0) != 0;
   if (config.index_file && on_disk) o.file_path = config.db_path + ".index";
   o.hnsw_threshold = config.hnsw_threshold;
+  o.hnsw_min_recall = config.hnsw_min_recall;
   return o;
 }
 

@@ -629,7 +629,8 @@ TEST_F(CliTest, IndexRebuildKilledAtAnyMomentNeverChangesAnAnswer) {
                  env);
     EXPECT_EQ(p.code, 0) << p.err;
     std::vector<std::string> hashes;
-    for (const auto& r : p.j()["results"]) hashes.push_back(r["memory"]["content_hash"]);
+    const json reply = p.j();
+    for (const auto& r : reply["results"]) hashes.push_back(r["memory"]["content_hash"]);
     return hashes;
   };
   const auto exact = answer({"MCP_MEMORY_INDEX_FILE=0"});

@@ -224,6 +224,7 @@ TEST_F(IndexPersistenceTest, TwoProcessesWritingTheFileAtOnceLeaveAGoodOne) {
 
 TEST_F(IndexPersistenceTest, AServerBuildsTheGraphAndSearchesWritesItHasNotCaughtUpWith) {
   config_.hnsw_threshold = 2000;
+  config_.hnsw_min_recall = 0;  // search the graph even where the exact scan is faster
   {
     auto s = open();
     store_many(*s, 0, 3000);
@@ -261,6 +262,38 @@ TEST_F(IndexPersistenceTest, AServerBuildsTheGraphAndSearchesWritesItHasNotCaugh
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(fs::exists(index_path_ + ".hnsw"));
+  server.reset();
+  // The next server loads the saved graph instead of building one.
+  auto next = open(config_, /*background=*/true);
+  for (int i = 0; i < 100 && next->index_state().hnsw_state != "ready"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(next->index_state().hnsw_state, "ready");
+  EXPECT_EQ(top(*next, "zebra quagga okapi", 1)[0], stored->content_hash);
+}
+
+TEST_F(IndexPersistenceTest, AGraphWorseThanTheExactScanIsRefusedAndRemembered) {
+  config_.hnsw_threshold = 2000;  // 3,000 rows: the exact scan is faster than any graph
+  {
+    auto s = open();
+    store_many(*s, 0, 3000);
+  }
+  auto server = open(config_, /*background=*/true);
+  for (int i = 0; i < 600 && server->index_state().hnsw_state != "refused"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  IndexState state = server->index_state();
+  ASSERT_EQ(state.hnsw_state, "refused");
+  EXPECT_NE(state.hnsw_verdict.find("recall@10"), std::string::npos) << state.hnsw_verdict;
+  EXPECT_FALSE(fs::exists(index_path_ + ".hnsw"));
+  EXPECT_TRUE(fs::exists(index_path_ + ".hnsw.refused"));
+  expect_exact(*server);
+  server.reset();
+  // The next server does not build it again (the store has not doubled).
+  auto next = open(config_, /*background=*/true);
+  ASSERT_TRUE(next->wait_for_index().is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(next->index_state().hnsw_state, "refused");
 }
 
 }  // namespace
