@@ -264,7 +264,12 @@ std::optional<double> warm_search_figures(const std::string& db, const WarmQueri
   report("index_load_ms_1m", ms_since(t_open), "ms");
   for (auto t = Clock::now(); seconds_since(t) < kHnswReadyTimeoutS;) {
     const std::string state = (*service)->index_state().hnsw_state;
-    if (state == "ready" || state == "off" || state == "below threshold") break;
+    if (state == "ready" || state == "off" || state == "below threshold" || state == "refused") {
+      std::fprintf(stderr, "index_bench: HNSW %s%s%s\n", state.c_str(),
+                   (*service)->index_state().hnsw_verdict.empty() ? "" : ": ",
+                   (*service)->index_state().hnsw_verdict.c_str());
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   report("hnsw_ready_ms_1m", ms_since(t_open), "ms");
@@ -342,6 +347,7 @@ bool server_rss_figure(const Paths& p, const std::string& db, const std::vector<
     detailed.headers = {{"X-API-Key", key}};
     auto r = client.send(detailed);
     if (r.is_ok() && (r->body.find("\"hnsw\":\"ready\"") != std::string::npos ||
+                      r->body.find("\"hnsw\":\"refused\"") != std::string::npos ||
                       r->body.find("\"hnsw\":\"off\"") != std::string::npos)) {
       break;
     }
