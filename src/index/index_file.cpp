@@ -167,7 +167,7 @@ Result<std::shared_ptr<const IndexFileView>> IndexFileView::open(const std::stri
                               std::to_string(expected_dimension));
   }
   MCP_ASSIGN_OR_RETURN(IndexFileInfo info, read_info(path));
-  MCP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  MCP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path, /*readable=*/true));
   if (file.size() != h.file_bytes) {
     return Status::corruption(path + ": " + std::to_string(file.size()) + " bytes, the header says " +
                               std::to_string(h.file_bytes));
@@ -215,6 +215,14 @@ int64_t IndexFileView::row_of(int64_t id) const {
 bool IndexFileView::row_intact(size_t row) const {
   const size_t fstride = float_stride(dimension());
   return index_checksum(vectors_ + row * fstride, fstride * sizeof(float)) == row_sums_[row];
+}
+
+bool IndexFileView::read_row(size_t row, float* out) const {
+  const size_t bytes = float_stride(dimension()) * sizeof(float);
+  const uint64_t at = static_cast<uint64_t>(reinterpret_cast<const uint8_t*>(vectors_) -
+                                            file_.bytes().data()) + row * bytes;
+  if (!file_.read_at(at, {reinterpret_cast<uint8_t*>(out), bytes}).is_ok()) return false;
+  return index_checksum(out, bytes) == row_sums_[row];
 }
 
 // ---- writing ----

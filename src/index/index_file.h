@@ -63,6 +63,10 @@ class IndexFileView {
   int64_t row_of(int64_t id) const;
   // Whether the float32 row still has the checksum it was written with.
   bool row_intact(size_t row) const;
+  // Copies float32 row `row` (float_stride floats) into `out` with a read rather than through
+  // the mapping (a server re-ranking a few rows per search then keeps no pages of the 4/5 of
+  // the file they are in), and checks it: false when it cannot be read or fails its checksum.
+  bool read_row(size_t row, float* out) const;
   size_t mapped_bytes() const { return file_.size(); }
 
  private:

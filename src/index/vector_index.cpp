@@ -565,14 +565,20 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   std::vector<std::vector<Neighbor>> tops(parts);
   split_across_threads(n, parts, [&](size_t part, size_t begin, size_t end) {
     TopK top(worse);
+    thread_local AlignedArray<float> row_copy;  // a file row, read (not mapped) and checked
+    row_copy.grow(m.fstride, 0);
     for (size_t i = begin; i < end; ++i) {
       if (up[i] < floor) continue;
       const size_t g = all_rows ? i : row_list[i];
-      if (g < m.file_rows && !m.file->row_intact(g)) {
-        damaged_ = true;  // left out; the owner rebuilds from the database
-        continue;
+      const float* v = m.vector_of(g);
+      if (g < m.file_rows) {
+        if (!m.file->read_row(g, row_copy.data)) {
+          damaged_ = true;  // left out; the owner rebuilds from the database
+          continue;
+        }
+        v = row_copy.data;
       }
-      Neighbor cand{m.id_of(g), m.dot_f32(qfp, m.vector_of(g))};
+      Neighbor cand{m.id_of(g), m.dot_f32(qfp, v)};
       if (top.size() < k) {
         top.push(cand);
       } else if (better(cand, top.top())) {

@@ -21,7 +21,8 @@ class MappedFile {
   // Maps all of `path` read-only. NotFound when it does not exist, IoError when it cannot be
   // opened or mapped (a directory, no permission, out of address space). An empty file maps to
   // no bytes.
-  static Result<MappedFile> open(const std::string& path);
+  // `readable`: also keeps the file open for read_at().
+  static Result<MappedFile> open(const std::string& path, bool readable = false);
 
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -32,15 +33,21 @@ class MappedFile {
   const std::string& path() const { return path_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }
+  // Copies out.size() bytes at `offset` with a read (pread on POSIX), not through the mapping:
+  // the pages then do not count in this process's resident memory (the mapping's would, and a
+  // fault maps up to 64 KiB around the page it needs). Needs open(path, true). Safe from many
+  // threads.
+  Status read_at(uint64_t offset, std::span<uint8_t> out) const;
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, const uint8_t* data, size_t size, int fd)
+      : path_(std::move(path)), data_(data), size_(size), fd_(fd) {}
   void unmap();
 
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  int fd_ = -1;  // open(path, true): kept for read_at()
 };
 
 }  // namespace mcpmem

@@ -13,7 +13,7 @@
 
 namespace mcpmem {
 
-Result<MappedFile> MappedFile::open(const std::string& path) {
+Result<MappedFile> MappedFile::open(const std::string& path, bool readable) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     std::string why = std::strerror(errno);
@@ -29,20 +29,24 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   const auto size = static_cast<size_t>(st.st_size);
   if (size == 0) {
     ::close(fd);
-    return MappedFile(path, nullptr, 0);
+    return MappedFile(path, nullptr, 0, -1);
   }
   void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
-  ::close(fd);
+  if (!readable || data == MAP_FAILED) {
+    ::close(fd);
+    fd = -1;
+  }
   if (data == MAP_FAILED)
     return Status::io_error("mapping " + path + ": " + std::strerror(map_errno));
-  return MappedFile(path, static_cast<const uint8_t*>(data), size);
+  return MappedFile(path, static_cast<const uint8_t*>(data), size, fd);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
       data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)),
+      fd_(std::exchange(other.fd_, -1)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
@@ -50,6 +54,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    fd_ = std::exchange(other.fd_, -1);
   }
   return *this;
 }
@@ -60,6 +65,21 @@ void MappedFile::unmap() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status MappedFile::read_at(uint64_t offset, std::span<uint8_t> out) const {
+  if (fd_ < 0) return Status::failed_precondition(path_ + ": not opened for reads");
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::io_error("reading " + path_ + ": " + (n == 0 ? "short file" : std::strerror(errno)));
+    done += static_cast<size_t>(n);
+  }
+  return Status::ok();
 }
 
 }  // namespace mcpmem
