@@ -130,7 +130,8 @@ bool has_index_command(const Paths& p) {
 std::optional<double> rebuild_index(const Paths& p, const std::string& db) {
   ProcessRun r = run_process({p.binary, "--db-path", db, "index", "rebuild"}, p.work());
   if (r.exit_code != 0) {
-    std::fprintf(stderr, "index_bench: `mcp-memory --db-path %s index rebuild` failed (exit %d): %s\n",
+    std::fprintf(stderr,
+                 "index_bench: `mcp-memory --db-path %s index rebuild` failed (exit %d): %s\n",
                  db.c_str(), r.exit_code, r.err.c_str());
     return std::nullopt;
   }

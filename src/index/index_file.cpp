@@ -163,14 +163,13 @@ Result<std::shared_ptr<const IndexFileView>> IndexFileView::open(const std::stri
   MCP_ASSIGN_OR_RETURN(Header h, read_header(in, path));
   if (h.dimension != expected_dimension) {
     return Status::corruption(path + ": vectors of " + std::to_string(h.dimension) +
-                              " dimensions, the model makes " +
-                              std::to_string(expected_dimension));
+                              " dimensions, the model makes " + std::to_string(expected_dimension));
   }
   MCP_ASSIGN_OR_RETURN(IndexFileInfo info, read_info(path));
   MCP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path, /*readable=*/true));
   if (file.size() != h.file_bytes) {
-    return Status::corruption(path + ": " + std::to_string(file.size()) + " bytes, the header says " +
-                              std::to_string(h.file_bytes));
+    return Status::corruption(path + ": " + std::to_string(file.size()) +
+                              " bytes, the header says " + std::to_string(h.file_bytes));
   }
   const struct {
     uint64_t from, size, sum;
@@ -219,8 +218,9 @@ bool IndexFileView::row_intact(size_t row) const {
 
 bool IndexFileView::read_row(size_t row, float* out) const {
   const size_t bytes = float_stride(dimension()) * sizeof(float);
-  const uint64_t at = static_cast<uint64_t>(reinterpret_cast<const uint8_t*>(vectors_) -
-                                            file_.bytes().data()) + row * bytes;
+  const uint64_t at =
+      static_cast<uint64_t>(reinterpret_cast<const uint8_t*>(vectors_) - file_.bytes().data()) +
+      row * bytes;
   if (!file_.read_at(at, {reinterpret_cast<uint8_t*>(out), bytes}).is_ok()) return false;
   return index_checksum(out, bytes) == row_sums_[row];
 }
@@ -347,7 +347,8 @@ Status IndexFileWriter::commit() {
   }
   std::vector<uint32_t> order(h.rows);
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return m.ids[a] < m.ids[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return m.ids[a] < m.ids[b]; });
   for (size_t i = 1; i < order.size(); ++i) {
     if (m.ids[order[i - 1]] == m.ids[order[i]]) {
       return Status::invalid_argument("index file: id " + std::to_string(m.ids[order[i]]) +

@@ -57,7 +57,7 @@ class IndexFileView {
   size_t dimension() const { return info_.stamp.dimension; }
   const int64_t* ids() const { return ids_; }
   const RowQuant* quant() const { return quant_; }
-  const int8_t* sketch() const { return sketch_; }  // rows() * sketch_stride(dimension())
+  const int8_t* sketch() const { return sketch_; }   // rows() * sketch_stride(dimension())
   const float* vectors() const { return vectors_; }  // rows() * float_stride(dimension())
   // The row holding `id`, or -1.
   int64_t row_of(int64_t id) const;

@@ -137,7 +137,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) void dot_run_vnni(
           kHalf, _mm512_xor_si512(_mm512_maskz_loadu_epi8(kHalf, row + full * 64), bias));
       acc = _mm512_dpbusd_epi32(acc, v, _mm512_maskz_loadu_epi8(kHalf, q + full * 64));
     }
-    __m256i halves = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+    __m256i halves =
+        _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
     out[r] = hsum_epi32(halves) - 128 * q_sum;
   }
 }
@@ -402,7 +403,8 @@ Status VectorIndex::write_file(const std::string& path, const IndexStamp& stamp)
   ReaderLock lock(mu_);
   const Impl& m = *impl_;
   if (stamp.dimension != m.dim) return Status::invalid_argument("index file: stamp dimension");
-  MCP_ASSIGN_OR_RETURN(auto writer, IndexFileWriter::create(path, stamp, m.file_rows - m.dead_count + m.rows));
+  MCP_ASSIGN_OR_RETURN(auto writer,
+                       IndexFileWriter::create(path, stamp, m.file_rows - m.dead_count + m.rows));
   for (size_t g = 0; g < m.file_rows + m.rows; ++g) {
     if (g < m.file_rows && m.file_row_dead(g)) continue;
     if (g < m.file_rows && !m.file->row_intact(g)) {

@@ -17,8 +17,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -56,8 +56,8 @@ class VectorIndex {
   // Rests the index on `file`: its rows become the index's rows; rows held in RAM are dropped.
   void adopt_file(std::shared_ptr<const IndexFileView> file);
   std::shared_ptr<const IndexFileView> file() const;
-  size_t rows_in_memory() const;   // rows added or replaced since the file
-  size_t dead_file_rows() const;   // file rows replaced or removed since
+  size_t rows_in_memory() const;  // rows added or replaced since the file
+  size_t dead_file_rows() const;  // file rows replaced or removed since
   // Writes every row to an index file at `path` (atomically: readers of `path` see the old file
   // or this one). Searches go on meanwhile; writes wait for it.
   Status write_file(const std::string& path, const IndexStamp& stamp) const;

@@ -45,13 +45,15 @@ void remove_abandoned_temporaries(const std::string& path) {
   const fs::path target(path);
   const std::string prefix = target.filename().string() + ".partial-";
   std::error_code ec;
-  for (fs::directory_iterator it(target.parent_path().empty() ? "." : target.parent_path(), ec), end;
+  for (fs::directory_iterator it(target.parent_path().empty() ? "." : target.parent_path(), ec),
+       end;
        !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
     // Only a writer that is gone: kill(pid, 0) fails with ESRCH when no such process exists.
-    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 ||
+        errno != ESRCH) {
       continue;
     }
     std::error_code ignored;

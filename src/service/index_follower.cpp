@@ -121,8 +121,9 @@ Status index_stamp_matches(Database& db, const std::string& model, const IndexSt
     MCP_ASSIGN_OR_RETURN(auto version, db.change_version(stamp.seq));
     if (!version.has_value() || *version != stamp.seq_version) {
       return Status::failed_precondition(
-          path + " reflects changes this database does not have (restored from a backup or a "
-                 "replica?)");
+          path +
+          " reflects changes this database does not have (restored from a backup or a "
+          "replica?)");
     }
   }
   return Status::ok();
@@ -170,9 +171,10 @@ Status IndexFollower::write_file() {
   if (!file.is_ok()) {
     // Not fatal: searches are right without the file, only the next start is slower.
     file_failed_ = true;
-    spdlog::warn("could not write the index file {}: {}; each start reads the vectors from the "
-                 "database until it can",
-                 path, file.status().message());
+    spdlog::warn(
+        "could not write the index file {}: {}; each start reads the vectors from the "
+        "database until it can",
+        path, file.status().message());
     return Status::ok();
   }
   index_.adopt_file(*file);  // the rows in RAM are in the file: they are let go

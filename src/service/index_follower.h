@@ -41,9 +41,9 @@
 namespace mcpmem {
 
 struct IndexOptions {
-  std::string file_path;      // the persisted index; "" = none (in-memory databases, opt-out)
-  size_t hnsw_threshold = 0;  // HNSW once this many rows are indexed (0 = never; servers only)
-  HnswParams hnsw;            // graph parameters
+  std::string file_path;          // the persisted index; "" = none (in-memory databases, opt-out)
+  size_t hnsw_threshold = 0;      // HNSW once this many rows are indexed (0 = never; servers only)
+  HnswParams hnsw;                // graph parameters
   double hnsw_min_recall = 0.95;  // Config::hnsw_min_recall
 };
 
@@ -55,12 +55,12 @@ struct IndexState {
   std::string file_path;
   bool file_mapped = false;
   uint64_t file_bytes = 0;
-  int64_t file_seq = 0;        // the change-log position the mapped file reflects
-  std::string hnsw_state;      // "off", "below threshold", "building", "ready", "refused"
-  std::string hnsw_verdict;    // the graph's measured recall and speed against exact scans
+  int64_t file_seq = 0;      // the change-log position the mapped file reflects
+  std::string hnsw_state;    // "off", "below threshold", "building", "ready", "refused"
+  std::string hnsw_verdict;  // the graph's measured recall and speed against exact scans
   size_t hnsw_rows = 0;
-  size_t hnsw_pending = 0;     // rows changed since the graph caught up (searched exactly)
-  size_t memory_bytes = 0;     // RAM held by the index and graph (the mapped file not counted)
+  size_t hnsw_pending = 0;  // rows changed since the graph caught up (searched exactly)
+  size_t memory_bytes = 0;  // RAM held by the index and graph (the mapped file not counted)
 };
 
 // OK when an index file stamped `stamp` holds a state of `db` that its change log can advance,
@@ -160,8 +160,8 @@ class IndexFollower {
   std::condition_variable loaded_cv_;  // signalled when loaded_ becomes true
   bool load_started_ MCP_GUARDED_BY(mu_) = false;
   Status load_error_ MCP_GUARDED_BY(mu_);
-  int64_t seq_ MCP_GUARDED_BY(mu_) = 0;       // last change-log seq applied to index_
-  std::atomic<int64_t> file_seq_{0};           // the change-log position of the mapped file
+  int64_t seq_ MCP_GUARDED_BY(mu_) = 0;           // last change-log seq applied to index_
+  std::atomic<int64_t> file_seq_{0};              // the change-log position of the mapped file
   bool file_failed_ MCP_GUARDED_BY(mu_) = false;  // writing it failed once: not retried
   std::thread loader_;
 
@@ -175,7 +175,7 @@ class IndexFollower {
   std::atomic<bool> closing_{false};
   std::atomic<bool> maintaining_{false};
   std::atomic<bool> long_work_{false};  // maintenance holds mu_ for seconds: searches don't wait
-  std::atomic<int64_t> own_writes_{0};          // commits made through this process
+  std::atomic<int64_t> own_writes_{0};  // commits made through this process
   std::atomic<int64_t> own_writes_applied_{0};  // own_writes_ as of the last complete catch-up
   std::atomic<int64_t> data_version_{-1};       // PRAGMA data_version read before that catch-up
 };

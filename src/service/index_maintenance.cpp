@@ -14,14 +14,13 @@
 #include <fstream>
 
 #include "platform/durable_file.h"
-
 #include "service/index_follower.h"
 
 namespace mcpmem {
 namespace {
 
 constexpr auto kMaintenanceInterval = std::chrono::seconds(1);
-constexpr size_t kPendingBatch = 10000;     // rows put into the graph per maintenance round
+constexpr size_t kPendingBatch = 10000;       // rows put into the graph per maintenance round
 constexpr double kRebuildDeletedShare = 0.2;  // rebuild when this share of the graph is deleted
 constexpr size_t kSaveAfterRowsMin = 10000;   // save the graph after this many rows were added
 constexpr double kSaveAfterShare = 0.05;      // ... or this share of it, whichever is larger
@@ -48,7 +47,7 @@ class LongWork {
 
 struct IndexFollower::Hnsw {
   mutable Mutex mu;
-  std::shared_ptr<HnswIndex> graph MCP_GUARDED_BY(mu);  // searched; null until ready
+  std::shared_ptr<HnswIndex> graph MCP_GUARDED_BY(mu);              // searched; null until ready
   std::unordered_map<int64_t, int64_t> pending MCP_GUARDED_BY(mu);  // not yet in `graph`
   bool building MCP_GUARDED_BY(mu) = false;
   std::unordered_map<int64_t, int64_t> building_pending MCP_GUARDED_BY(mu);  // for the new one
@@ -125,8 +124,9 @@ Status IndexFollower::start_hnsw() {
   if (!path.empty() && read_refusal(path + ".refused")) return Status::ok();
   if (!path.empty()) {
     auto saved = HnswIndex::load(path, embedder_.dimension());
-    Status usable = saved.is_ok() ? index_stamp_matches(db_, embedder_.model_id(), saved->second, path)
-                                   : saved.status();
+    Status usable = saved.is_ok()
+                        ? index_stamp_matches(db_, embedder_.model_id(), saved->second, path)
+                        : saved.status();
     if (usable.is_ok()) {
       MutexLock lock(mu_);  // no change is applied while the record is made
       const int64_t replay_from = saved->second.replay_from;
@@ -287,8 +287,7 @@ Status IndexFollower::save_hnsw() {
   return Status::ok();
 }
 
-std::vector<int64_t> IndexFollower::hnsw_candidates(std::span<const float> query,
-                                                    size_t k) const {
+std::vector<int64_t> IndexFollower::hnsw_candidates(std::span<const float> query, size_t k) const {
   std::shared_ptr<HnswIndex> graph;
   std::vector<int64_t> candidates;
   {
@@ -347,7 +346,8 @@ std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(const Hns
     check.exact_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
     check.graph_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     for (const Neighbor& a : approx) {
-      found += std::count_if(exact.begin(), exact.end(), [&](const Neighbor& e) { return e.id == a.id; });
+      found += std::count_if(exact.begin(), exact.end(),
+                             [&](const Neighbor& e) { return e.id == a.id; });
     }
     wanted += exact.size();
   }

@@ -272,7 +272,8 @@ Result<std::vector<MemoryService::ScoredHit>> MemoryService::rank_hybrid(
   }
   // Rows found only by keyword still get their true semantic part.
   if (!keyword_only.empty()) {
-    MCP_ASSIGN_OR_RETURN(auto semantic, follower_.search(query, keyword_only.size(), &keyword_only));
+    MCP_ASSIGN_OR_RETURN(auto semantic,
+                         follower_.search(query, keyword_only.size(), &keyword_only));
     for (const Neighbor& n : semantic) {
       parts[n.id].semantic = semantic_score(n.cosine);
     }

@@ -625,8 +625,8 @@ TEST_F(CliTest, IndexRebuildKilledAtAnyMomentNeverChangesAnAnswer) {
   std::ofstream(dir_ / "notes.json") << file.dump();
   ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
   auto answer = [&](const std::vector<std::string>& env) {
-    Proc p = run({"search", "gamma delta omega indexed note 1234", "--limit", "10", "--json"}, "",
-                 env);
+    Proc p =
+        run({"search", "gamma delta omega indexed note 1234", "--limit", "10", "--json"}, "", env);
     EXPECT_EQ(p.code, 0) << p.err;
     std::vector<std::string> hashes;
     const json reply = p.j();

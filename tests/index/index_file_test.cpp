@@ -172,17 +172,17 @@ TEST_F(IndexFileTest, DamagedFilesAreRefusedAtOpen) {
     }
   };
   // Truncated anywhere: in the header, in each section, one byte short.
-  for (uint64_t at : {uint64_t{0}, uint64_t{100}, uint64_t{4096}, uint64_t{9000}, size / 2,
-                      size - 1}) {
+  for (uint64_t at :
+       {uint64_t{0}, uint64_t{100}, uint64_t{4096}, uint64_t{9000}, size / 2, size - 1}) {
     reset();
     fs::resize_file(path_, at);
     refused("truncated at " + std::to_string(at));
   }
   // A flipped byte in the header (magic, stamp), the ids, the row terms, the row checksums,
   // the order and the sketch (500 rows: sections at 4096, 8128, 14144, 18176 and 20480).
-  for (uint64_t at : {uint64_t{3}, uint64_t{600}, uint64_t{4096 + 17}, uint64_t{8128 + 40},
-                      uint64_t{14144 + 100}, uint64_t{18176 + 50}, uint64_t{20480 + 1000},
-                      uint64_t{200000}}) {
+  for (uint64_t at :
+       {uint64_t{3}, uint64_t{600}, uint64_t{4096 + 17}, uint64_t{8128 + 40}, uint64_t{14144 + 100},
+        uint64_t{18176 + 50}, uint64_t{20480 + 1000}, uint64_t{200000}}) {
     reset();
     flip_byte(path_, at);
     refused("flipped byte at " + std::to_string(at));

@@ -46,8 +46,8 @@ class IndexPersistenceTest : public ::testing::Test {
   void store_many(MemoryService& s, int from, int count) {
     std::vector<StoreRequest> batch;
     std::mt19937 rng(static_cast<unsigned>(from));
-    const char* words[] = {"deploy", "kafka", "tuesday", "budget", "review", "garden",
-                           "python", "rust",  "backup", "litestream", "router", "coffee"};
+    const char* words[] = {"deploy", "kafka", "tuesday", "budget",     "review", "garden",
+                           "python", "rust",  "backup",  "litestream", "router", "coffee"};
     for (int i = from; i < from + count; ++i) {
       StoreRequest r;
       r.content = "note " + std::to_string(i);
@@ -245,11 +245,11 @@ TEST_F(IndexPersistenceTest, AServerBuildsTheGraphAndSearchesWritesItHasNotCaugh
   auto exact = open(without_file());
   size_t hits = 0, total = 0;
   std::mt19937 rng(4);
-  const char* words[] = {"deploy", "kafka",  "tuesday", "budget", "review", "garden",
-                         "python", "rust",   "backup",  "litestream", "router", "coffee"};
+  const char* words[] = {"deploy", "kafka", "tuesday", "budget",     "review", "garden",
+                         "python", "rust",  "backup",  "litestream", "router", "coffee"};
   for (int q = 0; q < 40; ++q) {
-    std::string query = words[rng() % 12] + std::string(" ") + words[rng() % 12] + " " +
-                        words[rng() % 12];
+    std::string query =
+        words[rng() % 12] + std::string(" ") + words[rng() % 12] + " " + words[rng() % 12];
     auto want = top(*exact, query);
     auto got = top(*server, query);
     for (const auto& h : got) hits += std::count(want.begin(), want.end(), h);
