@@ -38,6 +38,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "index/int8_dot.h"
 #include "platform/durable_file.h"
 
 namespace mcpmem {
@@ -80,30 +81,6 @@ void put(char* p, T v) {
 
 // ---- the distance ----
 
-int32_t dot_i8_scalar(const int8_t* a, const int8_t* b, size_t n) {
-  int32_t s = 0;
-  for (size_t i = 0; i < n; ++i) s += static_cast<int32_t>(a[i]) * b[i];
-  return s;
-}
-
-// As vector_index.cpp's kernel, with unaligned loads: elements sit at hnswlib's offsets.
-// |a| * sign(b, a) pairs sum to at most 2*127*127 < 32767, so maddubs never saturates and the
-// result equals dot_i8_scalar exactly.
-__attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t* a, const int8_t* b, size_t n) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc = _mm256_setzero_si256();
-  for (size_t i = 0; i < n; i += 32) {
-    __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
-    __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
-    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-  }
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  s = _mm_hadd_epi32(s, s);
-  s = _mm_hadd_epi32(s, s);
-  return _mm_cvtsi128_si32(s);
-}
-
 struct SpaceParam {
   size_t qbytes;  // a multiple of 32; the scale follows
 };
@@ -117,11 +94,6 @@ float int8_distance(const void* a, const void* b, const void* param) {
   std::memcpy(&sa, qa + n, sizeof sa);
   std::memcpy(&sb, qb + n, sizeof sb);
   return 1.0f - sa * sb * static_cast<float>(Dot(qa, qb, n));
-}
-
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
 }
 
 class Int8Space final : public hnswlib::SpaceInterface<float> {

@@ -21,6 +21,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "index/int8_dot.h"
+
 namespace mcpmem {
 namespace {
 
@@ -65,12 +67,6 @@ float dot_f32_scalar(const float* a, const float* b, size_t n) {
   return s;
 }
 
-int32_t dot_i8_scalar(const int8_t* a, const int8_t* b, size_t n) {
-  int32_t s = 0;
-  for (size_t i = 0; i < n; ++i) s += static_cast<int32_t>(a[i]) * b[i];
-  return s;
-}
-
 __attribute__((target("avx2,fma"))) float dot_f32_avx2(const float* a, const float* b, size_t n) {
   // n is a multiple of 8; rows are 32-byte aligned.
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -85,69 +81,6 @@ __attribute__((target("avx2,fma"))) float dot_f32_avx2(const float* a, const flo
   s = _mm_hadd_ps(s, s);
   s = _mm_hadd_ps(s, s);
   return _mm_cvtss_f32(s);
-}
-
-__attribute__((target("avx2"))) int32_t hsum_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_hadd_epi32(s, s);
-  s = _mm_hadd_epi32(s, s);
-  return _mm_cvtsi128_si32(s);
-}
-
-// Integer dots of the query against 1 row; n is a multiple of 32. Values are in [-127, 127],
-// so |a|*b pairs sum to at most 2*127*127 < 32767: maddubs never saturates and the result
-// equals dot_i8_scalar exactly.
-__attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t* q, const int8_t* row, size_t n) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc = _mm256_setzero_si256();
-  for (size_t i = 0; i < n; i += 32) {
-    __m256i vq = _mm256_load_si256(reinterpret_cast<const __m256i*>(q + i));
-    __m256i vr = _mm256_load_si256(reinterpret_cast<const __m256i*>(row + i));
-    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(vq, vq), _mm256_sign_epi8(vr, vq));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-  }
-  return hsum_epi32(acc);
-}
-
-// AVX-512 VNNI: vpdpbusd multiplies unsigned by signed bytes and sums four products into 32 bits
-// without saturating. Each row byte v is made unsigned as v + 128 (xor 0x80), so a row's sum is
-// q.v + 128 * sum(q), and q_sum takes that back out: the same integer as dot_i8_scalar. Works a
-// run of `rows` consecutive rows with the query held in registers; n is a multiple of 32 (a last
-// half block is loaded masked: zero bytes on both sides add nothing once corrected).
-// GCC 12's AVX-512 headers pass an undefined vector as the mask source of unmasked shuffles,
-// which -Wmaybe-uninitialized reports inside them (GCC bug 105593): silenced here only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-__attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) void dot_run_vnni(
-    const int8_t* q, const int8_t* rows, size_t count, size_t n, int32_t q_sum, int32_t* out) {
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-  const size_t full = n / 64;
-  const bool half = n % 64 != 0;
-  constexpr __mmask64 kHalf = 0xffffffffULL;
-  for (size_t r = 0; r < count; ++r) {
-    const int8_t* row = rows + r * n;
-    __m512i acc = _mm512_setzero_si512();
-    for (size_t b = 0; b < full; ++b) {
-      __m512i v = _mm512_xor_si512(_mm512_loadu_si512(row + b * 64), bias);
-      acc = _mm512_dpbusd_epi32(acc, v, _mm512_loadu_si512(q + b * 64));
-    }
-    if (half) {
-      __m512i v = _mm512_maskz_mov_epi8(
-          kHalf, _mm512_xor_si512(_mm512_maskz_loadu_epi8(kHalf, row + full * 64), bias));
-      acc = _mm512_dpbusd_epi32(acc, v, _mm512_maskz_loadu_epi8(kHalf, q + full * 64));
-    }
-    __m256i halves =
-        _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-    out[r] = hsum_epi32(halves) - 128 * q_sum;
-  }
-}
-#pragma GCC diagnostic pop
-
-bool has_vnni() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
 }
 
 bool better(const Neighbor& a, const Neighbor& b) {
@@ -187,7 +120,7 @@ struct VectorIndex::Impl {
     if (level != SimdLevel::kAvx2) {
       for (size_t r = 0; r < rows; ++r) out[r] = dot_i8_scalar(a, b + r * qstride, qstride);
     } else if (vnni) {
-      dot_run_vnni(a, b, rows, qstride, a_sum, out);
+      dot_i8_run_vnni(a, b, rows, qstride, a_sum, out);
     } else {
       for (size_t r = 0; r < rows; ++r) out[r] = dot_i8_avx2(a, b + r * qstride, qstride);
     }
@@ -251,7 +184,7 @@ VectorIndex::VectorIndex(size_t dimension) : dimension_(dimension), impl_(new Im
   impl_->fstride = float_stride(dimension);
   impl_->qstride = sketch_stride(dimension);
   impl_->level = best_simd_level();
-  impl_->vnni = impl_->level == SimdLevel::kAvx2 && has_vnni();
+  impl_->vnni = impl_->level == SimdLevel::kAvx2 && cpu_has_avx512_vnni();
   impl_->threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
 }
 
@@ -266,7 +199,7 @@ SimdLevel VectorIndex::best_simd_level() {
 void VectorIndex::set_simd_level(SimdLevel level) {
   WriterLock lock(mu_);
   impl_->level = level == SimdLevel::kAvx2 ? best_simd_level() : SimdLevel::kScalar;
-  impl_->vnni = impl_->level == SimdLevel::kAvx2 && has_vnni();
+  impl_->vnni = impl_->level == SimdLevel::kAvx2 && cpu_has_avx512_vnni();
 }
 
 SimdLevel VectorIndex::simd_level() const {

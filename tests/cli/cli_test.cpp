@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -86,6 +87,38 @@ class CliTest : public ::testing::Test {
     r.out = slurp(out_path);
     r.err = slurp(err_path);
     return r;
+  }
+
+  // Starts the binary with `args` and the test's environment, without waiting: its pid.
+  pid_t start(const std::vector<std::string>& args) {
+    std::vector<std::string> argv_s = {MCP_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s = env_;
+    env_s.push_back("PATH=/usr/bin:/bin");
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, argv.data(), envp.data()), 0);
+    return pid;
+  }
+
+  // Imports `count` memories whose contents content(i) gives, through a Python-service export.
+  void import_notes(int count, const std::function<std::string(int)>& content) {
+    nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
+                           {"memories", nlohmann::json::array()}};
+    for (int i = 0; i < count; ++i) {
+      file["memories"].push_back({{"content", content(i)},
+                                  {"tags", nlohmann::json::array()},
+                                  {"metadata", nlohmann::json::object()},
+                                  {"created_at", 1.7e9 + i},
+                                  {"updated_at", 1.7e9 + i}});
+    }
+    std::ofstream(dir_ / "notes.json") << file.dump();
+    ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
   }
   std::string store(const std::string& content, std::vector<std::string> more = {}) {
     std::vector<std::string> args = {"store", content, "--json"};
@@ -549,29 +582,11 @@ TEST_F(CliServeTest, ASecondServeOnAPortInUseFailsNamingThePort_Issue15) {
 TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) {
   // A tiny BERT (tests/fixtures/bert-tiny) as the new model.
   const std::string model_dir = mcpmem::testing_util::make_tiny_bert(dir_.path());
-  nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
-                         {"memories", nlohmann::json::array()}};
-  for (int i = 0; i < 5000; ++i) {
-    file["memories"].push_back({{"content", "reindexed note " + std::to_string(i)},
-                                {"tags", nlohmann::json::array()},
-                                {"metadata", nlohmann::json::object()},
-                                {"created_at", 1.7e9 + i},
-                                {"updated_at", 1.7e9 + i}});
-  }
-  std::ofstream(dir_ / "notes.json") << file.dump();
-  ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
+  import_notes(5000, [](int i) { return "reindexed note " + std::to_string(i); });
 
   // Killed once ten batches were committed.
-  std::vector<std::string> env_s = env_;
-  env_s.push_back("PATH=/usr/bin:/bin");
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
   std::string model_arg = "bert:" + model_dir;
-  const char* argv[] = {MCP_BINARY, "reindex", "--model", model_arg.c_str(), nullptr};
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, const_cast<char**>(argv), envp.data()),
-            0);
+  const pid_t pid = start({"reindex", "--model", model_arg});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   int64_t done = 0;
   while ((done = count("SELECT count(*) FROM memory_vectors_next")) < 640 &&
@@ -610,20 +625,12 @@ TEST_F(CliTest, ReindexKilledHalfWayResumesAndTheOldVectorsServeUntilTheSwitch) 
 // kill -9 while the index file is written, at several moments: whatever is left (the old
 // file, the new one, a temporary file) never changes an answer.
 TEST_F(CliTest, IndexRebuildKilledAtAnyMomentNeverChangesAnAnswer) {
-  nlohmann::json file = {{"export_metadata", {{"source_machine", "test"}}},
-                         {"memories", nlohmann::json::array()}};
   const char* words[] = {"alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "zeta"};
-  for (int i = 0; i < 20000; ++i) {
+  import_notes(20000, [&](int i) {
     std::string content = "indexed note " + std::to_string(i);
     for (int w = 0; w < 6; ++w) content += std::string(" ") + words[(i * 7 + w * 3) % 8];
-    file["memories"].push_back({{"content", content},
-                                {"tags", nlohmann::json::array()},
-                                {"metadata", nlohmann::json::object()},
-                                {"created_at", 1.7e9 + i},
-                                {"updated_at", 1.7e9 + i}});
-  }
-  std::ofstream(dir_ / "notes.json") << file.dump();
-  ASSERT_EQ(run({"import", dir_ / "notes.json"}).code, 0);
+    return content;
+  });
   auto answer = [&](const std::vector<std::string>& env) {
     Proc p =
         run({"search", "gamma delta omega indexed note 1234", "--limit", "10", "--json"}, "", env);
@@ -638,16 +645,8 @@ TEST_F(CliTest, IndexRebuildKilledAtAnyMomentNeverChangesAnAnswer) {
   ASSERT_EQ(answer({}), exact);  // writes the file
   ASSERT_TRUE(fs::exists(db_ + ".index"));
 
-  std::vector<std::string> env_s = env_;
-  env_s.push_back("PATH=/usr/bin:/bin");
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const char* argv[] = {MCP_BINARY, "index", "rebuild", nullptr};
   for (int delay_ms : {5, 40, 120, 250}) {
-    pid_t pid;
-    ASSERT_EQ(
-        posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, const_cast<char**>(argv), envp.data()), 0);
+    const pid_t pid = start({"index", "rebuild"});
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(pid, SIGKILL);
     int status = 0;
