@@ -46,9 +46,11 @@ __attribute__((target("avx2"))) int32_t dot_i8_avx2(const int8_t* q, const int8_
 // half block is loaded masked: zero bytes on both sides add nothing once corrected).
 // GCC 12's AVX-512 headers pass an undefined vector as the mask source of unmasked shuffles,
 // which -Wmaybe-uninitialized reports inside them (GCC bug 105593): silenced here only.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) void dot_i8_run_vnni(
     const int8_t* q, const int8_t* rows, size_t count, size_t n, int32_t q_sum, int32_t* out) {
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -72,7 +74,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) void dot_i8_run_vnni
     out[r] = hsum_epi32(halves) - 128 * q_sum;
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 bool cpu_has_avx512_vnni() {
   __builtin_cpu_init();
