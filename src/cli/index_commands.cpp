@@ -55,13 +55,21 @@ void print_state(const CliContext& ctx, const IndexState& s, double seconds) {
   } else {
     std::cout << "file: " << s.file_path << " could not be written (see the warning above)\n";
   }
+  // `<hnsw>.refused` holds "<model> <rows> <why>" (service/index_maintenance.cpp).
   std::string refused;
-  if (!hnsw_path.empty()) std::getline(std::ifstream(hnsw_path + ".refused"), refused);
+  if (!hnsw_path.empty()) {
+    std::ifstream in(hnsw_path + ".refused");
+    std::string model, rows;
+    if (in >> model >> rows) {
+      std::getline(in >> std::ws, refused);
+      refused = "at " + rows + " rows: " + refused;
+    }
+  }
   if (ctx.config.hnsw_threshold == 0) {
     std::cout << "hnsw: off (MCP_MEMORY_HNSW_THRESHOLD=0)\n";
   } else if (!refused.empty()) {
-    std::cout << "hnsw: refused for this store (" << refused
-              << "): searches scan exactly; `index rebuild` measures again\n";
+    std::cout << "hnsw: refused " << refused
+              << "; searches scan exactly (`index rebuild` measures again)\n";
   } else if (hnsw_bytes > 0) {
     std::cout << "hnsw: " << hnsw_path << " (" << size_text(hnsw_bytes)
               << "); servers search it once the store holds " << ctx.config.hnsw_threshold
