@@ -223,11 +223,12 @@ TEST_F(IndexPersistenceTest, TwoProcessesWritingTheFileAtOnceLeaveAGoodOne) {
 }
 
 TEST_F(IndexPersistenceTest, AServerBuildsTheGraphAndSearchesWritesItHasNotCaughtUpWith) {
-  config_.hnsw_threshold = 2000;
+  // A small store (graphs are slow to build under ThreadSanitizer, which runs this test).
+  config_.hnsw_threshold = 300;
   config_.hnsw_min_recall = 0;  // search the graph even where the exact scan is faster
   {
     auto s = open();
-    store_many(*s, 0, 3000);
+    store_many(*s, 0, 400);
   }
   auto server = open(config_, /*background=*/true);
   auto ready = [&] { return server->index_state().hnsw_state == "ready"; };
@@ -273,10 +274,10 @@ TEST_F(IndexPersistenceTest, AServerBuildsTheGraphAndSearchesWritesItHasNotCaugh
 }
 
 TEST_F(IndexPersistenceTest, AGraphWorseThanTheExactScanIsRefusedAndRemembered) {
-  config_.hnsw_threshold = 2000;  // 3,000 rows: the exact scan is faster than any graph
+  config_.hnsw_threshold = 300;  // 400 rows: the exact scan is faster than any graph
   {
     auto s = open();
-    store_many(*s, 0, 3000);
+    store_many(*s, 0, 400);
   }
   auto server = open(config_, /*background=*/true);
   for (int i = 0; i < 600 && server->index_state().hnsw_state != "refused"; ++i) {
