@@ -20,6 +20,7 @@ namespace mcpmem {
 namespace {
 
 constexpr auto kMaintenanceInterval = std::chrono::seconds(1);
+constexpr int64_t kChangeBatch = 5000;        // change-log rows read per step
 constexpr size_t kPendingBatch = 10000;       // rows put into the graph per maintenance round
 constexpr double kRebuildDeletedShare = 0.2;  // rebuild when this share of the graph is deleted
 constexpr size_t kSaveAfterRowsMin = 10000;   // save the graph after this many rows were added
@@ -90,20 +91,16 @@ void IndexFollower::maintenance_round() {
   }
   if (options_.hnsw_threshold == 0 || closing_) return;
   bool have_graph, building;
-  size_t graph_rows = 0, graph_deleted = 0;
+  size_t graph_rows = 0, graph_deleted = 0, refused_at = 0;
   {
     MutexLock lock(hnsw_->mu);
     have_graph = hnsw_->graph != nullptr;
     building = hnsw_->building;
+    refused_at = hnsw_->refused_at_rows;
     if (have_graph) {
       graph_rows = hnsw_->graph->size();
       graph_deleted = hnsw_->graph->deleted();
     }
-  }
-  size_t refused_at = 0;
-  {
-    MutexLock lock(hnsw_->mu);
-    refused_at = hnsw_->refused_at_rows;
   }
   Status st;
   if (!have_graph && !building) {
@@ -132,13 +129,13 @@ Status IndexFollower::start_hnsw() {
       const int64_t replay_from = saved->second.replay_from;
       std::unordered_map<int64_t, int64_t> pending;
       for (int64_t after = replay_from;;) {
-        MCP_ASSIGN_OR_RETURN(auto changes, db_.changes_since(after, 5000));
+        MCP_ASSIGN_OR_RETURN(auto changes, db_.changes_since(after, kChangeBatch));
         for (const Change& c : changes) {
           if (c.seq > seq_) break;
           if (c.op != "conflict") pending[c.memory_id] = c.seq;
           after = c.seq;
         }
-        if (changes.size() < 5000 || after >= seq_) break;
+        if (changes.size() < static_cast<size_t>(kChangeBatch) || after >= seq_) break;
       }
       MutexLock hl(hnsw_->mu);
       hnsw_->graph = std::shared_ptr<HnswIndex>(std::move(saved->first));
