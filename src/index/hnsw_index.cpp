@@ -24,7 +24,6 @@
 #include "index/hnsw_index.h"
 
 #include <hnswlib/hnswlib.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +37,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "index/index_file.h"  // quantize_row, sketch_stride
 #include "index/int8_dot.h"
 #include "platform/durable_file.h"
 
@@ -65,8 +65,6 @@ constexpr size_t kMAt = kStampAt + kIndexStampBytes, kEfConstructionAt = kMAt + 
                  kPayloadBytesAt = kElementBytesAt + 8;
 constexpr size_t kHeaderBytes = 640;
 static_assert(kPayloadBytesAt + 8 <= kHeaderBytes);
-
-size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 template <typename T>
 T get(const char* p) {
@@ -98,7 +96,7 @@ float int8_distance(const void* a, const void* b, const void* param) {
 
 class Int8Space final : public hnswlib::SpaceInterface<float> {
  public:
-  explicit Int8Space(size_t dimension) : param_{round_up(std::max<size_t>(dimension, 1), 32)} {
+  explicit Int8Space(size_t dimension) : param_{sketch_stride(dimension)} {
     set_avx2(cpu_has_avx2());
   }
   void set_avx2(bool on) {
@@ -222,15 +220,7 @@ struct HnswIndex::Impl {
     const size_t n = space.qbytes();
     auto* q = reinterpret_cast<int8_t*>(out);
     std::memset(q, 0, n);
-    float max_abs = 0;
-    for (float x : v) max_abs = std::max(max_abs, std::fabs(x));
-    float scale = max_abs > 0 ? max_abs / 127.0f : 0.0f;
-    if (scale > 0) {
-      for (size_t i = 0; i < v.size(); ++i) {
-        long r = std::clamp(std::lrintf(v[i] / scale), -127L, 127L);
-        q[i] = static_cast<int8_t>(r);
-      }
-    }
+    const float scale = quantize_row(v.data(), v.size(), q).scale;
     std::memcpy(out + n, &scale, sizeof scale);
   }
 

@@ -145,15 +145,24 @@ RowQuant quantize_row(const float* v, size_t dim, int8_t* out) {
 
 // ---- reading ----
 
-Result<IndexFileInfo> IndexFileView::read_info(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::not_found(path + ": no index file");
-  MCP_ASSIGN_OR_RETURN(Header h, read_header(in, path));
+namespace {
+
+// The header's facts, its stamp decoded and checked against the header's dimension.
+Result<IndexFileInfo> info_of(const Header& h, const std::string& path) {
   char stamp_bytes[kIndexStampBytes];
   std::memcpy(stamp_bytes, h.stamp, sizeof stamp_bytes);
   MCP_ASSIGN_OR_RETURN(IndexStamp stamp, decode_index_stamp(stamp_bytes));
   if (stamp.dimension != h.dimension) return Status::corruption(path + ": stamp dimension");
   return IndexFileInfo{std::move(stamp), h.rows, h.file_bytes};
+}
+
+}  // namespace
+
+Result<IndexFileInfo> IndexFileView::read_info(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::not_found(path + ": no index file");
+  MCP_ASSIGN_OR_RETURN(Header h, read_header(in, path));
+  return info_of(h, path);
 }
 
 Result<std::shared_ptr<const IndexFileView>> IndexFileView::open(const std::string& path,
@@ -165,7 +174,7 @@ Result<std::shared_ptr<const IndexFileView>> IndexFileView::open(const std::stri
     return Status::corruption(path + ": vectors of " + std::to_string(h.dimension) +
                               " dimensions, the model makes " + std::to_string(expected_dimension));
   }
-  MCP_ASSIGN_OR_RETURN(IndexFileInfo info, read_info(path));
+  MCP_ASSIGN_OR_RETURN(IndexFileInfo info, info_of(h, path));
   MCP_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path, /*readable=*/true));
   if (file.size() != h.file_bytes) {
     return Status::corruption(path + ": " + std::to_string(file.size()) +

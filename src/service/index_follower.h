@@ -145,7 +145,7 @@ class IndexFollower {
     bool good(double min_recall) const;
     std::string describe() const;
   };
-  std::optional<RecallCheck> measure_graph(const HnswIndex& graph);
+  std::optional<RecallCheck> measure_graph(const HnswIndex& graph, const std::vector<int64_t>& ids);
   void write_refusal(const std::string& path, size_t rows, const std::string& why);
   bool read_refusal(const std::string& path);
 

@@ -181,7 +181,7 @@ Status IndexFollower::build_hnsw() {
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::optional<RecallCheck> check;
-  if (built.is_ok() && !closing_) check = measure_graph(*graph);
+  if (built.is_ok() && !closing_) check = measure_graph(*graph, ids);
   MutexLock hl(hnsw_->mu);
   hnsw_->building = false;
   if (!built.is_ok() || closing_) {
@@ -317,11 +317,10 @@ void IndexFollower::describe_hnsw(IndexState& state) const {
   }
 }
 
-// Stored rows (spread over the store) as queries, their own row left out: the graph's answers
-// (candidates re-ranked exactly, as searches do) against the exact scan's.
-std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(const HnswIndex& graph) {
-  std::vector<int64_t> ids;
-  index_.for_each([&](int64_t id, std::span<const float>) { ids.push_back(id); });
+// Stored rows (spread over `ids`, the graph's snapshot) as queries, their own row left out: the
+// graph's answers (candidates re-ranked exactly, as searches do) against the exact scan's.
+std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(
+    const HnswIndex& graph, const std::vector<int64_t>& ids) {
   if (ids.size() < 2 * kRecallQueries) return std::nullopt;
   RecallCheck check;
   size_t found = 0, wanted = 0;

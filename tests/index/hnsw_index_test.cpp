@@ -22,6 +22,7 @@
 #include "../temp_dir.h"
 #include "embed/hash_embedder.h"
 #include "index/vector_index.h"
+#include "random_vectors.h"
 
 namespace mcpmem {
 namespace {
@@ -39,13 +40,7 @@ void normalize(std::vector<float>& v) {
   for (float& x : v) x = static_cast<float>(x / std::sqrt(s));
 }
 
-std::vector<float> random_unit(std::mt19937& rng, size_t dim = kDim) {
-  std::normal_distribution<float> n(0, 1);
-  std::vector<float> v(dim);
-  for (float& x : v) x = n(rng);
-  normalize(v);
-  return v;
-}
+using testing_util::random_unit;
 
 // Points around `centers` random unit centres: centre + gaussian noise, normalized.
 class Clusters {

@@ -13,6 +13,7 @@
 
 #include "../temp_dir.h"
 #include "index/vector_index.h"
+#include "random_vectors.h"
 
 namespace mcpmem {
 namespace {
@@ -20,17 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr size_t kDim = 384;
 
-std::vector<float> unit(std::mt19937& rng) {
-  std::normal_distribution<float> n(0, 1);
-  std::vector<float> v(kDim);
-  double s = 0;
-  for (float& x : v) {
-    x = n(rng);
-    s += x * x;
-  }
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(s));
-  return v;
-}
+std::vector<float> unit(std::mt19937& rng) { return testing_util::random_unit(rng, kDim); }
 
 IndexStamp stamp_for(int64_t seq = 7) {
   return IndexStamp{"hash-384", kDim, "db-1", seq, "hlc-7", seq};

@@ -11,22 +11,14 @@
 #include <random>
 #include <thread>
 
+#include "random_vectors.h"
+
 namespace mcpmem {
 namespace {
 
 constexpr size_t kDim = 384;
 
-std::vector<float> unit(std::mt19937& rng) {
-  std::normal_distribution<float> n(0, 1);
-  std::vector<float> v(kDim);
-  double s = 0;
-  for (float& x : v) {
-    x = n(rng);
-    s += x * x;
-  }
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(s));
-  return v;
-}
+std::vector<float> unit(std::mt19937& rng) { return testing_util::random_unit(rng, kDim); }
 
 struct Ref {
   int64_t id;
