@@ -55,11 +55,10 @@ class CliTest : public ::testing::Test {
             "MCP_MEMORY_SQLITE_SYNCHRONOUS=normal"};
   }
 
-  // Runs the binary with `args`, `input` on stdin, and the test's environment.
-  Proc run(const std::vector<std::string>& args, const std::string& input = "",
-           const std::vector<std::string>& extra_env = {}) {
-    std::string in_path = dir_ / "stdin", out_path = dir_ / "stdout", err_path = dir_ / "stderr";
-    std::ofstream(in_path, std::ios::binary) << input;
+  // Starts the binary with `args` and the test's environment (plus `extra_env`), its standard
+  // streams as `actions` say (none: inherited), without waiting: its pid, or 0.
+  pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+              const posix_spawn_file_actions_t* actions) {
     std::vector<std::string> argv_s = {MCP_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -71,14 +70,22 @@ class CliTest : public ::testing::Test {
     std::vector<char*> envp;
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
+    pid_t pid = 0;
+    return posix_spawn(&pid, MCP_BINARY, actions, nullptr, argv.data(), envp.data()) == 0 ? pid : 0;
+  }
+
+  // Runs the binary with `args`, `input` on stdin, and the test's environment.
+  Proc run(const std::vector<std::string>& args, const std::string& input = "",
+           const std::vector<std::string>& extra_env = {}) {
+    std::string in_path = dir_ / "stdin", out_path = dir_ / "stdout", err_path = dir_ / "stderr";
+    std::ofstream(in_path, std::ios::binary) << input;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, in_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
     Proc r;
-    if (posix_spawn(&pid, MCP_BINARY, &fa, nullptr, argv.data(), envp.data()) == 0) {
+    if (pid_t pid = spawn(args, extra_env, &fa); pid != 0) {
       int status = 0;
       waitpid(pid, &status, 0);
       r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -91,18 +98,8 @@ class CliTest : public ::testing::Test {
 
   // Starts the binary with `args` and the test's environment, without waiting: its pid.
   pid_t start(const std::vector<std::string>& args) {
-    std::vector<std::string> argv_s = {MCP_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s = env_;
-    env_s.push_back("PATH=/usr/bin:/bin");
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    EXPECT_EQ(posix_spawn(&pid, MCP_BINARY, nullptr, nullptr, argv.data(), envp.data()), 0);
+    const pid_t pid = spawn(args, {}, nullptr);
+    EXPECT_NE(pid, 0) << "could not start " << MCP_BINARY;
     return pid;
   }
 
