@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,6 +19,17 @@ namespace mcpmem {
 class TempDir {
  public:
   explicit TempDir(std::string_view label) {
+#ifdef _WIN32
+    // %TEMP%\mcpmem-<label>-<random>: Windows has no mkdtemp; create_directory fails on a name
+    // that exists, so a directory it made is ours alone.
+    std::random_device random;
+    for (int attempt = 0; path_.empty(); ++attempt) {
+      const auto dir = std::filesystem::temp_directory_path() /
+                       ("mcpmem-" + std::string(label) + "-" + std::to_string(random()));
+      if (std::filesystem::create_directory(dir)) path_ = dir.string();
+      if (attempt > 100) throw std::runtime_error("cannot create a directory in %TEMP%");
+    }
+#else
     std::string pattern = "/tmp/mcpmem-" + std::string(label) + "-XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
@@ -26,6 +38,7 @@ class TempDir {
       throw std::runtime_error("mkdtemp(" + pattern + "): " + std::strerror(err));
     }
     path_ = buffer.data();
+#endif
   }
   ~TempDir() {
     std::error_code ignored;  // a destructor must not throw; a leftover in /tmp is harmless

@@ -7,6 +7,7 @@
 
 #include "cli/cli_context.h"
 #include "core/version.h"
+#include "platform/console.h"
 #include "platform/file_modes.h"
 
 namespace mcpmem::cli {
@@ -26,6 +27,7 @@ int usage_error(const std::string& message) {
 }
 
 int run(int argc, char** argv) {
+  use_binary_standard_streams();
   // Before anything can create a file: the database, its -wal/-shm, backups, exports and keys
   // are the owner's alone (platform/file_modes.h).
   make_new_files_private();

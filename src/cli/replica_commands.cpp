@@ -3,7 +3,6 @@
 // `replica follow`) into the database that replicates: it stops the follower, takes the replica
 // store's fence (replication/replica_fence.h, so the old hub refuses to replicate over it if it
 // comes back), and has Litestream ship a new generation of this database before it returns.
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -16,6 +15,8 @@
 #include "cli/cli_context.h"
 #include "core/json_parse.h"
 #include "core/time_format.h"
+#include "platform/child_process.h"
+#include "platform/shutdown_signal.h"
 #include "replication/replica_fence.h"
 #include "replication/replica_status.h"
 #include "service/backup_restore.h"
@@ -32,15 +33,16 @@ constexpr auto kFirstSnapshotWait = std::chrono::seconds(60);
 constexpr auto kFenceSettle = std::chrono::seconds(3);
 
 // The configuration `replica status` reads: --config, else the one `replicate --replica` made,
-// else the guide's /etc/litestream.yml.
+// else the guide's /etc/litestream.yml (C:\ProgramData\litestream\litestream.yml on Windows).
 Result<std::string> status_config_path(const Config& config, const std::string& flag) {
   if (!flag.empty()) return flag;
   for (const std::string& p :
-       {generated_litestream_config_path(config), std::string("/etc/litestream.yml")}) {
+       {generated_litestream_config_path(config), system_litestream_config_path()}) {
     if (fs::exists(p)) return p;
   }
   return Status::not_found("no Litestream configuration: give --config litestream.yml (none at " +
-                           generated_litestream_config_path(config) + " or /etc/litestream.yml)");
+                           generated_litestream_config_path(config) + " or " +
+                           system_litestream_config_path() + ")");
 }
 
 std::string size_text(int64_t bytes) {
@@ -139,18 +141,16 @@ std::optional<FollowState> read_follow_state(const std::string& db) {
   return state;
 }
 
-bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
-
 // Stops the follower of `db`, if one runs, and returns the replica it followed ("" if none).
 Result<std::string> stop_follower(const std::string& db) {
   auto state = read_follow_state(db);
   if (!state) return std::string();
-  if (process_alive(state->pid)) {
+  if (process_exists(state->pid)) {
     std::fprintf(stderr, "mcp-memory: stopping the follower of %s (pid %d)\n", db.c_str(),
                  state->pid);
-    ::kill(state->pid, SIGTERM);
+    request_shutdown(state->pid);
     const auto deadline = std::chrono::steady_clock::now() + kFollowerStopWait;
-    while (process_alive(state->pid)) {
+    while (process_exists(state->pid)) {
       if (std::chrono::steady_clock::now() > deadline) {
         return Status::failed_precondition("the follower of " + db + " (pid " +
                                            std::to_string(state->pid) +
@@ -290,7 +290,7 @@ void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& 
       "error (exit 1 when a replica cannot be read)");
   status->add_option("--config", *config_flag,
                      "The litestream.yml (default: the one `replicate --replica` wrote, else "
-                     "/etc/litestream.yml)");
+                     "/etc/litestream.yml, on Windows C:\\ProgramData\\litestream\\litestream.yml)");
   out.push_back({status, [&ctx, config_flag] { return status_command(ctx, *config_flag); }});
 
   auto flags = std::make_shared<PromoteFlags>();

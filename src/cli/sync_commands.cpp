@@ -1,6 +1,5 @@
 // The commands that move memories between machines: export and import (files in the Python
 // service's format, DESIGN §5.1) and, in sync_client_command.cpp, live sync with a hub.
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -23,8 +22,7 @@ namespace {
 // The Python exporter's default name: {host}_memories_export_{YYYYmmdd_HHMMSS}.json.
 std::string default_export_name(const std::string& machine) {
   std::time_t t = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&t, &local);
+  const std::tm local = local_calendar(t);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &local);
   return machine + "_memories_export_" + stamp + ".json";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string_view>
 
 #include "core/hlc.h"
@@ -28,10 +29,26 @@ const std::string* get_either(const Env& env, const char* name, const char* alia
   return v ? v : get(env, alias);
 }
 
+// The user's home: HOME, or on Windows USERPROFILE (C:\Users\<name>), which wins there because
+// a HOME set by a POSIX shell (Git Bash, MSYS) may be a path only that shell understands.
+const std::string* home_of(const Env& env) {
+#ifdef _WIN32
+  if (const std::string* profile = get(env, "USERPROFILE")) return profile;
+#endif
+  return get(env, "HOME");
+}
+
+// `dir` and `name` joined with the platform's separator ("C:\Users\me" + ".local" ->
+// "C:\Users\me\.local").
+std::string join(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).make_preferred().string();
+}
+
 std::string expand_home(const std::string& path, const Env& env) {
-  if (path == "~" || path.rfind("~/", 0) == 0) {
-    const std::string* home = get(env, "HOME");
-    if (home) return *home + path.substr(1);
+  if (path == "~" || path.rfind("~/", 0) == 0 || path.rfind("~\\", 0) == 0) {
+    if (const std::string* home = home_of(env)) {
+      return path.size() > 2 ? join(*home, path.substr(2)) : *home;
+    }
   }
   return path;
 }
@@ -55,21 +72,29 @@ void read_number(const Env& env, const char* name, T& out) {
   out = static_cast<T>(d);
 }
 
-std::string host_name() {
+// The machine's name: what the Python exporter records (socket.gethostname(); on Windows the
+// NetBIOS name, COMPUTERNAME).
+std::string host_name(const Env& env) {
+#ifdef _WIN32
+  if (const std::string* name = get(env, "COMPUTERNAME")) return *name;
+  return "local";
+#else
+  (void)env;
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "local";
   return buf;
+#endif
 }
 
 }  // namespace
 
 Config config_from_env(const Env& env) {
   Config c;
-  if (const std::string* home = get(env, "HOME")) c.home_dir = *home;
+  if (const std::string* home = home_of(env)) c.home_dir = *home;
   if (const std::string* base = get(env, "MCP_MEMORY_BASE_DIR")) {
     c.base_dir = expand_home(*base, env);
-  } else if (const std::string* home = get(env, "HOME")) {
-    c.base_dir = *home + "/.local/share/mcp-memory";
+  } else if (const std::string* home = home_of(env)) {
+    c.base_dir = join(*home, ".local/share/mcp-memory");
   } else {
     c.base_dir = ".mcp-memory";
   }
@@ -78,14 +103,14 @@ Config config_from_env(const Env& env) {
   } else if (const std::string* q = get(env, "MCP_MEMORY_SQLITEVEC_PATH")) {
     c.db_path = expand_home(*q, env);
   } else {
-    c.db_path = c.base_dir + "/sqlite_vec.db";
+    c.db_path = join(c.base_dir, "sqlite_vec.db");
   }
   if (const std::string* b = get(env, "MCP_MEMORY_BACKUPS_PATH")) {
     c.backups_path = expand_home(*b, env);
   } else {
-    c.backups_path = c.base_dir + "/backups";
+    c.backups_path = join(c.base_dir, "backups");
   }
-  c.models_dir = c.base_dir + "/models";
+  c.models_dir = join(c.base_dir, "models");
   if (const std::string* l = get(env, "MCP_MEMORY_LITESTREAM")) c.litestream = expand_home(*l, env);
   if (const std::string* s = get(env, "MCP_MEMORY_SQLITE_SYNCHRONOUS")) {
     if (*s == "normal" || *s == "NORMAL") c.synchronous_full = false;
@@ -145,7 +170,7 @@ Config config_from_env(const Env& env) {
   if (const std::string* k = get_either(env, "MCP_SYNC_API_KEY", "MCP_API_KEY")) {
     c.hub_api_key = *k;
   }
-  c.host_name = host_name();
+  c.host_name = host_name(env);
   // The Python exporter's machine name: COMPUTERNAME (Windows), else HOSTNAME, else the host
   // name; ours lets MCP_MEMORY_NODE_NAME name it first. Lower-cased, spaces become '-'.
   const std::string* node = get(env, "MCP_MEMORY_NODE_NAME");

@@ -51,8 +51,7 @@ std::string iso_utc(double unix_seconds) {
 std::string local_iso_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm local{};
-  localtime_r(&ts.tv_sec, &local);
+  const std::tm local = local_calendar(ts.tv_sec);
   char buf[64];
   size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &local);
   long us = ts.tv_nsec / 1000;
@@ -150,6 +149,26 @@ double unix_now() {
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
   return static_cast<double>(us) / 1e6;
+}
+
+std::tm local_calendar(std::time_t t) {
+  std::tm tm{};
+#ifdef _WIN32
+  localtime_s(&tm, &t);
+#else
+  localtime_r(&t, &tm);
+#endif
+  return tm;
+}
+
+std::tm utc_calendar(std::time_t t) {
+  std::tm tm{};
+#ifdef _WIN32
+  gmtime_s(&tm, &t);
+#else
+  gmtime_r(&t, &tm);
+#endif
+  return tm;
 }
 
 }  // namespace mcpmem

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ struct CivilDate {
 };
 int64_t days_from_civil(CivilDate date);  // days since 1970-01-01
 CivilDate civil_from_days(int64_t days);
+
+// The calendar fields of `t` in the process's time zone, and in UTC (localtime_r and gmtime_r
+// on POSIX, their _s forms on Windows).
+std::tm local_calendar(std::time_t t);
+std::tm utc_calendar(std::time_t t);
 
 // Local wall time (the process's TZ) to Unix seconds, as Python's naive
 // datetime.timestamp() (and mktime with tm_isdst = -1) does.

@@ -51,8 +51,7 @@ struct Now {
 
 Now make_now(double now) {
   std::time_t t = static_cast<std::time_t>(std::floor(now));
-  std::tm tm{};
-  localtime_r(&t, &tm);
+  const std::tm tm = local_calendar(t);
   return {now, {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday}};
 }
 

@@ -2,7 +2,6 @@
 #include "embed/model_store.h"
 
 #include <openssl/evp.h>
-#include <sys/stat.h>
 
 #include <array>
 #include <cctype>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "core/json_parse.h"
+#include "platform/file_modes.h"
 #include "platform/http_client.h"
 #include "platform/url.h"
 
@@ -158,7 +158,7 @@ Status fetch(const std::string& repo, const std::string& path, const Listed& lis
       if (!out.is_open()) {
         // 200: the whole file (the server ignored the Range); 206: the rest of it.
         out.open(partial, std::ios::binary | (status == 206 ? std::ios::app : std::ios::trunc));
-        ::chmod(partial.c_str(), 0600);
+        tighten_to_owner(partial.string());
         if (status == 200) received = 0;
       }
       out.write(data, static_cast<std::streamsize>(n));
@@ -304,9 +304,7 @@ Result<std::optional<std::string>> default_model(const fs::path& models_dir) {
 }
 
 Status set_default_model(const fs::path& models_dir, const std::string& model) {
-  std::error_code ec;
-  fs::create_directories(models_dir, ec);
-  ::chmod(models_dir.c_str(), 0700);
+  MCP_RETURN_IF_ERROR(create_private_directories(models_dir.string()));
   const fs::path path = models_dir / "default";
   const fs::path tmp = models_dir / "default.partial";
   {
@@ -314,6 +312,7 @@ Status set_default_model(const fs::path& models_dir, const std::string& model) {
     out << model << "\n";
     if (!out.flush()) return Status::io_error("cannot write " + tmp.string());
   }
+  std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return Status::io_error("cannot write " + path.string() + ": " + ec.message());
   return Status::ok();

@@ -3,8 +3,6 @@
 // and shutdown. Screening before routing means a route added later cannot forget auth, and an
 // unknown path without a key is a 401, not a 404 that tells a scanner which routes exist.
 // One connection's life (limits, timeouts, TLS, streaming) is in http_connection.cpp.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -24,13 +22,9 @@ namespace {
 // "127.0.0.1.evil.com" is a name, not a loopback address).
 bool is_loopback_name(const std::string& host) {
   if (host == "localhost" || (host.size() > 10 && host.ends_with(".localhost"))) return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
-  }
-  return false;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
 }
 
 std::string lower(std::string s) {
@@ -264,7 +258,7 @@ Status HttpServer::Impl::listen() {
     acceptor.open(at.protocol(), ec);
     if (ec) continue;
     // Not SO_REUSEPORT: a port in use must fail to bind (platform/listen_socket.h).
-    set_exclusive_listen_options(static_cast<int>(acceptor.native_handle()));
+    set_exclusive_listen_options(static_cast<std::uintptr_t>(acceptor.native_handle()));
     acceptor.bind(at, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (!ec) {

@@ -41,9 +41,10 @@ std::string path_text_problem(std::string_view relative) {
 }
 
 bool inside(const fs::path& canonical, const std::string& root) {
-  const std::string& p = canonical.native();
-  return p == root ||
-         (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
+  const std::string p = canonical.string();
+  const char next = p.size() > root.size() ? p[root.size()] : '\0';
+  return p == root || (p.compare(0, root.size(), root) == 0 &&
+                       (next == '/' || next == static_cast<char>(fs::path::preferred_separator)));
 }
 
 double mtime_seconds(const fs::path& p) {

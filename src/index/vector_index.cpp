@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <queue>
 #include <thread>
 #include <unordered_map>
@@ -39,21 +40,20 @@ struct AlignedArray {
   AlignedArray() = default;
   AlignedArray(const AlignedArray&) = delete;
   AlignedArray& operator=(const AlignedArray&) = delete;
-  ~AlignedArray() { std::free(data); }
+  ~AlignedArray() { release(); }
 
   void grow(size_t elements, size_t used) {
     if (elements <= capacity) return;
     size_t bytes = round_up(elements * sizeof(T), kAlign);
-    T* fresh = static_cast<T*>(std::aligned_alloc(kAlign, bytes));
-    if (fresh == nullptr) throw std::bad_alloc();
+    T* fresh = static_cast<T*>(::operator new(bytes, std::align_val_t(kAlign)));
     std::memset(static_cast<void*>(fresh), 0, bytes);
     if (data != nullptr && used > 0) std::memcpy(fresh, data, used * sizeof(T));
-    std::free(data);
+    release();
     data = fresh;
     capacity = bytes / sizeof(T);
   }
   void release() {
-    std::free(data);
+    if (data != nullptr) ::operator delete(data, std::align_val_t(kAlign));
     data = nullptr;
     capacity = 0;
   }

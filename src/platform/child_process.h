@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,9 +40,13 @@ class ChildProcess {
   std::optional<int> wait_for(std::chrono::milliseconds timeout);
 
  private:
-  ChildProcess(int pid, int out_fd, LineSink on_line);
+  // `process`: Windows' process handle (POSIX: -1); `output`: the pipe's read end.
+  ChildProcess(int pid, std::intptr_t process, std::intptr_t output, LineSink on_line);
+  static void read_lines(std::intptr_t output, const LineSink& on_line);
+  void release_process();  // Windows: closes the process handle (in the destructor)
 
   const int pid_;
+  const std::intptr_t process_;
   std::thread reader_;
   std::optional<int> exit_code_;
 };
@@ -60,5 +65,7 @@ Result<ChildOutput> run_child(const std::vector<std::string>& argv,
 bool process_exists(int pid);
 // This process's id.
 int current_process_id();
+// The running program's own file (/proc/self/exe, GetModuleFileNameW), "" if unknown.
+std::string executable_path();
 
 }  // namespace mcpmem

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "platform/child_process.h"
 
@@ -86,37 +87,26 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
     ::_exit(127);
   }
   ::close(fds[1]);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0], std::move(on_line)));
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, -1, fds[0], std::move(on_line)));
 }
 
-ChildProcess::ChildProcess(int pid, int out_fd, LineSink on_line) : pid_(pid) {
-  reader_ = std::thread([out_fd, on_line = std::move(on_line)] {
-    std::string pending;
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::read(out_fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      pending.append(buf, static_cast<size_t>(n));
-      for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-        if (on_line) on_line(std::string_view(pending).substr(0, nl));
-        pending.erase(0, nl + 1);
-      }
-    }
-    if (!pending.empty() && on_line) on_line(pending);
-    ::close(out_fd);
-  });
-}
-
-ChildProcess::~ChildProcess() {
-  if (!wait_for(std::chrono::milliseconds(0))) {
-    terminate();
-    if (!wait_for(std::chrono::seconds(10))) {
-      kill();
-      wait_for(std::chrono::hours(1));
+// Hands each line of the pipe to on_line, then closes it (at the child's exit).
+void ChildProcess::read_lines(std::intptr_t output, const LineSink& on_line) {
+  const int fd = static_cast<int>(output);
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      if (on_line) on_line(std::string_view(pending).substr(0, nl));
+      pending.erase(0, nl + 1);
     }
   }
-  if (reader_.joinable()) reader_.join();
+  if (!pending.empty() && on_line) on_line(pending);
+  ::close(fd);
 }
 
 void ChildProcess::terminate() { ::kill(pid_, SIGTERM); }
@@ -139,23 +129,7 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
   }
 }
 
-Result<ChildOutput> run_child(const std::vector<std::string>& argv,
-                              std::chrono::milliseconds timeout) {
-  auto output = std::make_shared<std::string>();
-  auto child = ChildProcess::start(argv, [output](std::string_view line) {
-    output->append(line);
-    output->push_back('\n');
-  });
-  if (!child.is_ok()) return child.status();
-  auto code = (*child)->wait_for(timeout);
-  if (!code) {
-    (*child)->kill();
-    (*child)->wait_for(std::chrono::seconds(10));
-    return Status::io_error(argv[0] + " did not finish within " +
-                            std::to_string(timeout.count() / 1000) + " s");
-  }
-  return ChildOutput{*code, std::move(*output)};
-}
+void ChildProcess::release_process() {}
 
 bool process_exists(int pid) {
   if (pid <= 0) return false;
@@ -163,5 +137,11 @@ bool process_exists(int pid) {
 }
 
 int current_process_id() { return static_cast<int>(::getpid()); }
+
+std::string executable_path() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : exe.string();
+}
 
 }  // namespace mcpmem

@@ -1,12 +1,10 @@
-// Durable files on POSIX. publish_new_file uses link(2), which fails with EEXIST instead of
-// replacing (rename(2) always replaces), then unlinks the temporary name: two processes that
-// pick the same final name cannot overwrite each other's file. fsync of the directory is what
-// makes a rename durable on Linux file systems (ext4 commits names with the directory's inode).
+// Durable files on POSIX. link_file uses link(2), which fails with EEXIST instead of replacing
+// (rename(2) always replaces): two processes that publish the same final name cannot overwrite
+// each other's file. fsync of the directory is what makes a rename durable on Linux file systems
+// (ext4 commits names with the directory's inode).
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,43 +33,10 @@ Status sync_path(const std::string& path, int flags, const char* what) {
 
 }  // namespace
 
-std::string temporary_path_beside(const std::string& path) {
-  static std::atomic<unsigned> counter{0};
-  return path + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
-
-void remove_abandoned_temporaries(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const std::string prefix = target.filename().string() + ".partial-";
-  std::error_code ec;
-  for (fs::directory_iterator it(target.parent_path().empty() ? "." : target.parent_path(), ec),
-       end;
-       !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    // Only a writer that is gone: kill(pid, 0) fails with ESRCH when no such process exists.
-    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 ||
-        errno != ESRCH) {
-      continue;
-    }
-    std::error_code ignored;
-    fs::remove(it->path(), ignored);
-  }
-}
-
 Status sync_file(const std::string& path) { return sync_path(path, O_RDONLY, "file"); }
 
 Status sync_directory(const std::string& dir) {
   return sync_path(dir, O_RDONLY | O_DIRECTORY, "directory");
-}
-
-Status publish_new_file(const std::string& temporary, const std::string& path) {
-  MCP_RETURN_IF_ERROR(sync_file(temporary));
-  MCP_RETURN_IF_ERROR(link_file(temporary, path));
-  ::unlink(temporary.c_str());
-  return sync_directory(parent_of(path));
 }
 
 Status replace_file(const std::string& temporary, const std::string& path) {

@@ -183,6 +183,11 @@ void HttpClient::Impl::set_options(const HttpRequest& r, Transfer& t, curl_slist
     curl_easy_setopt(c, CURLOPT_CAINFO, r.ca_file.c_str());
     // Only that file: a CA directory compiled into libcurl would widen the trust again.
     curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+  } else {
+#ifdef _WIN32
+    // Windows keeps no CA bundle file: the system's CAs are its certificate store.
+    curl_easy_setopt(c, CURLOPT_SSL_OPTIONS, static_cast<long>(CURLSSLOPT_NATIVE_CA));
+#endif
   }
   curl_easy_setopt(c, CURLOPT_USERAGENT, "mcp-memory");
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // what libcurl can decode

@@ -5,10 +5,12 @@
 // share a port with a running one.
 #pragma once
 
+#include <cstdint>
+
 namespace mcpmem {
 
 // Sets the options on a socket before it is bound: SO_REUSEADDR on POSIX (no SO_REUSEPORT),
 // SO_EXCLUSIVEADDRUSE on Windows. Errors are ignored: bind() then reports what matters.
-void set_exclusive_listen_options(int socket_fd);
+void set_exclusive_listen_options(std::uintptr_t socket);
 
 }  // namespace mcpmem

@@ -6,9 +6,9 @@
 
 namespace mcpmem {
 
-void set_exclusive_listen_options(int socket_fd) {
+void set_exclusive_listen_options(std::uintptr_t socket) {
   int yes = 1;
-  (void)::setsockopt(socket_fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  (void)::setsockopt(static_cast<int>(socket), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
 }
 
 }  // namespace mcpmem

@@ -40,14 +40,14 @@ class MappedFile {
   Status read_at(uint64_t offset, std::span<uint8_t> out) const;
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size, int fd)
-      : path_(std::move(path)), data_(data), size_(size), fd_(fd) {}
+  MappedFile(std::string path, const uint8_t* data, size_t size, std::intptr_t file)
+      : path_(std::move(path)), data_(data), size_(size), file_(file) {}
   void unmap();
 
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  int fd_ = -1;  // open(path, true): kept for read_at()
+  std::intptr_t file_ = -1;  // open(path, true): the descriptor (POSIX) or HANDLE read_at() reads
 };
 
 }  // namespace mcpmem

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <utility>
 
 #include "platform/mapped_file.h"
 
@@ -42,39 +41,20 @@ Result<MappedFile> MappedFile::open(const std::string& path, bool readable) {
   return MappedFile(path, static_cast<const uint8_t*>(data), size, fd);
 }
 
-MappedFile::MappedFile(MappedFile&& other) noexcept
-    : path_(std::move(other.path_)),
-      data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)),
-      fd_(std::exchange(other.fd_, -1)) {}
-
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-  if (this != &other) {
-    unmap();
-    path_ = std::move(other.path_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-MappedFile::~MappedFile() { unmap(); }
-
 void MappedFile::unmap() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  if (file_ >= 0) ::close(static_cast<int>(file_));
+  file_ = -1;
 }
 
 Status MappedFile::read_at(uint64_t offset, std::span<uint8_t> out) const {
-  if (fd_ < 0) return Status::failed_precondition(path_ + ": not opened for reads");
+  if (file_ < 0) return Status::failed_precondition(path_ + ": not opened for reads");
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n =
-        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+        ::pread(static_cast<int>(file_), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
       return Status::io_error("reading " + path_ + ": " +

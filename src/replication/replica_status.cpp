@@ -3,10 +3,10 @@
 // times RFC 3339 in whole seconds.
 #include "replication/replica_status.h"
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -78,9 +78,11 @@ Result<std::vector<std::vector<std::string>>> listing(const std::string& binary,
 std::optional<double> listed_time(const std::string& text) { return parse_iso_time(text); }
 
 double mtime_of(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) * 1e-9;
+  std::error_code ec;
+  const auto written = fs::last_write_time(path, ec);
+  if (ec) return 0;
+  const auto since_epoch = std::chrono::file_clock::to_sys(written).time_since_epoch();
+  return std::chrono::duration<double>(since_epoch).count();
 }
 
 // When the database last changed: its WAL's mtime (every commit writes it), else the file's.

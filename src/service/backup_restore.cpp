@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/encrypted_stream.h"
+#include "core/time_format.h"
 #include "platform/durable_file.h"
 #include "platform/file_modes.h"
 #include "platform/secret_file.h"
@@ -30,8 +31,7 @@ void remove_candidate(const std::string& candidate) {
 
 std::string utc_stamp() {
   std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
+  const std::tm tm = utc_calendar(now);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", &tm);
   return buf;

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "core/encrypted_stream.h"
+#include "core/time_format.h"
 #include "platform/durable_file.h"
 #include "platform/file_modes.h"
 #include "platform/secret_file.h"
@@ -39,8 +40,7 @@ double now_unix() {
 
 std::string stamp(double t) {
   std::time_t secs = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
+  const std::tm tm = utc_calendar(secs);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", &tm);
   return buf;
@@ -61,15 +61,16 @@ std::optional<double> time_of(const std::string& name) {
       !(name.ends_with(".db") || name.ends_with(kEncryptedSuffix))) {
     return std::nullopt;
   }
-  std::tm tm{};
+  CivilDate date;
+  int hour = 0, minute = 0, second = 0;
   const std::string s = name.substr(p, 15);
-  if (std::sscanf(s.c_str(), "%4d%2d%2d_%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+  if (std::sscanf(s.c_str(), "%4d%2d%2d_%2d%2d%2d", &date.year, &date.month, &date.day, &hour,
+                  &minute, &second) != 6 ||
+      date.month < 1 || date.month > 12 || date.day < 1 || date.day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<double>(timegm(&tm));
+  return static_cast<double>(days_from_civil(date) * 86400 + hour * 3600 + minute * 60 + second);
 }
 
 // Removes the temporary files in `dir` whose names start with `prefix` and contain ".partial-"

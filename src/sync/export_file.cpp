@@ -2,7 +2,9 @@
 // json.dump(indent=2, ensure_ascii=False), so our files read like the Python exporter's.
 #include "sync/export_file.h"
 
+#ifndef _WIN32
 #include <sys/utsname.h>
+#endif
 
 #include <deque>
 #include <future>
@@ -27,10 +29,15 @@ struct Row {
   std::string before;  // the separator (and array change) that precedes the record
 };
 
+// Python's platform.system(): "Linux", "Darwin", "Windows".
 std::string platform_name() {
+#ifdef _WIN32
+  return "Windows";
+#else
   utsname u{};
   if (uname(&u) != 0) return "Linux";
   return u.sysname;
+#endif
 }
 
 // `j` dumped with indent 2, every line after the first indented by `depth` more spaces.

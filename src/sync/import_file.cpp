@@ -24,6 +24,11 @@ namespace {
 constexpr size_t kApplyBatch = 1000;    // records applied per call (one lookup query each)
 constexpr size_t kBatchesInFlight = 4;  // batches read ahead of the writer (bounds memory)
 constexpr size_t kMaxErrorsShown = 20;
+#ifdef _WIN32
+constexpr int kOpenForReading = O_RDONLY | O_BINARY | O_NOINHERIT;  // bytes, not CRLF text
+#else
+constexpr int kOpenForReading = O_RDONLY | O_CLOEXEC;
+#endif
 
 // Reads a file descriptor in 1 MiB chunks and counts the bytes since the last mark(); past
 // `limit` it reports end of input, which the parser turns into an error we then explain.
@@ -387,7 +392,7 @@ Status import_one(MemoryService& service, const std::string& path, const ImportO
     }
     report = ImportReport{};
     report.path = path;
-    int fd = from_stdin ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = from_stdin ? 0 : ::open(path.c_str(), kOpenForReading);
     if (fd < 0) return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
     struct Closer {
       int fd;

@@ -1,0 +1,50 @@
+// Durable files on Windows. FlushFileBuffers is fsync. A rename is MoveFileExW with
+// MOVEFILE_WRITE_THROUGH, which returns once the new name is on disk (NTFS journals its
+// metadata), so there is no directory to sync. CreateHardLinkW fails with ERROR_ALREADY_EXISTS
+// instead of replacing, as link(2) does.
+#include <filesystem>
+
+#include "platform/durable_file.h"
+#include "platform/windows_text.h"
+
+namespace mcpmem {
+
+Status sync_file(const std::string& path) {
+  // FlushFileBuffers needs write access; sharing everything lets the writer keep its handle.
+  UniqueHandle file(CreateFileW(widen(path).c_str(), GENERIC_WRITE,
+                                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                                OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+  if (!file.valid()) {
+    return Status::io_error("opening file " + path + " to sync it: " + windows_error_text());
+  }
+  if (!FlushFileBuffers(file.get())) {
+    return Status::io_error("syncing " + path + ": " + windows_error_text());
+  }
+  return Status::ok();
+}
+
+Status sync_directory(const std::string&) { return Status::ok(); }
+
+Status replace_file(const std::string& temporary, const std::string& path) {
+  MCP_RETURN_IF_ERROR(sync_file(temporary));
+  if (!MoveFileExW(widen(temporary).c_str(), widen(path).c_str(),
+                   MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+    return Status::io_error("renaming " + temporary + " to " + path + ": " +
+                            windows_error_text());
+  }
+  return Status::ok();
+}
+
+Status link_file(const std::string& existing, const std::string& link_path) {
+  if (CreateHardLinkW(widen(link_path).c_str(), widen(existing).c_str(), nullptr)) {
+    return Status::ok();
+  }
+  const DWORD err = GetLastError();
+  if (err == ERROR_ALREADY_EXISTS || err == ERROR_FILE_EXISTS) {
+    return Status::already_exists(link_path + " already exists");
+  }
+  return Status::io_error("naming " + existing + " also " + link_path + ": " +
+                          windows_error_text(err));
+}
+
+}  // namespace mcpmem

@@ -1,0 +1,185 @@
+// The Windows implementations of platform/ (the *_win.cpp files), run under wine: owner-only
+// ACLs on secrets and directories, durable publish and replace, mapped reads, child processes,
+// shutdown requests, and the Windows defaults of Config.
+#include <gtest/gtest.h>
+#include <windows.h>
+
+#include <aclapi.h>
+#include <sddl.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "../temp_dir.h"
+#include "core/config.h"
+#include "platform/child_process.h"
+#include "platform/durable_file.h"
+#include "platform/file_modes.h"
+#include "platform/mapped_file.h"
+#include "platform/secret_file.h"
+#include "platform/shutdown_signal.h"
+
+namespace mcpmem {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Gives Everyone read access to `path`, as a file copied from elsewhere might have.
+void open_to_everyone(const std::string& path) {
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  ASSERT_TRUE(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:(A;;FA;;;WD)", SDDL_REVISION_1,
+                                                                   &sd, nullptr));
+  BOOL present = FALSE, defaulted = FALSE;
+  PACL dacl = nullptr;
+  ASSERT_TRUE(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+  std::string p = path;
+  ASSERT_EQ(SetNamedSecurityInfoA(p.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, nullptr,
+                                  nullptr, dacl, nullptr),
+            static_cast<DWORD>(ERROR_SUCCESS));
+  LocalFree(sd);
+}
+
+TEST(WindowsSecretFile, OwnerOnlyFromTheStartAndNeverReplaced) {
+  TempDir dir("win-secret");
+  const std::string path = dir.path() + "\\keys\\api_key";
+  ASSERT_TRUE(create_secret_file(path, "s3cret\n").is_ok());
+  bool too_open = true;
+  auto text = read_secret_file(path, &too_open);
+  ASSERT_TRUE(text.is_ok()) << text.status().message();
+  EXPECT_EQ(*text, "s3cret\n");  // bytes, no CRLF
+  EXPECT_FALSE(too_open);
+  EXPECT_EQ(create_secret_file(path, "other").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(read_all(path), "s3cret\n");
+}
+
+TEST(WindowsSecretFile, AFileOthersCanReadIsReportedAndTightened) {
+  TempDir dir("win-open");
+  const std::string path = dir.path() + "\\passphrase";
+  write_file(path, "pass");
+  open_to_everyone(path);
+  bool too_open = false;
+  ASSERT_TRUE(read_secret_file(path, &too_open).is_ok());
+  EXPECT_TRUE(too_open);
+  auto message = tighten_to_owner(path);
+  ASSERT_TRUE(message.has_value());
+  EXPECT_NE(message->find(path), std::string::npos);
+  ASSERT_TRUE(read_secret_file(path, &too_open).is_ok());
+  EXPECT_FALSE(too_open);
+  EXPECT_FALSE(tighten_to_owner(path).has_value());  // private already
+}
+
+TEST(WindowsFileModes, CreatedDirectoriesAreOwnerOnly) {
+  TempDir dir("win-dirs");
+  const std::string deep = dir.path() + "\\a\\b";
+  ASSERT_TRUE(create_private_directories(deep).is_ok());
+  EXPECT_TRUE(std::filesystem::is_directory(deep));
+  bool too_open = true;
+  write_file(deep + "\\db", "x");  // inherits the directory's DACL
+  ASSERT_TRUE(read_secret_file(deep + "\\db", &too_open).is_ok());
+  EXPECT_FALSE(too_open);
+}
+
+TEST(WindowsDurableFile, PublishNeverReplacesAndReplaceDoes) {
+  TempDir dir("win-durable");
+  const std::string target = dir.path() + "\\export.json";
+  const std::string first = temporary_path_beside(target);
+  write_file(first, "one");
+  ASSERT_TRUE(publish_new_file(first, target).is_ok());
+  EXPECT_FALSE(std::filesystem::exists(first));
+  const std::string second = temporary_path_beside(target);
+  write_file(second, "two");
+  EXPECT_EQ(publish_new_file(second, target).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(read_all(target), "one");
+  ASSERT_TRUE(replace_file(second, target).is_ok());
+  EXPECT_EQ(read_all(target), "two");
+}
+
+TEST(WindowsDurableFile, ADeadWritersTemporariesAreRemovedALiveOnesKept) {
+  TempDir dir("win-partial");
+  const std::string target = dir.path() + "\\index";
+  const std::string mine = temporary_path_beside(target);
+  const std::string dead = target + ".partial-999999-1";
+  write_file(mine, "mine");
+  write_file(dead, "dead");
+  remove_abandoned_temporaries(target);
+  EXPECT_TRUE(std::filesystem::exists(mine));
+  EXPECT_FALSE(std::filesystem::exists(dead));
+}
+
+TEST(WindowsMappedFile, MapsAndReadsAtOffsets) {
+  TempDir dir("win-map");
+  const std::string path = dir.path() + "\\data";
+  write_file(path, "0123456789");
+  auto mapped = MappedFile::open(path, true);
+  ASSERT_TRUE(mapped.is_ok()) << mapped.status().message();
+  ASSERT_EQ(mapped->size(), 10u);
+  EXPECT_EQ(mapped->bytes()[3], '3');
+  uint8_t out[4];
+  ASSERT_TRUE(mapped->read_at(6, out).is_ok());
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(out), 4), "6789");
+  EXPECT_FALSE(mapped->read_at(8, out).is_ok());  // past the end
+  EXPECT_EQ(MappedFile::open(dir.path() + "\\missing").status().code(), StatusCode::kNotFound);
+}
+
+TEST(WindowsChildProcess, RunsAProgramAndReadsItsLines) {
+  auto out = run_child({"cmd.exe", "/c", "echo first&& echo second"}, std::chrono::seconds(30));
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(out->exit_code, 0);
+  EXPECT_EQ(out->output, "first\nsecond\n");  // "\r\n" read as line ends
+  auto code = run_child({"cmd.exe", "/c", "exit 3"}, std::chrono::seconds(30));
+  ASSERT_TRUE(code.is_ok());
+  EXPECT_EQ(code->exit_code, 3);
+  EXPECT_EQ(run_child({"no-such-program-here"}, std::chrono::seconds(5)).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST(WindowsChildProcess, AKilledChildIsGoneAndAnArgumentWithSpacesArrivesWhole) {
+  auto child = ChildProcess::start({"cmd.exe", "/c", "echo \"a b\" & ping -n 30 127.0.0.1 >NUL"},
+                                   nullptr);
+  ASSERT_TRUE(child.is_ok()) << child.status().message();
+  const int pid = (*child)->pid();
+  EXPECT_TRUE(process_exists(pid));
+  (*child)->kill();
+  EXPECT_TRUE((*child)->wait_for(std::chrono::seconds(20)).has_value());
+  EXPECT_FALSE(process_exists(pid));
+  EXPECT_TRUE(process_exists(current_process_id()));
+  EXPECT_NE(executable_path().find("platform_tests_win"), std::string::npos);
+}
+
+TEST(WindowsShutdownSignal, RequestShutdownReachesTheWaiter) {
+  std::atomic<int> got{0};
+  {
+    ShutdownSignal signal([&](int sig) { got = sig; });
+    EXPECT_TRUE(request_shutdown(current_process_id()));
+    for (int i = 0; i < 100 && got == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_EQ(got.load(), SIGTERM);
+  EXPECT_FALSE(request_shutdown(current_process_id()));  // nobody waits any more
+}
+
+TEST(WindowsConfig, DefaultsFollowTheGuidesWindowsPaths) {
+  const Config c = config_from_env({{"USERPROFILE", "C:\\Users\\YourUser"},
+                                    {"HOME", "/c/Users/YourUser"},
+                                    {"COMPUTERNAME", "WINPC"}});
+  EXPECT_EQ(c.base_dir, "C:\\Users\\YourUser\\.local\\share\\mcp-memory");
+  EXPECT_EQ(c.db_path, "C:\\Users\\YourUser\\.local\\share\\mcp-memory\\sqlite_vec.db");
+  EXPECT_EQ(c.host_name, "WINPC");
+  const Config own = config_from_env({{"USERPROFILE", "C:\\Users\\YourUser"},
+                                      {"MCP_MEMORY_BASE_DIR", "D:\\memories"}});
+  EXPECT_EQ(own.db_path, "D:\\memories\\sqlite_vec.db");
+}
+
+}  // namespace
+}  // namespace mcpmem

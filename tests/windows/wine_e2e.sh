@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The Windows build end to end under wine64, headless, as the guide's Windows spoke uses it:
+#   - the default data directory is %USERPROFILE%\.local\share\mcp-memory (MCP_MEMORY_BASE_DIR
+#     wins), with Windows paths (drive letters, backslashes) read and printed;
+#   - store / search / export / import, the export identical in bytes to the Linux build's
+#     format (no "\r\n" from text-mode stdio) and read back by the Linux build, and the reverse;
+#   - MCP over stdio and over HTTP with the official SDK client (tests/e2e/mcp_sdk.test.mjs,
+#     unchanged, through a wrapper that runs the .exe);
+#   - `serve --http` answered from Linux curl, API key enforced;
+#   - a Windows spoke syncing with a Linux hub over HTTPS (self-signed CA file) and back;
+#   - two Windows writer processes on one database: nothing lost, integrity ok.
+# Usage: wine_e2e.sh <mcp-memory.exe> <Linux mcp-memory>
+set -euo pipefail
+exe=$(realpath "$1")
+bin=$(realpath "$2")
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+wine=${WINE64:-/usr/lib/wine/wine64}
+[[ -x $wine ]] || wine=$(command -v wine64)
+work=$(mktemp -d /tmp/mcpmem-wine-XXXXXX)
+export WINEPREFIX=$work/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+export MCP_API_KEY=wine-e2e-key-0123456789
+source tests/e2e/sync_lib.sh  # the Linux hub (start_hub, on, state, expect_converged); cleanup
+wineserver=$(dirname "$wine")/wineserver
+wine_cleanup() {
+  [[ -n "${win_server_pid:-}" ]] && kill "$win_server_pid" 2>/dev/null
+  "$wineserver" -k 2>/dev/null || true
+  cleanup
+}
+trap wine_cleanup EXIT
+
+started=$SECONDS
+"$wine" wineboot --init >/dev/null 2>&1 || true
+"$wineserver" -p  # one wineserver for every run below: each start then takes ~0.3 s, not ~3 s
+echo "ok: wine prefix ready ($((SECONDS - started)) s)"
+
+# Windows paths for Linux ones: wine's Z: drive is /.
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+# The .exe with a Windows environment: the node's data directory given as a Windows path.
+win() { local n=$1; shift; MCP_MEMORY_BASE_DIR="$(winpath "$work/$n")" MCP_MEMORY_NODE_NAME="$n" "$wine" "$exe" "$@"; }
+
+# 1. Defaults: the guide's data directory under the Windows profile, the machine's name.
+user_dir=$(ls -d "$WINEPREFIX"/drive_c/users/*/ | grep -v '/Public/$' | head -1)
+env -u MCP_MEMORY_BASE_DIR COMPUTERNAME=WINPC "$wine" "$exe" store "first memory on the Windows PC" --tags windows,guide >/dev/null
+[[ -f "$user_dir/.local/share/mcp-memory/sqlite_vec.db" ]] ||
+  fail "no database at %USERPROFILE%\\.local\\share\\mcp-memory\\sqlite_vec.db"
+health=$(env -u MCP_MEMORY_BASE_DIR "$wine" "$exe" --json doctor 2>/dev/null || true)
+grep -qF 'C:\\users\\' <<<"$health" || grep -qiF 'C:\\\\users' <<<"$health" ||
+  fail "doctor does not show the Windows data directory: $health"
+echo "ok: default data directory %USERPROFILE%\\.local\\share\\mcp-memory"
+
+# 2. Store, search, export (binary stdout: no CR), import on Linux, and back.
+win spoke store "Windows spoke: the cat sleeps on the keyboard" --tags pets >/dev/null
+win spoke store "Windows spoke: café ünïcode ✓" --tags text >/dev/null
+found=$(win spoke search "cat keyboard")
+grep -q "cat sleeps" <<<"$found" || fail "search on Windows found nothing: $found"
+win spoke export -o - >"$work/win-export.json"
+if grep -q $'\r' "$work/win-export.json"; then fail "the export holds CR bytes (text-mode stdout)"; fi
+on linux import "$work/win-export.json" >/dev/null
+[[ $(on linux --json search "ünïcode" --mode exact | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["results"]))') == 1 ]] ||
+  fail "the Linux build did not read the Windows export"
+on linux store "Linux laptop: the dog prefers the sofa" --tags pets >/dev/null
+on linux export -o "$work/linux-export.json" >/dev/null
+win spoke import "$(winpath "$work/linux-export.json")" >/dev/null
+grep -q "dog prefers" <<<"$(win spoke search "sofa dog")" || fail "Windows did not import Linux's export"
+win spoke export -o "$(winpath "$work/win-file.json")" >/dev/null
+[[ -s "$work/win-file.json" ]] || fail "export -o C:\\... wrote nothing"
+echo "ok: store, search, export and import between Windows and Linux"
+
+# 3. MCP with the official SDK client, over stdio and over HTTP, through a wrapper.
+cat >"$work/mcp-memory-wine" <<WRAP
+#!/bin/sh
+export WINEPREFIX='$WINEPREFIX' WINEDEBUG=-all
+exec '$wine' '$exe' "\$@"
+WRAP
+chmod +x "$work/mcp-memory-wine"
+node tests/e2e/mcp_sdk.test.mjs "$work/mcp-memory-wine" stdio || fail "MCP over stdio"
+node tests/e2e/mcp_sdk.test.mjs "$work/mcp-memory-wine" http || fail "MCP over HTTP"
+echo "ok: the MCP SDK client over stdio and HTTP"
+
+# 4. serve --http on Windows, answered from Linux.
+wport=$(free_port)
+MCP_MEMORY_BASE_DIR="$(winpath "$work/spoke")" "$wine" "$exe" serve --http --port "$wport" \
+  2>"$work/win-serve.log" &
+win_server_pid=$!
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$wport/api/health" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$wport/api/health" >/dev/null || { cat "$work/win-serve.log"; fail "serve --http did not answer"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wport/api/memories")
+[[ $code == 401 ]] || fail "the API answered $code without a key"
+curl -sf -H "X-API-Key: $MCP_API_KEY" "http://127.0.0.1:$wport/api/search" \
+  -H 'Content-Type: application/json' -d '{"query": "cat keyboard", "n_results": 3}' |
+  grep -q "cat sleeps" || fail "search over HTTP"
+kill "$win_server_pid"
+wait "$win_server_pid" 2>/dev/null || true
+win_server_pid=
+echo "ok: serve --http answered from Linux curl"
+
+# 5. A Windows spoke and a Linux spoke sync through a Linux hub over HTTPS, both ways.
+start_hub
+ca=$(winpath "$work/hub/tls/cert.pem")
+win spoke sync --hub "$hub_url" --hub-ca "$ca" --once >/dev/null || fail "Windows sync"
+sync_node linux
+win spoke sync --hub "$hub_url" --hub-ca "$ca" --once >/dev/null
+hash=$(on linux --json search "café ünïcode" --mode exact |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["memory"]["content_hash"])')
+on linux delete "$hash" >/dev/null
+win spoke store "Windows spoke: written after the first sync" >/dev/null
+sync_node linux
+win spoke sync --hub "$hub_url" --hub-ca "$ca" --once >/dev/null
+sync_node linux
+[[ "$(state linux)" == "$(state hub)" ]] || fail "the Linux spoke and the hub differ"
+win_state=$(win spoke export --include-deleted -o - | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(len(d["memories"]), len(d.get("tombstones", [])))')
+hub_state=$(on hub export --include-deleted -o - | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(len(d["memories"]), len(d.get("tombstones", [])))')
+[[ "$win_state" == "$hub_state" ]] || fail "Windows spoke ($win_state) and hub ($hub_state) differ"
+echo "ok: a Windows spoke and a Linux spoke converge through a Linux hub ($hub_state)"
+
+# 6. Two Windows writers on one database at once.
+for w in a b; do
+  (for i in $(seq 25); do win writers store "writer $w memory $i" >/dev/null || exit 1; done) &
+done
+wait
+count=$(win writers --json list --limit 1000 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d.get("memories", d.get("results", []))))')
+[[ $count == 50 ]] || fail "two writers: $count memories, expected 50"
+sqlite3 "$work/writers/sqlite_vec.db" 'PRAGMA integrity_check' | grep -qx ok || fail "integrity"
+echo "ok: two Windows writer processes, 50 memories, integrity ok"
+echo "wine e2e: all passed in $((SECONDS - started)) s"
