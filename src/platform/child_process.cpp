@@ -1,16 +1,13 @@
 // What child processes do the same way on every platform.
-#include <memory>
-
 #include "platform/child_process.h"
+
+#include <memory>
 
 namespace mcpmem {
 
-ChildProcess::ChildProcess(int pid, std::intptr_t process, std::intptr_t output,
-                           LineSink on_line)
+ChildProcess::ChildProcess(int pid, std::intptr_t process, std::intptr_t output, LineSink on_line)
     : pid_(pid), process_(process) {
-  reader_ = std::thread([output, on_line = std::move(on_line)] {
-    read_lines(output, on_line);
-  });
+  reader_ = std::thread([output, on_line = std::move(on_line)] { read_lines(output, on_line); });
 }
 
 ChildProcess::~ChildProcess() {

@@ -73,8 +73,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
   DWORD flags = CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED;
   if (GetConsoleWindow() == nullptr) flags |= CREATE_NO_WINDOW;
   PROCESS_INFORMATION info{};
-  if (!CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE, flags, nullptr,
-                      nullptr, &startup, &info)) {
+  if (!CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE, flags, nullptr, nullptr,
+                      &startup, &info)) {
     const DWORD err = GetLastError();
     if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND || err == ERROR_BAD_EXE_FORMAT) {
       return Status::not_found("cannot run " + argv[0] + ": not found or not executable");
@@ -85,10 +85,9 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
   ResumeThread(info.hThread);
   CloseHandle(info.hThread);
   write_end.reset();  // the child holds the only write end: the pipe ends when it exits
-  return std::unique_ptr<ChildProcess>(
-      new ChildProcess(static_cast<int>(info.dwProcessId),
-                       reinterpret_cast<std::intptr_t>(info.hProcess),
-                       reinterpret_cast<std::intptr_t>(read_end.release()), std::move(on_line)));
+  return std::unique_ptr<ChildProcess>(new ChildProcess(
+      static_cast<int>(info.dwProcessId), reinterpret_cast<std::intptr_t>(info.hProcess),
+      reinterpret_cast<std::intptr_t>(read_end.release()), std::move(on_line)));
 }
 
 void ChildProcess::read_lines(std::intptr_t output, const LineSink& on_line) {

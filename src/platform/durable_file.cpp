@@ -1,11 +1,12 @@
 // What durable files do the same way everywhere: temporary names that carry the writer's
 // process id, the clean-up of a dead writer's temporaries, and publishing without replacing.
+#include "platform/durable_file.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 
 #include "platform/child_process.h"
-#include "platform/durable_file.h"
 
 namespace mcpmem {
 

@@ -29,8 +29,7 @@ Status replace_file(const std::string& temporary, const std::string& path) {
   MCP_RETURN_IF_ERROR(sync_file(temporary));
   if (!MoveFileExW(widen(temporary).c_str(), widen(path).c_str(),
                    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-    return Status::io_error("renaming " + temporary + " to " + path + ": " +
-                            windows_error_text());
+    return Status::io_error("renaming " + temporary + " to " + path + ": " + windows_error_text());
   }
   return Status::ok();
 }

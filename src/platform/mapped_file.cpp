@@ -1,8 +1,8 @@
 // MappedFile's moves, the same on every platform; opening, unmapping and reads are in
 // mapped_file_<platform>.cpp.
-#include <utility>
-
 #include "platform/mapped_file.h"
+
+#include <utility>
 
 namespace mcpmem {
 

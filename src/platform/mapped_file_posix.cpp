@@ -53,8 +53,8 @@ Status MappedFile::read_at(uint64_t offset, std::span<uint8_t> out) const {
   if (file_ < 0) return Status::failed_precondition(path_ + ": not opened for reads");
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n =
-        ::pread(static_cast<int>(file_), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pread(static_cast<int>(file_), out.data() + done, out.size() - done,
+                        static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
       return Status::io_error("reading " + path_ + ": " +

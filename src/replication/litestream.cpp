@@ -33,7 +33,8 @@ std::string own_directory() {
 
 // A path rather than a name to look up in PATH.
 bool names_a_path(const std::string& program) {
-  return program.find_first_of(std::string("/") + static_cast<char>(fs::path::preferred_separator)) !=
+  return program.find_first_of(std::string("/") +
+                               static_cast<char>(fs::path::preferred_separator)) !=
          std::string::npos;
 }
 

@@ -3,7 +3,6 @@
 // times RFC 3339 in whole seconds.
 #include "replication/replica_status.h"
 
-
 #include <algorithm>
 #include <charconv>
 #include <chrono>

@@ -1,11 +1,10 @@
 // The Windows implementations of platform/ (the *_win.cpp files), run under wine: owner-only
 // ACLs on secrets and directories, durable publish and replace, mapped reads, child processes,
 // shutdown requests, and the Windows defaults of Config.
-#include <gtest/gtest.h>
-#include <windows.h>
-
 #include <aclapi.h>
+#include <gtest/gtest.h>
 #include <sddl.h>
+#include <windows.h>
 
 #include <atomic>
 #include <chrono>
@@ -37,8 +36,8 @@ void write_file(const std::string& path, const std::string& text) {
 // Gives Everyone read access to `path`, as a file copied from elsewhere might have.
 void open_to_everyone(const std::string& path) {
   PSECURITY_DESCRIPTOR sd = nullptr;
-  ASSERT_TRUE(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:(A;;FA;;;WD)", SDDL_REVISION_1,
-                                                                   &sd, nullptr));
+  ASSERT_TRUE(ConvertStringSecurityDescriptorToSecurityDescriptorA("D:(A;;FA;;;WD)",
+                                                                   SDDL_REVISION_1, &sd, nullptr));
   BOOL present = FALSE, defaulted = FALSE;
   PACL dacl = nullptr;
   ASSERT_TRUE(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
@@ -144,8 +143,8 @@ TEST(WindowsChildProcess, RunsAProgramAndReadsItsLines) {
 }
 
 TEST(WindowsChildProcess, AKilledChildIsGoneAndAnArgumentWithSpacesArrivesWhole) {
-  auto child = ChildProcess::start({"cmd.exe", "/c", "echo \"a b\" & ping -n 30 127.0.0.1 >NUL"},
-                                   nullptr);
+  auto child =
+      ChildProcess::start({"cmd.exe", "/c", "echo \"a b\" & ping -n 30 127.0.0.1 >NUL"}, nullptr);
   ASSERT_TRUE(child.is_ok()) << child.status().message();
   const int pid = (*child)->pid();
   EXPECT_TRUE(process_exists(pid));
@@ -176,8 +175,8 @@ TEST(WindowsConfig, DefaultsFollowTheGuidesWindowsPaths) {
   EXPECT_EQ(c.base_dir, "C:\\Users\\YourUser\\.local\\share\\mcp-memory");
   EXPECT_EQ(c.db_path, "C:\\Users\\YourUser\\.local\\share\\mcp-memory\\sqlite_vec.db");
   EXPECT_EQ(c.host_name, "WINPC");
-  const Config own = config_from_env({{"USERPROFILE", "C:\\Users\\YourUser"},
-                                      {"MCP_MEMORY_BASE_DIR", "D:\\memories"}});
+  const Config own = config_from_env(
+      {{"USERPROFILE", "C:\\Users\\YourUser"}, {"MCP_MEMORY_BASE_DIR", "D:\\memories"}});
   EXPECT_EQ(own.db_path, "D:\\memories\\sqlite_vec.db");
 }
 
