@@ -17,8 +17,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# Programs that run here run under wine (tests, test discovery).
+# Programs that run here run under wine (tests, test discovery), headless and quiet, in a wine
+# prefix of the build tree's own (no Mono or Gecko installer asked for).
 find_program(MCP_WINE64 NAMES wine64 PATHS /usr/lib/wine NO_CMAKE_FIND_ROOT_PATH)
 if(MCP_WINE64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${MCP_WINE64})
+  set(CMAKE_CROSSCOMPILING_EMULATOR env WINEPREFIX=${CMAKE_BINARY_DIR}/wine WINEDEBUG=-all
+                                    WINEDLLOVERRIDES=mscoree,mshtml= DISPLAY= ${MCP_WINE64})
 endif()

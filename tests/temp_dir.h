@@ -48,8 +48,10 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  // path() + "/" + name.
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+  // path() + "/" + name ("\\" on Windows).
+  std::string operator/(std::string_view name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
 
  private:
   std::string path_;

@@ -42,6 +42,9 @@ struct Command {
   std::function<int()> run;
 };
 
+// The whole command line: main() calls it, and `service run` for the command it runs.
+int run(int argc, char** argv);
+
 // Print "error: <message>" to stderr and return kExitError / kExitUsage.
 int report_error(const Status& status);
 int usage_error(const std::string& message);

@@ -82,7 +82,8 @@ int run(int argc, char** argv) {
     int code = app.exit(e);  // prints help/version to stdout, errors to stderr
     return code == 0 ? kExitOk : kExitUsage;
   }
-  auto logger = spdlog::stderr_logger_mt("mcp-memory");
+  auto logger = spdlog::get("mcp-memory");  // made already when `service run` runs a command
+  if (!logger) logger = spdlog::stderr_logger_mt("mcp-memory");
   spdlog::set_default_logger(logger);
   spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
   if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;

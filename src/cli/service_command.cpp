@@ -1,16 +1,21 @@
 // `mcp-memory service install`: writes the service definition of one role (ops/
 // service_definition.h) where the service manager looks for it, with an owner-only
-// environment file for its secrets, and prints the commands that enable and start it.
-// --dry-run prints everything and writes nothing; --windows only prints (commands to run).
+// environment file for its secrets, and prints the commands that enable and start it. On
+// Windows it registers the service with the Service Control Manager instead, and
+// `service run` is what that manager starts. --dry-run prints everything and writes nothing;
+// --windows elsewhere only prints (the sc.exe commands to run there).
 #include <filesystem>
 #include <iostream>
 
 #include "cli/cli_context.h"
 #include "core/memory.h"
 #include "ops/service_definition.h"
+#include "platform/child_process.h"
 #include "platform/durable_file.h"
 #include "platform/file_modes.h"
 #include "platform/secret_file.h"
+#include "platform/system_service.h"
+#include "platform/windows_command_line.h"
 
 namespace mcpmem::cli {
 namespace {
@@ -30,11 +35,37 @@ struct ServiceFlags {
   std::vector<std::string> replica_dirs;
 };
 
-// Our own executable, for ExecStart (Linux: /proc/self/exe; elsewhere give --binary).
-std::string own_executable() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : exe.string();
+struct RunFlags {
+  std::string name;
+  std::vector<std::string> env;      // NAME=value, set before the command runs
+  std::vector<std::string> command;  // after --: the role's command line
+};
+
+// `service run NAME --env K=V ... -- serve ...`: what the Windows Service Control Manager
+// starts. The environment first (a service gets the system's, not its installer's), then the
+// command, in this process, as the service NAME.
+int run_command(const RunFlags& f) {
+  for (const std::string& e : f.env) {
+    const size_t eq = e.find('=');
+    if (eq == std::string::npos || eq == 0) return usage_error("--env wants NAME=value: " + e);
+    set_environment(e.substr(0, eq), e.substr(eq + 1));
+  }
+  std::vector<std::string> args = {"mcp-memory"};
+  args.insert(args.end(), f.command.begin(), f.command.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto code =
+      run_as_service(f.name, [&] { return run(static_cast<int>(args.size()), argv.data()); });
+  if (!code.is_ok()) return report_error(code.status());
+  return *code;
+}
+
+int uninstall_command(const ServiceFlags& f) {
+  const std::string role = f.hub ? "hub" : f.replica ? "replica" : "sync";
+  if (Status st = unregister_service("mcp-memory-" + role); !st.is_ok()) return report_error(st);
+  std::cout << "removed the Windows service mcp-memory-" << role << "\n";
+  return kExitOk;
 }
 
 Result<ServiceSpec> spec_from(const CliContext& ctx, const ServiceFlags& f) {
@@ -47,11 +78,11 @@ Result<ServiceSpec> spec_from(const CliContext& ctx, const ServiceFlags& f) {
   }
   ServiceSpec s;
   s.role = f.hub ? ServiceRole::kHub : f.replica ? ServiceRole::kReplica : ServiceRole::kSync;
-  s.format = f.launchd   ? ServiceFormat::kLaunchd
-             : f.windows ? ServiceFormat::kWindows
-                         : ServiceFormat::kSystemd;
+  s.format = f.launchd                             ? ServiceFormat::kLaunchd
+             : f.windows || kWindowsServiceManager ? ServiceFormat::kWindows
+                                                   : ServiceFormat::kSystemd;
   s.system_wide = f.system;
-  s.binary = f.binary.empty() ? own_executable() : f.binary;
+  s.binary = f.binary.empty() ? executable_path() : f.binary;
   if (s.binary.empty())
     return Status::invalid_argument("cannot tell where mcp-memory is: give --binary");
   // A system service keeps its data in its own directory, owned by its own account; a user
@@ -115,8 +146,9 @@ int install_command(CliContext& ctx, const ServiceFlags& f) {
   if (!spec.is_ok()) return usage_error(spec.status().message());
   auto def = make_service_definition(*spec);
   if (!def.is_ok()) return usage_error(def.status().message());
+  const bool windows = spec->format == ServiceFormat::kWindows;
   std::string unit_path, env_path;
-  if (!f.windows) {
+  if (!windows) {
     auto dir = unit_directory(ctx, f);
     if (!dir.is_ok()) return usage_error(dir.status().message());
     unit_path = (fs::path(*dir) / def->file_name).string();
@@ -136,8 +168,13 @@ int install_command(CliContext& ctx, const ServiceFlags& f) {
   }
 
   bool env_kept = false;
-  const bool write = !f.dry_run && !f.windows;
-  if (write) {
+  // --windows on another system prints what to run there.
+  const bool write = !f.dry_run && (!windows || kWindowsServiceManager);
+  if (write && windows) {
+    Status registered =
+        register_service({def->name, def->description, def->description, def->service_argv});
+    if (!registered.is_ok()) return report_error(registered);
+  } else if (write) {
     if (Status st = write_file(unit_path, def->text); !st.is_ok()) return report_error(st);
     if (!env_path.empty()) {
       Status made = create_private_directories(fs::path(env_path).parent_path().string());
@@ -162,7 +199,8 @@ int install_command(CliContext& ctx, const ServiceFlags& f) {
               {"env_path", env_path},
               {"env_template", def->env_template},
               {"env_kept", env_kept},
-              {"next_steps", steps}};
+              {"next_steps", steps},
+              {"service_argv", def->service_argv}};
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -170,6 +208,9 @@ int install_command(CliContext& ctx, const ServiceFlags& f) {
     if (!unit_path.empty()) std::cout << "# " << unit_path << "\n";
     std::cout << def->text;
     if (!env_path.empty()) std::cout << "\n# " << env_path << " (mode 0600)\n" << def->env_template;
+  } else if (windows) {
+    std::cout << "registered the Windows service " << def->name << " (automatic start, restarts "
+              << "after a failure): " << windows_command_line(def->service_argv) << "\n";
   } else {
     std::cout << "wrote " << unit_path << "\n";
     if (!env_path.empty()) {
@@ -191,8 +232,9 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   cmd->require_subcommand(1);
   CLI::App* install = cmd->add_subcommand(
       "install",
-      "Write a systemd unit (default), launchd plist (--launchd) or Windows service commands "
-      "(--windows) for a hub, replica or syncing node, and print how to start it");
+      "Write a systemd unit (default on Linux), launchd plist (--launchd), or register a "
+      "Windows service (on Windows; --windows elsewhere prints the sc.exe commands) for a hub, "
+      "replica or syncing node, and print how to start it");
   install->add_flag("--hub", f->hub, "The hub: serve --https --replicate (Litestream)");
   install->add_flag("--replica", f->replica,
                     "A read-only replica: replica follow --from $MCP_MEMORY_REPLICA_URL");
@@ -204,7 +246,7 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   install->add_flag("--user", f->user, "A service of the current user (the default)");
   install->add_flag("--launchd", f->launchd, "A macOS launchd plist instead of a systemd unit");
   install->add_flag("--windows", f->windows,
-                    "Print the commands that make a Windows service (NSSM + sc.exe)");
+                    "Print the sc.exe commands that register the Windows service");
   install->add_option("--unit-dir", f->unit_dir,
                       "Where to write the unit or plist (default: where the service manager "
                       "looks)");
@@ -222,7 +264,26 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
                       "A directory the --hub replicates to (repeatable; default "
                       "<data dir>/litestream/mcp-memory); the first one's parent is served at "
                       "/litestream/ for spokes to restore and follow");
-  out.push_back({cmd, [&ctx, f] { return install_command(ctx, *f); }});
+  out.push_back({install, [&ctx, f] { return install_command(ctx, *f); }});
+
+  auto uninstall_flags = std::make_shared<ServiceFlags>();
+  CLI::App* uninstall = cmd->add_subcommand(
+      "uninstall", "Windows: stop and remove the service of a role (--hub, --replica, --sync)");
+  uninstall->add_flag("--hub", uninstall_flags->hub, "The hub's service");
+  uninstall->add_flag("--replica", uninstall_flags->replica, "The replica's service");
+  uninstall->add_flag("--sync", uninstall_flags->sync, "The syncing node's service (the default)");
+  out.push_back({uninstall, [uninstall_flags] { return uninstall_command(*uninstall_flags); }});
+
+  auto run_flags = std::make_shared<RunFlags>();
+  CLI::App* run_cmd = cmd->add_subcommand(
+      "run",
+      "What the Windows Service Control Manager starts (`service install` registers it): "
+      "service run NAME [--env NAME=value]... -- COMMAND...; from a console it runs COMMAND in "
+      "the foreground");
+  run_cmd->add_option("name", run_flags->name, "The service's name (mcp-memory-sync)")->required();
+  run_cmd->add_option("--env", run_flags->env, "NAME=value to set first (repeatable)");
+  run_cmd->add_option("command", run_flags->command, "The command to run, after --")->required();
+  out.push_back({run_cmd, [run_flags] { return run_command(*run_flags); }});
 }
 
 }  // namespace mcpmem::cli

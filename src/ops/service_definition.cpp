@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/markup_escape.h"
+#include "platform/windows_command_line.h"
 
 namespace mcpmem {
 namespace {
@@ -210,41 +211,38 @@ Result<ServiceDefinition> launchd_plist(const ServiceSpec& spec) {
 }
 
 Result<ServiceDefinition> windows_service(const ServiceSpec& spec, const std::string& name) {
-  auto quote = [](const std::string& s) -> Result<std::string> {
-    if (s.find('"') != std::string::npos) {
-      return Status::invalid_argument(s +
-                                      " has a double quote, which a Windows command line "
-                                      "cannot hold");
-    }
-    return s.find_first_of(" \t&|<>^") == std::string::npos ? s : "\"" + s + "\"";
-  };
   const RoleCommand cmd = role_arguments(spec, /*systemd=*/false);
-  std::string args;
-  for (const std::string& a : cmd.args) {
-    MCP_ASSIGN_OR_RETURN(std::string q, quote(a));
-    args += " " + q;
-  }
-  MCP_ASSIGN_OR_RETURN(std::string binary, quote(spec.binary));
-  MCP_ASSIGN_OR_RETURN(std::string base, quote("MCP_MEMORY_BASE_DIR=" + spec.base_dir));
-  MCP_ASSIGN_OR_RETURN(std::string db, quote("MCP_MEMORY_SQLITE_PATH=" + spec.db_path));
   ServiceDefinition def;
   def.name = name;
+  def.description = cmd.description;
+  // No environment file: `service run` sets what the role needs, then runs its command.
+  def.service_argv = {spec.binary, "service",
+                      "run",       name,
+                      "--env",     "MCP_MEMORY_BASE_DIR=" + spec.base_dir,
+                      "--env",     "MCP_MEMORY_SQLITE_PATH=" + spec.db_path};
+  if (spec.role == ServiceRole::kHub) {
+    def.service_argv.insert(def.service_argv.end(), {"--env", "MCP_HTTP_HOST=0.0.0.0"});
+  }
+  def.service_argv.push_back("--");
+  def.service_argv.insert(def.service_argv.end(), cmd.args.begin(), cmd.args.end());
+  // sc.exe reads binPath= as one argument: the command line's own quotes escaped.
+  std::string bin_path;
+  for (char c : windows_command_line(def.service_argv)) {
+    if (c == '"') bin_path += '\\';
+    bin_path += c;
+  }
   std::string& w = def.text;
   w = ":: " + cmd.description +
       ", as a Windows service.\n"
-      ":: mcp-memory is a console program, so it runs under NSSM (https://nssm.cc), as the\n"
-      ":: sync guide suggests; `sc.exe create` alone would stop it with error 1053.\n"
-      ":: Run in an administrator Command Prompt:\n";
-  w += "nssm install " + name + " " + binary + args + "\n";
-  w += "nssm set " + name + " DisplayName \"" + cmd.description + "\"\n";
-  w += "nssm set " + name + " AppEnvironmentExtra " + base + " " + db +
-       (spec.role == ServiceRole::kHub ? " MCP_HTTP_HOST=0.0.0.0" : "") + "\n";
-  w += "nssm set " + name + " Start SERVICE_AUTO_START\n";
-  w += "nssm set " + name + " AppExit Default Restart\n";
-  w += "nssm set " + name + " AppRestartDelay 5000\n";
+      ":: mcp-memory.exe is its own service program (`service run` answers the Service\n"
+      ":: Control Manager). `mcp-memory service install` on the Windows machine registers it\n"
+      ":: itself; these commands do the same, in an administrator Command Prompt:\n";
+  w += "sc.exe create " + name + " binPath= \"" + bin_path + "\" start= auto DisplayName= \"" +
+       cmd.description + "\"\n";
+  w += "sc.exe description " + name + " \"" + cmd.description + "\"\n";
   w +=
       "sc.exe failure " + name + " reset= 86400 actions= restart/5000/restart/5000/restart/60000\n";
-  def.next_steps = {"nssm start " + name, "sc.exe query " + name};
+  def.next_steps = {"sc.exe start " + name, "sc.exe query " + name};
   if (spec.role == ServiceRole::kSync) {
     def.next_steps.insert(def.next_steps.begin(),
                           "put the hub's API key in " +

@@ -1,5 +1,6 @@
 // Service definitions for `mcp-memory service install`: a systemd unit (Linux), a launchd
-// plist (macOS) or the commands that make a Windows service, for the three roles of the sync
+// plist (macOS) or a Windows service (mcp-memory.exe is its own service program: `service run`
+// answers the Service Control Manager), for the three roles of the sync
 // guide: the hub (`serve --https --replicate`: the master database, served to spokes and
 // replicated by Litestream), a read-only replica (`replica follow`), and a syncing node
 // (`serve --http --hub-url`). Text only: the caller writes the files (ops stays free of where
@@ -33,9 +34,13 @@ struct ServiceSpec {
 };
 
 struct ServiceDefinition {
-  std::string name;       // "mcp-memory-hub"
-  std::string file_name;  // "mcp-memory-hub.service", "io.mcp-memory.hub.plist", "" (Windows)
-  std::string text;       // the unit, the plist, or the Windows commands
+  std::string name;         // "mcp-memory-hub"
+  std::string description;  // "mcp-memory hub (HTTPS for spokes, Litestream replication)"
+  std::string file_name;    // "mcp-memory-hub.service", "io.mcp-memory.hub.plist", "" (Windows)
+  std::string text;         // the unit, the plist, or the sc.exe commands that register it
+  // Windows: the service's command line (binary, `service run <name>`, its environment, then
+  // the role's command), for the Service Control Manager.
+  std::vector<std::string> service_argv;
   // The environment file a systemd unit reads (a template with every variable the role
   // uses, commented); "" for other formats.
   std::string env_template;

@@ -65,6 +65,9 @@ Result<ChildOutput> run_child(const std::vector<std::string>& argv,
 bool process_exists(int pid);
 // This process's id.
 int current_process_id();
+// Sets an environment variable of this process (setenv, _putenv_s), for what it reads next
+// and the children it starts.
+void set_environment(const std::string& name, const std::string& value);
 // The running program's own file (/proc/self/exe, GetModuleFileNameW), "" if unknown.
 std::string executable_path();
 

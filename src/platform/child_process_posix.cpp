@@ -138,6 +138,10 @@ bool process_exists(int pid) {
 
 int current_process_id() { return static_cast<int>(::getpid()); }
 
+void set_environment(const std::string& name, const std::string& value) {
+  ::setenv(name.c_str(), value.c_str(), 1);
+}
+
 std::string executable_path() {
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -5,30 +5,11 @@
 #include <filesystem>
 
 #include "platform/child_process.h"
+#include "platform/windows_command_line.h"
 #include "platform/windows_text.h"
 
 namespace mcpmem {
 namespace {
-
-// One argument as CommandLineToArgvW and the C runtime read it back: quoted when it has a space,
-// tab or quote (or is empty), backslashes doubled where they precede a quote.
-std::wstring quoted(const std::wstring& arg) {
-  if (!arg.empty() && arg.find_first_of(L" \t\"") == std::wstring::npos) return arg;
-  std::wstring out = L"\"";
-  size_t backslashes = 0;
-  for (wchar_t c : arg) {
-    if (c == L'\\') {
-      ++backslashes;
-      continue;
-    }
-    out.append(c == L'"' ? 2 * backslashes + 1 : backslashes, L'\\');
-    backslashes = 0;
-    out.push_back(c);
-  }
-  out.append(2 * backslashes, L'\\');
-  out.push_back(L'"');
-  return out;
-}
 
 // The job every child joins: closing its last handle (our exit, however it happens) kills them.
 HANDLE children_job() {
@@ -64,11 +45,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
   startup.hStdInput = null_in.get();
   startup.hStdOutput = write_end.get();
   startup.hStdError = write_end.get();
-  std::wstring command_line;
-  for (const std::string& a : argv) {
-    if (!command_line.empty()) command_line.push_back(L' ');
-    command_line += quoted(widen(a));
-  }
+  std::wstring command_line = widen(windows_command_line(argv));
   // Suspended until it is in the job; without a console of ours it gets none (no window).
   DWORD flags = CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED;
   if (GetConsoleWindow() == nullptr) flags |= CREATE_NO_WINDOW;
@@ -140,6 +117,10 @@ bool process_exists(int pid) {
 }
 
 int current_process_id() { return static_cast<int>(GetCurrentProcessId()); }
+
+void set_environment(const std::string& name, const std::string& value) {
+  _putenv_s(name.c_str(), value.c_str());
+}
 
 std::string executable_path() {
   std::wstring path(32768, L'\0');

@@ -54,6 +54,12 @@ ShutdownSignal::~ShutdownSignal() {
 
 bool request_shutdown(int pid) {
   UniqueHandle event(OpenEventW(EVENT_MODIFY_STATE, FALSE, event_name(pid).c_str()));
+  if (!event.valid() && pid == static_cast<int>(GetCurrentProcessId())) {
+    // Our own request before our ShutdownSignal exists (a service stopped as it starts): the
+    // event is made signalled and kept, and the ShutdownSignal made later opens it as it is.
+    static HANDLE early = CreateEventW(nullptr, TRUE, FALSE, event_name(pid).c_str());
+    return early != nullptr && SetEvent(early);
+  }
   return event.valid() && SetEvent(event.get());
 }
 

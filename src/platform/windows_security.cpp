@@ -69,17 +69,10 @@ OwnerOnlySecurity::~OwnerOnlySecurity() {
 
 Status OwnerOnlySecurity::apply(const std::string& path) const {
   if (!valid()) return Status::internal("the current user's SID cannot be read");
-  BOOL present = FALSE, defaulted = FALSE;
-  PACL dacl = nullptr;
-  if (!GetSecurityDescriptorDacl(descriptor_, &present, &dacl, &defaulted)) {
-    return Status::internal("reading the owner-only DACL: " + windows_error_text());
-  }
-  std::wstring wide = widen(path);
-  const DWORD rc = SetNamedSecurityInfoW(
-      wide.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-      nullptr, nullptr, dacl, nullptr);
-  if (rc != ERROR_SUCCESS) {
-    return Status::io_error("restricting " + path + " to its owner: " + windows_error_text(rc));
+  // SetFileSecurityW, not SetNamedSecurityInfoW: the descriptor is set as it is (protected by
+  // its "P"), and wine keeps what it sets (it ignores SetNamedSecurityInfoW on files).
+  if (!SetFileSecurityW(widen(path).c_str(), DACL_SECURITY_INFORMATION, descriptor_)) {
+    return Status::io_error("restricting " + path + " to its owner: " + windows_error_text());
   }
   return Status::ok();
 }

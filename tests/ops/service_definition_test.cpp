@@ -120,7 +120,7 @@ TEST(LaunchdPlist, RunsTheRoleWithTheKeyFromAFileAndRestartsOnFailure) {
   EXPECT_EQ(p->next_steps.back(), "launchctl start io.mcp-memory.sync");
 }
 
-TEST(WindowsService, PrintsNssmAndScCommandsWithQuotedPaths) {
+TEST(WindowsService, RunsItselfAsTheServiceWithQuotedPaths) {
   ServiceSpec s = spec(ServiceRole::kSync, ServiceFormat::kWindows);
   s.binary = "C:\\Program Files\\mcp-memory\\mcp-memory.exe";
   s.base_dir = "C:\\Users\\Ada\\.local\\share\\mcp-memory";
@@ -128,18 +128,40 @@ TEST(WindowsService, PrintsNssmAndScCommandsWithQuotedPaths) {
   s.hub_url = "https://hub.local:8443";
   auto w = make_service_definition(s);
   ASSERT_TRUE(w.is_ok()) << w.status().message();
-  EXPECT_NE(w->text.find("nssm install mcp-memory-sync \"C:\\Program Files\\mcp-memory\\"
-                         "mcp-memory.exe\" serve --http --hub-url https://hub.local:8443"),
+  // The Service Control Manager starts `service run`, which sets the environment and runs the
+  // role's command.
+  const std::vector<std::string> argv = {
+      "C:\\Program Files\\mcp-memory\\mcp-memory.exe",
+      "service",
+      "run",
+      "mcp-memory-sync",
+      "--env",
+      "MCP_MEMORY_BASE_DIR=C:\\Users\\Ada\\.local\\share\\mcp-memory",
+      "--env",
+      "MCP_MEMORY_SQLITE_PATH=C:\\Users\\Ada\\.local\\share\\mcp-memory\\sqlite_vec.db",
+      "--",
+      "serve",
+      "--http",
+      "--hub-url",
+      "https://hub.local:8443",
+      "--hub-api-key-file",
+      "C:\\Users\\Ada\\.local\\share\\mcp-memory\\hub_api_key"};
+  EXPECT_EQ(w->service_argv, argv);
+  // sc.exe gets that command line with its quotes escaped inside binPath= "...".
+  EXPECT_NE(w->text.find("sc.exe create mcp-memory-sync binPath= \"\\\"C:\\Program Files\\"
+                         "mcp-memory\\mcp-memory.exe\\\" service run mcp-memory-sync --env "),
             std::string::npos)
       << w->text;
+  EXPECT_NE(w->text.find(" -- serve --http --hub-url https://hub.local:8443 "), std::string::npos);
+  EXPECT_NE(w->text.find("\" start= auto DisplayName= \"mcp-memory node"), std::string::npos);
   EXPECT_NE(w->text.find("sc.exe failure mcp-memory-sync reset= 86400"), std::string::npos);
-  EXPECT_NE(w->text.find("nssm set mcp-memory-sync Start SERVICE_AUTO_START"), std::string::npos);
   EXPECT_EQ(w->next_steps.back(), "sc.exe query mcp-memory-sync");
   // A hub listens beyond loopback: its spokes are other machines.
   s.role = ServiceRole::kHub;
   auto hub = make_service_definition(s);
   ASSERT_TRUE(hub.is_ok()) << hub.status().message();
-  EXPECT_NE(hub->text.find(" MCP_HTTP_HOST=0.0.0.0\n"), std::string::npos) << hub->text;
+  EXPECT_NE(hub->text.find(" --env MCP_HTTP_HOST=0.0.0.0 -- serve --https"), std::string::npos)
+      << hub->text;
   s.format = ServiceFormat::kLaunchd;
   s.binary = "/usr/local/bin/mcp-memory";
   s.base_dir = "/Users/ada/.local/share/mcp-memory";

@@ -8,7 +8,9 @@
 #     unchanged, through a wrapper that runs the .exe);
 #   - `serve --http` answered from Linux curl, API key enforced;
 #   - a Windows spoke syncing with a Linux hub over HTTPS (self-signed CA file) and back;
-#   - two Windows writer processes on one database: nothing lost, integrity ok.
+#   - two Windows writer processes on one database: nothing lost, integrity ok;
+#   - `service install` registers a real Windows service that wine's service manager starts
+#     (`net start`), that serves, and that `net stop` stops in order; `service uninstall`.
 # Usage: wine_e2e.sh <mcp-memory.exe> <Linux mcp-memory>
 set -euo pipefail
 exe=$(realpath "$1")
@@ -29,6 +31,10 @@ wine_cleanup() {
 }
 trap wine_cleanup EXIT
 
+# The Windows service started by wine's service manager gets the environment wineboot had: its
+# port is set here.
+svc_port=$(free_port)
+export MCP_HTTP_PORT=$svc_port
 started=$SECONDS
 "$wine" wineboot --init >/dev/null 2>&1 || true
 "$wineserver" -p  # one wineserver for every run below: each start then takes ~0.3 s, not ~3 s
@@ -45,7 +51,7 @@ env -u MCP_MEMORY_BASE_DIR COMPUTERNAME=WINPC "$wine" "$exe" store "first memory
 [[ -f "$user_dir/.local/share/mcp-memory/sqlite_vec.db" ]] ||
   fail "no database at %USERPROFILE%\\.local\\share\\mcp-memory\\sqlite_vec.db"
 health=$(env -u MCP_MEMORY_BASE_DIR "$wine" "$exe" --json doctor 2>/dev/null || true)
-grep -qF 'C:\\users\\' <<<"$health" || grep -qiF 'C:\\\\users' <<<"$health" ||
+grep -qiF 'C:\\users\\' <<<"$health" ||
   fail "doctor does not show the Windows data directory: $health"
 echo "ok: default data directory %USERPROFILE%\\.local\\share\\mcp-memory"
 
@@ -125,8 +131,26 @@ for w in a b; do
   (for i in $(seq 25); do win writers store "writer $w memory $i" >/dev/null || exit 1; done) &
 done
 wait
-count=$(win writers --json list --limit 1000 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d.get("memories", d.get("results", []))))')
+count=$(win writers --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_memories"])')
 [[ $count == 50 ]] || fail "two writers: $count memories, expected 50"
 sqlite3 "$work/writers/sqlite_vec.db" 'PRAGMA integrity_check' | grep -qx ok || fail "integrity"
 echo "ok: two Windows writer processes, 50 memories, integrity ok"
+# 7. A real Windows service: registered by `service install`, started and stopped by the
+#    service manager (wine's services.exe), removed by `service uninstall`.
+mkdir -p "$work/svc"
+echo "$MCP_API_KEY" >"$work/svc/hub_api_key"
+win svc service install --sync --hub-url "$hub_url" >"$work/svc-install.out" ||
+  { cat "$work/svc-install.out"; fail "service install"; }
+grep -q "registered the Windows service mcp-memory-sync" "$work/svc-install.out" ||
+  fail "service install did not register: $(cat "$work/svc-install.out")"
+"$wine" net start mcp-memory-sync >/dev/null 2>&1 || fail "net start mcp-memory-sync"
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null || fail "the service does not serve"
+[[ -f "$work/svc/sqlite_vec.db" ]] || fail "the service did not use its data directory"
+"$wine" net stop mcp-memory-sync >/dev/null 2>&1 || fail "net stop mcp-memory-sync"
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null || break; sleep 0.1; done
+if curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null; then fail "the service still serves"; fi
+win svc service uninstall --sync >/dev/null || fail "service uninstall"
+if "$wine" net start mcp-memory-sync >/dev/null 2>&1; then fail "the service is still registered"; fi
+echo "ok: a Windows service: installed, started, serving, stopped in order, removed"
 echo "wine e2e: all passed in $((SECONDS - started)) s"
