@@ -17,7 +17,7 @@ add_compile_options(-Wa,-mbig-obj)
 # Header-only libraries (Debian's, linked into the prefix) are system headers: their warnings
 # are theirs.
 include_directories(SYSTEM ${prefix}/include)
-link_libraries(ws2_32 mswsock advapi32 crypt32 bcrypt)
+link_libraries(ws2_32 mswsock advapi32 crypt32 bcrypt shell32)
 
 function(mcp_prefix_library target file)
   cmake_parse_arguments(L "" "" "DEFINES;LINKS" ${ARGN})

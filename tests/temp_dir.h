@@ -16,6 +16,22 @@
 
 namespace mcpmem {
 
+#ifdef _WIN32
+bool readable_by_others(const std::string& path);  // platform/windows_security.h, without windows.h
+#endif
+
+// Whether only the owner may read `path`: no group or other mode bit on POSIX; on Windows a
+// DACL that lets nobody else read it (platform/windows_security.h).
+inline bool owner_only(const std::string& path) {
+#ifdef _WIN32
+  return !readable_by_others(path);
+#else
+  namespace fs = std::filesystem;
+  return (fs::status(path).permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+         fs::perms::none;
+#endif
+}
+
 class TempDir {
  public:
   explicit TempDir(std::string_view label) {

@@ -44,6 +44,8 @@ struct Command {
 
 // The whole command line: main() calls it, and `service run` for the command it runs.
 int run(int argc, char** argv);
+// `service run ...`: the arguments after "run" (service_command.cpp).
+int run_service_command(const std::vector<std::string>& args);
 
 // Print "error: <message>" to stderr and return kExitError / kExitUsage.
 int report_error(const Status& status);

@@ -59,6 +59,9 @@ int run(int argc, char** argv) {
   add_doctor_command(app, ctx, commands);
   add_index_commands(app, ctx, commands);
 
+  if (argc > 2 && std::string_view(argv[1]) == "service" && std::string_view(argv[2]) == "run") {
+    return run_service_command(std::vector<std::string>(argv + 3, argv + argc));
+  }
   // Name an unknown command plainly (CLI11 would only say that a command is required).
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -98,7 +101,11 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    return mcpmem::cli::run(argc, argv);
+    std::vector<std::string> args = mcpmem::utf8_arguments(argc, argv);
+    std::vector<char*> utf8_argv;
+    for (std::string& a : args) utf8_argv.push_back(a.data());
+    utf8_argv.push_back(nullptr);
+    return mcpmem::cli::run(static_cast<int>(args.size()), utf8_argv.data());
   } catch (const std::exception& e) {
     // Third-party exceptions that escaped their edge: still one line and a non-zero exit.
     std::cerr << "error: " << e.what() << "\n";

@@ -4,6 +4,7 @@
 // Windows it registers the service with the Service Control Manager instead, and
 // `service run` is what that manager starts. --dry-run prints everything and writes nothing;
 // --windows elsewhere only prints (the sc.exe commands to run there).
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -33,12 +34,14 @@ struct ServiceFlags {
   bool launchd = false, windows = false;
   std::string unit_dir, env_file, data_dir, binary, run_as, hub_url, replica_url;
   std::vector<std::string> replica_dirs;
+  std::vector<std::string> env;
 };
 
 struct RunFlags {
   std::string name;
+  std::string log;                   // where stderr goes (a service has none)
   std::vector<std::string> env;      // NAME=value, set before the command runs
-  std::vector<std::string> command;  // after --: the role's command line
+  std::vector<std::string> command;  // after NAME, --env and --: the role's command line
 };
 
 // `service run NAME --env K=V ... -- serve ...`: what the Windows Service Control Manager
@@ -49,6 +52,9 @@ int run_command(const RunFlags& f) {
     const size_t eq = e.find('=');
     if (eq == std::string::npos || eq == 0) return usage_error("--env wants NAME=value: " + e);
     set_environment(e.substr(0, eq), e.substr(eq + 1));
+  }
+  if (!f.log.empty() && std::freopen(f.log.c_str(), "ab", stderr) == nullptr) {
+    return report_error(Status::io_error("cannot open the log " + f.log));
   }
   std::vector<std::string> args = {"mcp-memory"};
   args.insert(args.end(), f.command.begin(), f.command.end());
@@ -100,6 +106,11 @@ Result<ServiceSpec> spec_from(const CliContext& ctx, const ServiceFlags& f) {
   s.hub_url = f.hub_url;
   s.replica_url = f.replica_url;
   s.replica_dirs = f.replica_dirs;
+  if (!f.env.empty() && s.format != ServiceFormat::kWindows) {
+    return Status::invalid_argument("--env is for Windows services; a systemd unit reads " +
+                                    std::string("its environment file (--env-file)"));
+  }
+  s.env = f.env;
   if (s.role == ServiceRole::kHub && s.replica_dirs.empty()) {
     s.replica_dirs.push_back(s.base_dir + "/litestream/mcp-memory");
   }
@@ -226,6 +237,28 @@ int install_command(CliContext& ctx, const ServiceFlags& f) {
 
 }  // namespace
 
+int run_service_command(const std::vector<std::string>& args) {
+  RunFlags f;
+  size_t i = 0;
+  for (; i < args.size() && f.name.empty(); ++i) {
+    if (args[i] == "--log" && i + 1 < args.size()) {
+      f.log = args[++i];
+    } else if (args[i] == "--env" && i + 1 < args.size()) {
+      f.env.push_back(args[++i]);
+    } else if (args[i].rfind("--", 0) == 0) {
+      return usage_error("service run: unknown option " + args[i]);
+    } else {
+      f.name = args[i];
+    }
+  }
+  if (i < args.size() && args[i] == "--") ++i;
+  f.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (f.name.empty() || f.command.empty()) {
+    return usage_error("usage: service run [--log FILE] [--env NAME=value]... NAME -- COMMAND...");
+  }
+  return run_command(f);
+}
+
 void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   auto f = std::make_shared<ServiceFlags>();
   CLI::App* cmd = app.add_subcommand("service", "Run mcp-memory as a system service");
@@ -259,6 +292,9 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   install->add_option("--binary", f->binary, "The mcp-memory to run (default: this one)");
   install->add_option("--run-as", f->run_as, "The account of a --system service (mcp-memory)");
   install->add_option("--hub-url", f->hub_url, "The hub a --sync node syncs with");
+  install->add_option("--env", f->env,
+                      "Windows: NAME=value the service runs with (repeatable), e.g. "
+                      "MCP_HTTP_PORT=8001 or MCP_MEMORY_HUB_CA=C:\\ca.pem");
   install->add_option("--replica-url", f->replica_url, "Where a --replica follows from");
   install->add_option("--replica-dir", f->replica_dirs,
                       "A directory the --hub replicates to (repeatable; default "
@@ -274,16 +310,13 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   uninstall->add_flag("--sync", uninstall_flags->sync, "The syncing node's service (the default)");
   out.push_back({uninstall, [uninstall_flags] { return uninstall_command(*uninstall_flags); }});
 
-  auto run_flags = std::make_shared<RunFlags>();
-  CLI::App* run_cmd = cmd->add_subcommand(
+  // Listed for --help; run() hands `service run ...` to run_service_command before CLI11 sees
+  // it, since what follows NAME is another command line, which CLI11 would parse as ours.
+  cmd->add_subcommand(
       "run",
       "What the Windows Service Control Manager starts (`service install` registers it): "
-      "service run NAME [--env NAME=value]... -- COMMAND...; from a console it runs COMMAND in "
-      "the foreground");
-  run_cmd->add_option("name", run_flags->name, "The service's name (mcp-memory-sync)")->required();
-  run_cmd->add_option("--env", run_flags->env, "NAME=value to set first (repeatable)");
-  run_cmd->add_option("command", run_flags->command, "The command to run, after --")->required();
-  out.push_back({run_cmd, [run_flags] { return run_command(*run_flags); }});
+      "service run [--log FILE] [--env NAME=value]... NAME -- COMMAND...; from a console it "
+      "runs COMMAND in the foreground");
 }
 
 }  // namespace mcpmem::cli

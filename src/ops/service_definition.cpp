@@ -216,14 +216,16 @@ Result<ServiceDefinition> windows_service(const ServiceSpec& spec, const std::st
   def.name = name;
   def.description = cmd.description;
   // No environment file: `service run` sets what the role needs, then runs its command.
-  def.service_argv = {spec.binary, "service",
-                      "run",       name,
-                      "--env",     "MCP_MEMORY_BASE_DIR=" + spec.base_dir,
-                      "--env",     "MCP_MEMORY_SQLITE_PATH=" + spec.db_path};
-  if (spec.role == ServiceRole::kHub) {
-    def.service_argv.insert(def.service_argv.end(), {"--env", "MCP_HTTP_HOST=0.0.0.0"});
-  }
-  def.service_argv.push_back("--");
+  // `service run [--log F] [--env NAME=value]... NAME -- COMMAND...`; its stderr (a service
+  // has none) goes to a log beside the data.
+  def.service_argv = {spec.binary, "service", "run", "--log",
+                      (fs::path(spec.base_dir) / (name + ".log")).string()};
+  std::vector<std::string> env = {"MCP_MEMORY_BASE_DIR=" + spec.base_dir,
+                                  "MCP_MEMORY_SQLITE_PATH=" + spec.db_path};
+  if (spec.role == ServiceRole::kHub) env.push_back("MCP_HTTP_HOST=0.0.0.0");
+  env.insert(env.end(), spec.env.begin(), spec.env.end());
+  for (const std::string& e : env) def.service_argv.insert(def.service_argv.end(), {"--env", e});
+  def.service_argv.insert(def.service_argv.end(), {name, "--"});
   def.service_argv.insert(def.service_argv.end(), cmd.args.begin(), cmd.args.end());
   // sc.exe reads binPath= as one argument: the command line's own quotes escaped.
   std::string bin_path;

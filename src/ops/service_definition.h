@@ -31,6 +31,7 @@ struct ServiceSpec {
   std::vector<std::string> replica_dirs;  // hub: Litestream file replicas (writable too)
   std::string hub_url;                    // sync: literal URL (launchd, Windows); systemd: ${...}
   std::string replica_url;                // replica: literal URL (launchd, Windows)
+  std::vector<std::string> env;           // Windows: more NAME=value for `service run --env`
 };
 
 struct ServiceDefinition {

@@ -4,9 +4,17 @@
 // and stops reading at a Ctrl+Z byte; the console shows UTF-8 only once asked to.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace mcpmem {
 
 // Call first thing in main, before anything is read or written. POSIX: nothing to do.
 void use_binary_standard_streams();
+
+// The command line as UTF-8. Windows hands main() its arguments in the ANSI code page, which
+// cannot hold most text ("café ✓" arrives damaged): they are read again from the UTF-16
+// command line. POSIX: argv as it is.
+std::vector<std::string> utf8_arguments(int argc, char** argv);
 
 }  // namespace mcpmem

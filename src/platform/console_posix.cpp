@@ -5,4 +5,8 @@ namespace mcpmem {
 
 void use_binary_standard_streams() {}
 
+std::vector<std::string> utf8_arguments(int argc, char** argv) {
+  return std::vector<std::string>(argv, argv + argc);
+}
+
 }  // namespace mcpmem

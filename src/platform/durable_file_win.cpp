@@ -27,11 +27,31 @@ Status sync_directory(const std::string&) { return Status::ok(); }
 
 Status replace_file(const std::string& temporary, const std::string& path) {
   MCP_RETURN_IF_ERROR(sync_file(temporary));
-  if (!MoveFileExW(widen(temporary).c_str(), widen(path).c_str(),
-                   MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-    return Status::io_error("renaming " + temporary + " to " + path + ": " + windows_error_text());
+  const std::wstring from = widen(temporary), to = widen(path);
+  constexpr DWORD kFlags = MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH;
+  DWORD err = 0;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    if (MoveFileExW(from.c_str(), to.c_str(), kFlags)) return Status::ok();
+    err = GetLastError();
+    if (err != ERROR_ACCESS_DENIED && err != ERROR_SHARING_VIOLATION) break;
+    // Windows will not replace a file that is mapped (a reader's vector index), but it renames
+    // one that was opened sharing delete. So: the old file aside under a temporary's name (its
+    // readers keep their view; remove_abandoned_temporaries deletes it once we are gone if
+    // Windows cannot now), then the new one into place. Between the two renames the name is
+    // missing for a moment: a reader then finds no file and rebuilds, as with a damaged one.
+    // Another writer doing the same, or a scanner holding the file, is why it tries again.
+    const std::wstring aside = widen(temporary_path_beside(path));
+    if (MoveFileExW(to.c_str(), aside.c_str(), MOVEFILE_WRITE_THROUGH)) {
+      const bool placed = MoveFileExW(from.c_str(), to.c_str(), kFlags);
+      if (!placed) err = GetLastError();
+      if (placed || !MoveFileExW(aside.c_str(), to.c_str(), MOVEFILE_WRITE_THROUGH)) {
+        DeleteFileW(aside.c_str());
+      }
+      if (placed) return Status::ok();
+    }
+    Sleep(10 * attempt);
   }
-  return Status::ok();
+  return Status::io_error("renaming " + temporary + " to " + path + ": " + windows_error_text(err));
 }
 
 Status link_file(const std::string& existing, const std::string& link_path) {

@@ -14,8 +14,6 @@ Status not_here() {
 
 Status register_service(const ServiceRegistration&) { return not_here(); }
 Status unregister_service(const std::string&) { return not_here(); }
-Result<int> run_as_service(const std::string&, const std::function<int()>&) {
-  return not_here();
-}
+Result<int> run_as_service(const std::string&, const std::function<int()>&) { return not_here(); }
 
 }  // namespace mcpmem

@@ -72,8 +72,7 @@ DWORD WINAPI on_control(DWORD control, DWORD, void*, void*) {
 }
 
 void WINAPI service_main(DWORD, LPWSTR*) {
-  g_service->handle =
-      RegisterServiceCtrlHandlerExW(g_service->name.c_str(), on_control, nullptr);
+  g_service->handle = RegisterServiceCtrlHandlerExW(g_service->name.c_str(), on_control, nullptr);
   if (g_service->handle == nullptr) return;
   report(SERVICE_RUNNING);
   g_service->exit_code = (*g_service->body)();
@@ -85,22 +84,23 @@ void WINAPI service_main(DWORD, LPWSTR*) {
 Status register_service(const ServiceRegistration& r) {
   ScHandle manager(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CREATE_SERVICE));
   if (!manager) {
-    return Status::failed_precondition("opening the Service Control Manager (run as an "
-                                       "administrator): " +
-                                       windows_error_text());
+    return Status::failed_precondition(
+        "opening the Service Control Manager (run as an "
+        "administrator): " +
+        windows_error_text());
   }
   const std::wstring name = widen(r.name), display = widen(r.display_name);
   const std::wstring command = widen(windows_command_line(r.argv));
-  ScHandle service(CreateServiceW(manager.get(), name.c_str(), display.c_str(),
-                                  SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
-                                  SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, command.c_str(),
-                                  nullptr, nullptr, nullptr, nullptr, nullptr));
+  ScHandle service(CreateServiceW(manager.get(), name.c_str(), display.c_str(), SERVICE_ALL_ACCESS,
+                                  SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, command.c_str(), nullptr, nullptr, nullptr,
+                                  nullptr, nullptr));
   if (!service && GetLastError() == ERROR_SERVICE_EXISTS) {
     service.reset(OpenServiceW(manager.get(), name.c_str(), SERVICE_ALL_ACCESS));
-    if (service && !ChangeServiceConfigW(service.get(), SERVICE_WIN32_OWN_PROCESS,
-                                         SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                                         command.c_str(), nullptr, nullptr, nullptr, nullptr,
-                                         nullptr, display.c_str())) {
+    if (service &&
+        !ChangeServiceConfigW(service.get(), SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                              SERVICE_ERROR_NORMAL, command.c_str(), nullptr, nullptr, nullptr,
+                              nullptr, nullptr, display.c_str())) {
       return Status::io_error("updating service " + r.name + ": " + windows_error_text());
     }
   }
@@ -108,9 +108,8 @@ Status register_service(const ServiceRegistration& r) {
   std::wstring description = widen(r.description);
   SERVICE_DESCRIPTIONW text{description.data()};
   ChangeServiceConfig2W(service.get(), SERVICE_CONFIG_DESCRIPTION, &text);
-  SC_ACTION actions[] = {{SC_ACTION_RESTART, 5'000},
-                         {SC_ACTION_RESTART, 5'000},
-                         {SC_ACTION_RESTART, 60'000}};
+  SC_ACTION actions[] = {
+      {SC_ACTION_RESTART, 5'000}, {SC_ACTION_RESTART, 5'000}, {SC_ACTION_RESTART, 60'000}};
   SERVICE_FAILURE_ACTIONSW failure{};
   failure.dwResetPeriod = 86'400;
   failure.cActions = 3;
@@ -137,9 +136,9 @@ Status unregister_service(const std::string& name) {
   }
   SERVICE_STATUS status{};
   if (ControlService(service.get(), SERVICE_CONTROL_STOP, &status)) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopWaitHint);
-    while (QueryServiceStatus(service.get(), &status) &&
-           status.dwCurrentState != SERVICE_STOPPED &&
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopWaitHint);
+    while (QueryServiceStatus(service.get(), &status) && status.dwCurrentState != SERVICE_STOPPED &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }

@@ -71,7 +71,9 @@ Status OwnerOnlySecurity::apply(const std::string& path) const {
   if (!valid()) return Status::internal("the current user's SID cannot be read");
   // SetFileSecurityW, not SetNamedSecurityInfoW: the descriptor is set as it is (protected by
   // its "P"), and wine keeps what it sets (it ignores SetNamedSecurityInfoW on files).
-  if (!SetFileSecurityW(widen(path).c_str(), DACL_SECURITY_INFORMATION, descriptor_)) {
+  if (!SetFileSecurityW(widen(path).c_str(),
+                        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                        descriptor_)) {
     return Status::io_error("restricting " + path + " to its owner: " + windows_error_text());
   }
   return Status::ok();

@@ -134,11 +134,13 @@ TEST(WindowsService, RunsItselfAsTheServiceWithQuotedPaths) {
       "C:\\Program Files\\mcp-memory\\mcp-memory.exe",
       "service",
       "run",
-      "mcp-memory-sync",
+      "--log",
+      "C:\\Users\\Ada\\.local\\share\\mcp-memory\\mcp-memory-sync.log",
       "--env",
       "MCP_MEMORY_BASE_DIR=C:\\Users\\Ada\\.local\\share\\mcp-memory",
       "--env",
       "MCP_MEMORY_SQLITE_PATH=C:\\Users\\Ada\\.local\\share\\mcp-memory\\sqlite_vec.db",
+      "mcp-memory-sync",
       "--",
       "serve",
       "--http",
@@ -149,7 +151,7 @@ TEST(WindowsService, RunsItselfAsTheServiceWithQuotedPaths) {
   EXPECT_EQ(w->service_argv, argv);
   // sc.exe gets that command line with its quotes escaped inside binPath= "...".
   EXPECT_NE(w->text.find("sc.exe create mcp-memory-sync binPath= \"\\\"C:\\Program Files\\"
-                         "mcp-memory\\mcp-memory.exe\\\" service run mcp-memory-sync --env "),
+                         "mcp-memory\\mcp-memory.exe\\\" service run --log C:\\Users\\Ada\\"),
             std::string::npos)
       << w->text;
   EXPECT_NE(w->text.find(" -- serve --http --hub-url https://hub.local:8443 "), std::string::npos);
@@ -160,7 +162,8 @@ TEST(WindowsService, RunsItselfAsTheServiceWithQuotedPaths) {
   s.role = ServiceRole::kHub;
   auto hub = make_service_definition(s);
   ASSERT_TRUE(hub.is_ok()) << hub.status().message();
-  EXPECT_NE(hub->text.find(" --env MCP_HTTP_HOST=0.0.0.0 -- serve --https"), std::string::npos)
+  EXPECT_NE(hub->text.find(" --env MCP_HTTP_HOST=0.0.0.0 mcp-memory-hub -- serve --https"),
+            std::string::npos)
       << hub->text;
   s.format = ServiceFormat::kLaunchd;
   s.binary = "/usr/local/bin/mcp-memory";

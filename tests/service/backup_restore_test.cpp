@@ -109,8 +109,7 @@ TEST_F(BackupRestoreTest, AnEncryptedRoundTripGivesBackEveryRow) {
   EXPECT_TRUE(b.encrypted);
   EXPECT_TRUE(b.filename.ends_with(".db.enc")) << b.filename;
   EXPECT_EQ(b.memory_count, 300);
-  EXPECT_EQ(fs::status(b.path).permissions() & fs::perms::all,
-            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(owner_only(b.path));
   // Only ciphertext in the backups folder; no plaintext snapshot left beside the database.
   const std::string sealed = slurp(b.path);
   EXPECT_EQ(sealed.find("SQLite format 3"), std::string::npos);

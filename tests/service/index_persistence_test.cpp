@@ -13,10 +13,20 @@
 #include <thread>
 
 #include "../temp_dir.h"
+#include "platform/durable_file.h"
 #include "service/memory_service.h"
 
 namespace mcpmem {
 namespace {
+
+// Puts a copy of `from` in place of `to` as another process would: whole, by a rename (which
+// Windows refuses over a mapped file, and platform's replace_file does anyway).
+void copy_over(const std::string& from, const std::string& to) {
+  const std::string temporary = temporary_path_beside(to);
+  std::filesystem::copy_file(from, temporary);
+  const Status placed = replace_file(temporary, to);
+  ASSERT_TRUE(placed.is_ok()) << placed.message();
+}
 
 namespace fs = std::filesystem;
 
@@ -93,7 +103,7 @@ TEST_F(IndexPersistenceTest, ASecondProcessMapsTheFileAndCatchesUpWithLaterWrite
     top(*first, "deploy");  // loads the index: a one-shot process writes the file
   }
   ASSERT_TRUE(fs::exists(index_path_));
-  EXPECT_EQ(fs::status(index_path_).permissions() & fs::perms::group_all, fs::perms::none);
+  EXPECT_TRUE(owner_only(index_path_));
   {
     auto writer = open();  // never searches: the file is not touched
     store_many(*writer, 3000, 200);
@@ -130,7 +140,7 @@ TEST_F(IndexPersistenceTest, DamagedOrForeignFilesAreRebuiltNeverTrusted) {
   };
   fs::resize_file(index_path_, fs::file_size(index_path_) / 3);
   check_rebuilt("truncated");
-  fs::copy_file(good, index_path_, fs::copy_options::overwrite_existing);
+  copy_over(good, index_path_);
   {
     std::fstream f(index_path_, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(5000);
@@ -145,7 +155,7 @@ TEST_F(IndexPersistenceTest, DamagedOrForeignFilesAreRebuiltNeverTrusted) {
     store_many(*o, 9000, 100);
     top(*o, "deploy");
   }
-  fs::copy_file(dir_ / "other.db.index", index_path_, fs::copy_options::overwrite_existing);
+  copy_over(dir_ / "other.db.index", index_path_);
   { std::ofstream(index_path_ + ".partial-1-0") << "torn"; }
   check_rebuilt("another database's file");
 }
@@ -165,7 +175,7 @@ TEST_F(IndexPersistenceTest, AFileOfAnotherModelIsNotUsed) {
   stamp.model = "bge-small-en-v1.5";
   view->reset();
   ASSERT_TRUE(copy.write_file(index_path_ + ".other", stamp).is_ok());
-  fs::rename(index_path_ + ".other", index_path_);
+  ASSERT_TRUE(replace_file(index_path_ + ".other", index_path_).is_ok());
   auto s = open();
   ASSERT_TRUE(s->wait_for_index().is_ok());
   auto rebuilt = IndexFileView::open(index_path_, 384);
@@ -188,7 +198,7 @@ TEST_F(IndexPersistenceTest, ADatabaseRestoredFromABackupIgnoresANewerIndex) {
     ASSERT_TRUE(s->rebuild_index().is_ok());  // the file now reflects 1200 memories
   }
   // Restore the backup under the newer file, then write different memories past its position.
-  fs::copy_file(backup, config_.db_path, fs::copy_options::overwrite_existing);
+  copy_over(backup, config_.db_path);
   fs::remove(config_.db_path + "-wal");
   fs::remove(config_.db_path + "-shm");
   {
