@@ -20,6 +20,13 @@ struct RoleCommand {
   std::string description;
 };
 
+// `dir`/`name` in the service's own system's form: a Windows service's paths take "\\" even
+// when the definition is written elsewhere (`--windows` on Linux).
+std::string join(const ServiceSpec& spec, const std::string& dir, const std::string& name) {
+  if (spec.format != ServiceFormat::kWindows) return (fs::path(dir) / name).string();
+  return dir.ends_with('\\') || dir.ends_with('/') ? dir + name : dir + "\\" + name;
+}
+
 // `url_or_var`: the literal URL, or a systemd ${VARIABLE} read from the EnvironmentFile.
 RoleCommand role_arguments(const ServiceSpec& spec, bool systemd) {
   switch (spec.role) {
@@ -49,7 +56,7 @@ RoleCommand role_arguments(const ServiceSpec& spec, bool systemd) {
       if (!systemd) {
         // No environment file outside systemd: the key is read from a file beside the data.
         c.args.push_back("--hub-api-key-file");
-        c.args.push_back((fs::path(spec.base_dir) / "hub_api_key").string());
+        c.args.push_back(join(spec, spec.base_dir, "hub_api_key"));
       }
       return c;
     }
@@ -219,7 +226,7 @@ Result<ServiceDefinition> windows_service(const ServiceSpec& spec, const std::st
   // `service run [--log F] [--env NAME=value]... NAME -- COMMAND...`; its stderr (a service
   // has none) goes to a log beside the data.
   def.service_argv = {spec.binary, "service", "run", "--log",
-                      (fs::path(spec.base_dir) / (name + ".log")).string()};
+                      join(spec, spec.base_dir, name + ".log")};
   std::vector<std::string> env = {"MCP_MEMORY_BASE_DIR=" + spec.base_dir,
                                   "MCP_MEMORY_SQLITE_PATH=" + spec.db_path};
   if (spec.role == ServiceRole::kHub) env.push_back("MCP_HTTP_HOST=0.0.0.0");
@@ -246,9 +253,9 @@ Result<ServiceDefinition> windows_service(const ServiceSpec& spec, const std::st
       "sc.exe failure " + name + " reset= 86400 actions= restart/5000/restart/5000/restart/60000\n";
   def.next_steps = {"sc.exe start " + name, "sc.exe query " + name};
   if (spec.role == ServiceRole::kSync) {
-    def.next_steps.insert(def.next_steps.begin(),
-                          "put the hub's API key in " +
-                              (fs::path(spec.base_dir) / "hub_api_key").string() + " first");
+    def.next_steps.insert(
+        def.next_steps.begin(),
+        "put the hub's API key in " + join(spec, spec.base_dir, "hub_api_key") + " first");
   }
   return def;
 }
