@@ -8,6 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#ifdef _WIN32
+#include <process.h>
+#endif
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -38,10 +41,12 @@ class TempDir {
 #ifdef _WIN32
     // %TEMP%\mcpmem-<label>-<random>: Windows has no mkdtemp; create_directory fails on a name
     // that exists, so a directory it made is ours alone.
+    // The process id in the name: mingw's random_device may give every process one sequence.
     std::random_device random;
+    const std::string pid = std::to_string(_getpid());
     for (int attempt = 0; path_.empty(); ++attempt) {
       const auto dir = std::filesystem::temp_directory_path() /
-                       ("mcpmem-" + std::string(label) + "-" + std::to_string(random()));
+                       ("mcpmem-" + std::string(label) + "-" + pid + "-" + std::to_string(random()));
       if (std::filesystem::create_directory(dir)) path_ = dir.string();
       if (attempt > 100) throw std::runtime_error("cannot create a directory in %TEMP%");
     }
