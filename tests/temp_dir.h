@@ -45,8 +45,9 @@ class TempDir {
     std::random_device random;
     const std::string pid = std::to_string(_getpid());
     for (int attempt = 0; path_.empty(); ++attempt) {
-      const auto dir = std::filesystem::temp_directory_path() /
-                       ("mcpmem-" + std::string(label) + "-" + pid + "-" + std::to_string(random()));
+      const auto dir =
+          std::filesystem::temp_directory_path() /
+          ("mcpmem-" + std::string(label) + "-" + pid + "-" + std::to_string(random()));
       if (std::filesystem::create_directory(dir)) path_ = dir.string();
       if (attempt > 100) throw std::runtime_error("cannot create a directory in %TEMP%");
     }
