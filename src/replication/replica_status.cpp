@@ -76,9 +76,7 @@ Result<std::vector<std::vector<std::string>>> listing(const std::string& binary,
 
 std::optional<double> listed_time(const std::string& text) { return parse_iso_time(text); }
 
-}  // namespace
-
-double modified_seconds(const std::string& path) {
+double mtime_of(const fs::path& path) {
   std::error_code ec;
   const auto written = fs::last_write_time(path, ec);
   if (ec) return 0;
@@ -86,11 +84,9 @@ double modified_seconds(const std::string& path) {
   return std::chrono::duration<double>(since_epoch).count();
 }
 
-namespace {
-
 // When the database last changed: its WAL's mtime (every commit writes it), else the file's.
 double db_changed_at(const std::string& db_path) {
-  return std::max(modified_seconds(db_path), modified_seconds(db_path + "-wal"));
+  return std::max(mtime_of(db_path), mtime_of(db_path + "-wal"));
 }
 
 std::string where_of(const LitestreamReplica& r) { return r.url.empty() ? r.path : r.url; }
@@ -142,7 +138,7 @@ Result<std::vector<ReplicaFile>> files_in_directory(const std::string& dir) {
                                                 hex(stem.substr(underscore + 1), file.offset);
         if (!parsed) continue;
         file.size = static_cast<int64_t>(f.file_size(inner));
-        file.created = modified_seconds(f.path().string());
+        file.created = mtime_of(f.path());
         out.push_back(std::move(file));
       }
     }

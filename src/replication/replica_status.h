@@ -22,9 +22,6 @@
 
 namespace mcpmem {
 
-// When `path` was last written, as Unix seconds (0 when it cannot be read).
-double modified_seconds(const std::string& path);
-
 struct ReplicaStatus {
   std::string db_path;
   std::string name;                          // Litestream's name: `name:`, else the type
