@@ -129,9 +129,8 @@ Status HashEmbedder::embed(std::string_view text, std::span<float> out) const {
   }
   if (!is_valid_utf8(text)) return Status::invalid_argument("text is not valid UTF-8");
   std::fill(out.begin(), out.end(), 0.0f);
-  thread_local std::vector<Feature> features;
-  thread_local std::vector<uint32_t> cps;
-  features.clear();
+  std::vector<Feature> features;
+  std::vector<uint32_t> cps;
 
   const std::string norm = normalize(text);
   uint64_t prev_word = 0;

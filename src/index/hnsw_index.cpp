@@ -380,8 +380,7 @@ std::vector<int64_t> HnswIndex::search(std::span<const float> query, size_t coun
   if (count == 0 || query.size() != dimension_) return out;
   wait_for_writers();
   ReaderLock lock(mu_);
-  thread_local std::vector<char> data;
-  data.resize(impl_->space.get_data_size());
+  std::vector<char> data(impl_->space.get_data_size());
   impl_->encode(query, data.data());
   const Graph& g = *impl_->graph;
   if (g.cur_element_count == g.num_deleted_) return out;

@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -57,6 +58,51 @@ struct AlignedArray {
     data = nullptr;
     capacity = 0;
   }
+};
+
+// The buffers one search needs, kept for the next search rather than reallocated: the upper
+// bounds alone are 4 MB at a million rows. A pool, not thread_local: mingw-w64's GCC (before 16)
+// frees thread_local storage before it runs the destructors at thread exit, so a thread_local
+// that owns memory corrupts the heap on Windows (msys2/MINGW-packages#2519).
+struct SearchBuffers {
+  AlignedArray<float> query;
+  AlignedArray<int8_t> query_sketch;
+  std::vector<uint32_t> rows;  // the candidates' global rows
+  std::vector<float> upper;    // each row's upper bound
+};
+
+class SearchBufferPool {
+ public:
+  struct GiveBack {
+    SearchBufferPool* pool;
+    void operator()(SearchBuffers* buffers) const { pool->give_back(buffers); }
+  };
+  using Lease = std::unique_ptr<SearchBuffers, GiveBack>;
+
+  Lease take() {
+    std::unique_ptr<SearchBuffers> buffers;
+    {
+      MutexLock lock(mu_);
+      if (!spare_.empty()) {
+        buffers = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    if (!buffers) buffers = std::make_unique<SearchBuffers>();
+    return Lease(buffers.release(), GiveBack{this});
+  }
+
+ private:
+  static constexpr size_t kMaxSpare = 8;  // as many as searches commonly run at once
+
+  void give_back(SearchBuffers* buffers) {
+    std::unique_ptr<SearchBuffers> owned(buffers);
+    MutexLock lock(mu_);
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(owned));
+  }
+
+  Mutex mu_;
+  std::vector<std::unique_ptr<SearchBuffers>> spare_ MCP_GUARDED_BY(mu_);
 };
 
 // ---- kernels ----
@@ -111,6 +157,8 @@ struct VectorIndex::Impl {
   std::vector<RowQuant> quant;
   std::vector<int64_t> ids;                      // row -> id
   std::unordered_map<int64_t, uint32_t> row_of;  // id -> row
+
+  mutable SearchBufferPool buffers;  // for search(), which only reads the rows
 
   float dot_f32(const float* a, const float* b) const {
     return level == SimdLevel::kAvx2 ? dot_f32_avx2(a, b, fstride) : dot_f32_scalar(a, b, fstride);
@@ -390,8 +438,9 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   if (total == 0) return result;
 
   // The query, padded and quantized like a row.
-  thread_local AlignedArray<float> qf;
-  thread_local AlignedArray<int8_t> qq;
+  SearchBufferPool::Lease buffers = m.buffers.take();
+  AlignedArray<float>& qf = buffers->query;
+  AlignedArray<int8_t>& qq = buffers->query_sketch;
   qf.grow(m.fstride, 0);
   qq.grow(m.qstride, 0);
   std::memcpy(qf.data, query.data(), m.dim * sizeof(float));
@@ -408,7 +457,7 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
 
   // The rows to look at: all (dead file rows are skipped as met), or the candidates' live rows
   // (deduplicated), as global rows.
-  thread_local std::vector<uint32_t> rows;
+  std::vector<uint32_t>& rows = buffers->rows;
   rows.clear();
   const bool all_rows = candidates == nullptr;
   if (!all_rows) {
@@ -431,7 +480,7 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   const size_t parts = std::clamp<size_t>(n / kRowsPerThread, 1, m.threads);
 
   // Pass 1: upper bounds for every row, and each part's k best lower bounds.
-  thread_local std::vector<float> upper;
+  std::vector<float>& upper = buffers->upper;
   upper.resize(n);
   float* up = upper.data();
   std::vector<std::vector<float>> lows(parts);
@@ -450,9 +499,8 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
     };
     // The integer dots of a run of consecutive rows, chosen once per run (not per row), into
     // `dots`; the bounds follow in a second loop the compiler can keep simple.
-    thread_local std::vector<int32_t> dots;
     constexpr size_t kRun = 256;
-    dots.resize(kRun);
+    std::array<int32_t, kRun> dots;
     for (size_t i = begin; i < end;) {
       const size_t g0 = all_rows ? i : row_list[i];
       if (!all_rows) {
@@ -500,13 +548,13 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   std::vector<std::vector<Neighbor>> tops(parts);
   split_across_threads(n, parts, [&](size_t part, size_t begin, size_t end) {
     TopK top(worse);
-    thread_local AlignedArray<float> row_copy;  // a file row, read (not mapped) and checked
-    row_copy.grow(m.fstride, 0);
+    AlignedArray<float> row_copy;  // a file row, read (not mapped) and checked
     for (size_t i = begin; i < end; ++i) {
       if (up[i] < floor) continue;
       const size_t g = all_rows ? i : row_list[i];
       const float* v = m.vector_of(g);
       if (g < m.file_rows) {
+        row_copy.grow(m.fstride, 0);
         if (!m.file->read_row(g, row_copy.data)) {
           damaged_ = true;  // left out; the owner rebuilds from the database
           continue;
