@@ -62,8 +62,9 @@ int monitor_command(CliContext& ctx, const MonitorFlags& flags) {
   options.limits = flags.limits;
   options.interval_seconds = flags.interval;
   if (!flags.no_history) {
-    options.history_path =
-        flags.history.empty() ? ctx.config.base_dir + "/monitor-history.json" : flags.history;
+    options.history_path = flags.history.empty()
+                               ? join_path(ctx.config.base_dir, "monitor-history.json")
+                               : flags.history;
   }
   auto monitor = Monitor::create(std::move(options));
   if (!monitor.is_ok()) return usage_error(monitor.status().message());

@@ -88,7 +88,8 @@ Result<HttpOptions> http_options(const Config& c, const ServeFlags& f) {
     o.key_file = c.ssl_key_file;
   } else if (https) {
     auto names = certificate_names(c.host_name, c.ssl_extra_hostnames, c.ssl_extra_ips);
-    MCP_ASSIGN_OR_RETURN(auto tls, ensure_self_signed_certificate(c.base_dir + "/tls", names));
+    MCP_ASSIGN_OR_RETURN(auto tls,
+                         ensure_self_signed_certificate(join_path(c.base_dir, "tls"), names));
     o.cert_file = tls.cert_file;
     o.key_file = tls.key_file;
     if (tls.created) {

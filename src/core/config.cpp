@@ -38,16 +38,10 @@ const std::string* home_of(const Env& env) {
   return get(env, "HOME");
 }
 
-// `dir` and `name` joined with the platform's separator ("C:\Users\me" + ".local" ->
-// "C:\Users\me\.local").
-std::string join(const std::string& dir, const std::string& name) {
-  return (std::filesystem::path(dir) / name).make_preferred().string();
-}
-
 std::string expand_home(const std::string& path, const Env& env) {
   if (path == "~" || path.rfind("~/", 0) == 0 || path.rfind("~\\", 0) == 0) {
     if (const std::string* home = home_of(env)) {
-      return path.size() > 2 ? join(*home, path.substr(2)) : *home;
+      return path.size() > 2 ? join_path(*home, path.substr(2)) : *home;
     }
   }
   return path;
@@ -88,13 +82,17 @@ std::string host_name(const Env& env) {
 
 }  // namespace
 
+std::string join_path(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).make_preferred().string();
+}
+
 Config config_from_env(const Env& env) {
   Config c;
   if (const std::string* home = home_of(env)) c.home_dir = *home;
   if (const std::string* base = get(env, "MCP_MEMORY_BASE_DIR")) {
     c.base_dir = expand_home(*base, env);
   } else if (const std::string* home = home_of(env)) {
-    c.base_dir = join(*home, ".local/share/mcp-memory");
+    c.base_dir = join_path(*home, ".local/share/mcp-memory");
   } else {
     c.base_dir = ".mcp-memory";
   }
@@ -103,14 +101,14 @@ Config config_from_env(const Env& env) {
   } else if (const std::string* q = get(env, "MCP_MEMORY_SQLITEVEC_PATH")) {
     c.db_path = expand_home(*q, env);
   } else {
-    c.db_path = join(c.base_dir, "sqlite_vec.db");
+    c.db_path = join_path(c.base_dir, "sqlite_vec.db");
   }
   if (const std::string* b = get(env, "MCP_MEMORY_BACKUPS_PATH")) {
     c.backups_path = expand_home(*b, env);
   } else {
-    c.backups_path = join(c.base_dir, "backups");
+    c.backups_path = join_path(c.base_dir, "backups");
   }
-  c.models_dir = join(c.base_dir, "models");
+  c.models_dir = join_path(c.base_dir, "models");
   if (const std::string* l = get(env, "MCP_MEMORY_LITESTREAM")) c.litestream = expand_home(*l, env);
   if (const std::string* s = get(env, "MCP_MEMORY_SQLITE_SYNCHRONOUS")) {
     if (*s == "normal" || *s == "NORMAL") c.synchronous_full = false;

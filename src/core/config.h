@@ -141,6 +141,10 @@ struct Config {
   std::string node_name;
 };
 
+// `dir` and `name` joined with the platform's separator ("C:\Users\me" + ".local" ->
+// "C:\Users\me\.local"; "/home/me" + ".local" -> "/home/me/.local").
+std::string join_path(const std::string& dir, const std::string& name);
+
 // Defaults overlaid with the environment (`env` is injectable for tests; by default the
 // process environment). Relative or "~" paths are expanded against $HOME.
 Config config_from_env();

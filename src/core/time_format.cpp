@@ -151,6 +151,14 @@ double unix_now() {
   return static_cast<double>(us) / 1e6;
 }
 
+double modified_unix_seconds(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto written = std::filesystem::last_write_time(path, ec);
+  if (ec) return 0;
+  const auto since_epoch = std::chrono::file_clock::to_sys(written).time_since_epoch();
+  return std::chrono::duration<double>(since_epoch).count();
+}
+
 std::tm local_calendar(std::time_t t) {
   std::tm tm{};
 #ifdef _WIN32

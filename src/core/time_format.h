@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ std::optional<double> parse_iso_time(std::string_view text, bool naive_is_local 
 
 // Wall-clock now as float Unix seconds (microsecond precision).
 double unix_now();
+
+// When `path` was last written, as float Unix seconds; 0 when it cannot be read.
+double modified_unix_seconds(const std::filesystem::path& path);
 
 // Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms), exact for any date.
 struct CivilDate {

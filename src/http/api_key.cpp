@@ -29,7 +29,7 @@ Result<std::string> random_token(size_t bytes) {
 }
 
 std::string api_key_file(const Config& config) {
-  return config.api_key.empty() ? config.base_dir + "/api_key" : "";
+  return config.api_key.empty() ? join_path(config.base_dir, "api_key") : "";
 }
 
 Result<std::string> kept_token(const std::string& file, bool* generated, bool* too_open) {

@@ -6,12 +6,12 @@
 #include "http/replica_files.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/time_format.h"
 #include "http/http_server.h"
 
 namespace mcpmem {
@@ -47,14 +47,6 @@ bool inside(const fs::path& canonical, const std::string& root) {
                        (next == '/' || next == static_cast<char>(fs::path::preferred_separator)));
 }
 
-double mtime_seconds(const fs::path& p) {
-  std::error_code ec;
-  auto t = fs::last_write_time(p, ec);
-  if (ec) return 0;
-  auto sys = std::chrono::file_clock::to_sys(t);
-  return std::chrono::duration<double>(sys.time_since_epoch()).count();
-}
-
 Response listing(const std::string& root, const fs::path& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -83,7 +75,7 @@ Response listing(const std::string& root, const fs::path& dir) {
     } else {
       continue;
     }
-    e["mtime"] = mtime_seconds(target);
+    e["mtime"] = modified_unix_seconds(target);
     found.emplace_back(it->path().filename().string(), std::move(e));
   }
   std::sort(found.begin(), found.end(),

@@ -123,7 +123,7 @@ DoctorCheck check_file_modes(const Config& config, bool fix) {
       {config.db_path + "-wal", false},
       {config.db_path + "-shm", false},
       {config.base_dir + "/api_key", false},
-      {config.base_dir + "/monitor-history.json", false}};
+      {join_path(config.base_dir, "monitor-history.json"), false}};
   std::vector<std::string> open, fixed;
   for (const auto& [path, is_dir] : paths) {
     std::error_code ec;

@@ -2,12 +2,32 @@
 #include "platform/child_process.h"
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace mcpmem {
 
 ChildProcess::ChildProcess(int pid, std::intptr_t process, std::intptr_t output, LineSink on_line)
     : pid_(pid), process_(process) {
   reader_ = std::thread([output, on_line = std::move(on_line)] { read_lines(output, on_line); });
+}
+
+// Hands each line of the pipe to on_line (without its "\n" or "\r\n"), then closes the pipe
+// (at the child's exit).
+void ChildProcess::read_lines(std::intptr_t output, const LineSink& on_line) {
+  std::string pending;
+  char buffer[4096];
+  for (size_t n; (n = read_some(output, buffer, sizeof buffer)) > 0;) {
+    pending.append(buffer, n);
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+      std::string_view line = std::string_view(pending).substr(0, nl);
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      if (on_line) on_line(line);
+      pending.erase(0, nl + 1);
+    }
+  }
+  if (!pending.empty() && on_line) on_line(pending);
+  close_output(output);
 }
 
 ChildProcess::~ChildProcess() {

@@ -43,6 +43,8 @@ class ChildProcess {
   // `process`: Windows' process handle (POSIX: -1); `output`: the pipe's read end.
   ChildProcess(int pid, std::intptr_t process, std::intptr_t output, LineSink on_line);
   static void read_lines(std::intptr_t output, const LineSink& on_line);
+  static size_t read_some(std::intptr_t output, char* buffer, size_t size);  // 0: the end
+  static void close_output(std::intptr_t output);
   void release_process();  // Windows: closes the process handle (in the destructor)
 
   const int pid_;

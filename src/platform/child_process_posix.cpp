@@ -90,24 +90,15 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, -1, fds[0], std::move(on_line)));
 }
 
-// Hands each line of the pipe to on_line, then closes it (at the child's exit).
-void ChildProcess::read_lines(std::intptr_t output, const LineSink& on_line) {
-  const int fd = static_cast<int>(output);
-  std::string pending;
-  char buf[4096];
+size_t ChildProcess::read_some(std::intptr_t output, char* buffer, size_t size) {
   for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+    const ssize_t n = ::read(static_cast<int>(output), buffer, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    pending.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      if (on_line) on_line(std::string_view(pending).substr(0, nl));
-      pending.erase(0, nl + 1);
-    }
+    return n > 0 ? static_cast<size_t>(n) : 0;
   }
-  if (!pending.empty() && on_line) on_line(pending);
-  ::close(fd);
 }
+
+void ChildProcess::close_output(std::intptr_t output) { ::close(static_cast<int>(output)); }
 
 void ChildProcess::terminate() { ::kill(pid_, SIGTERM); }
 void ChildProcess::kill() { ::kill(pid_, SIGKILL); }

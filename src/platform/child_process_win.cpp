@@ -67,21 +67,15 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std:
       reinterpret_cast<std::intptr_t>(read_end.release()), std::move(on_line)));
 }
 
-void ChildProcess::read_lines(std::intptr_t output, const LineSink& on_line) {
-  UniqueHandle pipe(reinterpret_cast<HANDLE>(output));
-  std::string pending;
-  char buf[4096];
+size_t ChildProcess::read_some(std::intptr_t output, char* buffer, size_t size) {
   DWORD n = 0;
-  while (ReadFile(pipe.get(), buf, sizeof buf, &n, nullptr) && n > 0) {
-    pending.append(buf, n);
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      std::string_view line = std::string_view(pending).substr(0, nl);
-      if (line.ends_with('\r')) line.remove_suffix(1);
-      if (on_line) on_line(line);
-      pending.erase(0, nl + 1);
-    }
-  }
-  if (!pending.empty() && on_line) on_line(pending);
+  const bool read =
+      ReadFile(reinterpret_cast<HANDLE>(output), buffer, static_cast<DWORD>(size), &n, nullptr);
+  return read ? n : 0;
+}
+
+void ChildProcess::close_output(std::intptr_t output) {
+  CloseHandle(reinterpret_cast<HANDLE>(output));
 }
 
 // Ctrl+Break to its process group is how a console program is asked to stop (Go programs such

@@ -76,17 +76,9 @@ Result<std::vector<std::vector<std::string>>> listing(const std::string& binary,
 
 std::optional<double> listed_time(const std::string& text) { return parse_iso_time(text); }
 
-double mtime_of(const fs::path& path) {
-  std::error_code ec;
-  const auto written = fs::last_write_time(path, ec);
-  if (ec) return 0;
-  const auto since_epoch = std::chrono::file_clock::to_sys(written).time_since_epoch();
-  return std::chrono::duration<double>(since_epoch).count();
-}
-
 // When the database last changed: its WAL's mtime (every commit writes it), else the file's.
 double db_changed_at(const std::string& db_path) {
-  return std::max(mtime_of(db_path), mtime_of(db_path + "-wal"));
+  return std::max(modified_unix_seconds(db_path), modified_unix_seconds(db_path + "-wal"));
 }
 
 std::string where_of(const LitestreamReplica& r) { return r.url.empty() ? r.path : r.url; }
@@ -138,7 +130,7 @@ Result<std::vector<ReplicaFile>> files_in_directory(const std::string& dir) {
                                                 hex(stem.substr(underscore + 1), file.offset);
         if (!parsed) continue;
         file.size = static_cast<int64_t>(f.file_size(inner));
-        file.created = mtime_of(f.path());
+        file.created = modified_unix_seconds(f.path());
         out.push_back(std::move(file));
       }
     }

@@ -184,13 +184,14 @@ Result<BackupInfo> Backups::find(const std::string& filename) const {
 Result<RestoreReport> Backups::restore_to_new_file(const std::string& filename) const {
   MCP_ASSIGN_OR_RETURN(auto backup, find(filename));
   MCP_ASSIGN_OR_RETURN(auto passphrase, backup_passphrase(config_));
-  const std::string dir = config_.backups_path + "/restored";
+  const std::string dir = join_path(config_.backups_path, "restored");
   MCP_RETURN_IF_ERROR(create_private_directories(dir));
   // restored_<backup's own stamp>[_n].db: which backup it came from, never an existing file.
   std::string stem = filename.substr(0, filename.find('.'));
   stem.replace(0, std::strlen(kPrefix), "restored_");
   for (int n = 1; n <= kNameAttempts; ++n) {
-    RestoreTarget target{dir + "/" + stem + (n > 1 ? "_" + std::to_string(n) : "") + ".db", false};
+    RestoreTarget target{join_path(dir, stem + (n > 1 ? "_" + std::to_string(n) : "") + ".db"),
+                         false};
     auto report = restore_from_backup(backup.path, target, passphrase);
     if (report.is_ok() || report.status().code() != StatusCode::kAlreadyExists) return report;
   }
@@ -231,7 +232,7 @@ Result<BackupInfo> Backups::create() {
   for (int attempt = 0;; ++attempt, ++n) {
     b.filename = kPrefix + stamp(t) + (n > 1 ? "_" + std::to_string(n) : "") +
                  (b.encrypted ? kEncryptedSuffix : ".db");
-    b.path = config_.backups_path + "/" + b.filename;
+    b.path = join_path(config_.backups_path, b.filename);
     Status written = write_backup(b.path, passphrase, b);
     if (written.is_ok()) break;
     if (written.code() != StatusCode::kAlreadyExists || attempt + 1 >= kNameAttempts) {
