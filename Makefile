@@ -94,7 +94,7 @@ asan: $(DEPS_STAMP)
 
 # Windows (x86-64), cross-compiled with mingw-w64: $(WIN_BUILD_DIR)/mcp-memory.exe, static and
 # stripped. scripts/cross-deps-windows builds the dependencies from Debian's sources into a
-# cached prefix the first time (~25 min on 2 cores); later runs reuse it.
+# cached prefix the first time (~40 min on 2 cores alone); later runs reuse it.
 WIN_BUILD_DIR ?= build-win
 windows: $(DEPS_STAMP)
 	@prefix=$$(scripts/cross-deps-windows | tail -1) && \
@@ -113,8 +113,8 @@ test-windows: windows build
 	  status=$$?; WINEPREFIX=$(CURDIR)/$(WIN_BUILD_DIR)/wine /usr/lib/wine/wineserver -k; exit $$status
 
 # CI's Windows step: `make test-windows` when the dependency prefix is cached. Building the
-# prefix takes ~40 min on 2 cores, more than a CI run can add, so without it CI says so and
-# goes on; `make windows` (or scripts/cross-deps-windows) builds it once.
+# prefix takes 40 to 90 min on 2 cores, more than a CI run can add, so without it CI says so
+# and goes on; `make windows` (or scripts/cross-deps-windows) builds it once.
 test-windows-if-cached:
 	@prefix=$$(scripts/cross-deps-windows --print 2>/dev/null || true); \
 	if [ -n "$$prefix" ] && [ -f "$$prefix/.complete" ]; then \

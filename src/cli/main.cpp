@@ -92,7 +92,12 @@ int run(int argc, char** argv) {
   if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
 
   for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
+    if (!c.app->parsed()) continue;
+    for (Status usable : {check_path_encoding("the data directory", ctx.config.base_dir),
+                          check_path_encoding("the database", ctx.config.db_path)}) {
+      if (!usable.is_ok()) return report_error(usable);
+    }
+    return c.run();
   }
   return usage_error("no command given (try --help)");
 }

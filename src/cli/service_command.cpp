@@ -4,8 +4,11 @@
 // Windows it registers the service with the Service Control Manager instead, and
 // `service run` is what that manager starts. --dry-run prints everything and writes nothing;
 // --windows elsewhere only prints (the sc.exe commands to run there).
-#include <cstdio>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/cli_context.h"
@@ -39,7 +42,7 @@ struct ServiceFlags {
 
 struct RunFlags {
   std::string name;
-  std::string log;                   // where stderr goes (a service has none)
+  std::string log;                   // where the log and errors go (a service has no stderr)
   std::vector<std::string> env;      // NAME=value, set before the command runs
   std::vector<std::string> command;  // after NAME, --env and --: the role's command line
 };
@@ -53,8 +56,25 @@ int run_command(const RunFlags& f) {
     if (eq == std::string::npos || eq == 0) return usage_error("--env wants NAME=value: " + e);
     set_environment(e.substr(0, eq), e.substr(eq + 1));
   }
-  if (!f.log.empty() && std::freopen(f.log.c_str(), "ab", stderr) == nullptr) {
-    return report_error(Status::io_error("cannot open the log " + f.log));
+  // A service starts without standard streams: Windows' C runtime gives its stderr no
+  // descriptor, and freopen() cannot reopen it. The log is a file of its own, and the logger
+  // (which run() finds registered) and std::cerr write there, each line flushed.
+  std::ofstream log;
+  std::streambuf* const cerr_before = std::cerr.rdbuf();
+  struct Restore {
+    std::streambuf* cerr_before;
+    ~Restore() {  // before the log closes: nothing may write to it after
+      std::cerr.rdbuf(cerr_before);
+      spdlog::set_default_logger(std::make_shared<spdlog::logger>("mcp-memory"));  // no sinks
+    }
+  } restore{cerr_before};
+  if (!f.log.empty()) {
+    log.open(f.log, std::ios::app | std::ios::binary);
+    if (!log) return report_error(Status::io_error("cannot open the log " + f.log));
+    log << std::unitbuf;
+    std::cerr.rdbuf(log.rdbuf());
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log, /*force_flush=*/true);
+    spdlog::register_logger(std::make_shared<spdlog::logger>("mcp-memory", std::move(sink)));
   }
   std::vector<std::string> args = {"mcp-memory"};
   args.insert(args.end(), f.command.begin(), f.command.end());

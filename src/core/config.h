@@ -63,7 +63,8 @@ struct Config {
   // holds this many memories (0: never); below it, and in one-shot CLI commands, exact scans.
   size_t hnsw_threshold = 200000;
   // MCP_MEMORY_HNSW_MIN_RECALL: a built graph is searched only when, on this store's own
-  // vectors, its recall@10 against exact scans reaches this and it answers faster than they do;
+  // vectors, its recall@10 against exact scans reaches this and it answers at least 1.25 times
+  // as fast as they do;
   // otherwise searches stay exact. 0: always search the graph (approximate, never checked).
   double hnsw_min_recall = 0.95;
 

@@ -67,8 +67,9 @@ struct AlignedArray {
 struct SearchBuffers {
   AlignedArray<float> query;
   AlignedArray<int8_t> query_sketch;
-  std::vector<uint32_t> rows;  // the candidates' global rows
-  std::vector<float> upper;    // each row's upper bound
+  std::vector<uint32_t> rows;      // the candidates' global rows
+  std::vector<float> upper;        // each row's upper bound
+  AlignedArray<float> row_copies;  // a file row per part, read (not mapped) and checked
 };
 
 class SearchBufferPool {
@@ -546,20 +547,20 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   auto worse = [](const Neighbor& a, const Neighbor& b) { return better(a, b); };
   using TopK = std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)>;
   std::vector<std::vector<Neighbor>> tops(parts);
+  if (m.file_rows > 0) buffers->row_copies.grow(parts * m.fstride, 0);
   split_across_threads(n, parts, [&](size_t part, size_t begin, size_t end) {
     TopK top(worse);
-    AlignedArray<float> row_copy;  // a file row, read (not mapped) and checked
+    float* const row_copy = m.file_rows > 0 ? buffers->row_copies.data + part * m.fstride : nullptr;
     for (size_t i = begin; i < end; ++i) {
       if (up[i] < floor) continue;
       const size_t g = all_rows ? i : row_list[i];
       const float* v = m.vector_of(g);
       if (g < m.file_rows) {
-        row_copy.grow(m.fstride, 0);
-        if (!m.file->read_row(g, row_copy.data)) {
+        if (!m.file->read_row(g, row_copy)) {
           damaged_ = true;  // left out; the owner rebuilds from the database
           continue;
         }
-        v = row_copy.data;
+        v = row_copy;
       }
       Neighbor cand{m.id_of(g), m.dot_f32(qfp, v)};
       if (top.size() < k) {

@@ -32,4 +32,17 @@ std::vector<std::string> utf8_arguments(int argc, char** argv) {
   return args;
 }
 
+Status check_path_encoding(const std::string& what, const std::string& path) {
+  for (unsigned char c : path) {
+    if (c >= 0x80) {
+      return Status::failed_precondition(
+          what + " " + path +
+          " has a character outside ASCII, which mcp-memory for Windows cannot use in a file "
+          "name yet: set MCP_MEMORY_BASE_DIR (or --db-path) to a path such as "
+          "C:\\mcp-memory");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace mcpmem

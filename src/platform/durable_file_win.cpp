@@ -2,6 +2,7 @@
 // MOVEFILE_WRITE_THROUGH, which returns once the new name is on disk (NTFS journals its
 // metadata), so there is no directory to sync. CreateHardLinkW fails with ERROR_ALREADY_EXISTS
 // instead of replacing, as link(2) does.
+#include <algorithm>
 #include <filesystem>
 
 #include "platform/durable_file.h"
@@ -30,7 +31,8 @@ Status replace_file(const std::string& temporary, const std::string& path) {
   const std::wstring from = widen(temporary), to = widen(path);
   constexpr DWORD kFlags = MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH;
   DWORD err = 0;
-  for (int attempt = 1; attempt <= 5; ++attempt) {
+  // Up to about 2 s in all: an antivirus scanner or the indexer holds a file that long.
+  for (int attempt = 1; attempt <= 20; ++attempt) {
     if (MoveFileExW(from.c_str(), to.c_str(), kFlags)) return Status::ok();
     err = GetLastError();
     if (err != ERROR_ACCESS_DENIED && err != ERROR_SHARING_VIOLATION) break;
@@ -49,7 +51,7 @@ Status replace_file(const std::string& temporary, const std::string& path) {
       }
       if (placed) return Status::ok();
     }
-    Sleep(10 * attempt);
+    Sleep(std::min(10 * attempt, 150));
   }
   return Status::io_error("renaming " + temporary + " to " + path + ": " + windows_error_text(err));
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Windows build end to end under wine64, headless, as the guide's Windows spoke uses it:
 #   - the default data directory is %USERPROFILE%\.local\share\mcp-memory (MCP_MEMORY_BASE_DIR
-#     wins), with Windows paths (drive letters, backslashes) read and printed;
+#     wins), with Windows paths (drive letters, backslashes) read and printed; one outside
+#     ASCII is refused plainly;
 #   - store / search / export / import, the export identical in bytes to the Linux build's
 #     format (no "\r\n" from text-mode stdio) and read back by the Linux build, and the reverse;
 #   - MCP over stdio and over HTTP with the official SDK client (tests/e2e/mcp_sdk.test.mjs,
@@ -9,7 +10,8 @@
 #   - `serve --http` answered from Linux curl, API key enforced;
 #   - a Windows spoke syncing with a Linux hub over HTTPS (self-signed CA file) and back;
 #   - two Windows writer processes on one database: nothing lost, integrity ok;
-#   - `service install` registers a Windows service with the service manager.
+#   - a Windows service: registered, started by the service manager (serves, syncs), stopped
+#     through its control handler, removed.
 # Usage: wine_e2e.sh <mcp-memory.exe> <Linux mcp-memory>
 set -euo pipefail
 exe=$(realpath "$1")
@@ -51,6 +53,14 @@ health=$(env -u MCP_MEMORY_BASE_DIR "$wine" "$exe" --json doctor 2>/dev/null || 
 grep -qiF 'C:\\users\\' <<<"$health" ||
   fail "doctor does not show the Windows data directory: $health"
 echo "ok: default data directory %USERPROFILE%\\.local\\share\\mcp-memory"
+# A data directory with a character outside ASCII is refused with what to do, and nothing is
+# written (docs/windows.md: the C++ library would read it as another path).
+if refused=$(MCP_MEMORY_BASE_DIR="$(winpath "$work/José")" "$wine" "$exe" store "x" 2>&1); then
+  fail "a data directory outside ASCII was accepted"
+fi
+grep -q "outside ASCII.*MCP_MEMORY_BASE_DIR" <<<"$refused" || fail "no clear refusal: $refused"
+[[ ! -e "$work/José" ]] || fail "a refused data directory was created"
+echo "ok: a data directory outside ASCII is refused plainly"
 
 # 2. Store, search, export (binary stdout: no CR), import on Linux, and back.
 win spoke store "Windows spoke: the cat sleeps on the keyboard" --tags pets >/dev/null
@@ -134,12 +144,14 @@ count=$(win writers --json stats | python3 -c 'import json,sys; print(json.load(
 [[ $count == 50 ]] || fail "two writers: $count memories, expected 50"
 sqlite3 "$work/writers/sqlite_vec.db" 'PRAGMA integrity_check' | grep -qx ok || fail "integrity"
 echo "ok: two Windows writer processes, 50 memories, integrity ok"
-# 7. A Windows service: registered with the service manager by `service install` (its command
-#    line, as the registry holds it). Not checked here (see docs/windows.md): starting it (under
-#    wine 8 the service manager's start fails before our code runs, error 1053) and `service
-#    uninstall` (it removes the service by hand, but in this script OpenServiceW says there is
-#    none).
+# 7. A Windows service, as the service manager runs it: `service install` registers it (the
+#    command line as the registry holds it), `sc start` runs `service run`, which serves HTTP
+#    and syncs with the hub, `sc stop` stops it through the control handler, and `service
+#    uninstall` removes it. Wine ends its service manager, and the services it started, once no
+#    ordinary wine process is left (a Windows machine has no such rule): a stdio MCP server
+#    waiting on its input keeps one alive for this section.
 mkdir -p "$work/svc"
+printf '%s' "$MCP_API_KEY" >"$work/svc/hub_api_key"
 win svc service install --sync --hub-url "$hub_url" --env "MCP_HTTP_PORT=$svc_port" \
   --env "MCP_MEMORY_HUB_CA=$ca" >"$work/svc-install.out" ||
   { cat "$work/svc-install.out"; fail "service install"; }
@@ -150,5 +162,39 @@ config=$("$wine" reg query "$service_key" /v ImagePath 2>&1 || true)
 grep -q "service run --log" <<<"$config" || fail "the registered service: $config"
 grep -q "MCP_HTTP_PORT=$svc_port --env MCP_MEMORY_HUB_CA=.* mcp-memory-sync -- serve --http --hub-url $hub_url" \
   <<<"$config" || fail "the registered service: $config"
-echo "ok: a Windows service registered with its command line"
+mkfifo "$work/keeper.in"
+win keeper serve <"$work/keeper.in" >/dev/null 2>&1 &
+keeper_pid=$!
+exec 9>"$work/keeper.in"  # the keeper's input, held open until the end of this section
+# An automatic-start service may be running already: wine's service manager starts those when
+# it starts (with the keeper, here), so sc's answer is not the test; the service answering is.
+"$wine" sc start mcp-memory-sync >/dev/null 2>&1 || true
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null ||
+  fail "the service does not answer: $("$wine" sc query mcp-memory-sync)
+$(cat "$work/svc/mcp-memory-sync.log" 2>/dev/null)"
+[[ -f "$work/svc/mcp-memory-sync.log" ]] || fail "the service has no log file"
+# It syncs: what the hub holds arrives in the service's database. Its own API key is the one
+# it generated beside its data (no secret in the registry).
+svc_key=$(cat "$work/svc/api_key")
+for _ in $(seq 300); do
+  curl -sf -H "X-API-Key: $svc_key" "http://127.0.0.1:$svc_port/api/search" \
+    -H 'Content-Type: application/json' -d '{"query": "dog sofa", "n_results": 3}' |
+    grep -q "dog prefers" && break
+  sleep 0.2
+done
+curl -sf -H "X-API-Key: $svc_key" "http://127.0.0.1:$svc_port/api/search" \
+  -H 'Content-Type: application/json' -d '{"query": "dog sofa", "n_results": 3}' |
+  grep -q "dog prefers" || fail "the service did not sync from the hub"
+"$wine" sc query mcp-memory-sync | grep -q RUNNING || fail "sc query: not RUNNING"
+"$wine" sc stop mcp-memory-sync >/dev/null 2>&1 || fail "sc stop"
+for _ in $(seq 150); do "$wine" sc query mcp-memory-sync | grep -q STOPPED && break; sleep 0.2; done
+"$wine" sc query mcp-memory-sync | grep -q STOPPED || fail "the service did not stop"
+! curl -sf "http://127.0.0.1:$svc_port/api/health" >/dev/null 2>&1 || fail "stopped, still serving"
+win svc service uninstall --sync >"$work/svc-uninstall.out" 2>&1 ||
+  fail "service uninstall: $(cat "$work/svc-uninstall.out")"
+! "$wine" reg query "$service_key" >/dev/null 2>&1 || fail "service uninstall left the service"
+exec 9>&-
+wait "$keeper_pid" 2>/dev/null || true
+echo "ok: a Windows service registered, started (serving, synced), stopped and removed"
 echo "wine e2e: all passed in $((SECONDS - started)) s"
