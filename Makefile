@@ -1,7 +1,6 @@
 # The two set-up commands of the README, `make run` and `make test`, and the checks CI adds
-# (.ci/run): `make check` (format, layering, thread_local types), `make tsan`, `make asan`,
-# `make test-windows-if-cached`. `make test-quick` runs the unit tests only (under 2 minutes
-# after a build).
+# (.ci/run): `make check` (format, layering, thread_local types), `make tsan`, `make asan`.
+# `make test-quick` runs the unit tests only (under 2 minutes after a build).
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= 2
@@ -11,8 +10,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all build run test test-quick chaos bench bench-peers install-deps clean format check-format \
-        check-layering check-thread-local check tsan asan windows test-windows \
-        test-windows-if-cached
+        check-layering check-thread-local check tsan asan windows test-windows
 
 all: build
 
@@ -111,17 +109,6 @@ test-windows: windows build
 	WINEPREFIX=$(CURDIR)/$(WIN_BUILD_DIR)/wine /usr/lib/wine/wineserver -p 2>/dev/null || true
 	cd $(WIN_BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600; \
 	  status=$$?; WINEPREFIX=$(CURDIR)/$(WIN_BUILD_DIR)/wine /usr/lib/wine/wineserver -k; exit $$status
-
-# CI's Windows step: `make test-windows` when the dependency prefix is cached. Building the
-# prefix takes 40 to 90 min on 2 cores, more than a CI run can add, so without it CI says so
-# and goes on; `make windows` (or scripts/cross-deps-windows) builds it once.
-test-windows-if-cached:
-	@prefix=$$(scripts/cross-deps-windows --print 2>/dev/null || true); \
-	if [ -n "$$prefix" ] && [ -f "$$prefix/.complete" ]; then \
-	  $(MAKE) --no-print-directory test-windows; \
-	else \
-	  echo "test-windows: skipped: no cached Windows dependency prefix (make windows builds it)"; \
-	fi
 
 clean:
 	rm -rf $(BUILD_DIR) build-tsan build-asan $(WIN_BUILD_DIR)
