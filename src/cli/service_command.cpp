@@ -58,7 +58,7 @@ int run_command(const RunFlags& f) {
   }
   // A service starts without standard streams: Windows' C runtime gives its stderr no
   // descriptor, and freopen() cannot reopen it. The log is a file of its own, and the logger
-  // (which run() finds registered) and std::cerr write there, each line flushed.
+  // (which run() finds registered, flushing each line) and std::cerr (unit-buffered) write there.
   std::ofstream log;
   std::streambuf* const cerr_before = std::cerr.rdbuf();
   struct Restore {
@@ -71,7 +71,6 @@ int run_command(const RunFlags& f) {
   if (!f.log.empty()) {
     log.open(f.log, std::ios::app | std::ios::binary);
     if (!log) return report_error(Status::io_error("cannot open the log " + f.log));
-    log << std::unitbuf;
     std::cerr.rdbuf(log.rdbuf());
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log, /*force_flush=*/true);
     spdlog::register_logger(std::make_shared<spdlog::logger>("mcp-memory", std::move(sink)));
