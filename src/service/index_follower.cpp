@@ -168,6 +168,15 @@ Status IndexFollower::write_file() {
   if (written.code() == StatusCode::kCorruption) return recover_from_damage_locked();
   auto file = written.is_ok() ? IndexFileView::open(path, embedder_.dimension())
                               : Result<std::shared_ptr<const IndexFileView>>(written);
+  const bool replaced_by_another =
+      written.is_ok() && (file.is_ok() ? (*file)->info().stamp != stamp
+                                       : file.status().code() == StatusCode::kNotFound);
+  if (replaced_by_another) {
+    // Another process wrote the file between our rename and this open (on Windows the name is
+    // even missing for an instant while it replaces it). What is there now may hold less than
+    // we do, so our rows stay in memory; our next write maps a file of ours.
+    return Status::ok();
+  }
   if (!file.is_ok()) {
     // Not fatal: searches are right without the file, only the next start is slower.
     file_failed_ = true;

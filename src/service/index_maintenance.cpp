@@ -25,12 +25,7 @@ constexpr size_t kPendingBatch = 10000;       // rows put into the graph per mai
 constexpr double kRebuildDeletedShare = 0.2;  // rebuild when this share of the graph is deleted
 constexpr size_t kSaveAfterRowsMin = 10000;   // save the graph after this many rows were added
 constexpr double kSaveAfterShare = 0.05;      // ... or this share of it, whichever is larger
-// A graph is searched only when it beats the exact scan on this store's own vectors: recall@10
-// at least IndexOptions::hnsw_min_recall against exact answers, and kMinGraphSpeedup times as
-// fast. Measured on kRecallQueries stored rows. The margin keeps a store whose two paths time
-// alike (small stores; both dominated by reading rows) from going approximate on noise.
-constexpr size_t kRecallQueries = 40;
-constexpr double kMinGraphSpeedup = 1.25;
+constexpr size_t kRecallQueries = 40;         // stored rows a new graph is measured on (GraphCheck)
 // A store whose graph was refused is not tried again until it has grown this much.
 constexpr double kRetryGrowth = 2.0;
 
@@ -182,7 +177,7 @@ Status IndexFollower::build_hnsw() {
       std::max<size_t>(1, std::thread::hardware_concurrency()));
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::optional<RecallCheck> check;
+  std::optional<GraphCheck> check;
   if (built.is_ok() && !closing_) check = measure_graph(*graph, ids);
   MutexLock hl(hnsw_->mu);
   hnsw_->building = false;
@@ -321,10 +316,10 @@ void IndexFollower::describe_hnsw(IndexState& state) const {
 
 // Stored rows (spread over `ids`, the graph's snapshot) as queries, their own row left out: the
 // graph's answers (candidates re-ranked exactly, as searches do) against the exact scan's.
-std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(
-    const HnswIndex& graph, const std::vector<int64_t>& ids) {
+std::optional<GraphCheck> IndexFollower::measure_graph(const HnswIndex& graph,
+                                                       const std::vector<int64_t>& ids) {
   if (ids.size() < 2 * kRecallQueries) return std::nullopt;
-  RecallCheck check;
+  GraphCheck check;
   size_t found = 0, wanted = 0;
   for (size_t q = 0; q < kRecallQueries && !closing_; ++q) {
     const int64_t id = ids[(q * 7919 + 13) * ids.size() / (kRecallQueries * 7919 + 13)];
@@ -356,11 +351,11 @@ std::optional<IndexFollower::RecallCheck> IndexFollower::measure_graph(
   return check;
 }
 
-bool IndexFollower::RecallCheck::good(double min_recall) const {
-  return min_recall <= 0 || (recall >= min_recall && graph_ms * kMinGraphSpeedup < exact_ms);
+bool GraphCheck::good(double min_recall) const {
+  return min_recall <= 0 || (recall >= min_recall && graph_ms * kMinSpeedup < exact_ms);
 }
 
-std::string IndexFollower::RecallCheck::describe() const {
+std::string GraphCheck::describe() const {
   char text[160];
   std::snprintf(text, sizeof text, "recall@10 %.2f in %.1f ms against exact scans in %.1f ms",
                 recall, graph_ms, exact_ms);
