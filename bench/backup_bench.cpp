@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/encrypted_stream.h"
+#include "platform/console.h"
 #include "service/backup_restore.h"
 #include "service/backups.h"
 #include "service/memory_service.h"
@@ -53,7 +54,7 @@ double median(std::vector<double> v) {
 }
 
 Config bench_config(const std::string& db, const std::string& backups) {
-  Config c = config_from_env();
+  Config c = config_from_env(process_environment());
   c.db_path = db;
   c.backups_path = backups;
   c.semantic_dedup_enabled = false;

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "bench/bench_report.h"
+#include "platform/console.h"
 
 namespace mcpmem::bench {
 
@@ -49,7 +50,7 @@ std::vector<std::string> TextGen::tags() { return {"tag" + std::to_string(rng_()
 double TextGen::created(double now) { return now - static_cast<double>(rng_() % (365 * 86400)); }
 
 Config bench_config(const std::string& db, bool dedup) {
-  Config c = config_from_env();
+  Config c = config_from_env(process_environment());
   c.db_path = db;
   c.semantic_dedup_enabled = dedup;
   return c;

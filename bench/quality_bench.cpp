@@ -28,6 +28,7 @@
 #include "core/config.h"
 #include "core/memory.h"
 #include "embed/model_store.h"
+#include "platform/console.h"
 #include "service/memory_service.h"
 
 namespace {
@@ -101,7 +102,8 @@ std::string bench_label(std::string model) {
 // A service on a fresh database in `dir` whose models come from the user's models directory.
 Result<std::unique_ptr<MemoryService>> open_service(const std::string& model,
                                                     const std::string& dir) {
-  Config config = config_from_env();  // models_dir: $MCP_MEMORY_BASE_DIR/models
+  Config config =
+      config_from_env(process_environment());  // models_dir: $MCP_MEMORY_BASE_DIR/models
   config.base_dir = dir;
   config.db_path = dir + "/quality.db";
   config.backups_path = dir + "/backups";
@@ -242,7 +244,8 @@ int main(int argc, char** argv) {
   }
   if (models.empty()) {
     models.push_back("hash-384");
-    for (const InstalledModel& m : installed_models(config_from_env().models_dir)) {
+    for (const InstalledModel& m :
+         installed_models(config_from_env(process_environment()).models_dir)) {
       if (m.complete) models.push_back(m.repo);
     }
   }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "platform/child_process.h"
+#include "platform/console.h"
 #include "replication/litestream.h"
 #include "replication/litestream_config.h"
 #include "replication/replica_restore.h"
@@ -76,7 +77,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 Config bench_config(const std::string& db) {
-  Config c = config_from_env();
+  Config c = config_from_env(process_environment());
   c.db_path = db;
   c.semantic_dedup_enabled = false;
   return c;

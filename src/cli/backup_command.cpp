@@ -169,7 +169,8 @@ void add_backup_command(CLI::App& app, CliContext& ctx, std::vector<Command>& ou
   CLI::App* list = cmd->add_subcommand(
       "list", "The backups in the folder, newest first: time, size, encrypted or not, memories");
   list->add_option("--dir,--to", flags->list_dir,
-                   "Folder to list (default MCP_MEMORY_BACKUPS_PATH)");
+                   "Folder to list (default MCP_MEMORY_BACKUPS_PATH)")
+      ->type_name("DIR");
   cmd->require_subcommand(0, 1);
   out.push_back({cmd, [&ctx, flags, list]() -> int {
                    if (list->parsed()) return backup_list(ctx, *flags);

@@ -47,7 +47,8 @@ void add_doctor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& ou
                 "Repair what is safe: file modes, WAL mode, a passive checkpoint");
   cmd->add_option("--litestream-config", options->litestream_config,
                   "The litestream.yml to check replicas of (default "
-                  "$MCP_MEMORY_BASE_DIR/litestream.yml when it exists)");
+                  "$MCP_MEMORY_BASE_DIR/litestream.yml when it exists)")
+      ->type_name("FILE");
   out.push_back({cmd, [&ctx, options] { return doctor_command(ctx, *options); }});
 }
 

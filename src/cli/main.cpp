@@ -26,13 +26,55 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
+namespace {
+
+// Every option of `app` that names a file or folder (type PATH, FILE, DIR or URL|DIR), as this
+// build can open it: on Windows a path outside ASCII by its short name (platform/console.h).
+void use_usable_paths(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    const std::string kind = type.substr(0, type.find(':'));  // ":..." = a check's description
+    if (kind != "PATH" && kind != "FILE" && kind != "DIR" && kind != "URL|DIR") continue;
+    option->transform([name = option->get_name()](std::string value) {
+      if (value.find("://") != std::string::npos) return value;
+      Result<std::string> usable = usable_path(name, value);
+      if (!usable.is_ok()) throw CLI::ValidationError(usable.status().message());
+      return *usable;
+    });
+  }
+  for (CLI::App* command : app.get_subcommands({})) use_usable_paths(*command);
+}
+
+// The configuration's paths, as use_usable_paths does the options'.
+Status use_usable_paths(Config& config) {
+  const std::pair<const char*, std::string*> paths[] = {
+      {"the data directory (MCP_MEMORY_BASE_DIR)", &config.base_dir},
+      {"the database", &config.db_path},
+      {"the backups folder (MCP_MEMORY_BACKUPS_PATH)", &config.backups_path},
+      {"the models folder", &config.models_dir},
+      {"the home folder", &config.home_dir},
+      {"litestream (MCP_MEMORY_LITESTREAM)", &config.litestream},
+      {"MCP_BACKUP_PASSPHRASE_FILE", &config.backup_passphrase_file},
+      {"MCP_SSL_CERT_FILE", &config.ssl_cert_file},
+      {"MCP_SSL_KEY_FILE", &config.ssl_key_file},
+      {"MCP_MEMORY_HUB_CA", &config.hub_ca_file},
+  };
+  for (const auto& [what, path] : paths) {
+    if (path->empty()) continue;
+    MCP_ASSIGN_OR_RETURN(*path, usable_path(what, *path));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 int run(int argc, char** argv) {
   use_binary_standard_streams();
   // Before anything can create a file: the database, its -wal/-shm, backups, exports and keys
   // are the owner's alone (platform/file_modes.h).
   make_new_files_private();
   CliContext ctx;
-  ctx.config = config_from_env();
+  ctx.config = config_from_env(process_environment());
 
   CLI::App app{"mcp-memory: memory for AI agents, kept in step across your machines"};
   app.set_version_flag("--version", std::string("mcp-memory ") + kVersion);
@@ -40,7 +82,8 @@ int run(int argc, char** argv) {
   app.fallthrough();  // global flags may also follow the command
   app.add_option("--db-path", ctx.db_path_flag,
                  "SQLite database (env MCP_MEMORY_SQLITE_PATH; default "
-                 "$MCP_MEMORY_BASE_DIR/sqlite_vec.db)");
+                 "$MCP_MEMORY_BASE_DIR/sqlite_vec.db)")
+      ->type_name("PATH");
   app.add_flag("--json", ctx.json, "Print machine-readable JSON");
   app.add_flag("--verbose,-v", ctx.verbose, "Log more on stderr");
 
@@ -58,6 +101,7 @@ int run(int argc, char** argv) {
   add_service_command(app, ctx, commands);
   add_doctor_command(app, ctx, commands);
   add_index_commands(app, ctx, commands);
+  use_usable_paths(app);
 
   if (argc > 2 && std::string_view(argv[1]) == "service" && std::string_view(argv[2]) == "run") {
     return run_service_command(std::vector<std::string>(argv + 3, argv + argc));
@@ -91,13 +135,10 @@ int run(int argc, char** argv) {
   spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
   if (!ctx.db_path_flag.empty()) ctx.config.db_path = ctx.db_path_flag;
 
+  if (Status usable = use_usable_paths(ctx.config); !usable.is_ok()) return report_error(usable);
+
   for (const Command& c : commands) {
-    if (!c.app->parsed()) continue;
-    for (Status usable : {check_path_encoding("the data directory", ctx.config.base_dir),
-                          check_path_encoding("the database", ctx.config.db_path)}) {
-      if (!usable.is_ok()) return report_error(usable);
-    }
-    return c.run();
+    if (c.app->parsed()) return c.run();
   }
   return usage_error("no command given (try --help)");
 }

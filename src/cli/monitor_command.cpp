@@ -125,12 +125,15 @@ void add_monitor_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   cmd->add_flag("--once", flags->once,
                 "Poll once and exit: 0 all ok, 1 an alert was raised (for cron)");
   cmd->add_option("--api-key-file", flags->key_file,
-                  "File with the nodes' API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
+                  "File with the nodes' API key (else MCP_SYNC_API_KEY or MCP_API_KEY)")
+      ->type_name("FILE");
   cmd->add_option("--hub-ca", flags->ca_file,
-                  "Trust this certificate (a node's self-signed cert.pem; MCP_MEMORY_HUB_CA)");
+                  "Trust this certificate (a node's self-signed cert.pem; MCP_MEMORY_HUB_CA)")
+      ->type_name("FILE");
   cmd->add_option("--history", flags->history,
                   "Where sizes and disagreements are remembered between polls and runs "
-                  "(default $MCP_MEMORY_BASE_DIR/monitor-history.json)");
+                  "(default $MCP_MEMORY_BASE_DIR/monitor-history.json)")
+      ->type_name("FILE");
   cmd->add_flag("--no-history", flags->no_history,
                 "Remember nothing (no growth alerts; counts alert at the first disagreement "
                 "that lasts an --interval within this run)");

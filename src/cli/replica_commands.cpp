@@ -288,10 +288,11 @@ void add_replica_commands(CLI::App& app, CliContext& ctx, std::vector<Command>& 
       "status",
       "Where each replica stands: generation, last position shipped and when, lag, size, last "
       "error (exit 1 when a replica cannot be read)");
-  status->add_option(
-      "--config", *config_flag,
-      "The litestream.yml (default: the one `replicate --replica` wrote, else "
-      "/etc/litestream.yml, on Windows C:\\ProgramData\\litestream\\litestream.yml)");
+  status
+      ->add_option("--config", *config_flag,
+                   "The litestream.yml (default: the one `replicate --replica` wrote, else "
+                   "/etc/litestream.yml, on Windows C:\\ProgramData\\litestream\\litestream.yml)")
+      ->type_name("FILE");
   out.push_back({status, [&ctx, config_flag] { return status_command(ctx, *config_flag); }});
 
   auto flags = std::make_shared<PromoteFlags>();

@@ -198,7 +198,7 @@ void add_replica_follow_command(CLI::App& replica, CliContext& ctx, std::vector<
                   "The replica: https://HUB:8443/litestream/mcp-memory (served by `serve "
                   "--replica-dir`) or a replica directory")
       ->required()
-      ->type_name("URL|PATH");
+      ->type_name("URL|DIR");
   cmd->add_option("--db", flags->db, "The copy to keep current (replaced each round)")
       ->required()
       ->type_name("PATH");
@@ -207,7 +207,7 @@ void add_replica_follow_command(CLI::App& replica, CliContext& ctx, std::vector<
   cmd->add_option("--hub-ca", flags->hub_ca,
                   "Trust this certificate for the hub (its self-signed cert.pem; "
                   "MCP_MEMORY_HUB_CA)")
-      ->type_name("PEM");
+      ->type_name("FILE");
   cmd->add_option("--api-key-file", flags->api_key_file,
                   "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)")
       ->type_name("FILE");

@@ -118,10 +118,12 @@ int config_command(CliContext& ctx, const ReplicationFlags& flags) {
 void add_flags(CLI::App* cmd, ReplicationFlags& flags) {
   cmd->add_option("--config", flags.config_file,
                   "A litestream.yml to use (checked strictly first), e.g. the guide's "
-                  "/etc/litestream.yml");
+                  "/etc/litestream.yml")
+      ->type_name("FILE");
   cmd->add_option("--replica", flags.replicas,
                   "Where to replicate this database: a directory, or file://, s3://, gcs://, "
-                  "abs://, sftp:// URL (repeatable)");
+                  "abs://, sftp:// URL (repeatable)")
+      ->type_name("URL|DIR");
   cmd->add_option("--sync-interval", flags.sync_interval,
                   "How often Litestream ships new writes with --replica (default 1s)");
 }

@@ -169,12 +169,13 @@ void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
                 "PATH.before-restore-<time>); refused while a process has it open");
   cmd->add_option("--backup", flags->backup_file,
                   "A backup file (memory_backup_*.db, or *.db.enc with the passphrase from "
-                  "MCP_BACKUP_PASSPHRASE_FILE, MCP_BACKUP_PASSPHRASE or --passphrase-file)");
+                  "MCP_BACKUP_PASSPHRASE_FILE, MCP_BACKUP_PASSPHRASE or --passphrase-file)")
+      ->type_name("FILE");
   cmd->add_option("--from", flags->replica,
                   "A Litestream replica (what `replicate --replica` writes): a directory, a "
                   "file://, s3://, gcs://, abs:// or sftp:// URL, or a hub's https://HOST:PORT/"
                   "litestream/NAME (`serve --replica-dir`); restored as of its newest sync")
-      ->type_name("REPLICA");
+      ->type_name("URL|DIR");
   cmd->add_option("--timestamp", flags->timestamp,
                   "With --from: restore the replica as it was at this time (RFC3339, e.g. "
                   "2026-12-07T01:00:00Z; to about one sync interval)")
@@ -182,7 +183,7 @@ void add_restore_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   cmd->add_option("--hub-ca", flags->hub_ca,
                   "With --from https://: trust this certificate (the hub's self-signed "
                   "cert.pem; MCP_MEMORY_HUB_CA)")
-      ->type_name("PEM");
+      ->type_name("FILE");
   cmd->add_option("--api-key-file", flags->api_key_file,
                   "With --from https://: file with the hub's API key (else MCP_SYNC_API_KEY "
                   "or MCP_API_KEY)")

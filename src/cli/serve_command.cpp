@@ -258,10 +258,12 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
   cmd->add_option("--hub-url", flags->hub.url,
                   "Also sync with this hub in the background, e.g. https://hub.local:8443");
   cmd->add_option(
-      "--hub-ca", flags->hub.ca_file,
-      "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)");
+         "--hub-ca", flags->hub.ca_file,
+         "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)")
+      ->type_name("FILE");
   cmd->add_option("--hub-api-key-file", flags->hub.key_file,
-                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
+                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)")
+      ->type_name("FILE");
   cmd->add_option("--sync-interval", flags->sync_interval,
                   "Seconds between background sync rounds (default 30)")
       ->check(CLI::Range(1.0, 86400.0));
@@ -270,10 +272,12 @@ void add_serve_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out
                 "--replica, as `mcp-memory replicate`)");
   cmd->add_option("--litestream-config", flags->replication.config_file,
                   "The litestream.yml --replicate uses; without --replicate, the one of a "
-                  "Litestream run as its own service (for /api/replication/status)");
+                  "Litestream run as its own service (for /api/replication/status)")
+      ->type_name("FILE");
   cmd->add_option("--replica", flags->replication.replicas,
                   "Where --replicate replicates to: a directory or a file://, s3://, sftp://... "
-                  "URL (repeatable)");
+                  "URL (repeatable)")
+      ->type_name("URL|DIR");
   cmd->add_option("--replica-dir", flags->replica_dir,
                   "Serve this directory read-only at /litestream/ behind the API key (the "
                   "replica parent of --replica DIR/mcp-memory), for `replica follow --from "

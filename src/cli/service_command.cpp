@@ -299,26 +299,35 @@ void add_service_command(CLI::App& app, CliContext& ctx, std::vector<Command>& o
   install->add_flag("--launchd", f->launchd, "A macOS launchd plist instead of a systemd unit");
   install->add_flag("--windows", f->windows,
                     "Print the sc.exe commands that register the Windows service");
-  install->add_option("--unit-dir", f->unit_dir,
-                      "Where to write the unit or plist (default: where the service manager "
-                      "looks)");
-  install->add_option("--env-file", f->env_file,
-                      "The systemd EnvironmentFile (default /etc/mcp-memory/<name>.env, or "
-                      "~/.config/mcp-memory/<name>.env)");
-  install->add_option("--data-dir", f->data_dir,
-                      "The service's data directory (default: yours, or /var/lib/mcp-memory "
-                      "with --system)");
-  install->add_option("--binary", f->binary, "The mcp-memory to run (default: this one)");
+  install
+      ->add_option("--unit-dir", f->unit_dir,
+                   "Where to write the unit or plist (default: where the service manager "
+                   "looks)")
+      ->type_name("DIR");
+  install
+      ->add_option("--env-file", f->env_file,
+                   "The systemd EnvironmentFile (default /etc/mcp-memory/<name>.env, or "
+                   "~/.config/mcp-memory/<name>.env)")
+      ->type_name("FILE");
+  install
+      ->add_option("--data-dir", f->data_dir,
+                   "The service's data directory (default: yours, or /var/lib/mcp-memory "
+                   "with --system)")
+      ->type_name("DIR");
+  install->add_option("--binary", f->binary, "The mcp-memory to run (default: this one)")
+      ->type_name("FILE");
   install->add_option("--run-as", f->run_as, "The account of a --system service (mcp-memory)");
   install->add_option("--hub-url", f->hub_url, "The hub a --sync node syncs with");
   install->add_option("--env", f->env,
                       "Windows: NAME=value the service runs with (repeatable), e.g. "
                       "MCP_HTTP_PORT=8001 or MCP_MEMORY_HUB_CA=C:\\ca.pem");
   install->add_option("--replica-url", f->replica_url, "Where a --replica follows from");
-  install->add_option("--replica-dir", f->replica_dirs,
-                      "A directory the --hub replicates to (repeatable; default "
-                      "<data dir>/litestream/mcp-memory); the first one's parent is served at "
-                      "/litestream/ for spokes to restore and follow");
+  install
+      ->add_option("--replica-dir", f->replica_dirs,
+                   "A directory the --hub replicates to (repeatable; default "
+                   "<data dir>/litestream/mcp-memory); the first one's parent is served at "
+                   "/litestream/ for spokes to restore and follow")
+      ->type_name("DIR");
   out.push_back({install, [&ctx, f] { return install_command(ctx, *f); }});
 
   auto uninstall_flags = std::make_shared<ServiceFlags>();

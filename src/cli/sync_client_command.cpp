@@ -300,10 +300,12 @@ void add_sync_command(CLI::App& app, CliContext& ctx, std::vector<Command>& out)
   cmd->add_option("--hub", flags->hub.url,
                   "Hub URL, e.g. https://hub.local:8443 (MCP_MEMORY_HUB_URL)");
   cmd->add_option(
-      "--hub-ca", flags->hub.ca_file,
-      "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)");
+         "--hub-ca", flags->hub.ca_file,
+         "Trust this certificate for the hub (its self-signed cert.pem; MCP_MEMORY_HUB_CA)")
+      ->type_name("FILE");
   cmd->add_option("--api-key-file", flags->hub.key_file,
-                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)");
+                  "File with the hub's API key (else MCP_SYNC_API_KEY or MCP_API_KEY)")
+      ->type_name("FILE");
   cmd->add_flag("--once", flags->once, "One round (push, then pull), then exit");
   cmd->add_option("--interval", flags->interval, "Seconds between rounds (default 30)")
       ->check(CLI::Range(1.0, 86400.0));

@@ -45,7 +45,8 @@ void add_export(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand(
       "export", "Write memories to a JSON file in the Python service's export format");
   cmd->add_option("--output,-o", o->output,
-                  "File to write ('-' = stdout; default <machine>_memories_export_<time>.json)");
+                  "File to write ('-' = stdout; default <machine>_memories_export_<time>.json)")
+      ->type_name("FILE");
   cmd->add_flag("--include-embeddings", o->embeddings, "Include each memory's embedding");
   cmd->add_option("--filter-tags", o->filter_tags,
                   "Only memories with any of these tags (comma or space separated)")
@@ -141,7 +142,7 @@ void add_import(CLI::App& app, CliContext& ctx, std::vector<Command>& out) {
   CLI::App* cmd = app.add_subcommand(
       "import",
       "Merge JSON exports (Python service CLI or dashboard format, or ours) into the database");
-  cmd->add_option("files", o->files, "Export files ('-' = stdin)")->required();
+  cmd->add_option("files", o->files, "Export files ('-' = stdin)")->required()->type_name("FILE");
   cmd->add_flag("--dry-run", o->dry_run,
                 "Do everything, then roll back: prints exactly what a real import would do");
   cmd->add_flag("--no-deduplicate", o->no_dedup,

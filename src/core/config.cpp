@@ -1,4 +1,4 @@
-// Config from defaults and the environment. The one place that reads environment variables;
+// Config from defaults and the environment. The one place that interprets environment variables;
 // invalid values (a threshold that is not a number, ...) keep the default rather than fail,
 // since a typo in a shell profile must not stop an agent's memory from starting.
 #include "core/config.h"
@@ -10,8 +10,6 @@
 #include <string_view>
 
 #include "core/hlc.h"
-
-extern char** environ;
 
 namespace mcpmem {
 namespace {
@@ -83,7 +81,12 @@ std::string host_name(const Env& env) {
 }  // namespace
 
 std::string join_path(const std::string& dir, const std::string& name) {
-  return (std::filesystem::path(dir) / name).make_preferred().string();
+  // Through char8_t: on Windows the C++ library reads a std::string as Latin-1 but writes
+  // string() as UTF-8, so a folder outside ASCII would come back encoded twice.
+  auto utf8 = [](const std::string& s) { return std::u8string(s.begin(), s.end()); };
+  const std::u8string joined =
+      (std::filesystem::path(utf8(dir)) / utf8(name)).make_preferred().u8string();
+  return std::string(joined.begin(), joined.end());
 }
 
 Config config_from_env(const Env& env) {
@@ -176,16 +179,6 @@ Config config_from_env(const Env& env) {
   if (node == nullptr) node = get(env, "HOSTNAME");
   c.node_name = sanitize_node_name(node ? *node : c.host_name);
   return c;
-}
-
-Config config_from_env() {
-  Env env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return config_from_env(env);
 }
 
 }  // namespace mcpmem

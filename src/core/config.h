@@ -146,9 +146,8 @@ struct Config {
 // "C:\Users\me\.local"; "/home/me" + ".local" -> "/home/me/.local").
 std::string join_path(const std::string& dir, const std::string& name);
 
-// Defaults overlaid with the environment (`env` is injectable for tests; by default the
-// process environment). Relative or "~" paths are expanded against $HOME.
-Config config_from_env();
+// Defaults overlaid with the environment (platform/console.h's process_environment(), or a
+// test's). Relative or "~" paths are expanded against $HOME.
 Config config_from_env(const std::map<std::string, std::string>& env);
 
 }  // namespace mcpmem

@@ -113,7 +113,9 @@ bool process_exists(int pid) {
 int current_process_id() { return static_cast<int>(GetCurrentProcessId()); }
 
 void set_environment(const std::string& name, const std::string& value) {
-  _putenv_s(name.c_str(), value.c_str());
+  // The UTF-16 environment, which children and process_environment() read; the C runtime
+  // updates its narrow copy too.
+  _wputenv_s(widen(name).c_str(), widen(value).c_str());
 }
 
 std::string executable_path() {

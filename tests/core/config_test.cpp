@@ -19,6 +19,8 @@ TEST(Config, DefaultsUnderHome) {
   EXPECT_FALSE(c.semantic_dedup_threshold.has_value());  // the model's own
   EXPECT_EQ(c.embedding_model, "");  // the database's, else `model use`, else hash-384
   EXPECT_FALSE(c.node_name.empty());
+  EXPECT_EQ(config_from_env({{"HOME", "/home/José"}}).db_path,
+            "/home/José/.local/share/mcp-memory/sqlite_vec.db");
 }
 
 TEST(Config, EnvironmentOverrides) {

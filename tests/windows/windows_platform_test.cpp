@@ -15,12 +15,14 @@
 #include "../temp_dir.h"
 #include "core/config.h"
 #include "platform/child_process.h"
+#include "platform/console.h"
 #include "platform/durable_file.h"
 #include "platform/file_modes.h"
 #include "platform/mapped_file.h"
 #include "platform/secret_file.h"
 #include "platform/shutdown_signal.h"
 #include "platform/windows_security.h"
+#include "platform/windows_text.h"
 
 namespace mcpmem {
 namespace {
@@ -108,6 +110,35 @@ TEST(WindowsFileModes, CreatedDirectoriesAreOwnerOnlyAndPassItOn) {
     EXPECT_NE(text.find("(A;OICI;FA;;;SY)"), std::string::npos) << text;
     EXPECT_EQ(text.find(";WD)"), std::string::npos) << text;
   }
+}
+
+TEST(WindowsPaths, AFolderOutsideAsciiIsReachedByItsShortName) {
+  TempDir dir("win-paths");
+  const std::string folder = dir.path() + "\\José Müller";
+  ASSERT_TRUE(CreateDirectoryW(widen(folder).c_str(), nullptr));
+  Result<std::string> usable = usable_path("the database", folder + "\\.local\\sqlite_vec.db");
+  ASSERT_TRUE(usable.is_ok()) << usable.status().message();
+  for (unsigned char c : *usable) ASSERT_LT(c, 0x80) << *usable;
+  EXPECT_TRUE(usable->ends_with("\\.local\\sqlite_vec.db")) << *usable;
+  // The C++ library, given the short form, writes into that folder and not a look-alike.
+  std::filesystem::create_directories(std::filesystem::path(*usable).parent_path());
+  write_file(*usable, "x");
+  EXPECT_NE(GetFileAttributesW(widen(folder + "\\.local\\sqlite_vec.db").c_str()),
+            INVALID_FILE_ATTRIBUTES);
+
+  EXPECT_EQ(*usable_path("the database", "C:\\mcp-memory\\a.db"), "C:\\mcp-memory\\a.db");
+  // A file keeps its name, even one outside ASCII that exists: replaced through its short name
+  // it would take that name.
+  HANDLE file = CreateFileW(widen(folder + "\\é.json").c_str(), GENERIC_WRITE, 0, nullptr,
+                            CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+  ASSERT_NE(file, INVALID_HANDLE_VALUE);
+  CloseHandle(file);
+  EXPECT_FALSE(usable_path("--output", folder + "\\é.json").is_ok());
+  // A part outside ASCII that does not exist has no short name yet: refused, with what to do.
+  Result<std::string> missing = usable_path("the data directory", folder + "\\Zoë\\data");
+  ASSERT_FALSE(missing.is_ok()) << *missing;
+  EXPECT_NE(missing.status().message().find("outside ASCII"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("MCP_MEMORY_BASE_DIR"), std::string::npos);
 }
 
 TEST(WindowsDurableFile, PublishNeverReplacesAndReplaceDoes) {
@@ -200,6 +231,9 @@ TEST(WindowsConfig, DefaultsFollowTheGuidesWindowsPaths) {
   const Config own = config_from_env(
       {{"USERPROFILE", "C:\\Users\\YourUser"}, {"MCP_MEMORY_BASE_DIR", "D:\\memories"}});
   EXPECT_EQ(own.db_path, "D:\\memories\\sqlite_vec.db");
+  // A profile folder outside ASCII keeps its name (main then reaches it by its short name).
+  const Config jose = config_from_env({{"USERPROFILE", "C:\\Users\\José"}});
+  EXPECT_EQ(jose.db_path, "C:\\Users\\José\\.local\\share\\mcp-memory\\sqlite_vec.db");
 }
 
 }  // namespace
